@@ -1,0 +1,75 @@
+//===- VDLBase.td - vdl dialect definition and attributes --*- tablegen -*-===//
+//
+// The `vdl` dialect holds a VAE at the level of the VDL language: static-shaped
+// tensor ops (dense layers, activations, reparameterization, analytic KL,
+// log-likelihoods, the ELBO) inside one function per entry point.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VDL_BASE_TD
+#define VDL_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def VDL_Dialect : Dialect {
+  let name = "vdl";
+  let cppNamespace = "::vaec::vdl";
+  let summary = "Variational autoencoders at the level of the VDL language";
+  let description = [{
+    Ops on static-shaped `tensor<...xf32>` values whose first dimension is the
+    batch. Parameters of a model are function arguments carrying their VDL
+    name and initializer as argument attributes:
+
+    ```mlir
+    func.func @encode(%w: tensor<784x400xf32>
+                          {vdl.param = "encoder.h.weight",
+                           vdl.init = #vdl.uniform_fan_in<784>}, ...)
+    ```
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Argument attribute naming a parameter (`encoder.h.weight`).
+    static constexpr ::llvm::StringLiteral kParamAttrName = "vdl.param";
+    /// Argument attribute holding a parameter's initializer.
+    static constexpr ::llvm::StringLiteral kInitAttrName = "vdl.init";
+    /// Argument attribute naming a non-parameter input (`x`, `eps`, `z`).
+    static constexpr ::llvm::StringLiteral kInputAttrName = "vdl.input";
+    /// Module attribute: the model's name.
+    static constexpr ::llvm::StringLiteral kModelAttrName = "vdl.model";
+    /// Module attribute: the batch size every shape was built for.
+    static constexpr ::llvm::StringLiteral kBatchAttrName = "vdl.batch";
+    /// Module attribute: the `train { ... }` settings as a dictionary.
+    static constexpr ::llvm::StringLiteral kTrainAttrName = "vdl.train";
+    /// Function attribute: static FLOP count (set by vdl-count-flops).
+    static constexpr ::llvm::StringLiteral kFlopsAttrName = "vdl.flops";
+  }];
+}
+
+class VDL_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<VDL_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def VDL_UniformFanInAttr : VDL_Attr<"UniformFanIn", "uniform_fan_in"> {
+  let summary = "uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) initializer";
+  let description = [{
+    PyTorch's `nn.Linear` default for both weight and bias: every element is
+    drawn uniformly from `[-1/sqrt(fan_in), 1/sqrt(fan_in)]`.
+
+    ```mlir
+    #vdl.uniform_fan_in<784>
+    ```
+  }];
+  let parameters = (ins "int64_t":$fanIn);
+  let assemblyFormat = "`<` $fanIn `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Half-width of the uniform interval.
+    double getBound() const;
+  }];
+}
+
+#endif // VDL_BASE_TD

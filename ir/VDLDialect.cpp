@@ -1,0 +1,93 @@
+//===- VDLDialect.cpp - vdl dialect, attributes, attribute verifiers ------===//
+
+#include "ir/VDLDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace vaec::vdl;
+
+#include "ir/VDLDialect.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "ir/VDLAttrs.cpp.inc"
+
+void VDLDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "ir/VDLOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "ir/VDLAttrs.cpp.inc"
+      >();
+}
+
+LogicalResult
+UniformFanInAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         int64_t fanIn) {
+  if (fanIn <= 0)
+    return emitError() << "fan_in must be positive, got " << fanIn;
+  return success();
+}
+
+double UniformFanInAttr::getBound() const {
+  return 1.0 / std::sqrt(static_cast<double>(getFanIn()));
+}
+
+/// `vdl.param`, `vdl.init` and `vdl.input` are only meaningful on the
+/// arguments of functions; check their kinds here so a malformed module fails
+/// verification instead of a later pass.
+LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op,
+                                                   unsigned regionIndex,
+                                                   unsigned argIndex,
+                                                   NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  if (!isa<func::FuncOp>(op))
+    return op->emitError() << "'" << name
+                           << "' is only valid on function arguments";
+  if (name == kParamAttrName || name == kInputAttrName) {
+    auto str = dyn_cast<StringAttr>(attr.getValue());
+    if (!str || str.getValue().empty())
+      return op->emitError() << "'" << name << "' of argument #" << argIndex
+                             << " must be a non-empty string";
+    return success();
+  }
+  if (name == kInitAttrName) {
+    if (!isa<UniformFanInAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' of argument #" << argIndex
+                             << " must be an initializer attribute such as "
+                                "#vdl.uniform_fan_in<N>";
+    return success();
+  }
+  return op->emitError() << "unknown vdl argument attribute '" << name << "'";
+}
+
+LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
+                                                   NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  if (name == kModelAttrName) {
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' must be a string";
+    return success();
+  }
+  if (name == kBatchAttrName || name == kFlopsAttrName) {
+    auto batch = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!batch || batch.getInt() < (name == kBatchAttrName ? 1 : 0))
+      return op->emitError() << "'" << name << "' must be a "
+                             << (name == kBatchAttrName ? "positive" : "non-negative")
+                             << " integer";
+    return success();
+  }
+  if (name == kTrainAttrName) {
+    if (!isa<DictionaryAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' must be a dictionary";
+    return success();
+  }
+  return op->emitError() << "unknown vdl attribute '" << name << "'";
+}

@@ -1,0 +1,170 @@
+//===- VDLOps.cpp - vdl op verifiers and shape inference ------------------===//
+//
+// Shape rules of the vdl ops. Builders without a result type call the
+// `infer*Type` helpers; verifiers check the same rules on parsed IR and name
+// the offending dimension.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/VDLDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace vaec::vdl;
+
+namespace {
+
+RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, Float32Type::get(ctx));
+}
+
+RankedTensorType tensorTypeOf(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+/// `[batch, ...] -> [batch]`: the type of a per-example reduction.
+RankedTensorType perExampleType(Value value) {
+  return f32Tensor(value.getContext(), {tensorTypeOf(value).getDimSize(0)});
+}
+
+/// Checks the shared rule of every per-example op: operands of one shape with
+/// a batch dimension, result `[batch]`.
+LogicalResult verifyPerExample(Operation *op, ValueRange operands,
+                               Type result) {
+  auto first = tensorTypeOf(operands.front());
+  if (first.getRank() < 1)
+    return op->emitOpError("expects operands with a batch dimension, got ")
+           << first;
+  for (Value operand : operands.drop_front())
+    if (operand.getType() != first)
+      return op->emitOpError("expects operands of one type, got ")
+             << first << " and " << operand.getType();
+  auto expected = perExampleType(operands.front());
+  if (result != expected)
+    return op->emitOpError("result must be ")
+           << expected << " (one value per example), got " << result;
+  return success();
+}
+
+} // namespace
+
+#define GET_OP_CLASSES
+#include "ir/VDLOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// DenseOp
+//===----------------------------------------------------------------------===//
+
+void DenseOp::build(OpBuilder &builder, OperationState &state, Value input,
+                    Value weight, Value bias) {
+  auto type = f32Tensor(builder.getContext(),
+                        {tensorTypeOf(input).getDimSize(0),
+                         tensorTypeOf(weight).getDimSize(1)});
+  build(builder, state, type, input, weight, bias);
+}
+
+LogicalResult DenseOp::verify() {
+  auto input = getInput().getType(), weight = getWeight().getType(),
+       bias = getBias().getType(), result = getResult().getType();
+  if (input.getRank() != 2)
+    return emitOpError("input must be rank 2 [batch, in], got ") << input;
+  if (weight.getRank() != 2)
+    return emitOpError("weight must be rank 2 [in, out], got ") << weight;
+  if (bias.getRank() != 1)
+    return emitOpError("bias must be rank 1 [out], got ") << bias;
+  if (input.getDimSize(1) != weight.getDimSize(0))
+    return emitOpError("input has ")
+           << input.getDimSize(1) << " features but weight expects "
+           << weight.getDimSize(0);
+  if (bias.getDimSize(0) != weight.getDimSize(1))
+    return emitOpError("bias has ")
+           << bias.getDimSize(0) << " elements but weight has "
+           << weight.getDimSize(1) << " outputs";
+  auto expected = f32Tensor(getContext(), {input.getDimSize(0),
+                                           weight.getDimSize(1)});
+  if (cast<RankedTensorType>(result) != expected)
+    return emitOpError("result must be ") << expected << ", got " << result;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Probabilistic ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReparameterizeOp::verify() {
+  if (getMu().getType().getRank() != 2)
+    return emitOpError("expects [batch, latent] operands, got ")
+           << getMu().getType();
+  return success();
+}
+
+void KLNormalOp::build(OpBuilder &builder, OperationState &state, Value mu,
+                       Value logvar, float priorMean, float priorStd) {
+  build(builder, state, perExampleType(mu), mu, logvar,
+        builder.getF32FloatAttr(priorMean), builder.getF32FloatAttr(priorStd));
+}
+
+LogicalResult KLNormalOp::verify() {
+  if (getMu().getType().getRank() != 2)
+    return emitOpError("expects [batch, latent] operands, got ")
+           << getMu().getType();
+  if (!(getPriorStd().convertToFloat() > 0.0f))
+    return emitOpError("prior standard deviation must be positive, got ")
+           << getPriorStd().convertToFloat();
+  return verifyPerExample(*this, {getMu(), getLogvar()}, getType());
+}
+
+void BernoulliLogProbOp::build(OpBuilder &builder, OperationState &state,
+                               Value logits, Value target) {
+  build(builder, state, perExampleType(logits), logits, target);
+}
+
+LogicalResult BernoulliLogProbOp::verify() {
+  return verifyPerExample(*this, {getLogits(), getTarget()}, getType());
+}
+
+void GaussianLogProbOp::build(OpBuilder &builder, OperationState &state,
+                              Value mean, Value logvar, Value target) {
+  build(builder, state, perExampleType(mean), mean, logvar, target);
+}
+
+LogicalResult GaussianLogProbOp::verify() {
+  return verifyPerExample(*this, {getMean(), getLogvar(), getTarget()},
+                          getType());
+}
+
+void GaussianFixedLogProbOp::build(OpBuilder &builder, OperationState &state,
+                                   Value mean, Value target, float sigma) {
+  build(builder, state, perExampleType(mean), mean, target,
+        builder.getF32FloatAttr(sigma));
+}
+
+LogicalResult GaussianFixedLogProbOp::verify() {
+  if (!(getSigma().convertToFloat() > 0.0f))
+    return emitOpError("sigma must be positive, got ")
+           << getSigma().convertToFloat();
+  return verifyPerExample(*this, {getMean(), getTarget()}, getType());
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and the loss
+//===----------------------------------------------------------------------===//
+
+void ReduceMeanOp::build(OpBuilder &builder, OperationState &state,
+                         Value input) {
+  build(builder, state, f32Tensor(builder.getContext(), {}), input);
+}
+
+void ReduceSumOp::build(OpBuilder &builder, OperationState &state,
+                        Value input) {
+  build(builder, state, f32Tensor(builder.getContext(), {}), input);
+}
+
+LogicalResult ElboOp::verify() {
+  if (getBeta().convertToFloat() < 0.0f)
+    return emitOpError("beta must be non-negative, got ")
+           << getBeta().convertToFloat();
+  return success();
+}

@@ -1,0 +1,280 @@
+//===- VDLOps.td - vdl dialect operations ------------------*- tablegen -*-===//
+//
+// Every op works on static-shaped f32 tensors whose leading dimension is the
+// batch. Shape rules are checked by the verifiers; the builders without an
+// explicit result type infer it (the dialect's shape inference).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VDL_OPS_TD
+#define VDL_OPS_TD
+
+include "ir/VDLBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def VDL_Tensor : StaticShapeTensorOf<[F32]>;
+def VDL_Scalar : 0DTensorOf<[F32]>;
+
+class VDL_Op<string mnemonic, list<Trait> traits = []>
+    : Op<VDL_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+def VDL_DenseOp : VDL_Op<"dense"> {
+  let summary = "fully connected layer: input · weight + bias";
+  let description = [{
+    `result[b, n] = sum_k input[b, k] * weight[k, n] + bias[n]`. The weight is
+    stored `[in, out]` so the inner loop over `n` is unit-stride.
+
+    ```mlir
+    %h = vdl.dense %x, %w, %b : (tensor<128x784xf32>, tensor<784x400xf32>,
+                                 tensor<400xf32>) -> tensor<128x400xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$input, VDL_Tensor:$weight, VDL_Tensor:$bias);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$weight,
+                   "::mlir::Value":$bias)>
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class VDL_UnaryOp<string mnemonic, string formula>
+    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "elementwise " # mnemonic;
+  let description = "Elementwise `" # formula # "`.\n\n```mlir\n"
+    # "%y = vdl." # mnemonic # " %x : tensor<128x400xf32>\n```";
+  let arguments = (ins VDL_Tensor:$input);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def VDL_ReluOp : VDL_UnaryOp<"relu", "max(x, 0)">;
+def VDL_TanhOp : VDL_UnaryOp<"tanh", "tanh(x)">;
+def VDL_SigmoidOp : VDL_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+def VDL_SoftplusOp : VDL_UnaryOp<"softplus", "log(1 + exp(x))">;
+def VDL_ExpOp : VDL_UnaryOp<"exp", "exp(x)">;
+def VDL_LogOp : VDL_UnaryOp<"log", "log(x)">;
+def VDL_NegOp : VDL_UnaryOp<"neg", "-x">;
+
+class VDL_AlphaUnaryOp<string mnemonic, string formula, string defaultAlpha>
+    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "elementwise " # mnemonic # " with slope parameter alpha";
+  let description = "Elementwise `" # formula # "`.\n\n```mlir\n"
+    # "%y = vdl." # mnemonic # " %x alpha = " # defaultAlpha
+    # " : tensor<128x400xf32>\n```";
+  let arguments = (ins VDL_Tensor:$input,
+                       DefaultValuedAttr<F32Attr, defaultAlpha>:$alpha);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$input `alpha` `=` $alpha attr-dict `:` type($result)";
+}
+
+def VDL_LeakyReluOp
+    : VDL_AlphaUnaryOp<"leaky_relu", "x > 0 ? x : alpha * x", "0.01">;
+def VDL_EluOp
+    : VDL_AlphaUnaryOp<"elu", "x > 0 ? x : alpha * (exp(x) - 1)", "1.0">;
+
+class VDL_BinaryOp<string mnemonic, string formula>
+    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "elementwise " # mnemonic;
+  let description = "Elementwise `" # formula # "` on operands of one shape; "
+    # "the frontend broadcasts scalars with `vdl.constant`.\n\n```mlir\n"
+    # "%c = vdl." # mnemonic # " %a, %b : tensor<128x20xf32>\n```";
+  let arguments = (ins VDL_Tensor:$lhs, VDL_Tensor:$rhs);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def VDL_AddOp : VDL_BinaryOp<"add", "lhs + rhs">;
+def VDL_SubOp : VDL_BinaryOp<"sub", "lhs - rhs">;
+def VDL_MulOp : VDL_BinaryOp<"mul", "lhs * rhs">;
+def VDL_DivOp : VDL_BinaryOp<"div", "lhs / rhs">;
+
+def VDL_ConstantOp : VDL_Op<"constant"> {
+  let summary = "a tensor with every element equal to one f32 value";
+  let description = [{
+    How a scalar in VDL (`h * 0.5`) meets a tensor: the frontend splats it to
+    the other operand's shape.
+
+    ```mlir
+    %half = vdl.constant 5.000000e-01 : tensor<128x20xf32>
+    ```
+  }];
+  let arguments = (ins F32Attr:$value);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Probabilistic layer
+//===----------------------------------------------------------------------===//
+
+def VDL_ReparameterizeOp : VDL_Op<"reparameterize", [SameOperandsAndResultType]> {
+  let summary = "sample z = mu + exp(logvar / 2) * eps";
+  let description = [{
+    The reparameterization trick: a differentiable sample of the diagonal
+    Gaussian posterior `N(mu, exp(logvar))` from standard-normal noise `eps`
+    supplied by the caller.
+
+    ```mlir
+    %z = vdl.reparameterize %mu, %logvar, %eps : tensor<128x20xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mu, VDL_Tensor:$logvar, VDL_Tensor:$eps);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$mu `,` $logvar `,` $eps attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def VDL_KLNormalOp : VDL_Op<"kl_normal", [AllTypesMatch<["mu", "logvar"]>]> {
+  let summary = "analytic KL(N(mu, exp(logvar)) || N(prior_mean, prior_std^2))";
+  let description = [{
+    Per-example KL divergence of the diagonal Gaussian posterior from the
+    isotropic Gaussian prior, summed over the latent dimensions:
+
+    `0.5 * sum_j (exp(logvar) + (mu - m)^2) / s^2 - 1 - logvar + 2 log s`
+
+    ```mlir
+    %kl = vdl.kl_normal %mu, %logvar prior(0.000000e+00, 1.000000e+00)
+        : tensor<128x20xf32> -> tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mu, VDL_Tensor:$logvar,
+                       DefaultValuedAttr<F32Attr, "0.0">:$prior_mean,
+                       DefaultValuedAttr<F32Attr, "1.0">:$prior_std);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $mu `,` $logvar `prior` `(` $prior_mean `,` $prior_std `)` attr-dict
+    `:` type($mu) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$mu, "::mlir::Value":$logvar,
+                   "float":$priorMean, "float":$priorStd)>
+  ];
+}
+
+class VDL_LogProbOp<string mnemonic, list<Trait> traits = []>
+    : VDL_Op<mnemonic, traits> {
+  let results = (outs VDL_Tensor:$result);
+  let hasVerifier = 1;
+}
+
+def VDL_BernoulliLogProbOp
+    : VDL_LogProbOp<"bernoulli_log_prob", [AllTypesMatch<["logits", "target"]>]> {
+  let summary = "per-example log p(target | Bernoulli(sigmoid(logits)))";
+  let description = [{
+    Summed over every non-batch dimension; `target` may be any value in [0, 1]
+    (the continuous relaxation used for grey-level MNIST). Equal to minus the
+    binary cross-entropy with logits.
+
+    ```mlir
+    %ll = vdl.bernoulli_log_prob %logits, %x
+        : tensor<128x784xf32> -> tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$logits, VDL_Tensor:$target);
+  let assemblyFormat = [{
+    $logits `,` $target attr-dict `:` type($logits) `->` type($result)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$logits, "::mlir::Value":$target)>
+  ];
+}
+
+def VDL_GaussianLogProbOp
+    : VDL_LogProbOp<"gaussian_log_prob",
+                    [AllTypesMatch<["mean", "logvar", "target"]>]> {
+  let summary = "per-example log N(target | mean, exp(logvar))";
+  let description = [{
+    Diagonal Gaussian likelihood with a learned log-variance per element,
+    summed over every non-batch dimension.
+
+    ```mlir
+    %ll = vdl.gaussian_log_prob %mean, %logvar, %x
+        : tensor<128x784xf32> -> tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mean, VDL_Tensor:$logvar, VDL_Tensor:$target);
+  let assemblyFormat = [{
+    $mean `,` $logvar `,` $target attr-dict `:` type($mean) `->` type($result)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$mean, "::mlir::Value":$logvar,
+                   "::mlir::Value":$target)>
+  ];
+}
+
+def VDL_GaussianFixedLogProbOp
+    : VDL_LogProbOp<"gaussian_fixed_log_prob",
+                    [AllTypesMatch<["mean", "target"]>]> {
+  let summary = "per-example log N(target | mean, sigma^2) with a fixed sigma";
+  let description = [{
+    The mean-squared-error decoder: `-0.5 * sum ((target - mean) / sigma)^2
+    - D * (log sigma + 0.5 log 2 pi)`, summed over every non-batch dimension.
+
+    ```mlir
+    %ll = vdl.gaussian_fixed_log_prob %mean, %x sigma = 1.000000e+00
+        : tensor<128x784xf32> -> tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mean, VDL_Tensor:$target, F32Attr:$sigma);
+  let assemblyFormat = [{
+    $mean `,` $target `sigma` `=` $sigma attr-dict
+    `:` type($mean) `->` type($result)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$mean, "::mlir::Value":$target,
+                   "float":$sigma)>
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and the loss
+//===----------------------------------------------------------------------===//
+
+class VDL_ReduceOp<string mnemonic, string what> : VDL_Op<mnemonic> {
+  let summary = what # " of every element, to a scalar";
+  let description = "Reduces all dimensions (the batch included) to a 0-d "
+    # "tensor.\n\n```mlir\n%m = vdl." # mnemonic
+    # " %kl : tensor<128xf32> -> tensor<f32>\n```";
+  let arguments = (ins VDL_Tensor:$input);
+  let results = (outs VDL_Scalar:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let builders = [OpBuilder<(ins "::mlir::Value":$input)>];
+}
+
+def VDL_ReduceMeanOp : VDL_ReduceOp<"reduce_mean", "mean">;
+def VDL_ReduceSumOp : VDL_ReduceOp<"reduce_sum", "sum">;
+
+def VDL_ElboOp : VDL_Op<"elbo", [SameOperandsAndResultType]> {
+  let summary = "the loss to minimize: -log_likelihood + beta * kl";
+  let description = [{
+    Combines the batch means of the log-likelihood and the KL term into the
+    negative (beta-)ELBO in nats per example.
+
+    ```mlir
+    %loss = vdl.elbo %ll, %kl beta = 1.000000e+00 : tensor<f32>
+    ```
+  }];
+  let arguments = (ins VDL_Scalar:$log_likelihood, VDL_Scalar:$kl,
+                       DefaultValuedAttr<F32Attr, "1.0">:$beta);
+  let results = (outs VDL_Scalar:$result);
+  let assemblyFormat = [{
+    $log_likelihood `,` $kl `beta` `=` $beta attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // VDL_OPS_TD

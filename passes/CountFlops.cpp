@@ -1,0 +1,69 @@
+//===- CountFlops.cpp - the vdl-count-flops pass --------------------------===//
+//
+// Static FLOP count of a function from the shapes of its vdl ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace vaec {
+#define GEN_PASS_DEF_COUNTFLOPS
+#include "passes/Passes.h.inc"
+} // namespace vaec
+
+using namespace mlir;
+using namespace vaec::vdl;
+
+namespace {
+
+int64_t elementsOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getNumElements();
+}
+
+/// FLOPs of one op. Transcendentals count as one operation, as in most
+/// roofline reports; the numbers are per-op operation counts, not cycles.
+int64_t flopsOf(Operation *op) {
+  return llvm::TypeSwitch<Operation *, int64_t>(op)
+      .Case([](DenseOp dense) {
+        auto input = dense.getInput().getType();
+        int64_t batch = input.getDimSize(0), in = input.getDimSize(1);
+        int64_t out = dense.getWeight().getType().getDimSize(1);
+        return 2 * batch * in * out + batch * out;
+      })
+      .Case<ReluOp, TanhOp, ExpOp, LogOp, NegOp, AddOp, SubOp, MulOp, DivOp>(
+          [](Operation *op) { return elementsOf(op->getResult(0)); })
+      // x>0 select plus the scaled branch.
+      .Case<LeakyReluOp, SigmoidOp>(
+          [](Operation *op) { return 2 * elementsOf(op->getResult(0)); })
+      .Case<SoftplusOp, EluOp>(
+          [](Operation *op) { return 3 * elementsOf(op->getResult(0)); })
+      // 0.5*logvar, exp, *eps, +mu.
+      .Case([](ReparameterizeOp op) { return 4 * elementsOf(op.getMu()); })
+      // exp, (mu-m)^2, add, scale, -1, -logvar, +log s, sum.
+      .Case([](KLNormalOp op) { return 8 * elementsOf(op.getMu()); })
+      // max, x*t, |x|, exp, log1p, sub, add, sum.
+      .Case([](BernoulliLogProbOp op) { return 8 * elementsOf(op.getLogits()); })
+      .Case([](GaussianLogProbOp op) { return 7 * elementsOf(op.getMean()); })
+      .Case([](GaussianFixedLogProbOp op) {
+        return 4 * elementsOf(op.getMean());
+      })
+      .Case<ReduceMeanOp, ReduceSumOp>(
+          [](Operation *op) { return elementsOf(op->getOperand(0)); })
+      .Case([](ElboOp) { return int64_t{2}; })
+      .Default([](Operation *) { return int64_t{0}; });
+}
+
+struct CountFlopsPass : vaec::impl::CountFlopsBase<CountFlopsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    int64_t total = 0;
+    func.walk([&](Operation *op) { total += flopsOf(op); });
+    func->setAttr(VDLDialect::kFlopsAttrName,
+                  IntegerAttr::get(IntegerType::get(&getContext(), 64), total));
+    markAllAnalysesPreserved();
+  }
+};
+
+} // namespace

@@ -1,0 +1,25 @@
+//===- Passes.h - vaec pass constructors and registration -------*- C++ -*-===//
+
+#ifndef VAEC_PASSES_PASSES_H
+#define VAEC_PASSES_PASSES_H
+
+#include "ir/VDLDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace vaec {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// Registers every vaec pass with the global registry (for vae-opt and
+/// `--print-ir-after=NAME`).
+inline void registerPasses() { registerVAECPasses(); }
+
+} // namespace vaec
+
+#endif // VAEC_PASSES_PASSES_H

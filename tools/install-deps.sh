@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+#===- tools/install-deps.sh - Debian packages vaec needs ------------------===#
+#
+# Installs every Debian 12 package the project builds, tests and trains with.
+# Idempotent: packages already present are skipped by apt. Run as root (or
+# through sudo when it exists).
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+packages=(
+  # Toolchain: LLVM/MLIR 19, clang++-19, its sanitizer/libFuzzer runtime.
+  llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 llvm-19-tools
+  libclang-rt-19-dev lld-19
+  # Build.
+  cmake ninja-build ccache python3 pkg-config
+  # Libraries the project chose.
+  libfmt-dev catch2 libcli11-dev xtensor-dev libxsimd-dev zlib1g-dev
+  # Default training data (MNIST format).
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+    || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+apt_get() { $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+echo "install-deps: installing ${missing[*]}"
+apt_get update -q
+apt_get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,27 @@
+//===- vae-opt.cpp - mlir-opt for the vdl dialect -------------------------===//
+//
+// Runs any registered pass on any .mlir file, exactly like mlir-opt; this is
+// how the lit tests exercise one pass at a time. Registers only what vaec
+// uses (InitAllDialects/Passes would cost half a minute of compile time).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/VDLDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<vaec::vdl::VDLDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
+  mlir::registerTransformsPasses();
+  vaec::registerPasses();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "vaec optimizer driver\n", registry));
+}
