@@ -1,0 +1,40 @@
+//===- Driver.h - the vaec compilation pipeline -----------------*- C++ -*-===//
+//
+// VDL source -> AST -> vdl dialect -> (later) linalg -> LLVM -> .so, stopping
+// after the stage named by --emit. This header is free of MLIR and LLVM types
+// so the command-line front end (CLI11, built with exceptions) can include it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VAEC_CODEGEN_DRIVER_H
+#define VAEC_CODEGEN_DRIVER_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vaec {
+
+struct DriverOptions {
+  std::string input;                    // `.vdl` file, or "-" for stdin
+  std::string output = "-";             // "-" is stdout
+  std::string emit = "so";              // one of allEmitStages()
+  bool printIRAfterAll = false;
+  std::vector<std::string> printIRAfter; // pass arguments, e.g. vdl-import
+  std::optional<int64_t> batch;          // overrides `batch` of the file
+  bool locations = true;                 // print `loc(...)` in textual IR
+  bool stats = false;                    // FLOPs etc. on stderr
+};
+
+/// Every stage name DESIGN.md §3 defines, in pipeline order.
+const std::vector<std::string> &allEmitStages();
+/// The stages this build can stop after.
+const std::vector<std::string> &availableEmitStages();
+
+/// Runs the pipeline; returns the process exit code. Diagnostics go to stderr.
+int runDriver(const DriverOptions &options);
+
+} // namespace vaec
+
+#endif // VAEC_CODEGEN_DRIVER_H

@@ -1,0 +1,297 @@
+//===- MLIRGen.cpp - VDL AST to the vdl dialect ---------------------------===//
+//
+// For a model with parameters P, input x: f32[D...], latent z: f32[L] and
+// batch B, emits
+//
+//   func.func @encode(P_enc..., %x: tensor<BxD>) -> (mu, logvar)
+//   func.func @decode(P_dec..., %z: tensor<BxL>) -> likelihood parameters
+//   func.func @loss(P..., %x: tensor<BxD>, %eps: tensor<BxL>)
+//       -> (loss, reconstruction, kl)      all tensor<f32>, nats per example
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/MLIRGen.h"
+
+#include "ir/VDLDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace vaec;
+namespace vdl = vaec::vdl;
+
+namespace {
+
+/// A distribution returned by a block: its builtin and its tensor parameters
+/// in signature order (absent optional parameters left out).
+struct EmittedDistribution {
+  std::string kind;
+  SmallVector<Value> values;
+  const CallExpr *call = nullptr;
+};
+
+class Generator {
+public:
+  Generator(MLIRContext &context, const Module &module,
+            llvm::SourceMgr &sourceMgr)
+      : builder(&context), module(module), sourceMgr(sourceMgr),
+        batch(module.train.batch) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  Location loc(llvm::SMLoc smLoc) {
+    auto [line, col] = sourceMgr.getLineAndColumn(smLoc);
+    return FileLineColLoc::get(builder.getContext(), module.filename, line, col);
+  }
+  RankedTensorType batched(ArrayRef<int64_t> features) {
+    SmallVector<int64_t> shape{batch};
+    shape.append(features.begin(), features.end());
+    return RankedTensorType::get(shape, builder.getF32Type());
+  }
+  RankedTensorType paramType(const Param &param) {
+    return RankedTensorType::get(param.shape, builder.getF32Type());
+  }
+
+  /// Creates `name(params..., inputs...)` and binds the parameters. Returns
+  /// the entry block's trailing (non-parameter) arguments.
+  func::FuncOp createFunction(StringRef name, llvm::SMLoc smLoc,
+                              bool encoderParams, bool decoderParams,
+                              ArrayRef<std::pair<StringRef, RankedTensorType>>
+                                  inputs,
+                              SmallVectorImpl<Value> &inputValues);
+  EmittedDistribution emitBlock(const vaec::Block &block, Value argument);
+  Value emit(const Expr &expr);
+  Value splat(double value, Type type, Location location) {
+    return builder.create<vdl::ConstantOp>(
+        location, type, builder.getF32FloatAttr(static_cast<float>(value)));
+  }
+
+  OpBuilder builder;
+  const Module &module;
+  llvm::SourceMgr &sourceMgr;
+  int64_t batch;
+  llvm::StringMap<Value> scope;
+  DenseMap<int, Value> paramValues;
+};
+
+func::FuncOp Generator::createFunction(
+    StringRef name, llvm::SMLoc smLoc, bool encoderParams, bool decoderParams,
+    ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
+    SmallVectorImpl<Value> &inputValues) {
+  MLIRContext *ctx = builder.getContext();
+  SmallVector<int> used;
+  for (int i = 0, e = static_cast<int>(module.params.size()); i < e; ++i)
+    if (module.params[i].inEncoder ? encoderParams : decoderParams)
+      used.push_back(i);
+
+  SmallVector<Type> argTypes;
+  SmallVector<DictionaryAttr> argAttrs;
+  for (int i : used) {
+    const Param &param = module.params[i];
+    argTypes.push_back(paramType(param));
+    NamedAttribute attrs[] = {
+        builder.getNamedAttr(vdl::VDLDialect::kParamAttrName,
+                             builder.getStringAttr(param.name)),
+        builder.getNamedAttr(vdl::VDLDialect::kInitAttrName,
+                             vdl::UniformFanInAttr::get(ctx, param.fanIn))};
+    argAttrs.push_back(builder.getDictionaryAttr(attrs));
+  }
+  for (auto &[inputName, type] : inputs) {
+    argTypes.push_back(type);
+    argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+        vdl::VDLDialect::kInputAttrName, builder.getStringAttr(inputName))));
+  }
+
+  auto func = builder.create<func::FuncOp>(
+      loc(smLoc), name, builder.getFunctionType(argTypes, {}));
+  func.setAllArgAttrs(argAttrs);
+  mlir::Block *entry = func.addEntryBlock();
+  paramValues.clear();
+  for (auto [index, paramIndex] : llvm::enumerate(used)) {
+    BlockArgument arg = entry->getArgument(index);
+    arg.setLoc(loc(module.params[paramIndex].loc));
+    paramValues[paramIndex] = arg;
+  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    inputValues.push_back(entry->getArgument(used.size() + i));
+  builder.setInsertionPointToStart(entry);
+  return func;
+}
+
+Value Generator::emit(const Expr &expr) {
+  Location location = loc(expr.loc);
+  switch (expr.getKind()) {
+  case Expr::Number:
+    llvm_unreachable("numbers are splatted by their tensor context");
+  case Expr::Name:
+    return scope.lookup(llvm::cast<NameExpr>(expr).name);
+  case Expr::Negate:
+    return builder.create<vdl::NegOp>(
+        location, emit(*llvm::cast<NegateExpr>(expr).operand));
+  case Expr::Binary: {
+    auto &binary = llvm::cast<BinaryExpr>(expr);
+    Type type = batched(expr.type.shape);
+    auto operand = [&](const Expr &side) {
+      return side.type.kind == SemaType::Number
+                 ? splat(side.type.value, type, loc(side.loc))
+                 : emit(side);
+    };
+    Value lhs = operand(*binary.lhs), rhs = operand(*binary.rhs);
+    switch (binary.op) {
+    case '+': return builder.create<vdl::AddOp>(location, lhs, rhs);
+    case '-': return builder.create<vdl::SubOp>(location, lhs, rhs);
+    case '*': return builder.create<vdl::MulOp>(location, lhs, rhs);
+    default: return builder.create<vdl::DivOp>(location, lhs, rhs);
+    }
+  }
+  case Expr::Call:
+    break;
+  }
+  auto &call = llvm::cast<CallExpr>(expr);
+  StringRef callee = call.callee;
+  if (callee == "dense") {
+    Value input = emit(*call.operand(0));
+    return builder.create<vdl::DenseOp>(location, input,
+                                        paramValues.lookup(call.paramIndex),
+                                        paramValues.lookup(call.paramIndex + 1));
+  }
+  Value x = emit(*call.operand(0));
+  if (callee == "relu") return builder.create<vdl::ReluOp>(location, x);
+  if (callee == "tanh") return builder.create<vdl::TanhOp>(location, x);
+  if (callee == "sigmoid") return builder.create<vdl::SigmoidOp>(location, x);
+  if (callee == "softplus") return builder.create<vdl::SoftplusOp>(location, x);
+  if (callee == "exp") return builder.create<vdl::ExpOp>(location, x);
+  if (callee == "log") return builder.create<vdl::LogOp>(location, x);
+  auto alpha = builder.getF32FloatAttr(static_cast<float>(call.number(1)));
+  if (callee == "leaky_relu")
+    return builder.create<vdl::LeakyReluOp>(location, x, alpha);
+  assert(callee == "elu" && "Sema admits no other builtin here");
+  return builder.create<vdl::EluOp>(location, x, alpha);
+}
+
+EmittedDistribution Generator::emitBlock(const vaec::Block &block, Value argument) {
+  scope.clear();
+  scope[block.param] = argument;
+  for (const Stmt &stmt : block.stmts) {
+    if (!stmt.isReturn) {
+      // Named constants have no IR: their uses splat the folded value.
+      if (stmt.value->type.kind == SemaType::Tensor)
+        scope[stmt.name] = emit(*stmt.value);
+      continue;
+    }
+    auto &call = llvm::cast<CallExpr>(*stmt.value);
+    EmittedDistribution dist{call.callee, {}, &call};
+    for (Expr *arg : call.resolved)
+      if (arg && arg->type.kind == SemaType::Tensor)
+        dist.values.push_back(emit(*arg));
+    return dist;
+  }
+  llvm_unreachable("Sema guarantees a return");
+}
+
+OwningOpRef<ModuleOp> Generator::run() {
+  MLIRContext *ctx = builder.getContext();
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(loc(module.loc));
+  ModuleOp top = *owned;
+  const TrainConfig &train = module.train;
+  top->setAttr(vdl::VDLDialect::kModelAttrName, builder.getStringAttr(module.name));
+  top->setAttr(vdl::VDLDialect::kBatchAttrName, builder.getI64IntegerAttr(batch));
+  NamedAttribute settings[] = {
+      builder.getNamedAttr("optimizer", builder.getStringAttr(train.optimizer)),
+      builder.getNamedAttr("lr", builder.getF64FloatAttr(train.lr)),
+      builder.getNamedAttr("momentum", builder.getF64FloatAttr(train.momentum)),
+      builder.getNamedAttr("beta1", builder.getF64FloatAttr(train.beta1)),
+      builder.getNamedAttr("beta2", builder.getF64FloatAttr(train.beta2)),
+      builder.getNamedAttr("eps", builder.getF64FloatAttr(train.eps)),
+      builder.getNamedAttr("epochs", builder.getI64IntegerAttr(train.epochs)),
+      builder.getNamedAttr("beta", builder.getF64FloatAttr(train.beta)),
+      builder.getNamedAttr("warmup", builder.getI64IntegerAttr(train.warmup)),
+      builder.getNamedAttr("seed", builder.getI64IntegerAttr(train.seed)),
+  };
+  top->setAttr(vdl::VDLDialect::kTrainAttrName,
+               builder.getDictionaryAttr(settings));
+  builder.setInsertionPointToEnd(top.getBody());
+
+  RankedTensorType xType = batched(module.input->shape);
+  RankedTensorType zType = batched({module.latent->size});
+  StringRef xName = module.input->name, zName = module.latent->name;
+
+  // @encode
+  {
+    SmallVector<Value> inputs;
+    OpBuilder::InsertionGuard guard(builder);
+    auto func = createFunction("encode", module.encoder->loc, true, false,
+                               {{xName, xType}}, inputs);
+    EmittedDistribution posterior = emitBlock(*module.encoder, inputs[0]);
+    builder.create<func::ReturnOp>(loc(posterior.call->loc), posterior.values);
+    func.setType(builder.getFunctionType(func.getArgumentTypes(),
+                                         ValueRange(posterior.values).getTypes()));
+  }
+  // @decode
+  {
+    SmallVector<Value> inputs;
+    OpBuilder::InsertionGuard guard(builder);
+    auto func = createFunction("decode", module.decoder->loc, false, true,
+                               {{zName, zType}}, inputs);
+    EmittedDistribution likelihood = emitBlock(*module.decoder, inputs[0]);
+    builder.create<func::ReturnOp>(loc(likelihood.call->loc), likelihood.values);
+    func.setType(builder.getFunctionType(func.getArgumentTypes(),
+                                         ValueRange(likelihood.values).getTypes()));
+  }
+  // @loss
+  {
+    SmallVector<Value> inputs;
+    OpBuilder::InsertionGuard guard(builder);
+    auto func = createFunction("loss", module.loc, true, true,
+                               {{xName, xType}, {"eps", zType}}, inputs);
+    Value x = inputs[0], eps = inputs[1];
+    EmittedDistribution posterior = emitBlock(*module.encoder, x);
+    Location postLoc = loc(posterior.call->loc);
+    Value mu = posterior.values[0], logvar = posterior.values[1];
+    Value z = builder.create<vdl::ReparameterizeOp>(postLoc, mu, logvar, eps);
+    Location priorLoc = loc(module.priorLoc);
+    Value kl = builder.create<vdl::KLNormalOp>(
+        priorLoc, mu, logvar, static_cast<float>(module.priorMean),
+        static_cast<float>(module.priorStd));
+
+    EmittedDistribution likelihood = emitBlock(*module.decoder, z);
+    Location llLoc = loc(likelihood.call->loc);
+    Value logProb;
+    if (likelihood.kind == "bernoulli")
+      logProb = builder.create<vdl::BernoulliLogProbOp>(llLoc, likelihood.values[0], x);
+    else if (likelihood.values.size() == 2)
+      logProb = builder.create<vdl::GaussianLogProbOp>(
+          llLoc, likelihood.values[0], likelihood.values[1], x);
+    else
+      logProb = builder.create<vdl::GaussianFixedLogProbOp>(
+          llLoc, likelihood.values[0], x,
+          static_cast<float>(likelihood.call->number(2)));
+
+    Location lossLoc = loc(module.loc);
+    Value meanLogProb = builder.create<vdl::ReduceMeanOp>(llLoc, logProb);
+    Value meanKL = builder.create<vdl::ReduceMeanOp>(priorLoc, kl);
+    Value loss = builder.create<vdl::ElboOp>(
+        lossLoc, meanLogProb, meanKL,
+        builder.getF32FloatAttr(static_cast<float>(train.beta)));
+    Value reconstruction = builder.create<vdl::NegOp>(llLoc, meanLogProb);
+    SmallVector<Value> results{loss, reconstruction, meanKL};
+    builder.create<func::ReturnOp>(lossLoc, results);
+    func.setType(builder.getFunctionType(func.getArgumentTypes(),
+                                         ValueRange(results).getTypes()));
+  }
+  (void)ctx;
+  return owned;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> vaec::mlirGen(MLIRContext &context, const Module &module,
+                                    llvm::SourceMgr &sourceMgr) {
+  context.getOrLoadDialect<vdl::VDLDialect>();
+  context.getOrLoadDialect<func::FuncDialect>();
+  return Generator(context, module, sourceMgr).run();
+}

@@ -1,0 +1,818 @@
+//===- Sema.cpp - VDL semantic checks -------------------------------------===//
+
+#include "frontend/Sema.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+using namespace vaec;
+using llvm::SMLoc;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Builtin signatures
+//===----------------------------------------------------------------------===//
+
+enum class ArgKind { Tensor, TensorOrNumber, Number, Count };
+constexpr double kNoDefault = std::numeric_limits<double>::quiet_NaN();
+/// A parameter that may be left out without a value (gaussian's logvar/sigma).
+constexpr double kOptional = std::numeric_limits<double>::infinity();
+
+struct ParamSpec {
+  const char *name;
+  ArgKind kind;
+  double defaultValue = kNoDefault;
+  bool required() const { return std::isnan(defaultValue); }
+};
+
+struct BuiltinSpec {
+  const char *name;
+  enum Role { Layer, Elementwise, Distribution } role;
+  std::vector<ParamSpec> params;
+};
+
+const std::vector<BuiltinSpec> &expressionBuiltins() {
+  static const std::vector<BuiltinSpec> specs = {
+      {"dense", BuiltinSpec::Layer,
+       {{"x", ArgKind::Tensor}, {"units", ArgKind::Count}}},
+      {"relu", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
+      {"tanh", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
+      {"sigmoid", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
+      {"softplus", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
+      {"exp", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
+      {"log", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
+      {"leaky_relu", BuiltinSpec::Elementwise,
+       {{"x", ArgKind::TensorOrNumber}, {"alpha", ArgKind::Number, 0.01}}},
+      {"elu", BuiltinSpec::Elementwise,
+       {{"x", ArgKind::TensorOrNumber}, {"alpha", ArgKind::Number, 1.0}}},
+      {"normal", BuiltinSpec::Distribution,
+       {{"mu", ArgKind::Tensor}, {"logvar", ArgKind::Tensor}}},
+      {"bernoulli", BuiltinSpec::Distribution, {{"logits", ArgKind::Tensor}}},
+      {"gaussian", BuiltinSpec::Distribution,
+       {{"mean", ArgKind::Tensor},
+        {"logvar", ArgKind::Tensor, kOptional},
+        {"sigma", ArgKind::Number, kOptional}}},
+  };
+  return specs;
+}
+
+const BuiltinSpec kPriorNormal = {
+    "normal", BuiltinSpec::Distribution,
+    {{"mean", ArgKind::Number}, {"std", ArgKind::Number}}};
+
+const std::vector<BuiltinSpec> &optimizerBuiltins() {
+  static const std::vector<BuiltinSpec> specs = {
+      {"adam", BuiltinSpec::Elementwise,
+       {{"lr", ArgKind::Number, 1e-3},
+        {"beta1", ArgKind::Number, 0.9},
+        {"beta2", ArgKind::Number, 0.999},
+        {"eps", ArgKind::Number, 1e-8}}},
+      {"sgd", BuiltinSpec::Elementwise,
+       {{"lr", ArgKind::Number}, {"momentum", ArgKind::Number, 0.0}}},
+  };
+  return specs;
+}
+
+const BuiltinSpec kElboLoss = {
+    "elbo", BuiltinSpec::Elementwise,
+    {{"beta", ArgKind::Number, 1.0}, {"warmup", ArgKind::Number, 0.0}}};
+
+const BuiltinSpec *findBuiltin(const std::vector<BuiltinSpec> &specs,
+                               llvm::StringRef name) {
+  for (const BuiltinSpec &spec : specs)
+    if (name == spec.name)
+      return &spec;
+  return nullptr;
+}
+
+/// " (did you mean 'relu'?)" when a candidate is within two edits.
+template <typename Range>
+std::string suggestion(llvm::StringRef name, const Range &candidates) {
+  std::string best;
+  unsigned bestDistance = 3;
+  for (llvm::StringRef candidate : candidates) {
+    unsigned distance = name.edit_distance(candidate, true, bestDistance);
+    if (distance < bestDistance && candidate != name) {
+      bestDistance = distance;
+      best = candidate.str();
+    }
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+std::vector<llvm::StringRef> namesOf(const std::vector<BuiltinSpec> &specs) {
+  std::vector<llvm::StringRef> names;
+  for (const BuiltinSpec &spec : specs)
+    names.push_back(spec.name);
+  return names;
+}
+
+bool isIntegral(double value) {
+  return std::isfinite(value) && value == std::floor(value);
+}
+
+//===----------------------------------------------------------------------===//
+// The checker
+//===----------------------------------------------------------------------===//
+
+struct Binding {
+  SemaType type;
+  SMLoc loc;
+};
+
+class Checker {
+public:
+  Checker(Module &module, DiagnosticEngine &diags)
+      : module(module), diags(diags) {}
+
+  void run(std::optional<int64_t> batchOverride);
+
+private:
+  void checkDeclarations();
+  void checkBlock(Block &block, bool isEncoder, const SemaType &argType,
+                  llvm::StringRef expectedParam, llvm::StringRef paramKind);
+  void checkPosterior(CallExpr &call);
+  void checkLikelihood(CallExpr &call);
+  void checkPrior();
+  void checkTrain(std::optional<int64_t> batchOverride);
+
+  SemaType check(Expr &expr, bool allowDistribution = false);
+  SemaType checkCall(CallExpr &call, bool allowDistribution);
+  SemaType checkBinary(BinaryExpr &binary);
+  /// Binds `call`'s arguments to `spec`'s parameters and checks their kinds.
+  bool bindArguments(CallExpr &call, const BuiltinSpec &spec);
+  SemaType checkConstant(Expr &expr, llvm::StringRef what);
+  std::optional<int64_t> checkCount(Expr &expr, llvm::StringRef what,
+                                    int64_t min, int64_t max);
+  std::string newParamName(llvm::StringRef label);
+
+  Module &module;
+  DiagnosticEngine &diags;
+
+  // State of the block being checked.
+  llvm::StringMap<Binding> scope;
+  std::string blockName;
+  std::string label; // names the dense layers of the statement
+  bool inEncoder = false;
+  llvm::StringSet<> usedParamNames;
+};
+
+void Checker::run(std::optional<int64_t> batchOverride) {
+  checkDeclarations();
+  if (!module.input || !module.latent)
+    return checkTrain(batchOverride);
+  SemaType inputType = SemaType::tensor(module.input->shape);
+  SemaType latentType = SemaType::tensor({module.latent->size});
+  if (module.encoder)
+    checkBlock(*module.encoder, true, inputType, module.input->name, "input");
+  if (module.decoder)
+    checkBlock(*module.decoder, false, latentType, module.latent->name,
+               "latent variable");
+  checkPrior();
+  checkTrain(batchOverride);
+}
+
+void Checker::checkDeclarations() {
+  if (module.name.empty()) {
+    diags.error(SMLoc::getFromPointer(
+                    diags.getSourceMgr()
+                        .getMemoryBuffer(diags.getSourceMgr().getMainFileID())
+                        ->getBufferStart()),
+                "no 'model' in this file");
+    return;
+  }
+  auto missing = [&](const char *what) {
+    diags.error(module.loc, "model '" + module.name + "' has no " + what);
+  };
+  if (!module.input) {
+    missing("'input' declaration");
+  } else {
+    InputDecl &input = *module.input;
+    if (input.elementType != "f32")
+      diags.error(input.elementTypeLoc, "unsupported element type '" +
+                                            input.elementType +
+                                            "'; inputs are f32");
+    int64_t elements = 1;
+    for (size_t i = 0; i < input.shape.size(); ++i) {
+      if (input.shape[i] <= 0 || input.shape[i] > Limits::kMaxDim) {
+        diags.error(input.dimLocs[i],
+                    "input dimension must be in [1, " +
+                        llvm::Twine(Limits::kMaxDim) + "], got " +
+                        llvm::Twine(input.shape[i]));
+        input.shape[i] = 1; // keep checking with a harmless size
+      }
+      elements *= input.shape[i];
+    }
+    if (elements > Limits::kMaxDim)
+      diags.error(input.loc, "input has " + llvm::Twine(elements) +
+                                 " elements per example; the limit is " +
+                                 llvm::Twine(Limits::kMaxDim));
+  }
+  if (!module.latent) {
+    missing("'latent' declaration");
+  } else if (module.latent->size <= 0 ||
+             module.latent->size > Limits::kMaxDim) {
+    diags.error(module.latent->sizeLoc,
+                "latent size must be in [1, " + llvm::Twine(Limits::kMaxDim) +
+                    "], got " + llvm::Twine(module.latent->size));
+    module.latent->size = 1;
+  }
+  if (module.input && module.latent &&
+      module.input->name == module.latent->name) {
+    diags.error(module.latent->loc, "latent variable '" + module.latent->name +
+                                        "' has the name of the input");
+  }
+  if (!module.encoder)
+    missing("encoder");
+  if (!module.decoder)
+    missing("decoder");
+  if (!module.prior)
+    missing("prior");
+}
+
+std::string Checker::newParamName(llvm::StringRef stmtLabel) {
+  std::string base = blockName + "." + stmtLabel.str();
+  std::string name = base;
+  for (int i = 1; usedParamNames.count(name); ++i)
+    name = base + "_" + std::to_string(i);
+  usedParamNames.insert(name);
+  return name;
+}
+
+void Checker::checkBlock(Block &block, bool isEncoder, const SemaType &argType,
+                         llvm::StringRef expectedParam,
+                         llvm::StringRef paramKind) {
+  scope.clear();
+  blockName = isEncoder ? "encoder" : "decoder";
+  inEncoder = isEncoder;
+  if (block.param != expectedParam)
+    diags.error(block.paramLoc, "the " + blockName + " takes the " +
+                                    paramKind + " '" + expectedParam +
+                                    "', not '" + block.param + "'");
+  scope[block.param] = {argType, block.paramLoc};
+
+  const Stmt *returnStmt = nullptr;
+  for (Stmt &stmt : block.stmts) {
+    if (returnStmt) {
+      diags.error(stmt.loc, "statement after the " + blockName +
+                                "'s return is never reached");
+      break;
+    }
+    if (stmt.isReturn) {
+      returnStmt = &stmt;
+      label = "out";
+      SemaType type = check(*stmt.value, /*allowDistribution=*/true);
+      if (type.isError())
+        continue;
+      auto *call = llvm::dyn_cast<CallExpr>(stmt.value.get());
+      llvm::StringRef expected =
+          isEncoder ? "a normal(mu = ..., logvar = ...) posterior"
+                    : "a likelihood: bernoulli(logits = ...) or "
+                      "gaussian(mean = ..., logvar | sigma = ...)";
+      if (type.kind != SemaType::Distribution) {
+        diags.error(stmt.value->loc, "the " + blockName + " must return " +
+                                         expected + ", not " + type.str());
+      } else if (isEncoder) {
+        if (call->callee != "normal")
+          diags.error(call->loc, "the encoder must return " + expected +
+                                     ", not " + call->callee);
+        else
+          checkPosterior(*call);
+      } else {
+        if (call->callee == "normal")
+          diags.error(call->loc, "the decoder must return " + expected +
+                                     ", not normal");
+        else
+          checkLikelihood(*call);
+      }
+      continue;
+    }
+    label = stmt.name;
+    SemaType type = check(*stmt.value);
+    if (findBuiltin(expressionBuiltins(), stmt.name)) {
+      diags.error(stmt.loc, "'" + stmt.name +
+                                "' names a builtin function and cannot be "
+                                "assigned");
+      continue;
+    }
+    auto [it, inserted] = scope.try_emplace(stmt.name, Binding{type, stmt.loc});
+    if (!inserted) {
+      diags.error(stmt.loc, "redefinition of '" + stmt.name + "'");
+      diags.note(it->second.loc, "previous definition is here");
+      continue;
+    }
+  }
+  if (!returnStmt)
+    diags.error(block.endLoc, "the " + blockName + " has no return statement");
+}
+
+void Checker::checkPosterior(CallExpr &call) {
+  const LatentDecl &latent = *module.latent;
+  for (size_t i = 0; i < 2; ++i) {
+    Expr *arg = call.operand(i);
+    if (arg->type.kind == SemaType::Tensor &&
+        arg->type.shape != std::vector<int64_t>{latent.size})
+      diags.error(arg->loc, llvm::Twine("posterior ") +
+                                findBuiltin(expressionBuiltins(), "normal")->params[i].name +
+                                " has shape " + arg->type.str() +
+                                " but the latent '" + latent.name +
+                                "' has size " + llvm::Twine(latent.size));
+  }
+}
+
+void Checker::checkLikelihood(CallExpr &call) {
+  const std::vector<int64_t> &inputShape = module.input->shape;
+  for (size_t i = 0; i < call.resolved.size(); ++i) {
+    Expr *arg = call.operand(i);
+    if (!arg || arg->type.kind != SemaType::Tensor)
+      continue;
+    if (arg->type.shape != inputShape)
+      diags.error(arg->loc, "likelihood parameter has shape " +
+                                arg->type.str() + " but the input '" +
+                                module.input->name + "' is " +
+                                SemaType::tensor(inputShape).str());
+  }
+  if (call.callee == "gaussian") {
+    bool hasLogvar = call.operand(1) != nullptr;
+    bool hasSigma = call.operand(2) != nullptr;
+    if (hasLogvar == hasSigma)
+      diags.error(call.loc, "gaussian takes exactly one of 'logvar' (learned "
+                            "variance) or 'sigma' (fixed)");
+    if (hasSigma && !(call.number(2) > 0))
+      diags.error(call.operand(2)->loc,
+                  "sigma must be positive, got " +
+                      formatNumber(call.number(2)));
+  }
+}
+
+void Checker::checkPrior() {
+  if (!module.prior)
+    return;
+  auto *call = llvm::dyn_cast<CallExpr>(module.prior.get());
+  if (!call || call->callee != "normal") {
+    diags.error(module.prior->loc,
+                "unsupported prior; expected normal(mean, std), e.g. "
+                "normal(0, 1)");
+    return;
+  }
+  scope.clear();
+  if (!bindArguments(*call, kPriorNormal))
+    return;
+  module.priorMean = call->number(0);
+  module.priorStd = call->number(1);
+  if (!(module.priorStd > 0))
+    diags.error(call->operand(1)->loc,
+                "prior standard deviation must be positive, got " +
+                    formatNumber(module.priorStd));
+  call->type.kind = SemaType::Distribution;
+  call->type.distribution = "normal";
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+SemaType Checker::check(Expr &expr, bool allowDistribution) {
+  SemaType type;
+  switch (expr.getKind()) {
+  case Expr::Number: {
+    auto &number = llvm::cast<NumberExpr>(expr);
+    type = SemaType::number(number.value, number.isInteger);
+    break;
+  }
+  case Expr::Name: {
+    auto &name = llvm::cast<NameExpr>(expr);
+    auto it = scope.find(name.name);
+    if (it == scope.end()) {
+      std::vector<llvm::StringRef> names;
+      for (auto &entry : scope)
+        names.push_back(entry.getKey());
+      diags.error(expr.loc, "use of undefined name '" + name.name + "'" +
+                                suggestion(name.name, names));
+      type = SemaType::error();
+    } else {
+      type = it->second.type;
+    }
+    break;
+  }
+  case Expr::Negate: {
+    SemaType operand = check(*llvm::cast<NegateExpr>(expr).operand);
+    type = operand;
+    if (operand.kind == SemaType::Number)
+      type.value = -operand.value;
+    else if (operand.kind == SemaType::Distribution) {
+      diags.error(expr.loc, "cannot negate a distribution");
+      type = SemaType::error();
+    }
+    break;
+  }
+  case Expr::Binary:
+    type = checkBinary(llvm::cast<BinaryExpr>(expr));
+    break;
+  case Expr::Call:
+    type = checkCall(llvm::cast<CallExpr>(expr), allowDistribution);
+    break;
+  }
+  expr.type = type;
+  return type;
+}
+
+SemaType Checker::checkBinary(BinaryExpr &binary) {
+  SemaType lhs = check(*binary.lhs), rhs = check(*binary.rhs);
+  if (lhs.isError() || rhs.isError())
+    return SemaType::error();
+  std::string op(1, binary.op);
+  if (lhs.kind == SemaType::Distribution || rhs.kind == SemaType::Distribution) {
+    diags.error(binary.loc,
+                "operator '" + op + "' cannot take a distribution");
+    return SemaType::error();
+  }
+  if (lhs.kind == SemaType::Number && rhs.kind == SemaType::Number) {
+    double value = 0;
+    switch (binary.op) {
+    case '+': value = lhs.value + rhs.value; break;
+    case '-': value = lhs.value - rhs.value; break;
+    case '*': value = lhs.value * rhs.value; break;
+    case '/':
+      if (rhs.value == 0) {
+        diags.error(binary.loc, "division by zero in a constant expression");
+        return SemaType::error();
+      }
+      value = lhs.value / rhs.value;
+      break;
+    }
+    if (!std::isfinite(value)) {
+      diags.error(binary.loc, "constant expression overflows");
+      return SemaType::error();
+    }
+    return SemaType::number(value, lhs.isInteger && rhs.isInteger &&
+                                       binary.op != '/');
+  }
+  if (lhs.kind == SemaType::Tensor && rhs.kind == SemaType::Tensor &&
+      lhs.shape != rhs.shape) {
+    diags.error(binary.loc, "shape mismatch in '" + op + "': " + lhs.str() +
+                                " and " + rhs.str());
+    return SemaType::error();
+  }
+  return lhs.kind == SemaType::Tensor ? lhs : rhs;
+}
+
+bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
+  size_t numParams = spec.params.size();
+  call.resolved.assign(numParams, nullptr);
+  call.defaults.assign(numParams, 0.0);
+  bool ok = true;
+  size_t position = 0;
+  for (Argument &arg : call.args) {
+    size_t index = numParams;
+    if (arg.keyword.empty()) {
+      index = position++;
+      if (index >= numParams) {
+        diags.error(arg.loc, llvm::formatv("'{0}' takes at most {1} argument{2}",
+                                           spec.name, numParams,
+                                           numParams == 1 ? "" : "s")
+                                 .str());
+        return false;
+      }
+    } else {
+      for (size_t i = 0; i < numParams; ++i)
+        if (arg.keyword == spec.params[i].name)
+          index = i;
+      if (index == numParams) {
+        std::vector<llvm::StringRef> names;
+        for (const ParamSpec &param : spec.params)
+          names.push_back(param.name);
+        diags.error(arg.loc, "'" + llvm::Twine(spec.name) +
+                                 "' has no parameter named '" + arg.keyword +
+                                 "'" + suggestion(arg.keyword, names));
+        ok = false;
+        continue;
+      }
+    }
+    if (call.resolved[index]) {
+      diags.error(arg.loc, "argument '" + llvm::Twine(spec.params[index].name) +
+                               "' of '" + spec.name + "' is given twice");
+      ok = false;
+      continue;
+    }
+    call.resolved[index] = arg.value.get();
+  }
+  for (size_t i = 0; i < numParams; ++i) {
+    const ParamSpec &param = spec.params[i];
+    std::string what = "argument '" + std::string(param.name) + "' of '" +
+                       spec.name + "'";
+    Expr *arg = call.resolved[i];
+    if (!arg) {
+      if (param.required()) {
+        diags.error(call.loc, "missing " + what);
+        ok = false;
+      } else {
+        call.defaults[i] = std::isinf(param.defaultValue) ? 0.0 : param.defaultValue;
+      }
+      continue;
+    }
+    std::string savedLabel = label;
+    if (spec.role == BuiltinSpec::Distribution && param.kind == ArgKind::Tensor)
+      label = param.name; // `normal(mu = dense(h, 20))` names `encoder.mu`
+    SemaType type = check(*arg);
+    label = savedLabel;
+    if (type.isError()) {
+      ok = false;
+      continue;
+    }
+    bool isTensor = type.kind == SemaType::Tensor;
+    bool isNumber = type.kind == SemaType::Number;
+    switch (param.kind) {
+    case ArgKind::Tensor:
+      if (!isTensor) {
+        diags.error(arg->loc, what + " must be a tensor, got " + type.str());
+        ok = false;
+      }
+      break;
+    case ArgKind::TensorOrNumber:
+      if (!isTensor && !isNumber) {
+        diags.error(arg->loc, what + " must be a tensor or a number, got " +
+                                  type.str());
+        ok = false;
+      }
+      break;
+    case ArgKind::Number:
+      if (!isNumber) {
+        diags.error(arg->loc, what + " must be a constant number, got " +
+                                  type.str());
+        ok = false;
+      }
+      break;
+    case ArgKind::Count:
+      if (!isNumber || !isIntegral(type.value) || type.value < 1 ||
+          type.value > Limits::kMaxDim) {
+        diags.error(arg->loc, what + " must be an integer in [1, " +
+                                  std::to_string(Limits::kMaxDim) + "], got " +
+                                  type.str());
+        ok = false;
+      }
+      break;
+    }
+  }
+  return ok;
+}
+
+/// Folds `f(x)` for a scalar argument, so `exp(-1)` is a plain number.
+double foldElementwise(llvm::StringRef name, double x, double alpha) {
+  if (name == "relu") return x > 0 ? x : 0;
+  if (name == "tanh") return std::tanh(x);
+  if (name == "sigmoid") return 1 / (1 + std::exp(-x));
+  if (name == "softplus") return std::log1p(std::exp(-std::fabs(x))) + std::max(x, 0.0);
+  if (name == "exp") return std::exp(x);
+  if (name == "log") return std::log(x);
+  if (name == "leaky_relu") return x > 0 ? x : alpha * x;
+  if (name == "elu") return x > 0 ? x : alpha * std::expm1(x);
+  return x;
+}
+
+SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
+  const BuiltinSpec *spec = findBuiltin(expressionBuiltins(), call.callee);
+  if (!spec) {
+    diags.error(call.loc, "unknown function '" + call.callee + "'" +
+                              suggestion(call.callee,
+                                         namesOf(expressionBuiltins())));
+    return SemaType::error();
+  }
+  if (spec->role == BuiltinSpec::Distribution && !allowDistribution) {
+    diags.error(call.loc, "'" + call.callee +
+                              "' builds a distribution; only the encoder's and "
+                              "decoder's return statements may do that");
+    return SemaType::error();
+  }
+  if (!bindArguments(call, *spec))
+    return SemaType::error();
+
+  switch (spec->role) {
+  case BuiltinSpec::Distribution: {
+    SemaType type{SemaType::Distribution};
+    type.distribution = call.callee;
+    return type;
+  }
+  case BuiltinSpec::Elementwise: {
+    SemaType input = call.operand(0)->type;
+    double alpha = call.resolved.size() > 1 ? call.number(1) : 0.0;
+    if (input.kind == SemaType::Number) {
+      double value = foldElementwise(call.callee, input.value, alpha);
+      if (!std::isfinite(value)) {
+        diags.error(call.loc, "'" + call.callee + "' of " +
+                                  formatNumber(input.value) +
+                                  " is not a finite number");
+        return SemaType::error();
+      }
+      return SemaType::number(value, false);
+    }
+    return input;
+  }
+  case BuiltinSpec::Layer: {
+    SemaType input = call.operand(0)->type;
+    int64_t units = static_cast<int64_t>(call.number(1));
+    if (input.shape.size() != 1) {
+      diags.error(call.operand(0)->loc,
+                  "dense expects a rank-1 input (features of one example), "
+                  "got " + input.str());
+      return SemaType::error();
+    }
+    int64_t fanIn = input.shape[0];
+    if (fanIn * units > Limits::kMaxParamElements) {
+      diags.error(call.loc, "dense weight " + shapeString({fanIn, units}) +
+                                " has more than 2^28 elements");
+      return SemaType::error();
+    }
+    std::string name = newParamName(label);
+    call.paramIndex = static_cast<int>(module.params.size());
+    module.params.push_back({name + ".weight", {fanIn, units}, fanIn, call.loc,
+                             inEncoder});
+    module.params.push_back({name + ".bias", {units}, fanIn, call.loc,
+                             inEncoder});
+    return SemaType::tensor({units});
+  }
+  }
+  return SemaType::error();
+}
+
+//===----------------------------------------------------------------------===//
+// train { ... }
+//===----------------------------------------------------------------------===//
+
+SemaType Checker::checkConstant(Expr &expr, llvm::StringRef what) {
+  SemaType type = check(expr);
+  if (!type.isError() && type.kind != SemaType::Number) {
+    diags.error(expr.loc, what + " must be a constant number, got " +
+                              type.str());
+    return SemaType::error();
+  }
+  return type;
+}
+
+std::optional<int64_t> Checker::checkCount(Expr &expr, llvm::StringRef what,
+                                           int64_t min, int64_t max) {
+  SemaType type = checkConstant(expr, what);
+  if (type.isError())
+    return std::nullopt;
+  if (!isIntegral(type.value) || type.value < static_cast<double>(min) ||
+      type.value > static_cast<double>(max)) {
+    diags.error(expr.loc, what + " must be an integer in [" +
+                              llvm::Twine(min) + ", " + llvm::Twine(max) +
+                              "], got " + formatNumber(type.value));
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(type.value);
+}
+
+void Checker::checkTrain(std::optional<int64_t> batchOverride) {
+  scope.clear();
+  static const char *const keys[] = {"optimizer", "batch", "epochs", "loss",
+                                     "seed"};
+  llvm::StringMap<SMLoc> seen;
+  TrainConfig &train = module.train;
+  for (Setting &setting : module.settings) {
+    auto [it, inserted] = seen.try_emplace(setting.key, setting.loc);
+    if (!inserted) {
+      diags.error(setting.loc, "train setting '" + setting.key +
+                                   "' is given twice");
+      diags.note(it->second, "first given here");
+      continue;
+    }
+    Expr &value = *setting.value;
+    if (setting.key == "batch") {
+      if (auto n = checkCount(value, "batch", 1, Limits::kMaxBatch))
+        train.batch = *n;
+    } else if (setting.key == "epochs") {
+      if (auto n = checkCount(value, "epochs", 1, 1000000))
+        train.epochs = *n;
+    } else if (setting.key == "seed") {
+      if (auto n = checkCount(value, "seed", 0, (int64_t{1} << 53)))
+        train.seed = *n;
+    } else if (setting.key == "optimizer" || setting.key == "loss") {
+      bool isOptimizer = setting.key == "optimizer";
+      auto *call = llvm::dyn_cast<CallExpr>(&value);
+      const BuiltinSpec *spec =
+          !call ? nullptr
+          : isOptimizer ? findBuiltin(optimizerBuiltins(), call->callee)
+          : call->callee == "elbo" ? &kElboLoss
+                                   : nullptr;
+      if (!spec) {
+        llvm::StringRef expected =
+            isOptimizer ? "an optimizer: adam(...) or sgd(lr = ...)"
+                        : "elbo(beta = ..., warmup = ...)";
+        std::string found =
+            call ? "'" + call->callee + "'" + suggestion(call->callee,
+                                                         isOptimizer
+                                                             ? namesOf(optimizerBuiltins())
+                                                             : std::vector<llvm::StringRef>{"elbo"})
+                 : "an expression";
+        diags.error(value.loc, "expected " + expected + ", found " + found);
+        continue;
+      }
+      if (!bindArguments(*call, *spec))
+        continue;
+      auto positive = [&](size_t i, const char *what) {
+        if (call->number(i) > 0)
+          return true;
+        diags.error(call->operand(i) ? call->operand(i)->loc : call->loc,
+                    llvm::Twine(what) + " must be positive, got " +
+                        formatNumber(call->number(i)));
+        return false;
+      };
+      auto unitInterval = [&](size_t i, const char *what) {
+        double v = call->number(i);
+        if (v >= 0 && v < 1)
+          return true;
+        diags.error(call->operand(i) ? call->operand(i)->loc : call->loc,
+                    llvm::Twine(what) + " must be in [0, 1), got " +
+                        formatNumber(v));
+        return false;
+      };
+      if (call->callee == "adam") {
+        train.optimizer = "adam";
+        if (positive(0, "learning rate"))
+          train.lr = call->number(0);
+        if (unitInterval(1, "beta1"))
+          train.beta1 = call->number(1);
+        if (unitInterval(2, "beta2"))
+          train.beta2 = call->number(2);
+        if (positive(3, "eps"))
+          train.eps = call->number(3);
+      } else if (call->callee == "sgd") {
+        train.optimizer = "sgd";
+        if (positive(0, "learning rate"))
+          train.lr = call->number(0);
+        if (unitInterval(1, "momentum"))
+          train.momentum = call->number(1);
+      } else {
+        double beta = call->number(0), warmup = call->number(1);
+        if (beta >= 0)
+          train.beta = beta;
+        else
+          diags.error(call->operand(0)->loc,
+                      "beta must be non-negative, got " + formatNumber(beta));
+        if (isIntegral(warmup) && warmup >= 0 && warmup <= 1000000)
+          train.warmup = static_cast<int64_t>(warmup);
+        else
+          diags.error(call->operand(1)->loc,
+                      "warmup must be a whole number of epochs in [0, "
+                      "1000000], got " + formatNumber(warmup));
+      }
+    } else {
+      diags.error(setting.loc, "unknown train setting '" + setting.key + "'" +
+                                   suggestion(setting.key, keys));
+    }
+  }
+  if (batchOverride)
+    train.batch = *batchOverride;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Public entry points
+//===----------------------------------------------------------------------===//
+
+std::string vaec::shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "f32[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string vaec::formatNumber(double value) {
+  // The shortest of %.1g ... %.17g that reads back exactly.
+  char buffer[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+    if (std::strtod(buffer, nullptr) == value)
+      break;
+  }
+  return buffer;
+}
+
+std::string SemaType::str() const {
+  switch (kind) {
+  case Unknown: return "an unchecked value";
+  case Error: return "an invalid value";
+  case Number: return "the number " + formatNumber(value);
+  case Tensor: return shapeString(shape);
+  case Distribution: return "a " + distribution + " distribution";
+  }
+  return "";
+}
+
+bool vaec::analyze(Module &module, DiagnosticEngine &diags,
+                   std::optional<int64_t> batchOverride) {
+  unsigned before = diags.errorCount();
+  Checker(module, diags).run(batchOverride);
+  return diags.errorCount() == before;
+}

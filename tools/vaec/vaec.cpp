@@ -1,0 +1,42 @@
+//===- vaec.cpp - the VDL compiler command line ---------------------------===//
+//
+// Only option parsing lives here (CLI11, which needs exceptions); the
+// pipeline is codegen/Driver.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Driver.h"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char **argv) {
+  vaec::DriverOptions options;
+  CLI::App app{"vaec: compile a VDL variational autoencoder into a native "
+               "library.\nStages: ast, vdl, grad, fused, linalg, memref, "
+               "llvm-dialect, llvm, asm, obj, so.",
+               "vaec"};
+  app.add_option("input", options.input, "VDL source file ('-' reads stdin)")
+      ->required();
+  app.add_option("-o,--output", options.output,
+                 "output file ('-' writes stdout)");
+  app.add_option("--emit", options.emit, "stop after this stage")
+      ->check(CLI::IsMember(vaec::allEmitStages()));
+  app.add_flag("--print-ir-after-all", options.printIRAfterAll,
+               "print the IR after every pass to stderr");
+  app.add_option("--print-ir-after", options.printIRAfter,
+                 "print the IR after the named pass (repeatable; vdl-import "
+                 "is the frontend)");
+  int64_t batch = 0;
+  app.add_option("--batch", batch, "batch size, overriding the model's train block")
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}));
+  bool noLocations = false;
+  app.add_flag("--no-locations", noLocations,
+               "print textual IR without loc(...) annotations");
+  app.add_flag("--stats", options.stats,
+               "print FLOPs per entry point to stderr");
+  CLI11_PARSE(app, argc, argv);
+  if (batch)
+    options.batch = batch;
+  options.locations = !noLocations;
+  return vaec::runDriver(options);
+}
