@@ -161,7 +161,8 @@ int vaec::runDriver(const DriverOptions &options) {
 
   mlir::OpPrintingFlags flags;
   if (options.locations)
-    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false)
+        .useLocalScope(); // inline loc(...) instead of #loc aliases
   module->print(output->os(), flags);
   output->os() << "\n";
   output->keep();

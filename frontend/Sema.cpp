@@ -100,7 +100,10 @@ std::string suggestion(llvm::StringRef name, const Range &candidates) {
   unsigned bestDistance = 3;
   for (llvm::StringRef candidate : candidates) {
     unsigned distance = name.edit_distance(candidate, true, bestDistance);
-    if (distance < bestDistance && candidate != name) {
+    // Only suggest when the edit is small against the name (`q` is not a
+    // typo of `x`).
+    if (distance < bestDistance && candidate != name &&
+        2 * distance <= name.size()) {
       bestDistance = distance;
       best = candidate.str();
     }
@@ -253,10 +256,13 @@ void Checker::checkBlock(Block &block, bool isEncoder, const SemaType &argType,
   scope.clear();
   blockName = isEncoder ? "encoder" : "decoder";
   inEncoder = isEncoder;
-  if (block.param != expectedParam)
+  if (block.param != expectedParam) {
     diags.error(block.paramLoc, "the " + blockName + " takes the " +
                                     paramKind + " '" + expectedParam +
                                     "', not '" + block.param + "'");
+    // Bind the declared name too, so its uses report nothing further.
+    scope[expectedParam] = {argType, block.paramLoc};
+  }
   scope[block.param] = {argType, block.paramLoc};
 
   const Stmt *returnStmt = nullptr;
@@ -791,6 +797,10 @@ std::string vaec::shapeString(const std::vector<int64_t> &shape) {
 std::string vaec::formatNumber(double value) {
   // The shortest of %.1g ... %.17g that reads back exactly.
   char buffer[32];
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    std::snprintf(buffer, sizeof(buffer), "%.0f", value);
+    return buffer;
+  }
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
     if (std::strtod(buffer, nullptr) == value)

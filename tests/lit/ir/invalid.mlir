@@ -1,0 +1,235 @@
+// RUN: vae-opt %s -split-input-file -verify-diagnostics
+
+func.func @dense_rank(%x: tensor<2x3x1xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{'vdl.dense' op input must be rank 2 [batch, in], got 'tensor<2x3x1xf32>'}}
+  %0 = vdl.dense %x, %w, %b : (tensor<2x3x1xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_weight_rank(%x: tensor<2x3xf32>, %w: tensor<3xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{'vdl.dense' op weight must be rank 2 [in, out], got 'tensor<3xf32>'}}
+  %0 = vdl.dense %x, %w, %b : (tensor<2x3xf32>, tensor<3xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_bias_rank(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<1x4xf32>) {
+  // expected-error @+1 {{'vdl.dense' op bias must be rank 1 [out], got 'tensor<1x4xf32>'}}
+  %0 = vdl.dense %x, %w, %b : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<1x4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_features(%x: tensor<2x5xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{'vdl.dense' op input has 5 features but weight expects 3}}
+  %0 = vdl.dense %x, %w, %b : (tensor<2x5xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_bias_size(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<5xf32>) {
+  // expected-error @+1 {{'vdl.dense' op bias has 5 elements but weight has 4 outputs}}
+  %0 = vdl.dense %x, %w, %b : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<5xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_result(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{'vdl.dense' op result must be 'tensor<2x4xf32>', got 'tensor<3x4xf32>'}}
+  %0 = vdl.dense %x, %w, %b : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_shape(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'vdl.relu' op operand #0 must be statically shaped tensor of 32-bit float values}}
+  %0 = vdl.relu %x : tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @element_type(%x: tensor<2x4xf64>) {
+  // expected-error @+1 {{'vdl.exp' op operand #0 must be statically shaped tensor of 32-bit float values}}
+  %0 = vdl.exp %x : tensor<2x4xf64>
+  return
+}
+
+// -----
+
+func.func @binary_shapes(%a: tensor<2x4xf32>, %b: tensor<2x5xf32>) {
+  // expected-error @+1 {{'vdl.add' op requires the same type for all operands and results}}
+  %0 = "vdl.add"(%a, %b) : (tensor<2x4xf32>, tensor<2x5xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @reparameterize_rank(%mu: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{'vdl.reparameterize' op expects [batch, latent] operands, got 'tensor<2x3x4xf32>'}}
+  %0 = vdl.reparameterize %mu, %mu, %mu : tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @kl_rank(%mu: tensor<2xf32>) {
+  // expected-error @+1 {{'vdl.kl_normal' op expects [batch, latent] operands, got 'tensor<2xf32>'}}
+  %0 = vdl.kl_normal %mu, %mu prior(0.0, 1.0) : tensor<2xf32> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @kl_prior_std(%mu: tensor<2x3xf32>) {
+  // expected-error @+1 {{'vdl.kl_normal' op prior standard deviation must be positive, got 0}}
+  %0 = vdl.kl_normal %mu, %mu prior(0.0, 0.0) : tensor<2x3xf32> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @kl_result(%mu: tensor<2x3xf32>) {
+  // expected-error @+1 {{'vdl.kl_normal' op result must be 'tensor<2xf32>' (one value per example), got 'tensor<3xf32>'}}
+  %0 = vdl.kl_normal %mu, %mu prior(0.0, 1.0) : tensor<2x3xf32> -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @kl_types(%mu: tensor<2x3xf32>, %logvar: tensor<2x4xf32>) {
+  // expected-error @+1 {{'vdl.kl_normal' op failed to verify that all of {mu, logvar} have same type}}
+  %0 = "vdl.kl_normal"(%mu, %logvar) : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @bernoulli_types(%l: tensor<2x3xf32>, %x: tensor<2x4xf32>) {
+  // expected-error @+1 {{'vdl.bernoulli_log_prob' op failed to verify that all of {logits, target} have same type}}
+  %0 = "vdl.bernoulli_log_prob"(%l, %x) : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @bernoulli_result(%l: tensor<2x3xf32>) {
+  // expected-error @+1 {{'vdl.bernoulli_log_prob' op result must be 'tensor<2xf32>' (one value per example), got 'tensor<2x3xf32>'}}
+  %0 = vdl.bernoulli_log_prob %l, %l : tensor<2x3xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @bernoulli_no_batch(%l: tensor<f32>) {
+  // expected-error @+1 {{'vdl.bernoulli_log_prob' op expects operands with a batch dimension, got 'tensor<f32>'}}
+  %0 = "vdl.bernoulli_log_prob"(%l, %l) : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @gaussian_types(%m: tensor<2x3xf32>, %v: tensor<2x4xf32>) {
+  // expected-error @+1 {{'vdl.gaussian_log_prob' op failed to verify that all of {mean, logvar, target} have same type}}
+  %0 = "vdl.gaussian_log_prob"(%m, %v, %m) : (tensor<2x3xf32>, tensor<2x4xf32>, tensor<2x3xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @gaussian_result(%m: tensor<2x3xf32>) {
+  // expected-error @+1 {{'vdl.gaussian_log_prob' op result must be 'tensor<2xf32>' (one value per example), got 'tensor<4xf32>'}}
+  %0 = vdl.gaussian_log_prob %m, %m, %m : tensor<2x3xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @gaussian_sigma(%m: tensor<2x3xf32>) {
+  // expected-error @+1 {{'vdl.gaussian_fixed_log_prob' op sigma must be positive, got -1}}
+  %0 = vdl.gaussian_fixed_log_prob %m, %m sigma = -1.0 : tensor<2x3xf32> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_result(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'vdl.reduce_mean' op result #0 must be 0D tensor of 32-bit float values}}
+  %0 = vdl.reduce_mean %x : tensor<2xf32> -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @elbo_beta(%a: tensor<f32>) {
+  // expected-error @+1 {{'vdl.elbo' op beta must be non-negative, got -1}}
+  %0 = vdl.elbo %a, %a beta = -1.0 : tensor<f32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'vdl.init' of argument #0 must be an initializer attribute such as #vdl.uniform_fan_in<N>}}
+func.func @bad_init(%w: tensor<3x4xf32> {vdl.init = 3 : i64}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'vdl.param' of argument #0 must be a non-empty string}}
+func.func @bad_param(%w: tensor<3x4xf32> {vdl.param = ""}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown vdl argument attribute 'vdl.weight'}}
+func.func @unknown_arg_attr(%w: tensor<3x4xf32> {vdl.weight = 1}) {
+  return
+}
+
+// -----
+
+func.func @fan_in(%w: tensor<3x4xf32> {
+    // expected-error @+1 {{fan_in must be positive, got 0}}
+    vdl.init = #vdl.uniform_fan_in<0>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'vdl.batch' must be a positive integer}}
+module attributes {vdl.batch = 0 : i64} {
+}
+
+// -----
+
+// expected-error @+1 {{'vdl.model' must be a string}}
+module attributes {vdl.model = 1 : i64} {
+}
+
+// -----
+
+// expected-error @+1 {{'vdl.train' must be a dictionary}}
+module attributes {vdl.train = "adam"} {
+}
+
+// -----
+
+// expected-error @+1 {{'vdl.flops' must be a non-negative integer}}
+func.func @flops() attributes {vdl.flops = -1 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown vdl attribute 'vdl.size'}}
+module attributes {vdl.size = 1 : i64} {
+}

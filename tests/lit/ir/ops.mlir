@@ -1,0 +1,70 @@
+// RUN: vae-opt %s | FileCheck %s
+// Round trip: the printed form parses back to the same IR.
+// RUN: vae-opt %s | vae-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @layers
+// CHECK-SAME: {vdl.init = #vdl.uniform_fan_in<3>, vdl.param = "encoder.h.weight"}
+// CHECK-SAME: {vdl.input = "x"}
+func.func @layers(%w: tensor<3x4xf32> {vdl.param = "encoder.h.weight", vdl.init = #vdl.uniform_fan_in<3>},
+                  %b: tensor<4xf32> {vdl.param = "encoder.h.bias", vdl.init = #vdl.uniform_fan_in<3>},
+                  %x: tensor<2x3xf32> {vdl.input = "x"}) -> tensor<2x4xf32> {
+  // CHECK: %[[D:.*]] = vdl.dense %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %0 = vdl.dense %x, %w, %b : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  // CHECK: vdl.relu %[[D]] : tensor<2x4xf32>
+  %1 = vdl.relu %0 : tensor<2x4xf32>
+  // CHECK: vdl.tanh
+  %2 = vdl.tanh %1 : tensor<2x4xf32>
+  // CHECK: vdl.sigmoid
+  %3 = vdl.sigmoid %2 : tensor<2x4xf32>
+  // CHECK: vdl.softplus
+  %4 = vdl.softplus %3 : tensor<2x4xf32>
+  // CHECK: vdl.exp
+  %5 = vdl.exp %4 : tensor<2x4xf32>
+  // CHECK: vdl.log
+  %6 = vdl.log %5 : tensor<2x4xf32>
+  // CHECK: vdl.neg
+  %7 = vdl.neg %6 : tensor<2x4xf32>
+  // CHECK: vdl.leaky_relu %{{.*}} alpha = 2.000000e-01 : tensor<2x4xf32>
+  %8 = vdl.leaky_relu %7 alpha = 0.2 : tensor<2x4xf32>
+  // CHECK: vdl.elu %{{.*}} alpha = 1.000000e+00 : tensor<2x4xf32>
+  %9 = vdl.elu %8 alpha = 1.0 : tensor<2x4xf32>
+  // CHECK: vdl.constant 5.000000e-01 : tensor<2x4xf32>
+  %c = vdl.constant 0.5 : tensor<2x4xf32>
+  // CHECK: vdl.add
+  %10 = vdl.add %9, %c : tensor<2x4xf32>
+  // CHECK: vdl.sub
+  %11 = vdl.sub %10, %c : tensor<2x4xf32>
+  // CHECK: vdl.mul
+  %12 = vdl.mul %11, %c : tensor<2x4xf32>
+  // CHECK: vdl.div
+  %13 = vdl.div %12, %c : tensor<2x4xf32>
+  return %13 : tensor<2x4xf32>
+}
+
+// CHECK-LABEL: func.func @probabilistic
+func.func @probabilistic(%mu: tensor<2x5xf32>, %logvar: tensor<2x5xf32>, %eps: tensor<2x5xf32>,
+                         %x: tensor<2x7x3xf32>, %mean: tensor<2x7x3xf32>)
+    -> (tensor<f32>, tensor<f32>) {
+  // CHECK: vdl.reparameterize %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x5xf32>
+  %z = vdl.reparameterize %mu, %logvar, %eps : tensor<2x5xf32>
+  // CHECK: vdl.kl_normal %{{.*}}, %{{.*}} prior(0.000000e+00, 1.000000e+00) : tensor<2x5xf32> -> tensor<2xf32>
+  %kl = vdl.kl_normal %mu, %logvar prior(0.0, 1.0) : tensor<2x5xf32> -> tensor<2xf32>
+  // CHECK: vdl.bernoulli_log_prob %{{.*}}, %{{.*}} : tensor<2x7x3xf32> -> tensor<2xf32>
+  %ll0 = vdl.bernoulli_log_prob %mean, %x : tensor<2x7x3xf32> -> tensor<2xf32>
+  // CHECK: vdl.gaussian_log_prob %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x7x3xf32> -> tensor<2xf32>
+  %ll1 = vdl.gaussian_log_prob %mean, %mean, %x : tensor<2x7x3xf32> -> tensor<2xf32>
+  // CHECK: vdl.gaussian_fixed_log_prob %{{.*}}, %{{.*}} sigma = 1.000000e-01 : tensor<2x7x3xf32> -> tensor<2xf32>
+  %ll2 = vdl.gaussian_fixed_log_prob %mean, %x sigma = 0.1 : tensor<2x7x3xf32> -> tensor<2xf32>
+  // CHECK: vdl.reduce_mean %{{.*}} : tensor<2xf32> -> tensor<f32>
+  %m = vdl.reduce_mean %ll0 : tensor<2xf32> -> tensor<f32>
+  // CHECK: vdl.reduce_sum %{{.*}} : tensor<2xf32> -> tensor<f32>
+  %k = vdl.reduce_sum %kl : tensor<2xf32> -> tensor<f32>
+  // CHECK: vdl.elbo %{{.*}}, %{{.*}} beta = 5.000000e-01 : tensor<f32>
+  %loss = vdl.elbo %m, %k beta = 0.5 : tensor<f32>
+  return %loss, %m : tensor<f32>, tensor<f32>
+}
+
+// Module attributes of a compiled model.
+// CHECK: module attributes {vdl.batch = 4 : i64, vdl.model = "tiny", vdl.train = {optimizer = "adam"}}
+module attributes {vdl.model = "tiny", vdl.batch = 4, vdl.train = {optimizer = "adam"}} {
+}
