@@ -101,7 +101,7 @@ Token Lexer::next() {
                   llvm::Twine("unexpected character '") + llvm::Twine(c) + "'");
     else
       diags.error(llvm::SMLoc::getFromPointer(start),
-                  "unexpected byte 0x" + llvm::utohexstr(byte, false, 2) +
+                  "unexpected byte 0x" + llvm::toHex(llvm::ArrayRef(byte)) +
                       " (VDL source is ASCII)");
   }
 }
