@@ -87,7 +87,6 @@ int vaec::runDriver(const DriverOptions &options) {
                 "]");
 
   // Every name given to --print-ir-after must be a pass of the pipeline.
-  mlir::registerPassManagerCLOptions();
   vaec::registerPasses();
   llvm::StringSet<> printAfter;
   for (const std::string &name : options.printIRAfter) {

@@ -63,6 +63,16 @@ private:
                               ArrayRef<std::pair<StringRef, RankedTensorType>>
                                   inputs,
                               SmallVectorImpl<Value> &inputValues);
+  /// Creates the function, fills it with `body(inputs)`, returns what the
+  /// body yields and sets the result types.
+  void emitFunction(
+      StringRef name, llvm::SMLoc smLoc, bool encoderParams,
+      bool decoderParams,
+      ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
+      function_ref<std::pair<SmallVector<Value>, Location>(ArrayRef<Value>)>
+          body);
+  /// The body of @loss: posterior, sample, KL, likelihood, ELBO.
+  std::pair<SmallVector<Value>, Location> emitLoss(Value x, Value eps);
   EmittedDistribution emitBlock(const vaec::Block &block, Value argument);
   Value emit(const Expr &expr);
   Value splat(double value, Type type, Location location) {
@@ -193,8 +203,57 @@ EmittedDistribution Generator::emitBlock(const vaec::Block &block, Value argumen
   llvm_unreachable("Sema guarantees a return");
 }
 
+void Generator::emitFunction(
+    StringRef name, llvm::SMLoc smLoc, bool encoderParams, bool decoderParams,
+    ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
+    function_ref<std::pair<SmallVector<Value>, Location>(ArrayRef<Value>)>
+        body) {
+  OpBuilder::InsertionGuard guard(builder);
+  SmallVector<Value> inputValues;
+  auto func = createFunction(name, smLoc, encoderParams, decoderParams, inputs,
+                             inputValues);
+  auto [results, returnLoc] = body(inputValues);
+  builder.create<func::ReturnOp>(returnLoc, results);
+  func.setType(builder.getFunctionType(func.getArgumentTypes(),
+                                       ValueRange(results).getTypes()));
+}
+
+std::pair<SmallVector<Value>, Location> Generator::emitLoss(Value x,
+                                                            Value eps) {
+  EmittedDistribution posterior = emitBlock(*module.encoder, x);
+  Location postLoc = loc(posterior.call->loc);
+  Value mu = posterior.values[0], logvar = posterior.values[1];
+  Value z = builder.create<vdl::ReparameterizeOp>(postLoc, mu, logvar, eps);
+  Location priorLoc = loc(module.priorLoc);
+  Value kl = builder.create<vdl::KLNormalOp>(
+      priorLoc, mu, logvar, static_cast<float>(module.priorMean),
+      static_cast<float>(module.priorStd));
+
+  EmittedDistribution likelihood = emitBlock(*module.decoder, z);
+  Location llLoc = loc(likelihood.call->loc);
+  Value logProb;
+  if (likelihood.kind == "bernoulli")
+    logProb = builder.create<vdl::BernoulliLogProbOp>(llLoc, likelihood.values[0], x);
+  else if (likelihood.values.size() == 2)
+    logProb = builder.create<vdl::GaussianLogProbOp>(
+        llLoc, likelihood.values[0], likelihood.values[1], x);
+  else
+    logProb = builder.create<vdl::GaussianFixedLogProbOp>(
+        llLoc, likelihood.values[0], x,
+        static_cast<float>(likelihood.call->number(2)));
+
+  Location lossLoc = loc(module.loc);
+  Value meanLogProb = builder.create<vdl::ReduceMeanOp>(llLoc, logProb);
+  Value meanKL = builder.create<vdl::ReduceMeanOp>(priorLoc, kl);
+  Value loss = builder.create<vdl::ElboOp>(
+      lossLoc, meanLogProb, meanKL,
+      builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
+  Value reconstruction = builder.create<vdl::NegOp>(llLoc, meanLogProb);
+  SmallVector<Value> results{loss, reconstruction, meanKL};
+  return {results, lossLoc};
+}
+
 OwningOpRef<ModuleOp> Generator::run() {
-  MLIRContext *ctx = builder.getContext();
   OwningOpRef<ModuleOp> owned = ModuleOp::create(loc(module.loc));
   ModuleOp top = *owned;
   const TrainConfig &train = module.train;
@@ -220,70 +279,23 @@ OwningOpRef<ModuleOp> Generator::run() {
   RankedTensorType zType = batched({module.latent->size});
   StringRef xName = module.input->name, zName = module.latent->name;
 
-  // @encode
-  {
-    SmallVector<Value> inputs;
-    OpBuilder::InsertionGuard guard(builder);
-    auto func = createFunction("encode", module.encoder->loc, true, false,
-                               {{xName, xType}}, inputs);
-    EmittedDistribution posterior = emitBlock(*module.encoder, inputs[0]);
-    builder.create<func::ReturnOp>(loc(posterior.call->loc), posterior.values);
-    func.setType(builder.getFunctionType(func.getArgumentTypes(),
-                                         ValueRange(posterior.values).getTypes()));
-  }
-  // @decode
-  {
-    SmallVector<Value> inputs;
-    OpBuilder::InsertionGuard guard(builder);
-    auto func = createFunction("decode", module.decoder->loc, false, true,
-                               {{zName, zType}}, inputs);
-    EmittedDistribution likelihood = emitBlock(*module.decoder, inputs[0]);
-    builder.create<func::ReturnOp>(loc(likelihood.call->loc), likelihood.values);
-    func.setType(builder.getFunctionType(func.getArgumentTypes(),
-                                         ValueRange(likelihood.values).getTypes()));
-  }
-  // @loss
-  {
-    SmallVector<Value> inputs;
-    OpBuilder::InsertionGuard guard(builder);
-    auto func = createFunction("loss", module.loc, true, true,
-                               {{xName, xType}, {"eps", zType}}, inputs);
-    Value x = inputs[0], eps = inputs[1];
-    EmittedDistribution posterior = emitBlock(*module.encoder, x);
-    Location postLoc = loc(posterior.call->loc);
-    Value mu = posterior.values[0], logvar = posterior.values[1];
-    Value z = builder.create<vdl::ReparameterizeOp>(postLoc, mu, logvar, eps);
-    Location priorLoc = loc(module.priorLoc);
-    Value kl = builder.create<vdl::KLNormalOp>(
-        priorLoc, mu, logvar, static_cast<float>(module.priorMean),
-        static_cast<float>(module.priorStd));
-
-    EmittedDistribution likelihood = emitBlock(*module.decoder, z);
-    Location llLoc = loc(likelihood.call->loc);
-    Value logProb;
-    if (likelihood.kind == "bernoulli")
-      logProb = builder.create<vdl::BernoulliLogProbOp>(llLoc, likelihood.values[0], x);
-    else if (likelihood.values.size() == 2)
-      logProb = builder.create<vdl::GaussianLogProbOp>(
-          llLoc, likelihood.values[0], likelihood.values[1], x);
-    else
-      logProb = builder.create<vdl::GaussianFixedLogProbOp>(
-          llLoc, likelihood.values[0], x,
-          static_cast<float>(likelihood.call->number(2)));
-
-    Location lossLoc = loc(module.loc);
-    Value meanLogProb = builder.create<vdl::ReduceMeanOp>(llLoc, logProb);
-    Value meanKL = builder.create<vdl::ReduceMeanOp>(priorLoc, kl);
-    Value loss = builder.create<vdl::ElboOp>(
-        lossLoc, meanLogProb, meanKL,
-        builder.getF32FloatAttr(static_cast<float>(train.beta)));
-    Value reconstruction = builder.create<vdl::NegOp>(llLoc, meanLogProb);
-    SmallVector<Value> results{loss, reconstruction, meanKL};
-    builder.create<func::ReturnOp>(lossLoc, results);
-    func.setType(builder.getFunctionType(func.getArgumentTypes(),
-                                         ValueRange(results).getTypes()));
-  }
-  (void)ctx;
+  emitFunction("encode", module.encoder->loc, true, false, {{xName, xType}},
+               [&](ArrayRef<Value> inputs) {
+                 EmittedDistribution posterior =
+                     emitBlock(*module.encoder, inputs[0]);
+                 return std::make_pair(posterior.values,
+                                       loc(posterior.call->loc));
+               });
+  emitFunction("decode", module.decoder->loc, false, true, {{zName, zType}},
+               [&](ArrayRef<Value> inputs) {
+                 EmittedDistribution likelihood =
+                     emitBlock(*module.decoder, inputs[0]);
+                 return std::make_pair(likelihood.values,
+                                       loc(likelihood.call->loc));
+               });
+  emitFunction("loss", module.loc, true, true,
+               {{xName, xType}, {"eps", zType}},
+               [&](ArrayRef<Value> inputs) { return emitLoss(inputs[0], inputs[1]); });
   return owned;
 }
 
