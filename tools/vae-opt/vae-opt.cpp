@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/VDLDialect.h"
+#include "codegen/Passes.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,9 +20,11 @@
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<vaec::vdl::VDLDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
+                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect>();
   mlir::registerTransformsPasses();
   vaec::registerPasses();
+  vaec::registerCodegenPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "vaec optimizer driver\n", registry));
 }

@@ -1,0 +1,357 @@
+//===- ConvertVDLToLinalg.cpp - vdl to linalg on tensors ------------------===//
+//
+// One OpConversionPattern per vdl op. Elementwise ops share a template whose
+// scalar body is specialized per op (`scalarBody<Op>`), so each op's formula
+// stands on its own a few lines long.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+#include "ir/VDLDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cmath>
+
+namespace vaec {
+#define GEN_PASS_DEF_CONVERTVDLTOLINALG
+#include "codegen/Passes.h.inc"
+} // namespace vaec
+
+using namespace mlir;
+using namespace vaec::vdl;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Builders shared by the patterns
+//===----------------------------------------------------------------------===//
+
+Value f32(OpBuilder &b, Location loc, double value) {
+  return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(static_cast<float>(value)));
+}
+
+Value emptyLike(OpBuilder &b, Location loc, Type type) {
+  auto tensor = cast<RankedTensorType>(type);
+  return b.create<tensor::EmptyOp>(loc, tensor.getShape(), tensor.getElementType());
+}
+
+Value zerosLike(OpBuilder &b, Location loc, Type type) {
+  return b.create<linalg::FillOp>(loc, f32(b, loc, 0.0), emptyLike(b, loc, type))
+      .getResult(0);
+}
+
+using ScalarFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// `result[i...] = fn(inputs[i...]...)` over tensors of one shape.
+Value elementwise(OpBuilder &b, Location loc, Type resultType,
+                  ValueRange inputs, ScalarFn fn) {
+  auto type = cast<RankedTensorType>(resultType);
+  unsigned rank = type.getRank();
+  SmallVector<AffineMap> maps(inputs.size() + 1,
+                              b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(
+          loc, type, inputs, emptyLike(b, loc, type), maps, iterators,
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            nb.create<linalg::YieldOp>(nl, fn(nb, nl, args.drop_back()));
+          })
+      .getResult(0);
+}
+
+/// `result[b] = sum over the other dims of fn(inputs[b, ...]...)`. With
+/// `resultType` 0-d, sums over everything.
+Value reduceInto(OpBuilder &b, Location loc, Type resultType,
+                 ValueRange inputs, ScalarFn fn) {
+  auto inputType = cast<RankedTensorType>(inputs.front().getType());
+  unsigned rank = inputType.getRank();
+  unsigned kept = cast<RankedTensorType>(resultType).getRank();
+  SmallVector<AffineMap> maps(inputs.size(), b.getMultiDimIdentityMap(rank));
+  SmallVector<AffineExpr> keptDims;
+  for (unsigned d = 0; d < kept; ++d)
+    keptDims.push_back(b.getAffineDimExpr(d));
+  maps.push_back(AffineMap::get(rank, 0, keptDims, b.getContext()));
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::reduction);
+  for (unsigned d = 0; d < kept; ++d)
+    iterators[d] = utils::IteratorType::parallel;
+  return b
+      .create<linalg::GenericOp>(
+          loc, resultType, inputs, zerosLike(b, loc, resultType), maps,
+          iterators,
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value term = fn(nb, nl, args.drop_back());
+            nb.create<linalg::YieldOp>(
+                nl, nb.create<arith::AddFOp>(nl, args.back(), term).getResult());
+          })
+      .getResult(0);
+}
+
+/// `max(x, 0) + log1p(exp(-|x|))`: softplus without overflow for large |x|.
+Value stableSoftplus(OpBuilder &b, Location loc, Value x) {
+  Value zero = f32(b, loc, 0.0);
+  Value negAbs = b.create<arith::NegFOp>(loc, b.create<math::AbsFOp>(loc, x));
+  Value tail = b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(loc, negAbs));
+  return b.create<arith::AddFOp>(loc, b.create<arith::MaximumFOp>(loc, x, zero),
+                                 tail);
+}
+
+Value select(OpBuilder &b, Location loc, Value positive, Value ifPositive,
+             Value otherwise) {
+  Value isPositive = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT,
+                                             positive, f32(b, loc, 0.0));
+  return b.create<arith::SelectOp>(loc, isPositive, ifPositive, otherwise);
+}
+
+const double kHalfLog2Pi = 0.5 * std::log(2.0 * M_PI);
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops: one scalar body each
+//===----------------------------------------------------------------------===//
+
+template <typename Op>
+Value scalarBody(OpBuilder &b, Location loc, Op op, ValueRange args);
+
+template <>
+Value scalarBody(OpBuilder &b, Location loc, ReluOp, ValueRange a) {
+  return b.create<arith::MaximumFOp>(loc, a[0], f32(b, loc, 0.0));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, TanhOp, ValueRange a) {
+  return b.create<math::TanhOp>(loc, a[0]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, SigmoidOp, ValueRange a) {
+  // 1 / (1 + exp(-x)); exp overflowing to +inf still gives the right 0.
+  Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[0]));
+  return b.create<arith::DivFOp>(
+      loc, f32(b, loc, 1.0), b.create<arith::AddFOp>(loc, f32(b, loc, 1.0), e));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, SoftplusOp, ValueRange a) {
+  return stableSoftplus(b, loc, a[0]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, ExpOp, ValueRange a) {
+  return b.create<math::ExpOp>(loc, a[0]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, LogOp, ValueRange a) {
+  return b.create<math::LogOp>(loc, a[0]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, NegOp, ValueRange a) {
+  return b.create<arith::NegFOp>(loc, a[0]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, LeakyReluOp op, ValueRange a) {
+  Value alpha = f32(b, loc, op.getAlpha().convertToFloat());
+  return select(b, loc, a[0], a[0], b.create<arith::MulFOp>(loc, alpha, a[0]));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, EluOp op, ValueRange a) {
+  Value alpha = f32(b, loc, op.getAlpha().convertToFloat());
+  Value negative = b.create<arith::MulFOp>(
+      loc, alpha, b.create<math::ExpM1Op>(loc, a[0]));
+  return select(b, loc, a[0], a[0], negative);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, AddOp, ValueRange a) {
+  return b.create<arith::AddFOp>(loc, a[0], a[1]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, SubOp, ValueRange a) {
+  return b.create<arith::SubFOp>(loc, a[0], a[1]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, MulOp, ValueRange a) {
+  return b.create<arith::MulFOp>(loc, a[0], a[1]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, DivOp, ValueRange a) {
+  return b.create<arith::DivFOp>(loc, a[0], a[1]);
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, ReparameterizeOp, ValueRange a) {
+  // mu + exp(logvar / 2) * eps
+  Value std = b.create<math::ExpOp>(
+      loc, b.create<arith::MulFOp>(loc, f32(b, loc, 0.5), a[1]));
+  return b.create<arith::AddFOp>(loc, a[0],
+                                 b.create<arith::MulFOp>(loc, std, a[2]));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, ElboOp op, ValueRange a) {
+  // -log_likelihood + beta * kl
+  Value beta = f32(b, loc, op.getBeta().convertToFloat());
+  return b.create<arith::SubFOp>(loc, b.create<arith::MulFOp>(loc, beta, a[1]),
+                                 a[0]);
+}
+
+template <typename Op>
+struct ElementwiseLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value result = elementwise(
+        rewriter, op.getLoc(), op.getType(), adaptor.getOperands(),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          return scalarBody(b, loc, op, args);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Per-example reductions: one term each
+//===----------------------------------------------------------------------===//
+
+template <typename Op>
+Value reductionTerm(OpBuilder &b, Location loc, Op op, ValueRange args);
+
+template <>
+Value reductionTerm(OpBuilder &b, Location loc, KLNormalOp op, ValueRange a) {
+  // 0.5 * ((exp(lv) + (mu - m)^2) / s^2 - 1 - lv) + log s
+  double m = op.getPriorMean().convertToFloat();
+  double s = op.getPriorStd().convertToFloat();
+  Value diff = b.create<arith::SubFOp>(loc, a[0], f32(b, loc, m));
+  Value sq = b.create<arith::MulFOp>(loc, diff, diff);
+  Value var = b.create<math::ExpOp>(loc, a[1]);
+  Value scaled = b.create<arith::MulFOp>(
+      loc, b.create<arith::AddFOp>(loc, var, sq), f32(b, loc, 1.0 / (s * s)));
+  Value inner = b.create<arith::SubFOp>(
+      loc, b.create<arith::SubFOp>(loc, scaled, f32(b, loc, 1.0)), a[1]);
+  return b.create<arith::AddFOp>(
+      loc, b.create<arith::MulFOp>(loc, f32(b, loc, 0.5), inner),
+      f32(b, loc, std::log(s)));
+}
+template <>
+Value reductionTerm(OpBuilder &b, Location loc, BernoulliLogProbOp,
+                    ValueRange a) {
+  // -(max(l, 0) - l * t + log1p(exp(-|l|))) = l * t - softplus(l)
+  Value lt = b.create<arith::MulFOp>(loc, a[0], a[1]);
+  return b.create<arith::SubFOp>(loc, lt, stableSoftplus(b, loc, a[0]));
+}
+template <>
+Value reductionTerm(OpBuilder &b, Location loc, GaussianLogProbOp,
+                    ValueRange a) {
+  // -0.5 * (lv + (t - m)^2 * exp(-lv)) - 0.5 log 2 pi
+  Value diff = b.create<arith::SubFOp>(loc, a[2], a[0]);
+  Value invVar = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[1]));
+  Value quad = b.create<arith::MulFOp>(
+      loc, b.create<arith::MulFOp>(loc, diff, diff), invVar);
+  Value half = b.create<arith::MulFOp>(
+      loc, f32(b, loc, -0.5), b.create<arith::AddFOp>(loc, a[1], quad));
+  return b.create<arith::SubFOp>(loc, half, f32(b, loc, kHalfLog2Pi));
+}
+template <>
+Value reductionTerm(OpBuilder &b, Location loc, GaussianFixedLogProbOp op,
+                    ValueRange a) {
+  // -0.5 * ((t - m) / sigma)^2 - log sigma - 0.5 log 2 pi
+  double sigma = op.getSigma().convertToFloat();
+  Value diff = b.create<arith::SubFOp>(loc, a[1], a[0]);
+  Value quad = b.create<arith::MulFOp>(loc, diff, diff);
+  Value scaled = b.create<arith::MulFOp>(
+      loc, quad, f32(b, loc, -0.5 / (sigma * sigma)));
+  return b.create<arith::SubFOp>(
+      loc, scaled, f32(b, loc, std::log(sigma) + kHalfLog2Pi));
+}
+template <>
+Value reductionTerm(OpBuilder &b, Location loc, ReduceSumOp, ValueRange a) {
+  return a[0];
+}
+template <>
+Value reductionTerm(OpBuilder &b, Location loc, ReduceMeanOp op,
+                    ValueRange a) {
+  // Scale each term rather than the sum: one loop, and no separate divide.
+  int64_t count = op.getInput().getType().getNumElements();
+  return b.create<arith::MulFOp>(loc, a[0], f32(b, loc, 1.0 / count));
+}
+
+template <typename Op>
+struct ReductionLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value result = reduceInto(
+        rewriter, op.getLoc(), op.getType(), adaptor.getOperands(),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          return reductionTerm(b, loc, op, args);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Dense and constants
+//===----------------------------------------------------------------------===//
+
+struct DenseLowering : OpConversionPattern<DenseOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DenseOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    // The bias is the matmul's initial accumulator: no separate add loop.
+    Value init = emptyLike(rewriter, loc, op.getType());
+    Value bias = rewriter
+                     .create<linalg::BroadcastOp>(loc, adaptor.getBias(), init,
+                                                  ArrayRef<int64_t>{0})
+                     .getResult()[0];
+    rewriter.replaceOpWithNewOp<linalg::MatmulOp>(
+        op, TypeRange{op.getType()},
+        ValueRange{adaptor.getInput(), adaptor.getWeight()}, ValueRange{bias});
+    return success();
+  }
+};
+
+struct ConstantLowering : OpConversionPattern<ConstantOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConstantOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value value = rewriter.create<arith::ConstantOp>(loc, op.getValueAttr());
+    rewriter.replaceOpWithNewOp<linalg::FillOp>(
+        op, value, emptyLike(rewriter, loc, op.getType()));
+    return success();
+  }
+};
+
+struct ConvertVDLToLinalgPass
+    : vaec::impl::ConvertVDLToLinalgBase<ConvertVDLToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<VDLDialect>();
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           arith::ArithDialect, math::MathDialect,
+                           func::FuncDialect>();
+    RewritePatternSet patterns(ctx);
+    patterns.add<DenseLowering, ConstantLowering>(ctx);
+    patterns.add<ElementwiseLowering<ReluOp>, ElementwiseLowering<TanhOp>,
+                 ElementwiseLowering<SigmoidOp>, ElementwiseLowering<SoftplusOp>,
+                 ElementwiseLowering<ExpOp>, ElementwiseLowering<LogOp>,
+                 ElementwiseLowering<NegOp>, ElementwiseLowering<LeakyReluOp>,
+                 ElementwiseLowering<EluOp>, ElementwiseLowering<AddOp>,
+                 ElementwiseLowering<SubOp>, ElementwiseLowering<MulOp>,
+                 ElementwiseLowering<DivOp>,
+                 ElementwiseLowering<ReparameterizeOp>,
+                 ElementwiseLowering<ElboOp>>(ctx);
+    patterns.add<ReductionLowering<KLNormalOp>,
+                 ReductionLowering<BernoulliLogProbOp>,
+                 ReductionLowering<GaussianLogProbOp>,
+                 ReductionLowering<GaussianFixedLogProbOp>,
+                 ReductionLowering<ReduceSumOp>,
+                 ReductionLowering<ReduceMeanOp>>(ctx);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
