@@ -1,0 +1,93 @@
+/*===- vae/abi.h - the contract between generated code and the runtime ---===*
+ *
+ * A model compiled by vaec is a shared library exporting one descriptor
+ * (`vae_model_desc`) and entry points that work only on caller-owned
+ * buffers: no entry point allocates. Plain C so that any language can load
+ * it. Bump VAE_ABI_VERSION on any change to a struct or a signature.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef VAE_ABI_H
+#define VAE_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VAE_ABI_VERSION 1
+#define VAE_MAX_RANK 4
+/* Every buffer the runtime passes is aligned to this many bytes. */
+#define VAE_ALIGNMENT 64
+
+/* How a parameter is initialized by vae_init_params. */
+enum vae_init_kind {
+  /* uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's nn.Linear default. */
+  VAE_INIT_UNIFORM_FAN_IN = 1,
+};
+
+/* What vae_decode writes. */
+enum vae_likelihood {
+  VAE_LIKELIHOOD_BERNOULLI = 1,      /* logits */
+  VAE_LIKELIHOOD_GAUSSIAN = 2,       /* mean, logvar */
+  VAE_LIKELIHOOD_GAUSSIAN_FIXED = 3, /* mean; sigma in the descriptor */
+};
+
+typedef struct vae_param {
+  const char *name;      /* "encoder.h.weight" */
+  int64_t offset;        /* in floats from the start of the parameter buffer */
+  int64_t size;          /* elements */
+  int32_t rank;
+  int32_t init;          /* enum vae_init_kind */
+  int64_t shape[VAE_MAX_RANK]; /* weights are [in, out], row-major */
+  double init_bound;     /* half-width of the uniform interval */
+} vae_param;
+
+typedef struct vae_model {
+  uint32_t abi_version;  /* VAE_ABI_VERSION of the compiler that built it */
+  uint32_t struct_size;  /* sizeof(vae_model) in that compiler */
+  const char *name;
+  int64_t batch;         /* every entry point works on this many examples */
+  int32_t input_rank;
+  int32_t likelihood;    /* enum vae_likelihood */
+  int64_t input_shape[VAE_MAX_RANK]; /* one example, without the batch */
+  int64_t input_size;    /* elements of one example */
+  int64_t latent_size;
+  int64_t decode_outputs; /* tensors vae_decode writes: 1 or 2 */
+  double likelihood_sigma; /* VAE_LIKELIHOOD_GAUSSIAN_FIXED only */
+  int64_t num_params;
+  const vae_param *params;
+  int64_t param_floats;  /* size of the parameter buffer, in floats */
+  int64_t opt_state_floats; /* size of the optimizer state, in floats */
+  int64_t arena_bytes;   /* scratch memory every entry point needs */
+} vae_model;
+
+/* The entry points. `arena` holds arena_bytes; x is [batch, input_size],
+ * eps and z are [batch, latent_size], and so are mu and logvar. The loss
+ * terms are nats per example, averaged over the batch. */
+typedef void (*vae_init_params_fn)(float *params, uint64_t seed);
+typedef void (*vae_eval_elbo_fn)(const float *params, void *arena,
+                                 const float *x, const float *eps,
+                                 float *loss, float *reconstruction,
+                                 float *kl);
+typedef void (*vae_encode_fn)(const float *params, void *arena,
+                              const float *x, float *mu, float *logvar);
+/* decode_outputs == 1 */
+typedef void (*vae_decode1_fn)(const float *params, void *arena,
+                               const float *z, float *out0);
+/* decode_outputs == 2 */
+typedef void (*vae_decode2_fn)(const float *params, void *arena,
+                               const float *z, float *out0, float *out1);
+
+#define VAE_MODEL_SYMBOL "vae_model_desc"
+#define VAE_INIT_PARAMS_SYMBOL "vae_init_params"
+#define VAE_EVAL_ELBO_SYMBOL "vae_eval_elbo"
+#define VAE_ENCODE_SYMBOL "vae_encode"
+#define VAE_DECODE_SYMBOL "vae_decode"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VAE_ABI_H */
