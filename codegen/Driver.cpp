@@ -2,6 +2,9 @@
 
 #include "codegen/Driver.h"
 
+#include "codegen/Pipeline.h"
+#include "codegen/Target.h"
+
 #include "frontend/MLIRGen.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
@@ -15,7 +18,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -37,7 +44,8 @@ const std::vector<std::string> &vaec::allEmitStages() {
 }
 
 const std::vector<std::string> &vaec::availableEmitStages() {
-  static const std::vector<std::string> stages = {"ast", "vdl"};
+  static const std::vector<std::string> stages = {
+      "ast", "vdl", "linalg", "memref", "llvm-dialect", "llvm", "asm", "obj", "so"};
   return stages;
 }
 
@@ -48,22 +56,77 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Adds the passes that take the `vdl` IR of the frontend to `emit`. Empty
-/// for `vdl` itself; later stages append lowering passes here.
-void buildPipeline(mlir::PassManager &pm, llvm::StringRef emit,
-                   bool stats) {
-  (void)emit;
-  if (stats)
-    pm.addNestedPass<mlir::func::FuncOp>(vaec::createCountFlops());
+Stage mlirStageOf(llvm::StringRef emit) {
+  return llvm::StringSwitch<Stage>(emit)
+      .Case("vdl", Stage::Vdl)
+      .Case("linalg", Stage::Linalg)
+      .Case("memref", Stage::Memref)
+      .Default(Stage::LLVMDialect);
+}
+
+/// Pass arguments in `pm`, nested pipelines included, from its textual form.
+llvm::StringSet<> passNames(mlir::PassManager &pm) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  pm.printAsTextualPipeline(os);
+  // Names are runs of [a-z0-9._-]; options in {...} are skipped.
+  llvm::StringSet<> names;
+  std::string current;
+  int braces = 0;
+  for (char c : text + " ") {
+    braces += (c == '{') - (c == '}');
+    if (braces == 0 && (llvm::isAlnum(c) || c == '-' || c == '_' || c == '.')) {
+      current += c;
+    } else {
+      // Op anchors (`builtin.module`, `func.func`, `any`) are not passes.
+      if (!current.empty() && current != "any" &&
+          current.find('.') == std::string::npos)
+        names.insert(current);
+      current.clear();
+    }
+  }
+  return names;
+}
+
+/// Descriptor fields the frontend knows.
+ModelInfo modelInfo(const Module &ast) {
+  ModelInfo info;
+  info.name = ast.name;
+  info.batch = ast.train.batch;
+  info.inputShape = ast.input->shape;
+  info.latentSize = ast.latent->size;
+  auto *likelihood =
+      llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
+  if (likelihood->callee == "bernoulli") {
+    info.likelihood = 1;
+    info.decodeOutputs = 1;
+  } else if (likelihood->operand(1)) {
+    info.likelihood = 2;
+    info.decodeOutputs = 2;
+  } else {
+    info.likelihood = 3;
+    info.decodeOutputs = 1;
+    info.likelihoodSigma = likelihood->number(2);
+  }
+  return info;
+}
+
+std::string defaultOutput(const DriverOptions &options) {
+  if (options.emit != "so" && options.emit != "obj")
+    return "-";
+  llvm::StringRef stem = options.input == "-"
+                             ? llvm::StringRef("a")
+                             : llvm::sys::path::stem(options.input);
+  return (stem + (options.emit == "so" ? ".so" : ".o")).str();
 }
 
 void printStats(mlir::ModuleOp module) {
   llvm::errs() << "vaec stats:\n";
   module.walk([](mlir::func::FuncOp func) {
-    auto flops = func->getAttrOfType<mlir::IntegerAttr>(
-        vdl::VDLDialect::kFlopsAttrName);
-    llvm::errs() << "  @" << func.getSymName() << ": "
-                 << (flops ? flops.getInt() : 0) << " FLOPs per batch\n";
+    if (auto flops = func->getAttrOfType<mlir::IntegerAttr>(
+            vdl::VDLDialect::kFlopsAttrName))
+      llvm::errs() << "  @" << func.getSymName() << ": " << flops.getInt()
+                   << " FLOPs per batch\n";
   });
 }
 
@@ -86,15 +149,6 @@ int vaec::runDriver(const DriverOptions &options) {
     return fail("--batch must be in [1, " + llvm::Twine(Limits::kMaxBatch) +
                 "]");
 
-  // Every name given to --print-ir-after must be a pass of the pipeline.
-  vaec::registerPasses();
-  llvm::StringSet<> printAfter;
-  for (const std::string &name : options.printIRAfter) {
-    if (name != kImportPassName && !mlir::PassInfo::lookup(name))
-      return fail("--print-ir-after: unknown pass '" + name + "'");
-    printAfter.insert(name);
-  }
-
   std::string errorMessage;
   auto file = mlir::openInputFile(options.input, &errorMessage);
   if (!file)
@@ -116,54 +170,140 @@ int vaec::runDriver(const DriverOptions &options) {
   if (!ok)
     return 1;
 
-  auto output = mlir::openOutputFile(options.output, &errorMessage);
-  if (!output)
-    return fail(errorMessage);
-
+  std::string outputPath =
+      options.output.empty() ? defaultOutput(options) : options.output;
   if (options.emit == "ast") {
+    auto output = mlir::openOutputFile(outputPath, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
     dumpAST(ast, sourceMgr, output->os());
     output->keep();
     return 0;
   }
 
-  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  registerCodegenDialects(registry);
+  mlir::MLIRContext context(registry);
   context.disableMultithreading(); // small IR; keeps IR dumps in order
+  context.printOpOnDiagnostic(false); // the source line says enough
   mlir::SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, ast, sourceMgr);
+  if (mlir::failed(mlir::verify(*module)))
+    return fail("internal error: the frontend produced invalid IR");
+
+  mlir::PassManager pm(&context);
+  if (options.stats)
+    pm.addNestedPass<mlir::func::FuncOp>(vaec::createCountFlops());
+  buildLoweringPipeline(pm, mlirStageOf(options.emit));
+
+  // Every name given to --print-ir-after must be a pass of this pipeline.
+  llvm::StringSet<> known = passNames(pm);
+  llvm::StringSet<> printAfter;
+  for (const std::string &name : options.printIRAfter) {
+    if (name != kImportPassName && !known.contains(name)) {
+      std::string list = kImportPassName.str();
+      for (auto &entry : known)
+        list += ", " + entry.getKey().str();
+      return fail("--print-ir-after: '" + name +
+                  "' is not a pass of the pipeline to --emit=" + options.emit +
+                  " (" + list + ")");
+    }
+    printAfter.insert(name);
+  }
   if (options.printIRAfterAll || printAfter.contains(kImportPassName)) {
     llvm::errs() << "// -----// IR Dump After VDLImport (" << kImportPassName
                  << ") //----- //\n";
     module->print(llvm::errs());
     llvm::errs() << "\n";
   }
-  if (mlir::failed(mlir::verify(*module)))
-    return fail("internal error: the frontend produced invalid IR");
-
-  mlir::PassManager pm(&context);
-  buildPipeline(pm, options.emit, options.stats);
   if (options.printIRAfterAll || !printAfter.empty()) {
-    bool all = options.printIRAfterAll;
+    bool everyPass = options.printIRAfterAll;
     pm.enableIRPrinting(
         /*shouldPrintBeforePass=*/[](mlir::Pass *, mlir::Operation *) {
           return false;
         },
         /*shouldPrintAfterPass=*/
-        [all, printAfter](mlir::Pass *pass, mlir::Operation *) {
-          return all || printAfter.contains(pass->getArgument());
+        [everyPass, printAfter](mlir::Pass *pass, mlir::Operation *) {
+          return everyPass || printAfter.contains(pass->getArgument());
         },
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
   if (mlir::failed(pm.run(*module)))
     return 1;
-  if (options.stats)
+  if (options.stats) {
     printStats(*module);
+    if (auto arena = (*module)->getAttrOfType<mlir::IntegerAttr>(
+            vdl::VDLDialect::kArenaBytesAttrName))
+      llvm::errs() << "  arena: " << arena.getInt() << " bytes\n";
+  }
 
-  mlir::OpPrintingFlags flags;
-  if (options.locations)
-    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false)
-        .useLocalScope(); // inline loc(...) instead of #loc aliases
-  module->print(output->os(), flags);
-  output->os() << "\n";
-  output->keep();
+  bool textIR = options.emit == "vdl" || options.emit == "linalg" ||
+                options.emit == "memref" || options.emit == "llvm-dialect";
+  if (textIR) {
+    auto output = mlir::openOutputFile(outputPath, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    mlir::OpPrintingFlags flags;
+    if (options.locations)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false)
+          .useLocalScope(); // inline loc(...) instead of #loc aliases
+    module->print(output->os(), flags);
+    output->os() << "\n";
+    output->keep();
+    return 0;
+  }
+
+  // LLVM IR and below.
+  ModelInfo info = modelInfo(ast);
+  if (mlir::failed(takeLayout(*module, info)))
+    return 1;
+  auto machine = createTargetMachine(options.targetTriple, options.cpu,
+                                     errorMessage);
+  if (!machine)
+    return fail(errorMessage);
+  llvm::LLVMContext llvmContext;
+  auto llvmModule =
+      translateAndOptimize(*module, info, *machine, llvmContext, errorMessage);
+  if (!llvmModule)
+    return fail(errorMessage);
+
+  if (options.emit == "llvm" || options.emit == "asm") {
+    auto output = mlir::openOutputFile(outputPath, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    if (options.emit == "llvm")
+      llvmModule->print(output->os(), nullptr);
+    else if (!emitMachineCode(*llvmModule, *machine, true, output->os(),
+                              errorMessage))
+      return fail(errorMessage);
+    output->keep();
+    return 0;
+  }
+  if (options.emit == "obj") {
+    auto output = mlir::openOutputFile(outputPath, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    if (!emitMachineCode(*llvmModule, *machine, false, output->os(),
+                         errorMessage))
+      return fail(errorMessage);
+    output->keep();
+    return 0;
+  }
+  // so: object to a temporary file, then the system linker.
+  llvm::SmallString<128> objectPath;
+  int fd;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("vaec", "o", fd, objectPath))
+    return fail("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeObject(objectPath);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    if (!emitMachineCode(*llvmModule, *machine, false, os, errorMessage))
+      return fail(errorMessage);
+  }
+  if (outputPath == "-")
+    return fail("a shared library cannot be written to stdout; use -o FILE.so");
+  if (!linkSharedLibrary(objectPath.str().str(), outputPath, errorMessage))
+    return fail(errorMessage);
   return 0;
 }

@@ -18,13 +18,16 @@ namespace vaec {
 
 struct DriverOptions {
   std::string input;                    // `.vdl` file, or "-" for stdin
-  std::string output = "-";             // "-" is stdout
+  std::string output;                   // "-" is stdout; empty: stdout for
+                                        // text, <input stem>.so / .o else
   std::string emit = "so";              // one of allEmitStages()
   bool printIRAfterAll = false;
   std::vector<std::string> printIRAfter; // pass arguments, e.g. vdl-import
   std::optional<int64_t> batch;          // overrides `batch` of the file
   bool locations = true;                 // print `loc(...)` in textual IR
-  bool stats = false;                    // FLOPs etc. on stderr
+  bool stats = false;                    // FLOPs, arena bytes on stderr
+  std::string cpu;                       // empty: the host CPU
+  std::string targetTriple;              // empty: the host
 };
 
 /// Every stage name DESIGN.md §3 defines, in pipeline order.

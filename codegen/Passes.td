@@ -39,4 +39,75 @@ def ConvertVDLToLinalg : Pass<"convert-vdl-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
+  let summary = "Turn @loss/@encode/@decode into the C ABI's entry points";
+  let description = [{
+    Every parameter gets a fixed, 64-byte aligned offset in one flat
+    `tensor<P x f32>` buffer (the layout of @loss, which uses all of them).
+    Each function's parameter arguments are replaced by that single buffer
+    and views of it (`tensor.extract_slice` + `tensor.expand_shape`), the
+    functions are renamed to `vae_eval_elbo`, `vae_encode` and `vae_decode`,
+    and `vae_init_params(memref<P x f32>, i64)` is added: Philox4x32-10 keyed
+    by the seed, counter (element, parameter index, 0, 0), scaled to each
+    parameter's initializer. The layout is recorded in `vdl.params`.
+
+    Before:
+    ```mlir
+    func.func @encode(%w: tensor<4x2xf32> {vdl.param = "encoder.h.weight", ...},
+                      %x: tensor<8x4xf32> {vdl.input = "x"}) -> ...
+    ```
+    After:
+    ```mlir
+    func.func @vae_encode(%params: tensor<16xf32> {vdl.input = "params"},
+                          %x: tensor<8x4xf32> {vdl.input = "x"}) -> ... {
+      %s = tensor.extract_slice %params[0] [8] [1] : tensor<16xf32> to tensor<8xf32>
+      %w = tensor.expand_shape %s [[0, 1]] output_shape [4, 2] : tensor<8xf32> into tensor<4x2xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::tensor::TensorDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
+def ArenaAllocate : Pass<"vdl-arena-allocate", "::mlir::ModuleOp"> {
+  let summary = "Place every temporary of an entry point in a caller's arena";
+  let description = [{
+    After bufferization: each `vae_*` entry point gets a second argument, a
+    `memref<A x i8>` arena, and every `memref.alloc` in it becomes a
+    `memref.view` of the arena at a static, 64-byte aligned offset, so the
+    generated code never allocates. Buffers are laid out one after another
+    (no reuse yet); `vdl.arena_bytes` on each function and on the module
+    records the size the caller must provide.
+
+    Before:
+    ```mlir
+    func.func @vae_encode(%params: memref<16xf32>, %x: memref<8x4xf32>, ...) {
+      %a = memref.alloc() {alignment = 64 : i64} : memref<8x2xf32>
+    ```
+    After:
+    ```mlir
+    func.func @vae_encode(%params: memref<16xf32>, %arena: memref<64xi8>, %x: ...)
+        attributes {vdl.arena_bytes = 64 : i64} {
+      %c0 = arith.constant 0 : index
+      %a = memref.view %arena[%c0][] : memref<64xi8> to memref<8x2xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def ApproximateMath : Pass<"vdl-approximate-math"> {
+  let summary = "Replace tanh, exp, log, log1p, expm1 by polynomials";
+  let description = [{
+    Applies MLIR's math polynomial approximations so transcendental functions
+    vectorize instead of becoming scalar libm calls in the inner loops
+    (`math.exp` -> a Cody-Waite range reduction and a degree-5 polynomial
+    on arith ops, for scalars and vectors alike).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // VAEC_CODEGEN_PASSES_TD

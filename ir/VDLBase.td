@@ -43,6 +43,14 @@ def VDL_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kBatchAttrName = "vdl.batch";
     /// Module attribute: the `train { ... }` settings as a dictionary.
     static constexpr ::llvm::StringLiteral kTrainAttrName = "vdl.train";
+    /// Module attribute: the packed parameter layout, an array of
+    /// {name, shape, offset, fan_in} dictionaries (set by vdl-pack-parameters).
+    static constexpr ::llvm::StringLiteral kParamsAttrName = "vdl.params";
+    /// Module attribute: floats in the packed parameter buffer.
+    static constexpr ::llvm::StringLiteral kParamFloatsAttrName = "vdl.param_floats";
+    /// Function and module attribute: bytes of scratch arena an entry point
+    /// needs (set by vdl-arena-allocate; the module holds the maximum).
+    static constexpr ::llvm::StringLiteral kArenaBytesAttrName = "vdl.arena_bytes";
     /// Function attribute: static FLOP count (set by vdl-count-flops).
     static constexpr ::llvm::StringLiteral kFlopsAttrName = "vdl.flops";
   }];

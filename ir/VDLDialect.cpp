@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -48,7 +49,7 @@ LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op,
                                                    unsigned argIndex,
                                                    NamedAttribute attr) {
   StringRef name = attr.getName().strref();
-  if (!isa<func::FuncOp>(op))
+  if (!isa<FunctionOpInterface>(op))
     return op->emitError() << "'" << name
                            << "' is only valid on function arguments";
   if (name == kParamAttrName || name == kInputAttrName) {
@@ -76,7 +77,13 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name << "' must be a string";
     return success();
   }
-  if (name == kBatchAttrName || name == kFlopsAttrName) {
+  if (name == kParamsAttrName) {
+    if (!isa<ArrayAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' must be an array";
+    return success();
+  }
+  if (name == kBatchAttrName || name == kFlopsAttrName ||
+      name == kParamFloatsAttrName || name == kArenaBytesAttrName) {
     auto batch = dyn_cast<IntegerAttr>(attr.getValue());
     if (!batch || batch.getInt() < (name == kBatchAttrName ? 1 : 0))
       return op->emitError() << "'" << name << "' must be a "

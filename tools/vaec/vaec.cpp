@@ -18,7 +18,8 @@ int main(int argc, char **argv) {
   app.add_option("input", options.input, "VDL source file ('-' reads stdin)")
       ->required();
   app.add_option("-o,--output", options.output,
-                 "output file ('-' writes stdout)");
+                 "output file ('-' writes stdout; default: stdout for text, "
+                 "MODEL.so or MODEL.o for binaries)");
   app.add_option("--emit", options.emit, "stop after this stage")
       ->check(CLI::IsMember(vaec::allEmitStages()));
   app.add_flag("--print-ir-after-all", options.printIRAfterAll,
@@ -33,7 +34,11 @@ int main(int argc, char **argv) {
   app.add_flag("--no-locations", noLocations,
                "print textual IR without loc(...) annotations");
   app.add_flag("--stats", options.stats,
-               "print FLOPs per entry point to stderr");
+               "print FLOPs per entry point and arena bytes to stderr");
+  app.add_option("--cpu", options.cpu,
+                 "CPU to generate code for, e.g. znver4 (default: this machine's)");
+  app.add_option("--target-triple", options.targetTriple,
+                 "target triple (default: this machine's)");
   CLI11_PARSE(app, argc, argv);
   if (batch)
     options.batch = batch;

@@ -1,0 +1,224 @@
+//===- PackParameters.cpp - the vdl-pack-parameters pass ------------------===//
+//
+// Moves from one function argument per parameter (readable IR) to the C ABI:
+// one flat parameter buffer with static offsets, and vae_init_params.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+#include "ir/VDLDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/BitVector.h"
+
+namespace vaec {
+#define GEN_PASS_DEF_PACKPARAMETERS
+#include "codegen/Passes.h.inc"
+} // namespace vaec
+
+using namespace mlir;
+using vaec::vdl::VDLDialect;
+
+namespace {
+
+/// 64 bytes: every parameter starts on a cache line and a full zmm load.
+constexpr int64_t kAlignFloats = 16;
+
+struct ParamSlot {
+  StringAttr name;
+  RankedTensorType type;
+  int64_t offset;
+  int64_t fanIn;
+};
+
+/// The ABI name of each frontend entry point.
+const std::pair<StringRef, StringRef> kEntryPoints[] = {
+    {"loss", "vae_eval_elbo"}, {"encode", "vae_encode"}, {"decode", "vae_decode"}};
+
+/// Replaces the parameter arguments of `func` with one `tensor<P x f32>`.
+void packFunction(func::FuncOp func, const llvm::StringMap<ParamSlot> &slots,
+                  int64_t totalFloats) {
+  OpBuilder b(func.getContext());
+  auto bufferType = RankedTensorType::get({totalFloats}, b.getF32Type());
+  func.insertArgument(0, bufferType,
+                      b.getDictionaryAttr(b.getNamedAttr(
+                          VDLDialect::kInputAttrName, b.getStringAttr("params"))),
+                      func.getLoc());
+  Value buffer = func.getArgument(0);
+  b.setInsertionPointToStart(&func.front());
+  llvm::BitVector erase(func.getNumArguments());
+  for (unsigned i = 1, e = func.getNumArguments(); i < e; ++i) {
+    auto name = func.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName);
+    if (!name)
+      continue;
+    const ParamSlot &slot = slots.find(name.getValue())->second;
+    BlockArgument arg = func.getArgument(i);
+    Location loc = arg.getLoc();
+    int64_t size = slot.type.getNumElements();
+    Value view = b.create<tensor::ExtractSliceOp>(
+        loc, buffer, ArrayRef<OpFoldResult>{b.getIndexAttr(slot.offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    if (slot.type.getRank() > 1) {
+      ReassociationIndices all;
+      for (int64_t d = 0; d < slot.type.getRank(); ++d)
+        all.push_back(d);
+      view = b.create<tensor::ExpandShapeOp>(loc, slot.type, view,
+                                             ArrayRef<ReassociationIndices>{all});
+    }
+    arg.replaceAllUsesWith(view);
+    erase.set(i);
+  }
+  func.eraseArguments(erase);
+}
+
+/// mulhilo of the Philox round: (hi, lo) of the 64-bit product.
+std::pair<Value, Value> mulHiLo(OpBuilder &b, Location loc, uint32_t m,
+                                Value x) {
+  Type i64 = b.getI64Type(), i32 = b.getI32Type();
+  Value product = b.create<arith::MulIOp>(
+      loc, b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(m)),
+      b.create<arith::ExtUIOp>(loc, i64, x));
+  Value hi = b.create<arith::TruncIOp>(
+      loc, i32,
+      b.create<arith::ShRUIOp>(
+          loc, product, b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(32))));
+  Value lo = b.create<arith::TruncIOp>(loc, i32, product);
+  return {hi, lo};
+}
+
+/// Emits Philox4x32-10 on counter `c` and key `k`; returns the first word.
+/// Mirrors vae::philox4x32_10 in runtime/include/vae/philox.h.
+Value philoxFirstWord(OpBuilder &b, Location loc, std::array<Value, 4> c,
+                      std::array<Value, 2> k) {
+  auto u32 = [&](uint32_t v) {
+    return b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(int32_t(v)))
+        .getResult();
+  };
+  for (int round = 0; round < 10; ++round) {
+    auto [hi0, lo0] = mulHiLo(b, loc, 0xD2511F53u, c[0]);
+    auto [hi1, lo1] = mulHiLo(b, loc, 0xCD9E8D57u, c[2]);
+    c = {b.create<arith::XOrIOp>(loc, b.create<arith::XOrIOp>(loc, hi1, c[1]), k[0]),
+         lo1,
+         b.create<arith::XOrIOp>(loc, b.create<arith::XOrIOp>(loc, hi0, c[3]), k[1]),
+         lo0};
+    k = {b.create<arith::AddIOp>(loc, k[0], u32(0x9E3779B9u)),
+         b.create<arith::AddIOp>(loc, k[1], u32(0xBB67AE85u))};
+  }
+  return c[0];
+}
+
+/// func.func @vae_init_params(%params: memref<P x f32>, %seed: i64)
+void buildInitParams(ModuleOp module, ArrayRef<ParamSlot> slots,
+                     int64_t totalFloats) {
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Location loc = module.getLoc();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
+  auto bufferType = MemRefType::get({totalFloats}, f32);
+  auto func = b.create<func::FuncOp>(loc, "vae_init_params",
+                                     b.getFunctionType({bufferType, i64}, {}));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  Value buffer = entry->getArgument(0), seed = entry->getArgument(1);
+  Value key0 = b.create<arith::TruncIOp>(loc, i32, seed);
+  Value key1 = b.create<arith::TruncIOp>(
+      loc, i32,
+      b.create<arith::ShRUIOp>(loc, seed,
+                               b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(32))));
+  Value zero32 = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0));
+  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+  for (auto [index, slot] : llvm::enumerate(slots)) {
+    int64_t size = slot.type.getNumElements();
+    float bound = 1.0f / std::sqrt(float(slot.fanIn));
+    Value paramIndex = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(index));
+    Value upper = b.create<arith::ConstantIndexOp>(loc, size);
+    Value offset = b.create<arith::ConstantIndexOp>(loc, slot.offset);
+    b.create<scf::ForOp>(
+        loc, c0, upper, c1, ValueRange{},
+        [&](OpBuilder &nb, Location nl, Value i, ValueRange) {
+          Value element = nb.create<arith::IndexCastUIOp>(nl, i32, i);
+          Value bits = philoxFirstWord(nb, nl, {element, paramIndex, zero32, zero32},
+                                       {key0, key1});
+          // bound * (2 * (bits >> 8) * 2^-24 - 1), as vae::initUniform.
+          Value top = nb.create<arith::ShRUIOp>(
+              nl, bits, nb.create<arith::ConstantOp>(nl, nb.getI32IntegerAttr(8)));
+          Value unit = nb.create<arith::MulFOp>(
+              nl, nb.create<arith::UIToFPOp>(nl, f32, top),
+              nb.create<arith::ConstantOp>(nl, nb.getF32FloatAttr(1.0f / 16777216.0f)));
+          Value centered = nb.create<arith::SubFOp>(
+              nl,
+              nb.create<arith::MulFOp>(
+                  nl, nb.create<arith::ConstantOp>(nl, nb.getF32FloatAttr(2.0f)), unit),
+              nb.create<arith::ConstantOp>(nl, nb.getF32FloatAttr(1.0f)));
+          Value value = nb.create<arith::MulFOp>(
+              nl, nb.create<arith::ConstantOp>(nl, nb.getF32FloatAttr(bound)), centered);
+          Value position = nb.create<arith::AddIOp>(nl, offset, i);
+          nb.create<memref::StoreOp>(nl, value, buffer, ValueRange{position});
+          nb.create<scf::YieldOp>(nl);
+        });
+  }
+  b.create<func::ReturnOp>(loc);
+}
+
+struct PackParametersPass
+    : vaec::impl::PackParametersBase<PackParametersPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto loss = module.lookupSymbol<func::FuncOp>("loss");
+    if (!loss) {
+      module.emitError("vdl-pack-parameters: no @loss function to take the "
+                       "parameter layout from");
+      return signalPassFailure();
+    }
+    // Layout: @loss's parameters in order, each 64-byte aligned.
+    SmallVector<ParamSlot> ordered;
+    llvm::StringMap<ParamSlot> slots;
+    int64_t offset = 0;
+    for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i) {
+      auto name = loss.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName);
+      if (!name)
+        continue;
+      auto init = loss.getArgAttrOfType<vaec::vdl::UniformFanInAttr>(
+          i, VDLDialect::kInitAttrName);
+      auto type = cast<RankedTensorType>(loss.getArgumentTypes()[i]);
+      ParamSlot slot{name, type, offset, init ? init.getFanIn() : 1};
+      ordered.push_back(slot);
+      slots[name.getValue()] = slot;
+      offset += llvm::alignTo(type.getNumElements(), kAlignFloats);
+    }
+    int64_t totalFloats = std::max<int64_t>(offset, kAlignFloats);
+
+    for (auto [from, to] : kEntryPoints) {
+      auto func = module.lookupSymbol<func::FuncOp>(from);
+      if (!func)
+        continue;
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+        auto name = func.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName);
+        if (name && !slots.count(name.getValue())) {
+          func.emitError() << "parameter '" << name.getValue()
+                           << "' is not an argument of @loss";
+          return signalPassFailure();
+        }
+      }
+      packFunction(func, slots, totalFloats);
+      func.setSymName(to);
+    }
+    buildInitParams(module, ordered, totalFloats);
+
+    Builder b(&getContext());
+    SmallVector<Attribute> layout;
+    for (const ParamSlot &slot : ordered)
+      layout.push_back(b.getDictionaryAttr({
+          b.getNamedAttr("name", slot.name),
+          b.getNamedAttr("shape", b.getI64ArrayAttr(slot.type.getShape())),
+          b.getNamedAttr("offset", b.getI64IntegerAttr(slot.offset)),
+          b.getNamedAttr("fan_in", b.getI64IntegerAttr(slot.fanIn)),
+      }));
+    module->setAttr(VDLDialect::kParamsAttrName, b.getArrayAttr(layout));
+    module->setAttr(VDLDialect::kParamFloatsAttrName,
+                    b.getI64IntegerAttr(totalFloats));
+  }
+};
+
+} // namespace

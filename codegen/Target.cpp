@@ -1,0 +1,220 @@
+//===- Target.cpp - LLVM IR, the descriptor, objects and .so --------------===//
+
+#include "codegen/Target.h"
+
+#include "ir/VDLDialect.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <cmath>
+
+using namespace vaec;
+
+/// Must equal VAE_ABI_VERSION in runtime/include/vae/abi.h; the runtime
+/// tests load generated libraries against that header, so a mismatch fails.
+static constexpr uint32_t kAbiVersion = 1;
+static constexpr int kMaxRank = 4;
+
+mlir::LogicalResult vaec::takeLayout(mlir::ModuleOp module, ModelInfo &info) {
+  using vdl::VDLDialect;
+  auto params = module->getAttrOfType<mlir::ArrayAttr>(VDLDialect::kParamsAttrName);
+  auto floats = module->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kParamFloatsAttrName);
+  auto arena = module->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kArenaBytesAttrName);
+  if (!params || !floats || !arena)
+    return module.emitError("the lowering left no parameter layout or arena size");
+  for (mlir::Attribute attr : params) {
+    auto dict = mlir::cast<mlir::DictionaryAttr>(attr);
+    ModelInfo::Param param;
+    param.name = dict.getAs<mlir::StringAttr>("name").str();
+    for (mlir::Attribute dim : dict.getAs<mlir::ArrayAttr>("shape"))
+      param.shape.push_back(mlir::cast<mlir::IntegerAttr>(dim).getInt());
+    param.offset = dict.getAs<mlir::IntegerAttr>("offset").getInt();
+    param.fanIn = dict.getAs<mlir::IntegerAttr>("fan_in").getInt();
+    info.params.push_back(std::move(param));
+  }
+  info.paramFloats = floats.getInt();
+  info.arenaBytes = arena.getInt();
+  // Nothing below MLIR understands vdl attributes: drop them all.
+  for (mlir::NamedAttribute attr : llvm::to_vector(module->getAttrs()))
+    if (attr.getName().strref().starts_with("vdl."))
+      module->removeAttr(attr.getName());
+  module.walk([](mlir::Operation *op) {
+    for (mlir::NamedAttribute attr : llvm::to_vector(op->getDiscardableAttrs()))
+      if (attr.getName().strref().starts_with("vdl."))
+        op->removeDiscardableAttr(attr.getName());
+    if (auto function = mlir::dyn_cast<mlir::FunctionOpInterface>(op))
+      for (unsigned i = 0, e = function.getNumArguments(); i < e; ++i)
+        for (mlir::NamedAttribute attr : function.getArgAttrs(i))
+          if (attr.getName().strref().starts_with("vdl."))
+            function.removeArgAttr(i, attr.getName());
+  });
+  return mlir::success();
+}
+
+std::unique_ptr<llvm::TargetMachine>
+vaec::createTargetMachine(const std::string &tripleName, const std::string &cpu,
+                          std::string &error) {
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  std::string triple =
+      tripleName.empty() ? llvm::sys::getDefaultTargetTriple() : tripleName;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  std::string cpuName = cpu;
+  std::string features;
+  if (cpuName.empty() && tripleName.empty()) {
+    cpuName = llvm::sys::getHostCPUName().str();
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  }
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpuName, features, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    error = "cannot create a target machine for " + triple + " cpu " + cpuName;
+  return machine;
+}
+
+/// Adds `const vae_model vae_model_desc` and its parameter table.
+static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *i32 = llvm::Type::getInt32Ty(ctx);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *f64 = llvm::Type::getDoubleTy(ctx);
+  auto *ptr = llvm::PointerType::get(ctx, 0);
+  auto *shapeType = llvm::ArrayType::get(i64, kMaxRank);
+  auto i32c = [&](int64_t v) { return llvm::ConstantInt::get(i32, v); };
+  auto i64c = [&](int64_t v) { return llvm::ConstantInt::get(i64, v); };
+  auto shape = [&](const std::vector<int64_t> &dims) {
+    std::vector<llvm::Constant *> elems;
+    for (int d = 0; d < kMaxRank; ++d)
+      elems.push_back(i64c(d < int(dims.size()) ? dims[d] : 0));
+    return llvm::ConstantArray::get(shapeType, elems);
+  };
+  auto string = [&](const std::string &s, const llvm::Twine &symbol) {
+    auto *init = llvm::ConstantDataArray::getString(ctx, s);
+    return new llvm::GlobalVariable(module, init->getType(), true,
+                                    llvm::GlobalValue::PrivateLinkage, init,
+                                    symbol);
+  };
+
+  // struct vae_param { ptr name; i64 offset, size; i32 rank, init;
+  //                    i64 shape[4]; double init_bound; }
+  auto *paramType = llvm::StructType::create(
+      ctx, {ptr, i64, i64, i32, i32, shapeType, f64}, "struct.vae_param");
+  std::vector<llvm::Constant *> params;
+  for (const ModelInfo::Param &p : info.params) {
+    int64_t size = 1;
+    for (int64_t d : p.shape)
+      size *= d;
+    params.push_back(llvm::ConstantStruct::get(
+        paramType,
+        {string(p.name, "vae.param.name"), i64c(p.offset), i64c(size),
+         i32c(p.shape.size()), i32c(1 /*VAE_INIT_UNIFORM_FAN_IN*/), shape(p.shape),
+         llvm::ConstantFP::get(f64, 1.0 / std::sqrt(double(p.fanIn)))}));
+  }
+  auto *tableType = llvm::ArrayType::get(paramType, params.size());
+  auto *table = new llvm::GlobalVariable(
+      module, tableType, true, llvm::GlobalValue::PrivateLinkage,
+      llvm::ConstantArray::get(tableType, params), "vae.params");
+
+  // struct vae_model, field for field as in abi.h.
+  auto *modelType = llvm::StructType::create(
+      ctx,
+      {i32, i32, ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64, ptr,
+       i64, i64, i64},
+      "struct.vae_model");
+  int64_t inputSize = 1;
+  for (int64_t d : info.inputShape)
+    inputSize *= d;
+  uint64_t structSize = module.getDataLayout().getTypeAllocSize(modelType);
+  auto *model = llvm::ConstantStruct::get(
+      modelType,
+      {i32c(kAbiVersion), i32c(structSize), string(info.name, "vae.model.name"),
+       i64c(info.batch), i32c(info.inputShape.size()), i32c(info.likelihood),
+       shape(info.inputShape), i64c(inputSize), i64c(info.latentSize),
+       i64c(info.decodeOutputs), llvm::ConstantFP::get(f64, info.likelihoodSigma),
+       i64c(info.params.size()), table, i64c(info.paramFloats),
+       i64c(info.optStateFloats), i64c(info.arenaBytes)});
+  new llvm::GlobalVariable(module, modelType, true,
+                           llvm::GlobalValue::ExternalLinkage, model,
+                           "vae_model_desc");
+}
+
+std::unique_ptr<llvm::Module>
+vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
+                           llvm::TargetMachine &machine,
+                           llvm::LLVMContext &context, std::string &error) {
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, context, info.name);
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  llvmModule->setTargetTriple(machine.getTargetTriple().str());
+  llvmModule->setDataLayout(machine.createDataLayout());
+  addDescriptor(*llvmModule, info);
+  auto optimize = mlir::makeOptimizingTransformer(3, 0, &machine);
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    error = llvm::toString(std::move(err));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+bool vaec::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
+                           bool assembly, llvm::raw_pwrite_stream &os,
+                           std::string &error) {
+  llvm::legacy::PassManager passes;
+  auto kind = assembly ? llvm::CodeGenFileType::AssemblyFile
+                       : llvm::CodeGenFileType::ObjectFile;
+  if (machine.addPassesToEmitFile(passes, os, nullptr, kind)) {
+    error = "the target cannot emit this file type";
+    return false;
+  }
+  passes.run(module);
+  return true;
+}
+
+bool vaec::linkSharedLibrary(const std::string &objectPath,
+                             const std::string &outputPath,
+                             std::string &error) {
+  std::string driver;
+  for (const char *name : {"clang-19", "clang", "cc"})
+    if (auto found = llvm::sys::findProgramByName(name)) {
+      driver = *found;
+      break;
+    }
+  if (driver.empty()) {
+    error = "no linker driver found: install clang-19 (tools/install-deps.sh) "
+            "or put clang or cc on PATH";
+    return false;
+  }
+  // -z defs: an unresolved symbol is a link error here, not a dlopen error
+  // on the user's machine.
+  llvm::SmallVector<llvm::StringRef> args = {
+      driver, "-shared", "-o", outputPath, objectPath, "-Wl,-z,defs", "-lm"};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0) {
+    error = "linking " + outputPath + " with " + driver + " failed" +
+            (message.empty() ? "" : ": " + message);
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,68 @@
+//===- Target.h - LLVM IR, the descriptor, objects and .so ------*- C++ -*-===//
+
+#ifndef VAEC_CODEGEN_TARGET_H
+#define VAEC_CODEGEN_TARGET_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vaec {
+
+/// What the `vae_model_desc` symbol says (runtime/include/vae/abi.h).
+struct ModelInfo {
+  std::string name;
+  int64_t batch = 0;
+  std::vector<int64_t> inputShape;
+  int64_t latentSize = 0;
+  int32_t likelihood = 0; // enum vae_likelihood
+  int64_t decodeOutputs = 0;
+  double likelihoodSigma = 0;
+  int64_t optStateFloats = 0;
+  /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
+  struct Param {
+    std::string name;
+    std::vector<int64_t> shape;
+    int64_t offset = 0, fanIn = 1;
+  };
+  std::vector<Param> params;
+  int64_t paramFloats = 0;
+  int64_t arenaBytes = 0;
+};
+
+/// Fills the layout fields of `info` from the attributes the lowering
+/// passes left on `module`, then removes those attributes.
+mlir::LogicalResult takeLayout(mlir::ModuleOp module, ModelInfo &info);
+
+/// A TargetMachine for `triple` (empty: the host) and `cpu` (empty: the
+/// host's, with its features). On failure returns null and sets `error`.
+std::unique_ptr<llvm::TargetMachine>
+createTargetMachine(const std::string &triple, const std::string &cpu,
+                    std::string &error);
+
+/// Translates LLVM-dialect `module` to LLVM IR, adds the descriptor and
+/// runs LLVM's -O3 pipeline for `machine`.
+std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
+                                                   const ModelInfo &info,
+                                                   llvm::TargetMachine &machine,
+                                                   llvm::LLVMContext &context,
+                                                   std::string &error);
+
+/// Writes assembly or an object file for `module`.
+bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
+                     bool assembly, llvm::raw_pwrite_stream &os,
+                     std::string &error);
+
+/// Links `objectPath` into the shared library `outputPath` with the system's
+/// C compiler driver (clang-19, clang or cc).
+bool linkSharedLibrary(const std::string &objectPath,
+                       const std::string &outputPath, std::string &error);
+
+} // namespace vaec
+
+#endif // VAEC_CODEGEN_TARGET_H

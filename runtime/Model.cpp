@@ -1,0 +1,182 @@
+//===- Model.cpp - load a vaec-generated library --------------------------===//
+
+#include "runtime/Model.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <vector>
+
+using namespace vae;
+
+AlignedBuffer::AlignedBuffer(size_t bytes) : numBytes(bytes) {
+  size_t rounded = (bytes + VAE_ALIGNMENT - 1) / VAE_ALIGNMENT * VAE_ALIGNMENT;
+  if (rounded == 0)
+    rounded = VAE_ALIGNMENT;
+  void *p = std::aligned_alloc(VAE_ALIGNMENT, rounded);
+  if (!p)
+    throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  ptr.reset(p);
+}
+
+void AlignedBuffer::Free::operator()(void *p) const { std::free(p); }
+
+namespace {
+
+/// Checks what the generated code promises; returns an empty string if the
+/// descriptor is sound.
+std::string checkDescriptor(const vae_model &d) {
+  if (d.abi_version != VAE_ABI_VERSION)
+    return "was built for vaec ABI version " + std::to_string(d.abi_version) +
+           ", but this runtime implements version " +
+           std::to_string(VAE_ABI_VERSION) + "; recompile it with this vaec";
+  if (d.struct_size != sizeof(vae_model))
+    return "has a descriptor of " + std::to_string(d.struct_size) +
+           " bytes, but this runtime expects " +
+           std::to_string(sizeof(vae_model));
+  if (!d.name || d.batch <= 0 || d.input_rank < 1 ||
+      d.input_rank > VAE_MAX_RANK || d.latent_size <= 0 || d.input_size <= 0)
+    return "has a malformed descriptor (name, batch or shapes)";
+  int64_t inputSize = 1;
+  for (int i = 0; i < d.input_rank; ++i)
+    inputSize *= d.input_shape[i];
+  if (inputSize != d.input_size)
+    return "has an input shape that does not match its input size";
+  if (d.likelihood < VAE_LIKELIHOOD_BERNOULLI ||
+      d.likelihood > VAE_LIKELIHOOD_GAUSSIAN_FIXED ||
+      d.decode_outputs != (d.likelihood == VAE_LIKELIHOOD_GAUSSIAN ? 2 : 1))
+    return "has an unknown likelihood";
+  if (d.num_params < 0 || (d.num_params > 0 && !d.params) ||
+      d.param_floats < 0 || d.arena_bytes < 0 || d.opt_state_floats < 0)
+    return "has a malformed parameter table";
+  for (int64_t i = 0; i < d.num_params; ++i) {
+    const vae_param &p = d.params[i];
+    if (!p.name || p.offset < 0 || p.size <= 0 ||
+        p.offset + p.size > d.param_floats || p.rank < 1 ||
+        p.rank > VAE_MAX_RANK)
+      return "has a malformed entry for parameter " + std::to_string(i);
+  }
+  return "";
+}
+
+/// dlopen maps segments without checking them against the file size, and a
+/// truncated library then dies of SIGBUS on first touch. Check the ELF
+/// headers first; returns an empty string for a plausible shared object.
+std::string checkElf(const std::string &path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in)
+    return "cannot be opened";
+  uint64_t size = uint64_t(in.tellg());
+  in.seekg(0);
+  Elf64_Ehdr header;
+  if (size < sizeof(header) || !in.read(reinterpret_cast<char *>(&header), sizeof(header)))
+    return "is not a shared library: " + std::to_string(size) +
+           " bytes, shorter than an ELF header";
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return "is not a shared library: no ELF magic at byte 0";
+  if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_type != ET_DYN)
+    return "is not a 64-bit ELF shared library";
+  auto beyond = [&](uint64_t offset, uint64_t length) {
+    return offset > size || length > size - offset;
+  };
+  if (beyond(header.e_phoff, uint64_t(header.e_phnum) * header.e_phentsize) ||
+      header.e_phentsize != sizeof(Elf64_Phdr))
+    return "is truncated or corrupt: its program headers at byte " +
+           std::to_string(header.e_phoff) + " lie outside the file (" +
+           std::to_string(size) + " bytes)";
+  std::vector<Elf64_Phdr> segments(header.e_phnum);
+  in.seekg(std::streamoff(header.e_phoff));
+  in.read(reinterpret_cast<char *>(segments.data()),
+          std::streamsize(segments.size() * sizeof(Elf64_Phdr)));
+  for (size_t i = 0; i < segments.size(); ++i)
+    if (segments[i].p_type == PT_LOAD &&
+        beyond(segments[i].p_offset, segments[i].p_filesz))
+      return "is truncated: segment " + std::to_string(i) + " ends at byte " +
+             std::to_string(segments[i].p_offset + segments[i].p_filesz) +
+             " but the file has " + std::to_string(size) + " bytes";
+  if (header.e_shnum &&
+      beyond(header.e_shoff, uint64_t(header.e_shnum) * header.e_shentsize))
+    return "is truncated: its section headers at byte " +
+           std::to_string(header.e_shoff) + " lie outside the file (" +
+           std::to_string(size) + " bytes)";
+  return "";
+}
+
+} // namespace
+
+std::unique_ptr<Model> Model::load(const std::string &path,
+                                   std::string &error) {
+  if (std::string why = checkElf(path); !why.empty()) {
+    error = "cannot load '" + path + "': it " + why;
+    return nullptr;
+  }
+  // RTLD_LOCAL: two models loaded side by side keep their own symbols.
+  void *handle = dlopen(path.find('/') == std::string::npos
+                            ? ("./" + path).c_str()
+                            : path.c_str(),
+                        RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *why = dlerror();
+    error = "cannot load '" + path + "': " + (why ? why : "unknown error");
+    return nullptr;
+  }
+  std::unique_ptr<Model> model(new Model);
+  model->handle = handle;
+  auto symbol = [&](const char *name) { return dlsym(handle, name); };
+  model->descriptor = static_cast<const vae_model *>(symbol(VAE_MODEL_SYMBOL));
+  if (!model->descriptor) {
+    error = "'" + path + "' is not a vaec model: it has no " VAE_MODEL_SYMBOL;
+    return nullptr;
+  }
+  if (std::string why = checkDescriptor(*model->descriptor); !why.empty()) {
+    error = "'" + path + "' " + why;
+    return nullptr;
+  }
+  model->initFn = reinterpret_cast<vae_init_params_fn>(symbol(VAE_INIT_PARAMS_SYMBOL));
+  model->elboFn = reinterpret_cast<vae_eval_elbo_fn>(symbol(VAE_EVAL_ELBO_SYMBOL));
+  model->encodeFn = reinterpret_cast<vae_encode_fn>(symbol(VAE_ENCODE_SYMBOL));
+  model->decodeFn = symbol(VAE_DECODE_SYMBOL);
+  const char *missing = !model->initFn     ? VAE_INIT_PARAMS_SYMBOL
+                        : !model->elboFn   ? VAE_EVAL_ELBO_SYMBOL
+                        : !model->encodeFn ? VAE_ENCODE_SYMBOL
+                        : !model->decodeFn ? VAE_DECODE_SYMBOL
+                                           : nullptr;
+  if (missing) {
+    error = "'" + path + "' is not a complete vaec model: it has no " + missing;
+    return nullptr;
+  }
+  return model;
+}
+
+Model::~Model() {
+  if (handle)
+    dlclose(handle);
+}
+
+const vae_param *Model::param(const std::string &name) const {
+  for (int64_t i = 0; i < descriptor->num_params; ++i)
+    if (name == descriptor->params[i].name)
+      return &descriptor->params[i];
+  return nullptr;
+}
+
+void Model::decode(const float *params, void *arena, const float *z,
+                   float *out0, float *out1) const {
+  if (descriptor->decode_outputs == 2)
+    reinterpret_cast<vae_decode2_fn>(decodeFn)(params, arena, z, out0, out1);
+  else
+    reinterpret_cast<vae_decode1_fn>(decodeFn)(params, arena, z, out0);
+}
+
+AlignedBuffer Model::newParams() const {
+  return AlignedBuffer(size_t(descriptor->param_floats) * sizeof(float));
+}
+
+AlignedBuffer Model::newArena() const {
+  return AlignedBuffer(size_t(descriptor->arena_bytes));
+}

@@ -1,0 +1,78 @@
+//===- Model.h - load a vaec-generated library ------------------*- C++ -*-===//
+//
+// Part of libvaert, which links no LLVM or MLIR: a trained .so plus this
+// runtime is all a user ships.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VAE_RUNTIME_MODEL_H
+#define VAE_RUNTIME_MODEL_H
+
+#include "vae/abi.h"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace vae {
+
+/// A float buffer aligned to VAE_ALIGNMENT bytes, zero-initialized.
+class AlignedBuffer {
+public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes);
+  float *data() { return static_cast<float *>(ptr.get()); }
+  const float *data() const { return static_cast<const float *>(ptr.get()); }
+  void *bytes() { return ptr.get(); }
+  size_t size() const { return numBytes / sizeof(float); }
+
+private:
+  struct Free {
+    void operator()(void *p) const;
+  };
+  std::unique_ptr<void, Free> ptr;
+  size_t numBytes = 0;
+};
+
+/// A generated model, dlopen'ed and checked against this runtime's ABI.
+class Model {
+public:
+  /// Loads `path`; on failure returns null and a message naming the file.
+  static std::unique_ptr<Model> load(const std::string &path,
+                                     std::string &error);
+  ~Model();
+
+  const vae_model &desc() const { return *descriptor; }
+  /// Parameter `name`, or null.
+  const vae_param *param(const std::string &name) const;
+
+  void initParams(float *params, uint64_t seed) const { initFn(params, seed); }
+  void evalElbo(const float *params, void *arena, const float *x,
+                const float *eps, float terms[3]) const {
+    elboFn(params, arena, x, eps, &terms[0], &terms[1], &terms[2]);
+  }
+  void encode(const float *params, void *arena, const float *x, float *mu,
+              float *logvar) const {
+    encodeFn(params, arena, x, mu, logvar);
+  }
+  /// `out1` is written only when desc().decode_outputs == 2.
+  void decode(const float *params, void *arena, const float *z, float *out0,
+              float *out1) const;
+
+  /// Buffers of the sizes the descriptor asks for.
+  AlignedBuffer newParams() const;
+  AlignedBuffer newArena() const;
+
+private:
+  Model() = default;
+  void *handle = nullptr;
+  const vae_model *descriptor = nullptr;
+  vae_init_params_fn initFn = nullptr;
+  vae_eval_elbo_fn elboFn = nullptr;
+  vae_encode_fn encodeFn = nullptr;
+  void *decodeFn = nullptr;
+};
+
+} // namespace vae
+
+#endif // VAE_RUNTIME_MODEL_H

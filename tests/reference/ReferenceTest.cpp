@@ -1,0 +1,141 @@
+//===- ReferenceTest.cpp - generated code against the float64 reference ---===//
+//
+// Compiles each shipped model with vaec at batch sizes 1, 7 and 128, loads it
+// through the runtime, and compares vae_eval_elbo, vae_encode and vae_decode
+// with ReferenceVAE.h on the same weights and noise: relative error <= 1e-4
+// on the loss terms, <= 1e-3 elementwise.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ReferenceVAE.h"
+
+#include "vae/philox.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+using namespace vaec::reference;
+
+namespace {
+
+std::unique_ptr<vae::Model> compile(const std::string &model, int batch) {
+  std::string out = std::string(VAEC_TEST_TMP) + "/" + model + "_b" +
+                    std::to_string(batch) + ".so";
+  std::string command = std::string(VAEC_BINARY) + " " + VAEC_MODELS_DIR + "/" +
+                        model + ".vdl --batch " + std::to_string(batch) +
+                        " -o " + out;
+  REQUIRE(std::system(command.c_str()) == 0);
+  std::string error;
+  auto loaded = vae::Model::load(out, error);
+  INFO(error);
+  REQUIRE(loaded);
+  return loaded;
+}
+
+/// Inputs in [0, 1) like pixel intensities, noise N(0, 1) by Box-Muller;
+/// both from Philox with their own keys.
+Matrix pixels(size_t batch, size_t size) {
+  Matrix x = xt::zeros<double>({batch, size});
+  for (size_t i = 0; i < x.size(); ++i)
+    x.flat(i) = vae::uniformFloat(vae::philox4x32_10({uint32_t(i), 0, 0, 0}, {11, 1})[0]);
+  return x;
+}
+
+Matrix normals(size_t batch, size_t size) {
+  Matrix e = xt::zeros<double>({batch, size});
+  for (size_t i = 0; i < e.size(); ++i) {
+    auto words = vae::philox4x32_10({uint32_t(i), 0, 0, 0}, {12, 2});
+    double u1 = (double(words[0]) + 1.0) / 4294967296.0;
+    double u2 = double(words[1]) / 4294967296.0;
+    e.flat(i) = std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * M_PI * u2);
+  }
+  return e;
+}
+
+std::vector<float> toFloat(const Matrix &m) { return {m.begin(), m.end()}; }
+
+/// |actual - expected| <= tolerance * max(1, |expected|) for every element.
+void requireClose(const std::vector<float> &actual, const Matrix &expected,
+                  double tolerance, const char *what) {
+  REQUIRE(actual.size() == expected.size());
+  double worst = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    double e = expected.flat(i);
+    worst = std::max(worst, std::fabs(actual[i] - e) / std::max(1.0, std::fabs(e)));
+  }
+  INFO(what << ": worst relative error " << worst);
+  CHECK(worst <= tolerance);
+}
+
+void checkModel(const std::string &name, int batch,
+                Result (*reference)(const vae::Model &, const float *,
+                                    const Matrix &, const Matrix &)) {
+  auto model = compile(name, batch);
+  const vae_model &d = model->desc();
+  REQUIRE(d.batch == batch);
+  vae::AlignedBuffer params = model->newParams(), arena = model->newArena();
+  model->initParams(params.data(), 42);
+
+  Matrix x = pixels(batch, d.input_size), eps = normals(batch, d.latent_size);
+  std::vector<float> xf = toFloat(x), epsf = toFloat(eps);
+  Result expected = reference(*model, params.data(), x, eps);
+
+  float terms[3];
+  model->evalElbo(params.data(), arena.bytes(), xf.data(), epsf.data(), terms);
+  INFO(name << " batch " << batch << ": loss " << terms[0] << " vs "
+            << expected.loss << ", reconstruction " << terms[1] << " vs "
+            << expected.reconstruction << ", kl " << terms[2] << " vs "
+            << expected.kl);
+  CHECK(std::fabs(terms[0] - expected.loss) <= 1e-4 * std::fabs(expected.loss));
+  CHECK(std::fabs(terms[1] - expected.reconstruction) <=
+        1e-4 * std::fabs(expected.reconstruction));
+  CHECK(std::fabs(terms[2] - expected.kl) <= 1e-4 * std::max(1.0, std::fabs(expected.kl)));
+
+  std::vector<float> mu(batch * d.latent_size), logvar(mu.size());
+  model->encode(params.data(), arena.bytes(), xf.data(), mu.data(), logvar.data());
+  requireClose(mu, expected.mu, 1e-3, "mu");
+  requireClose(logvar, expected.logvar, 1e-3, "logvar");
+
+  std::vector<float> decoded(batch * d.input_size);
+  model->decode(params.data(), arena.bytes(), mu.data(), decoded.data(), nullptr);
+  requireClose(decoded, expected.decoded, 1e-3, "decoded");
+}
+
+} // namespace
+
+TEST_CASE("mnist_vae matches the float64 reference", "[reference]") {
+  for (int batch : {1, 7, 128}) {
+    SECTION("batch " + std::to_string(batch)) { checkModel("mnist_vae", batch, mnistVae); }
+  }
+}
+
+TEST_CASE("seed_vae matches the float64 reference", "[reference]") {
+  for (int batch : {1, 7, 128}) {
+    SECTION("batch " + std::to_string(batch)) { checkModel("seed_vae", batch, seedVae); }
+  }
+}
+
+TEST_CASE("vae_init_params draws PyTorch's nn.Linear init from Philox",
+          "[reference]") {
+  auto model = compile("mnist_vae", 7);
+  vae::AlignedBuffer params = model->newParams();
+  model->initParams(params.data(), 1234);
+  const vae_model &d = model->desc();
+  for (int64_t i = 0; i < d.num_params; ++i) {
+    const vae_param &p = d.params[i];
+    double worst = 0;
+    for (int64_t e = 0; e < p.size; ++e) {
+      float expected = vae::initUniform(1234, uint32_t(i), uint32_t(e),
+                                        float(p.init_bound));
+      worst = std::max(worst, double(std::fabs(params.data()[p.offset + e] - expected)));
+    }
+    INFO(p.name << ": worst difference " << worst);
+    // The same float operations; at most a rounding apart.
+    CHECK(worst <= 1e-7);
+  }
+  // Another seed gives other weights.
+  vae::AlignedBuffer other = model->newParams();
+  model->initParams(other.data(), 1235);
+  CHECK(other.data()[0] != params.data()[0]);
+}
