@@ -110,4 +110,50 @@ def ApproximateMath : Pass<"vdl-approximate-math"> {
   ];
 }
 
+def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Register-tile matmuls and vectorize every linalg op";
+  let description = [{
+    On linalg-on-tensors, before bufferization. Each `linalg.matmul` [M,K]x[K,N]
+    is tiled to an `mb x nb` block of accumulators per step of k (mb and nb
+    the largest of 16, 8, 4, 2, 1 that divide M and N: tile sizes must divide
+    the shapes, and power-of-two vector widths are the fast ones) and the tile
+    becomes a `vector.contract`. Elementwise ops, reductions, broadcasts and
+    fills are tiled to one row by a power-of-two chunk of the innermost
+    dimension and vectorized. An op that cannot be vectorized stays scalar.
+
+    Before:
+    ```mlir
+    %0 = linalg.matmul ins(%x, %w : tensor<128x784xf32>, tensor<784x400xf32>)
+                       outs(%b : tensor<128x400xf32>) -> tensor<128x400xf32>
+    ```
+    After (schematically):
+    ```mlir
+    scf.for %m = 0 to 128 step 16 { scf.for %n = 0 to 400 step 16 {
+      scf.for %k = 0 to 784 step 1 {
+        %a = vector.transfer_read ... : vector<16x1xf32>
+        %w = vector.transfer_read ... : vector<1x16xf32>
+        %c = vector.contract {...} %a, %w, %acc : ... into vector<16x16xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
+def LowerVectors : Pass<"vdl-lower-vectors", "::mlir::func::FuncOp"> {
+  let summary = "Hoist accumulators and lower vector ops to FMAs and loads";
+  let description = [{
+    After bufferization: hoists the read and write of each matmul's
+    accumulator block out of its k loop, then lowers `vector.contract` to
+    outer products (one `vector.fma` per row), transfers to plain 1-D loads
+    and stores, and transposes, broadcasts and multi-reductions to what the
+    LLVM lowering takes.
+  }];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
 #endif // VAEC_CODEGEN_PASSES_TD

@@ -8,6 +8,7 @@
 
 #include "ir/VDLDialect.h"
 #include "codegen/Passes.h"
+#include "codegen/Pipeline.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,9 +20,7 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<vaec::vdl::VDLDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
-                  mlir::linalg::LinalgDialect, mlir::math::MathDialect>();
+  vaec::registerCodegenDialects(registry);
   mlir::registerTransformsPasses();
   vaec::registerPasses();
   vaec::registerCodegenPasses();

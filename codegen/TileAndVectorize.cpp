@@ -1,0 +1,73 @@
+//===- TileAndVectorize.cpp - the vdl-tile-and-vectorize pass -------------===//
+
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace vaec {
+#define GEN_PASS_DEF_TILEANDVECTORIZE
+#include "codegen/Passes.h.inc"
+} // namespace vaec
+
+using namespace mlir;
+
+namespace {
+
+/// The largest of `candidates` (descending) that divides `size`.
+int64_t largestDivisor(int64_t size, std::initializer_list<int64_t> candidates) {
+  for (int64_t c : candidates)
+    if (size % c == 0)
+      return c;
+  return 1;
+}
+
+/// Tile sizes for `op`, one per loop, 0 meaning "not tiled".
+SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (isa<linalg::MatmulOp>(op)) {
+    // [M, N, K]: an mb x nb accumulator block per k step; 16 zmm registers
+    // at most for the accumulators, the rest for operands.
+    int64_t mb = largestDivisor(ranges[0], {16, 8, 4, 2, 1});
+    int64_t nb = largestDivisor(ranges[1], {16, 8, 4, 2, 1});
+    return {mb, nb, 1};
+  }
+  // Elementwise and reductions: one element of every outer loop, a vector of
+  // the innermost.
+  SmallVector<int64_t> sizes(ranges.size(), 1);
+  if (!sizes.empty())
+    sizes.back() = largestDivisor(ranges.back(), {16, 8, 4, 2, 1});
+  return sizes;
+}
+
+struct TileAndVectorizePass
+    : vaec::impl::TileAndVectorizeBase<TileAndVectorizePass> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics() && op.getNumLoops() > 0 &&
+          !llvm::is_contained(op.getStaticLoopRanges(), ShapedType::kDynamic))
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops) {
+      rewriter.setInsertionPoint(op);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tileSizesFor(op)));
+      auto tileable = dyn_cast<TilingInterface>(op.getOperation());
+      if (!tileable)
+        continue;
+      FailureOr<scf::SCFTilingResult> tiled =
+          scf::tileUsingSCF(rewriter, tileable, options);
+      if (failed(tiled))
+        continue; // stays as it is: correct, only slower
+      rewriter.replaceOp(op, tiled->replacements);
+      for (Operation *tile : tiled->tiledOps)
+        if (isa<linalg::LinalgOp>(tile))
+          (void)linalg::vectorize(rewriter, tile);
+    }
+  }
+};
+
+} // namespace
