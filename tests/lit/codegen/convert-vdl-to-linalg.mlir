@@ -1,0 +1,215 @@
+// RUN: vae-opt %s --convert-vdl-to-linalg --split-input-file | FileCheck %s
+// One case per lowering pattern.
+
+// CHECK-LABEL: func.func @dense
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x4xf32>
+// CHECK: %[[B:.*]] = linalg.broadcast ins(%{{.*}} : tensor<4xf32>) outs(%[[E]] : tensor<2x4xf32>) dimensions = [0]
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<3x4xf32>) outs(%[[B]] : tensor<2x4xf32>)
+// CHECK-NOT: vdl.
+func.func @dense(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.dense %x, %w, %b : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @relu
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+func.func @relu(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.relu %x : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @tanh
+// CHECK: math.tanh
+func.func @tanh(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.tanh %x : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// 1 / (1 + exp(-x))
+// CHECK-LABEL: func.func @sigmoid
+// CHECK: %[[N:.*]] = arith.negf
+// CHECK: %[[E:.*]] = math.exp %[[N]]
+// CHECK: %[[D:.*]] = arith.addf %{{.*}}, %[[E]]
+// CHECK: arith.divf %{{.*}}, %[[D]]
+func.func @sigmoid(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.sigmoid %x : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// The stable form max(x, 0) + log1p(exp(-|x|)): no exp of a large positive.
+// CHECK-LABEL: func.func @softplus
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[A:.*]] = math.absf %[[IN]]
+// CHECK: %[[N:.*]] = arith.negf %[[A]]
+// CHECK: %[[E:.*]] = math.exp %[[N]]
+// CHECK: %[[L:.*]] = math.log1p %[[E]]
+// CHECK: %[[M:.*]] = arith.maximumf %[[IN]]
+// CHECK: arith.addf %[[M]], %[[L]]
+func.func @softplus(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.softplus %x : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @exp_log_neg
+// CHECK: math.exp
+// CHECK: math.log
+// CHECK: arith.negf
+func.func @exp_log_neg(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.exp %x : tensor<2x4xf32>
+  %1 = vdl.log %0 : tensor<2x4xf32>
+  %2 = vdl.neg %1 : tensor<2x4xf32>
+  return %2 : tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @leaky_relu
+// CHECK: %[[ALPHA:.*]] = arith.constant 2.000000e-01 : f32
+// CHECK: %[[S:.*]] = arith.mulf %[[ALPHA]], %[[IN:.*]] : f32
+// CHECK: %[[P:.*]] = arith.cmpf ogt, %[[IN]]
+// CHECK: arith.select %[[P]], %[[IN]], %[[S]]
+func.func @leaky_relu(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.leaky_relu %x alpha = 0.2 : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @elu
+// CHECK: math.expm1
+// CHECK: arith.select
+func.func @elu(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %0 = vdl.elu %x alpha = 1.0 : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @arithmetic
+// CHECK: arith.addf
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: arith.divf
+func.func @arithmetic(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = vdl.add %a, %b : tensor<4xf32>
+  %1 = vdl.sub %0, %b : tensor<4xf32>
+  %2 = vdl.mul %1, %b : tensor<4xf32>
+  %3 = vdl.div %2, %b : tensor<4xf32>
+  return %3 : tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @constant
+// CHECK: %[[C:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK: linalg.fill ins(%[[C]] : f32) outs(%{{.*}} : tensor<2x4xf32>)
+func.func @constant() -> tensor<2x4xf32> {
+  %0 = vdl.constant 0.5 : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// mu + exp(0.5 * logvar) * eps
+// CHECK-LABEL: func.func @reparameterize
+// CHECK: ^bb0(%[[MU:.*]]: f32, %[[LV:.*]]: f32, %[[EPS:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[H:.*]] = arith.mulf %{{.*}}, %[[LV]]
+// CHECK: %[[S:.*]] = math.exp %[[H]]
+// CHECK: %[[SE:.*]] = arith.mulf %[[S]], %[[EPS]]
+// CHECK: arith.addf %[[MU]], %[[SE]]
+func.func @reparameterize(%mu: tensor<2x3xf32>, %lv: tensor<2x3xf32>, %eps: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %0 = vdl.reparameterize %mu, %lv, %eps : tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// A per-example reduction over every non-batch dimension, from zero.
+// CHECK: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @kl_normal
+// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ID]], #[[ROW]]], iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME: outs(%[[Z]] : tensor<2xf32>)
+// CHECK: math.exp
+// CHECK: arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK: linalg.yield
+func.func @kl_normal(%mu: tensor<2x3xf32>, %lv: tensor<2x3xf32>) -> tensor<2xf32> {
+  %0 = vdl.kl_normal %mu, %lv prior(0.0, 2.0) : tensor<2x3xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+// l * t - softplus(l), summed over both non-batch dimensions.
+// CHECK-LABEL: func.func @bernoulli
+// CHECK: iterator_types = ["parallel", "reduction", "reduction"]
+// CHECK: arith.mulf
+// CHECK: math.log1p
+// CHECK: arith.subf
+func.func @bernoulli(%l: tensor<2x3x5xf32>, %x: tensor<2x3x5xf32>) -> tensor<2xf32> {
+  %0 = vdl.bernoulli_log_prob %l, %x : tensor<2x3x5xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @gaussian
+// CHECK: iterator_types = ["parallel", "reduction"]
+// CHECK: math.exp
+// CHECK: arith.constant 0.918938517 : f32
+func.func @gaussian(%m: tensor<2x3xf32>, %lv: tensor<2x3xf32>, %x: tensor<2x3xf32>) -> tensor<2xf32> {
+  %0 = vdl.gaussian_log_prob %m, %lv, %x : tensor<2x3xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+// sigma = 2: -0.5/sigma^2 = -0.125, log 2 + 0.5 log 2pi = 1.61208571.
+// CHECK-LABEL: func.func @gaussian_fixed
+// CHECK-DAG: arith.constant -1.250000e-01 : f32
+// CHECK-DAG: arith.constant 1.6120857 : f32
+// CHECK-NOT: math.
+func.func @gaussian_fixed(%m: tensor<2x3xf32>, %x: tensor<2x3xf32>) -> tensor<2xf32> {
+  %0 = vdl.gaussian_fixed_log_prob %m, %x sigma = 2.0 : tensor<2x3xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+// The mean scales each term by 1/N inside the sum.
+// CHECK-LABEL: func.func @reductions
+// CHECK: iterator_types = ["reduction"]
+// CHECK: arith.constant 2.500000e-01 : f32
+// CHECK: iterator_types = ["reduction"]
+// CHECK-NOT: arith.mulf
+// CHECK: return
+func.func @reductions(%x: tensor<4xf32>) -> (tensor<f32>, tensor<f32>) {
+  %0 = vdl.reduce_mean %x : tensor<4xf32> -> tensor<f32>
+  %1 = vdl.reduce_sum %x : tensor<4xf32> -> tensor<f32>
+  return %0, %1 : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// beta * kl - log_likelihood on 0-d tensors.
+// CHECK-LABEL: func.func @elbo
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], iterator_types = []}
+// CHECK: %[[B:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK: %[[K:.*]] = arith.mulf %[[B]], %{{.*}}
+// CHECK: arith.subf %[[K]], %{{.*}}
+func.func @elbo(%ll: tensor<f32>, %kl: tensor<f32>) -> tensor<f32> {
+  %0 = vdl.elbo %ll, %kl beta = 0.5 : tensor<f32>
+  return %0 : tensor<f32>
+}

@@ -1,0 +1,44 @@
+// RUN: vae-opt %s --vdl-tile-and-vectorize --canonicalize | FileCheck %s
+
+// 128x400 output: 16x16 accumulator blocks, one k per step.
+// CHECK-LABEL: func.func @matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c1
+// The x column and the w row, broadcast to the block; the accumulator block.
+// CHECK: vector.transfer_read {{.*}} : tensor<16x1xf32>, vector<16x16x1xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<16x16x1xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
+func.func @matmul(%x: tensor<128x784xf32>, %w: tensor<784x400xf32>, %c: tensor<128x400xf32>) -> tensor<128x400xf32> {
+  %0 = linalg.matmul ins(%x, %w : tensor<128x784xf32>, tensor<784x400xf32>) outs(%c : tensor<128x400xf32>) -> tensor<128x400xf32>
+  return %0 : tensor<128x400xf32>
+}
+
+// Odd shapes: tile sizes must divide them, so 7 rows go one at a time and
+// 20 columns four at a time.
+// CHECK-LABEL: func.func @odd_matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c7 step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c20 step %c4
+// CHECK: vector.transfer_write {{.*}} : vector<1x4xf32>, tensor<1x4xf32>
+func.func @odd_matmul(%x: tensor<7x3xf32>, %w: tensor<3x20xf32>, %c: tensor<7x20xf32>) -> tensor<7x20xf32> {
+  %0 = linalg.matmul ins(%x, %w : tensor<7x3xf32>, tensor<3x20xf32>) outs(%c : tensor<7x20xf32>) -> tensor<7x20xf32>
+  return %0 : tensor<7x20xf32>
+}
+
+// Elementwise: one row, 16 lanes of 784 (= 49 x 16).
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c16
+// CHECK: math.exp %{{.*}} : vector<1x16xf32>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @elementwise(%x: tensor<128x784xf32>) -> tensor<128x784xf32> {
+  %e = tensor.empty() : tensor<128x784xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<128x784xf32>) outs(%e : tensor<128x784xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %1 = math.exp %in : f32
+    linalg.yield %1 : f32
+  } -> tensor<128x784xf32>
+  return %0 : tensor<128x784xf32>
+}
