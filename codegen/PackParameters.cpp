@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_PACKPARAMETERS
@@ -70,6 +71,26 @@ void packFunction(func::FuncOp func, const llvm::StringMap<ParamSlot> &slots,
     erase.set(i);
   }
   func.eraseArguments(erase);
+}
+
+/// Each result of an entry point becomes an out-parameter the caller owns, so
+/// it must be a fresh value: a returned argument (`return bernoulli(logits =
+/// z)`) or a value returned twice gets a copy. (MLIR 19's
+/// buffer-results-to-out-params also crashes on a returned argument.)
+void makeResultsFresh(func::FuncOp func) {
+  auto ret = cast<func::ReturnOp>(func.front().getTerminator());
+  OpBuilder b(ret);
+  llvm::SmallPtrSet<Value, 4> seen;
+  for (OpOperand &operand : ret->getOpOperands()) {
+    Value value = operand.get();
+    bool fresh = !isa<BlockArgument>(value) && seen.insert(value).second;
+    if (fresh)
+      continue;
+    auto type = cast<RankedTensorType>(value.getType());
+    Value empty = b.create<tensor::EmptyOp>(ret.getLoc(), type.getShape(),
+                                            type.getElementType());
+    operand.set(b.create<linalg::CopyOp>(ret.getLoc(), value, empty).getResult(0));
+  }
 }
 
 /// mulhilo of the Philox round: (hi, lo) of the 64-bit product.
@@ -202,6 +223,7 @@ struct PackParametersPass
         }
       }
       packFunction(func, slots, totalFloats);
+      makeResultsFresh(func);
       func.setSymName(to);
     }
     buildInitParams(module, ordered, totalFloats);

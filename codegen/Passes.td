@@ -50,6 +50,8 @@ def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
     and `vae_init_params(memref<P x f32>, i64)` is added: Philox4x32-10 keyed
     by the seed, counter (element, parameter index, 0, 0), scaled to each
     parameter's initializer. The layout is recorded in `vdl.params`.
+    Results that are arguments or repeat another result are copied, so each
+    can become an out-parameter of its own.
 
     Before:
     ```mlir
@@ -66,7 +68,8 @@ def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
   }];
   let dependentDialects = [
     "::mlir::tensor::TensorDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect"
   ];
 }
 
