@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Model.h"
+#include "CompileModel.h"
 
 #include <catch2/catch.hpp>
 
@@ -18,15 +18,8 @@
 namespace {
 
 std::unique_ptr<vae::Model> compile(const std::string &name) {
-  std::string out = std::string(VAEC_TEST_TMP) + "/" + name + ".so";
-  std::string command = std::string(VAEC_BINARY) + " " + VAEC_TEST_INPUTS +
-                        "/" + name + ".vdl -o " + out;
-  REQUIRE(std::system(command.c_str()) == 0);
-  std::string error;
-  auto model = vae::Model::load(out, error);
-  INFO(error);
-  REQUIRE(model);
-  return model;
+  return vaec::test::compileAndLoad(std::string(VAEC_TEST_INPUTS) + "/" + name + ".vdl",
+                                    name);
 }
 
 /// `count` points evenly spaced over [lo, hi].

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CompileModel.h"
 #include "ReferenceVAE.h"
 
 #include "vae/philox.h"
@@ -20,17 +21,9 @@ using namespace vaec::reference;
 namespace {
 
 std::unique_ptr<vae::Model> compile(const std::string &model, int batch) {
-  std::string out = std::string(VAEC_TEST_TMP) + "/" + model + "_b" +
-                    std::to_string(batch) + ".so";
-  std::string command = std::string(VAEC_BINARY) + " " + VAEC_MODELS_DIR + "/" +
-                        model + ".vdl --batch " + std::to_string(batch) +
-                        " -o " + out;
-  REQUIRE(std::system(command.c_str()) == 0);
-  std::string error;
-  auto loaded = vae::Model::load(out, error);
-  INFO(error);
-  REQUIRE(loaded);
-  return loaded;
+  return vaec::test::compileAndLoad(
+      std::string(VAEC_MODELS_DIR) + "/" + model + ".vdl",
+      model + "_b" + std::to_string(batch), "--batch " + std::to_string(batch));
 }
 
 /// Inputs in [0, 1) like pixel intensities, noise N(0, 1) by Box-Muller;

@@ -93,55 +93,47 @@ Result run(const Matrix &x, const Matrix &eps, Encoder encoder,
   return r;
 }
 
-/// Kingma & Welling: 784-400-20, Bernoulli decoder (models/mnist_vae.vdl).
-inline Result mnistVae(const vae::Model &m, const float *p, const Matrix &x,
-                       const Matrix &eps) {
+/// The one-hidden-layer MLP VAE both shipped models are: dense + activation
+/// on each side; the decoder's output layer is named `outputName`.
+template <typename Activation, typename LogLikelihood>
+Result mlpVae(const vae::Model &m, const float *p, const Matrix &x,
+              const Matrix &eps, Activation activation,
+              const std::string &outputName, LogLikelihood logLikelihood) {
+  auto layer = [&](const Matrix &in, const std::string &name) {
+    return dense(in, weight(m, p, name + ".weight"), bias(m, p, name + ".bias"));
+  };
   auto encoder = [&](const Matrix &in) {
-    Matrix h = relu(dense(in, weight(m, p, "encoder.h.weight"),
-                          bias(m, p, "encoder.h.bias")));
-    return std::make_pair(
-        dense(h, weight(m, p, "encoder.mu.weight"), bias(m, p, "encoder.mu.bias")),
-        dense(h, weight(m, p, "encoder.logvar.weight"),
-              bias(m, p, "encoder.logvar.bias")));
+    Matrix h = activation(layer(in, "encoder.h"));
+    return std::make_pair(layer(h, "encoder.mu"), layer(h, "encoder.logvar"));
   };
   auto decoder = [&](const Matrix &z) {
-    Matrix h = relu(dense(z, weight(m, p, "decoder.h.weight"),
-                          bias(m, p, "decoder.h.bias")));
-    return dense(h, weight(m, p, "decoder.logits.weight"),
-                 bias(m, p, "decoder.logits.bias"));
+    return layer(activation(layer(z, "decoder.h")), "decoder." + outputName);
   };
+  return run(x, eps, encoder, decoder, logLikelihood);
+}
+
+/// Kingma & Welling: 784-400-20, ReLU, Bernoulli decoder (models/mnist_vae.vdl).
+inline Result mnistVae(const vae::Model &m, const float *p, const Matrix &x,
+                       const Matrix &eps) {
   // log p(x | z) = sum x * l - softplus(l)
   auto bernoulli = [](const Matrix &logits, const Matrix &target) {
     return xt::sum(target * logits - softplus(logits))();
   };
-  return run(x, eps, encoder, decoder, bernoulli);
+  return mlpVae(m, p, x, eps, relu, "logits", bernoulli);
 }
 
 /// The Keras tutorial model: 784-128-32, leaky ReLU, Gaussian decoder with
 /// sigma = 1 (models/seed_vae.vdl).
 inline Result seedVae(const vae::Model &m, const float *p, const Matrix &x,
                       const Matrix &eps) {
-  auto encoder = [&](const Matrix &in) {
-    Matrix h = leakyRelu(dense(in, weight(m, p, "encoder.h.weight"),
-                               bias(m, p, "encoder.h.bias")));
-    return std::make_pair(
-        dense(h, weight(m, p, "encoder.mu.weight"), bias(m, p, "encoder.mu.bias")),
-        dense(h, weight(m, p, "encoder.logvar.weight"),
-              bias(m, p, "encoder.logvar.bias")));
-  };
-  auto decoder = [&](const Matrix &z) {
-    Matrix h = leakyRelu(dense(z, weight(m, p, "decoder.h.weight"),
-                               bias(m, p, "decoder.h.bias")));
-    return dense(h, weight(m, p, "decoder.mean.weight"),
-                 bias(m, p, "decoder.mean.bias"));
-  };
   // log N(x | mean, 1) = sum -0.5 (x - mean)^2 - 0.5 log(2 pi)
   auto gaussian = [](const Matrix &mean, const Matrix &target) {
     Matrix diff = target - mean;
     return xt::sum(-0.5 * diff * diff)() -
            0.5 * std::log(2 * M_PI) * double(diff.size());
   };
-  return run(x, eps, encoder, decoder, gaussian);
+  return mlpVae(m, p, x, eps, [](const Matrix &v) { return leakyRelu(v); },
+                "mean", gaussian);
 }
 
 } // namespace vaec::reference
