@@ -188,6 +188,44 @@ Value scalarBody(OpBuilder &b, Location loc, ElboOp op, ValueRange a) {
                                  a[0]);
 }
 
+template <>
+Value scalarBody(OpBuilder &b, Location loc, ReluGradOp, ValueRange a) {
+  return select(b, loc, a[0], a[1], f32(b, loc, 0.0));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, TanhGradOp, ValueRange a) {
+  // dy * (1 - y * y)
+  Value y2 = b.create<arith::MulFOp>(loc, a[0], a[0]);
+  return b.create<arith::MulFOp>(
+      loc, a[1], b.create<arith::SubFOp>(loc, f32(b, loc, 1.0), y2));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, SigmoidGradOp, ValueRange a) {
+  // dy * y * (1 - y)
+  Value oneMinus = b.create<arith::SubFOp>(loc, f32(b, loc, 1.0), a[0]);
+  return b.create<arith::MulFOp>(loc, a[1],
+                                 b.create<arith::MulFOp>(loc, a[0], oneMinus));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, SoftplusGradOp, ValueRange a) {
+  // dy * sigmoid(x)
+  return b.create<arith::MulFOp>(loc, a[1], scalarBody(b, loc, SigmoidOp(), a.take_front()));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, LeakyReluGradOp op, ValueRange a) {
+  Value alpha = f32(b, loc, op.getAlpha().convertToFloat());
+  return select(b, loc, a[0], a[1], b.create<arith::MulFOp>(loc, alpha, a[1]));
+}
+template <>
+Value scalarBody(OpBuilder &b, Location loc, EluGradOp op, ValueRange a) {
+  // x > 0 ? dy : alpha * exp(x) * dy
+  Value alpha = f32(b, loc, op.getAlpha().convertToFloat());
+  Value negative = b.create<arith::MulFOp>(
+      loc, b.create<arith::MulFOp>(loc, alpha, b.create<math::ExpOp>(loc, a[0])),
+      a[1]);
+  return select(b, loc, a[0], a[1], negative);
+}
+
 template <typename Op>
 struct ElementwiseLowering : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
@@ -287,6 +325,222 @@ struct ReductionLowering : OpConversionPattern<Op> {
 };
 
 //===----------------------------------------------------------------------===//
+// Gradients of per-example reductions: elementwise, with the example's
+// adjoint g[b] broadcast over its elements
+//===----------------------------------------------------------------------===//
+
+using MultiScalarFn =
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
+
+/// `results[b, ...] = fn(inputs[b, ...]..., rowAdjoint[b])` for every result
+/// type in `resultTypes` (all of the inputs' shape).
+SmallVector<Value> perExampleElementwise(OpBuilder &b, Location loc,
+                                         TypeRange resultTypes,
+                                         ValueRange inputs, Value rowAdjoint,
+                                         MultiScalarFn fn) {
+  unsigned rank = cast<RankedTensorType>(inputs.front().getType()).getRank();
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  SmallVector<AffineMap> maps(inputs.size(), identity);
+  maps.push_back(AffineMap::get(rank, 0, b.getAffineDimExpr(0), b.getContext()));
+  maps.append(resultTypes.size(), identity);
+  SmallVector<Value> operands(inputs);
+  operands.push_back(rowAdjoint);
+  SmallVector<Value> inits;
+  for (Type type : resultTypes)
+    inits.push_back(emptyLike(b, loc, type));
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, resultTypes, operands, inits, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        nb.create<linalg::YieldOp>(
+            nl, fn(nb, nl, args.take_front(operands.size())));
+      });
+  return SmallVector<Value>(generic.getResults());
+}
+
+struct KLNormalGradLowering : OpConversionPattern<KLNormalGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KLNormalGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    double m = op.getPriorMean().convertToFloat();
+    double s = op.getPriorStd().convertToFloat();
+    auto results = perExampleElementwise(
+        rewriter, op.getLoc(), op->getResultTypes(),
+        {adaptor.getMu(), adaptor.getLogvar()}, adaptor.getAdjoint(),
+        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
+          // dmu = g (mu - m) / s^2; dlogvar = g 0.5 (exp(lv) / s^2 - 1)
+          Value invVar = f32(b, loc, 1.0 / (s * s));
+          Value dmu = b.create<arith::MulFOp>(
+              loc, a[2],
+              b.create<arith::MulFOp>(
+                  loc, b.create<arith::SubFOp>(loc, a[0], f32(b, loc, m)), invVar));
+          Value ratio = b.create<arith::MulFOp>(
+              loc, b.create<math::ExpOp>(loc, a[1]), invVar);
+          Value dlv = b.create<arith::MulFOp>(
+              loc, a[2],
+              b.create<arith::MulFOp>(
+                  loc, f32(b, loc, 0.5),
+                  b.create<arith::SubFOp>(loc, ratio, f32(b, loc, 1.0))));
+          return {dmu, dlv};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct BernoulliLogProbGradLowering
+    : OpConversionPattern<BernoulliLogProbGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BernoulliLogProbGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto results = perExampleElementwise(
+        rewriter, op.getLoc(), op->getResultTypes(),
+        {adaptor.getLogits(), adaptor.getTarget()}, adaptor.getAdjoint(),
+        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
+          // g (t - sigmoid(l))
+          Value p = scalarBody(b, loc, SigmoidOp(), a.take_front());
+          return {b.create<arith::MulFOp>(loc, a[2],
+                                          b.create<arith::SubFOp>(loc, a[1], p))};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct GaussianLogProbGradLowering : OpConversionPattern<GaussianLogProbGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GaussianLogProbGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto results = perExampleElementwise(
+        rewriter, op.getLoc(), op->getResultTypes(),
+        {adaptor.getMean(), adaptor.getLogvar(), adaptor.getTarget()},
+        adaptor.getAdjoint(),
+        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
+          // dmean = g (t - m) exp(-lv); dlogvar = g 0.5 ((t - m)^2 exp(-lv) - 1)
+          Value diff = b.create<arith::SubFOp>(loc, a[2], a[0]);
+          Value invVar =
+              b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[1]));
+          Value scaled = b.create<arith::MulFOp>(loc, diff, invVar);
+          Value dmean = b.create<arith::MulFOp>(loc, a[3], scaled);
+          Value quad = b.create<arith::MulFOp>(loc, scaled, diff);
+          Value dlv = b.create<arith::MulFOp>(
+              loc, a[3],
+              b.create<arith::MulFOp>(
+                  loc, f32(b, loc, 0.5),
+                  b.create<arith::SubFOp>(loc, quad, f32(b, loc, 1.0))));
+          return {dmean, dlv};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct GaussianFixedLogProbGradLowering
+    : OpConversionPattern<GaussianFixedLogProbGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GaussianFixedLogProbGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    double sigma = op.getSigma().convertToFloat();
+    auto results = perExampleElementwise(
+        rewriter, op.getLoc(), op->getResultTypes(),
+        {adaptor.getMean(), adaptor.getTarget()}, adaptor.getAdjoint(),
+        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
+          // g (t - m) / sigma^2
+          Value diff = b.create<arith::SubFOp>(loc, a[1], a[0]);
+          return {b.create<arith::MulFOp>(
+              loc, a[2],
+              b.create<arith::MulFOp>(loc, diff, f32(b, loc, 1.0 / (sigma * sigma))))};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Matmuls, row sums, broadcasts
+//===----------------------------------------------------------------------===//
+
+struct MatmulLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getTransposeLhs() && op.getTransposeRhs())
+      return rewriter.notifyMatchFailure(op, "both operands transposed");
+    Location loc = op.getLoc();
+    Value init = zerosLike(rewriter, loc, op.getType());
+    SmallVector<Value> ins{adaptor.getLhs(), adaptor.getRhs()};
+    Operation *matmul;
+    if (op.getTransposeLhs())
+      matmul = rewriter.create<linalg::MatmulTransposeAOp>(
+          loc, TypeRange{op.getType()}, ins, ValueRange{init});
+    else if (op.getTransposeRhs())
+      matmul = rewriter.create<linalg::MatmulTransposeBOp>(
+          loc, TypeRange{op.getType()}, ins, ValueRange{init});
+    else
+      matmul = rewriter.create<linalg::MatmulOp>(loc, TypeRange{op.getType()},
+                                                 ins, ValueRange{init});
+    rewriter.replaceOp(op, matmul->getResults());
+    return success();
+  }
+};
+
+struct ReduceRowsLowering : OpConversionPattern<ReduceRowsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ReduceRowsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    unsigned rank = op.getInput().getType().getRank();
+    SmallVector<AffineExpr> kept;
+    for (unsigned d = 1; d < rank; ++d)
+      kept.push_back(rewriter.getAffineDimExpr(d));
+    SmallVector<AffineMap> maps{
+        rewriter.getMultiDimIdentityMap(rank),
+        AffineMap::get(rank, 0, kept, rewriter.getContext())};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators[0] = utils::IteratorType::reduction;
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, op.getType(), adaptor.getInput(),
+        zerosLike(rewriter, loc, op.getType()), maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          b.create<linalg::YieldOp>(
+              l, b.create<arith::AddFOp>(l, args[1], args[0]).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BroadcastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    unsigned rank = op.getType().getRank();
+    SmallVector<AffineMap> maps{
+        AffineMap::get(rank, 0, {}, rewriter.getContext()),
+        rewriter.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    double scale = op.getScale().convertToFloat();
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, op.getType(), adaptor.getInput(),
+        emptyLike(rewriter, loc, op.getType()), maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          b.create<linalg::YieldOp>(
+              l, b.create<arith::MulFOp>(l, args[0], f32(b, l, scale)).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Dense and constants
 //===----------------------------------------------------------------------===//
 
@@ -342,6 +596,14 @@ struct ConvertVDLToLinalgPass
                  ElementwiseLowering<DivOp>,
                  ElementwiseLowering<ReparameterizeOp>,
                  ElementwiseLowering<ElboOp>>(ctx);
+    patterns.add<ElementwiseLowering<ReluGradOp>, ElementwiseLowering<TanhGradOp>,
+                 ElementwiseLowering<SigmoidGradOp>,
+                 ElementwiseLowering<SoftplusGradOp>,
+                 ElementwiseLowering<LeakyReluGradOp>,
+                 ElementwiseLowering<EluGradOp>, KLNormalGradLowering,
+                 BernoulliLogProbGradLowering, GaussianLogProbGradLowering,
+                 GaussianFixedLogProbGradLowering, MatmulLowering,
+                 ReduceRowsLowering, BroadcastLowering>(ctx);
     patterns.add<ReductionLowering<KLNormalOp>,
                  ReductionLowering<BernoulliLogProbOp>,
                  ReductionLowering<GaussianLogProbOp>,

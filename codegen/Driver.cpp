@@ -45,7 +45,8 @@ const std::vector<std::string> &vaec::allEmitStages() {
 
 const std::vector<std::string> &vaec::availableEmitStages() {
   static const std::vector<std::string> stages = {
-      "ast", "vdl", "linalg", "memref", "llvm-dialect", "llvm", "asm", "obj", "so"};
+      "ast", "vdl", "grad", "linalg", "memref", "llvm-dialect", "llvm", "asm",
+      "obj", "so"};
   return stages;
 }
 
@@ -59,6 +60,7 @@ int fail(const llvm::Twine &message) {
 Stage mlirStageOf(llvm::StringRef emit) {
   return llvm::StringSwitch<Stage>(emit)
       .Case("vdl", Stage::Vdl)
+      .Case("grad", Stage::Grad)
       .Case("linalg", Stage::Linalg)
       .Case("memref", Stage::Memref)
       .Default(Stage::LLVMDialect);
@@ -127,6 +129,7 @@ void printStats(mlir::ModuleOp module) {
             vdl::VDLDialect::kFlopsAttrName))
       llvm::errs() << "  @" << func.getSymName() << ": " << flops.getInt()
                    << " FLOPs per batch\n";
+    func->removeAttr(vdl::VDLDialect::kFlopsAttrName);
   });
 }
 
@@ -192,9 +195,7 @@ int vaec::runDriver(const DriverOptions &options) {
     return fail("internal error: the frontend produced invalid IR");
 
   mlir::PassManager pm(&context);
-  if (options.stats)
-    pm.addNestedPass<mlir::func::FuncOp>(vaec::createCountFlops());
-  buildLoweringPipeline(pm, mlirStageOf(options.emit));
+  buildLoweringPipeline(pm, mlirStageOf(options.emit), options.stats);
 
   // Every name given to --print-ir-after must be a pass of this pipeline.
   llvm::StringSet<> known = passNames(pm);
@@ -237,7 +238,8 @@ int vaec::runDriver(const DriverOptions &options) {
       llvm::errs() << "  arena: " << arena.getInt() << " bytes\n";
   }
 
-  bool textIR = options.emit == "vdl" || options.emit == "linalg" ||
+  bool textIR = options.emit == "vdl" || options.emit == "grad" ||
+                options.emit == "linalg" ||
                 options.emit == "memref" || options.emit == "llvm-dialect";
   if (textIR) {
     auto output = mlir::openOutputFile(outputPath, &errorMessage);

@@ -34,7 +34,10 @@ struct ParamSlot {
 
 /// The ABI name of each frontend entry point.
 const std::pair<StringRef, StringRef> kEntryPoints[] = {
-    {"loss", "vae_eval_elbo"}, {"encode", "vae_encode"}, {"decode", "vae_decode"}};
+    {"loss", "vae_eval_elbo"},
+    {"encode", "vae_encode"},
+    {"decode", "vae_decode"},
+    {"grad_step", "vae_grad_step"}};
 
 /// Replaces the parameter arguments of `func` with one `tensor<P x f32>`.
 void packFunction(func::FuncOp func, const llvm::StringMap<ParamSlot> &slots,
@@ -91,6 +94,57 @@ void makeResultsFresh(func::FuncOp func) {
                                             type.getElementType());
     operand.set(b.create<linalg::CopyOp>(ret.getLoc(), value, empty).getResult(0));
   }
+}
+
+/// The results marked `vdl.grad_of` become one `tensor<P x f32>` in the
+/// parameter layout (padding zero), returned last.
+void packGradients(func::FuncOp func, const llvm::StringMap<ParamSlot> &slots,
+                   int64_t totalFloats) {
+  auto ret = cast<func::ReturnOp>(func.front().getTerminator());
+  OpBuilder b(ret);
+  Location loc = ret.getLoc();
+  auto bufferType = RankedTensorType::get({totalFloats}, b.getF32Type());
+  Value packed = b.create<linalg::FillOp>(
+                      loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
+                      ValueRange{b.create<tensor::EmptyOp>(loc, bufferType.getShape(),
+                                                           b.getF32Type())})
+                     .getResult(0);
+  SmallVector<Value> kept;
+  SmallVector<DictionaryAttr> keptAttrs;
+  bool any = false;
+  for (unsigned i = 0, e = ret.getNumOperands(); i < e; ++i) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, VDLDialect::kGradOfAttrName);
+    Value value = ret.getOperand(i);
+    if (!name) {
+      kept.push_back(value);
+      keptAttrs.push_back(func.getResultAttrDict(i));
+      continue;
+    }
+    any = true;
+    const ParamSlot &slot = slots.find(name.getValue())->second;
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getRank() > 1) {
+      ReassociationIndices all;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        all.push_back(d);
+      value = b.create<tensor::CollapseShapeOp>(loc, value,
+                                                ArrayRef<ReassociationIndices>{all});
+    }
+    packed = b.create<tensor::InsertSliceOp>(
+        loc, value, packed, ArrayRef<OpFoldResult>{b.getIndexAttr(slot.offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(type.getNumElements())},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
+  if (!any)
+    return;
+  kept.push_back(packed);
+  keptAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+      VDLDialect::kInputAttrName, b.getStringAttr("gradients"))));
+  b.create<func::ReturnOp>(loc, kept);
+  ret.erase();
+  func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
+                                 ValueRange(kept).getTypes()));
+  func.setAllResultAttrs(keptAttrs);
 }
 
 /// mulhilo of the Philox round: (hi, lo) of the 64-bit product.
@@ -223,6 +277,7 @@ struct PackParametersPass
         }
       }
       packFunction(func, slots, totalFloats);
+      packGradients(func, slots, totalFloats);
       makeResultsFresh(func);
       func.setSymName(to);
     }

@@ -11,6 +11,7 @@
 
 #include "codegen/Passes.h"
 #include "ir/VDLDialect.h"
+#include "passes/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -62,8 +63,17 @@ void vaec::registerCodegenDialects(DialectRegistry &registry) {
   registerLLVMDialectTranslation(registry);
 }
 
-void vaec::buildLoweringPipeline(PassManager &pm, Stage stage) {
+void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
+                                 bool countFlops) {
+  auto flops = [&] {
+    if (countFlops)
+      pm.addNestedPass<func::FuncOp>(createCountFlops());
+  };
   if (stage == Stage::Vdl)
+    return flops();
+  pm.addPass(createAutodiff());
+  flops();
+  if (stage == Stage::Grad)
     return;
   pm.addPass(createPackParameters());
   pm.addPass(createConvertVDLToLinalg());

@@ -10,13 +10,15 @@ namespace vaec {
 
 /// The MLIR stages of DESIGN.md §3 in order; `so`, `obj`, `asm` and `llvm`
 /// continue from `llvm-dialect` outside MLIR.
-enum class Stage { Vdl, Linalg, Memref, LLVMDialect };
+enum class Stage { Vdl, Grad, Linalg, Memref, LLVMDialect };
 
 /// Dialects, interfaces and translations the pipeline needs.
 void registerCodegenDialects(mlir::DialectRegistry &registry);
 
-/// Adds the passes that take the frontend's vdl IR to `stage`.
-void buildLoweringPipeline(mlir::PassManager &pm, Stage stage);
+/// Adds the passes that take the frontend's vdl IR to `stage`; with
+/// `countFlops`, vdl-count-flops runs once every entry point exists.
+void buildLoweringPipeline(mlir::PassManager &pm, Stage stage,
+                           bool countFlops = false);
 
 } // namespace vaec
 

@@ -51,6 +51,8 @@ def VDL_Dialect : Dialect {
     /// Function and module attribute: bytes of scratch arena an entry point
     /// needs (set by vdl-arena-allocate; the module holds the maximum).
     static constexpr ::llvm::StringLiteral kArenaBytesAttrName = "vdl.arena_bytes";
+    /// Result attribute of @grad_step: the parameter a gradient belongs to.
+    static constexpr ::llvm::StringLiteral kGradOfAttrName = "vdl.grad_of";
     /// Function attribute: static FLOP count (set by vdl-count-flops).
     static constexpr ::llvm::StringLiteral kFlopsAttrName = "vdl.flops";
   }];

@@ -18,6 +18,8 @@ using namespace vaec::vdl;
 #define GET_ATTRDEF_CLASSES
 #include "ir/VDLAttrs.cpp.inc"
 
+#include "ir/VDLInterfaces.cpp.inc"
+
 void VDLDialect::initialize() {
   addOperations<
 #define GET_OP_LIST

@@ -21,6 +21,8 @@
 #define GET_ATTRDEF_CLASSES
 #include "ir/VDLAttrs.h.inc"
 
+#include "ir/VDLInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "ir/VDLOps.h.inc"
 

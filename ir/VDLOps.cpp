@@ -32,7 +32,7 @@ RankedTensorType perExampleType(Value value) {
 /// Checks the shared rule of every per-example op: operands of one shape with
 /// a batch dimension, result `[batch]`.
 LogicalResult verifyPerExample(Operation *op, ValueRange operands,
-                               Type result) {
+                               Type result, StringRef what = "result") {
   auto first = tensorTypeOf(operands.front());
   if (first.getRank() < 1)
     return op->emitOpError("expects operands with a batch dimension, got ")
@@ -43,8 +43,8 @@ LogicalResult verifyPerExample(Operation *op, ValueRange operands,
              << first << " and " << operand.getType();
   auto expected = perExampleType(operands.front());
   if (result != expected)
-    return op->emitOpError("result must be ")
-           << expected << " (one value per example), got " << result;
+    return op->emitOpError() << what << " must be " << expected
+                             << " (one value per example), got " << result;
   return success();
 }
 
@@ -167,4 +167,73 @@ LogicalResult ElboOp::verify() {
     return emitOpError("beta must be non-negative, got ")
            << getBeta().convertToFloat();
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient ops
+//===----------------------------------------------------------------------===//
+
+/// The [rows, cols] of `type`, swapped when `transpose`.
+static std::pair<int64_t, int64_t> matrixDims(RankedTensorType type,
+                                              bool transpose) {
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  return transpose ? std::make_pair(cols, rows) : std::make_pair(rows, cols);
+}
+
+void MatmulOp::build(OpBuilder &builder, OperationState &state, Value lhs,
+                     Value rhs, bool transposeLhs, bool transposeRhs) {
+  int64_t m = matrixDims(tensorTypeOf(lhs), transposeLhs).first;
+  int64_t n = matrixDims(tensorTypeOf(rhs), transposeRhs).second;
+  build(builder, state, f32Tensor(builder.getContext(), {m, n}), lhs, rhs,
+        transposeLhs, transposeRhs);
+}
+
+LogicalResult MatmulOp::verify() {
+  auto lhs = getLhs().getType(), rhs = getRhs().getType();
+  if (lhs.getRank() != 2 || rhs.getRank() != 2)
+    return emitOpError("operands must be rank 2, got ") << lhs << " and " << rhs;
+  auto [m, k] = matrixDims(lhs, getTransposeLhs());
+  auto [k2, n] = matrixDims(rhs, getTransposeRhs());
+  if (k != k2)
+    return emitOpError("contracts ") << k << " with " << k2 << " elements";
+  auto expected = f32Tensor(getContext(), {m, n});
+  if (getType() != expected)
+    return emitOpError("result must be ") << expected << ", got " << getType();
+  return success();
+}
+
+void ReduceRowsOp::build(OpBuilder &builder, OperationState &state,
+                         Value input) {
+  build(builder, state,
+        f32Tensor(builder.getContext(), tensorTypeOf(input).getShape().drop_front()),
+        input);
+}
+
+LogicalResult ReduceRowsOp::verify() {
+  auto input = getInput().getType();
+  if (input.getRank() < 1)
+    return emitOpError("needs a batch dimension");
+  auto expected = f32Tensor(getContext(), input.getShape().drop_front());
+  if (getType() != expected)
+    return emitOpError("result must be ") << expected << ", got " << getType();
+  return success();
+}
+
+LogicalResult KLNormalGradOp::verify() {
+  return verifyPerExample(*this, {getMu(), getLogvar()}, getAdjoint().getType(), "adjoint");
+}
+
+LogicalResult BernoulliLogProbGradOp::verify() {
+  return verifyPerExample(*this, {getLogits(), getTarget()},
+                          getAdjoint().getType(), "adjoint");
+}
+
+LogicalResult GaussianLogProbGradOp::verify() {
+  return verifyPerExample(*this, {getMean(), getLogvar(), getTarget()},
+                          getAdjoint().getType(), "adjoint");
+}
+
+LogicalResult GaussianFixedLogProbGradOp::verify() {
+  return verifyPerExample(*this, {getMean(), getTarget()},
+                          getAdjoint().getType(), "adjoint");
 }

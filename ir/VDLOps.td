@@ -10,6 +10,7 @@
 #define VDL_OPS_TD
 
 include "ir/VDLBase.td"
+include "ir/VDLInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -19,11 +20,14 @@ def VDL_Scalar : 0DTensorOf<[F32]>;
 class VDL_Op<string mnemonic, list<Trait> traits = []>
     : Op<VDL_Dialect, mnemonic, !listconcat(traits, [Pure])>;
 
+/// A forward op: it has a gradient rule (ir/VDLGradients.cpp).
+defvar Differentiable = DeclareOpInterfaceMethods<VDL_GradientOpInterface>;
+
 //===----------------------------------------------------------------------===//
 // Layers
 //===----------------------------------------------------------------------===//
 
-def VDL_DenseOp : VDL_Op<"dense"> {
+def VDL_DenseOp : VDL_Op<"dense", [Differentiable]> {
   let summary = "fully connected layer: input · weight + bias";
   let description = [{
     `result[b, n] = sum_k input[b, k] * weight[k, n] + bias[n]`. The weight is
@@ -51,7 +55,7 @@ def VDL_DenseOp : VDL_Op<"dense"> {
 //===----------------------------------------------------------------------===//
 
 class VDL_UnaryOp<string mnemonic, string formula>
-    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+    : VDL_Op<mnemonic, [SameOperandsAndResultType, Differentiable]> {
   let summary = "elementwise " # mnemonic;
   let description = "Elementwise `" # formula # "`.\n\n```mlir\n"
     # "%y = vdl." # mnemonic # " %x : tensor<128x400xf32>\n```";
@@ -69,7 +73,7 @@ def VDL_LogOp : VDL_UnaryOp<"log", "log(x)">;
 def VDL_NegOp : VDL_UnaryOp<"neg", "-x">;
 
 class VDL_AlphaUnaryOp<string mnemonic, string formula, string defaultAlpha>
-    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+    : VDL_Op<mnemonic, [SameOperandsAndResultType, Differentiable]> {
   let summary = "elementwise " # mnemonic # " with slope parameter alpha";
   let description = "Elementwise `" # formula # "`.\n\n```mlir\n"
     # "%y = vdl." # mnemonic # " %x alpha = " # defaultAlpha
@@ -86,7 +90,7 @@ def VDL_EluOp
     : VDL_AlphaUnaryOp<"elu", "x > 0 ? x : alpha * (exp(x) - 1)", "1.0">;
 
 class VDL_BinaryOp<string mnemonic, string formula>
-    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+    : VDL_Op<mnemonic, [SameOperandsAndResultType, Differentiable]> {
   let summary = "elementwise " # mnemonic;
   let description = "Elementwise `" # formula # "` on operands of one shape; "
     # "the frontend broadcasts scalars with `vdl.constant`.\n\n```mlir\n"
@@ -101,7 +105,7 @@ def VDL_SubOp : VDL_BinaryOp<"sub", "lhs - rhs">;
 def VDL_MulOp : VDL_BinaryOp<"mul", "lhs * rhs">;
 def VDL_DivOp : VDL_BinaryOp<"div", "lhs / rhs">;
 
-def VDL_ConstantOp : VDL_Op<"constant"> {
+def VDL_ConstantOp : VDL_Op<"constant", [Differentiable]> {
   let summary = "a tensor with every element equal to one f32 value";
   let description = [{
     How a scalar in VDL (`h * 0.5`) meets a tensor: the frontend splats it to
@@ -120,7 +124,8 @@ def VDL_ConstantOp : VDL_Op<"constant"> {
 // Probabilistic layer
 //===----------------------------------------------------------------------===//
 
-def VDL_ReparameterizeOp : VDL_Op<"reparameterize", [SameOperandsAndResultType]> {
+def VDL_ReparameterizeOp
+    : VDL_Op<"reparameterize", [SameOperandsAndResultType, Differentiable]> {
   let summary = "sample z = mu + exp(logvar / 2) * eps";
   let description = [{
     The reparameterization trick: a differentiable sample of the diagonal
@@ -137,7 +142,8 @@ def VDL_ReparameterizeOp : VDL_Op<"reparameterize", [SameOperandsAndResultType]>
   let hasVerifier = 1;
 }
 
-def VDL_KLNormalOp : VDL_Op<"kl_normal", [AllTypesMatch<["mu", "logvar"]>]> {
+def VDL_KLNormalOp
+    : VDL_Op<"kl_normal", [AllTypesMatch<["mu", "logvar"]>, Differentiable]> {
   let summary = "analytic KL(N(mu, exp(logvar)) || N(prior_mean, prior_std^2))";
   let description = [{
     Per-example KL divergence of the diagonal Gaussian posterior from the
@@ -166,7 +172,7 @@ def VDL_KLNormalOp : VDL_Op<"kl_normal", [AllTypesMatch<["mu", "logvar"]>]> {
 }
 
 class VDL_LogProbOp<string mnemonic, list<Trait> traits = []>
-    : VDL_Op<mnemonic, traits> {
+    : VDL_Op<mnemonic, !listconcat(traits, [Differentiable])> {
   let results = (outs VDL_Tensor:$result);
   let hasVerifier = 1;
 }
@@ -244,7 +250,8 @@ def VDL_GaussianFixedLogProbOp
 // Reductions and the loss
 //===----------------------------------------------------------------------===//
 
-class VDL_ReduceOp<string mnemonic, string what> : VDL_Op<mnemonic> {
+class VDL_ReduceOp<string mnemonic, string what>
+    : VDL_Op<mnemonic, [Differentiable]> {
   let summary = what # " of every element, to a scalar";
   let description = "Reduces all dimensions (the batch included) to a 0-d "
     # "tensor.\n\n```mlir\n%m = vdl." # mnemonic
@@ -258,7 +265,7 @@ class VDL_ReduceOp<string mnemonic, string what> : VDL_Op<mnemonic> {
 def VDL_ReduceMeanOp : VDL_ReduceOp<"reduce_mean", "mean">;
 def VDL_ReduceSumOp : VDL_ReduceOp<"reduce_sum", "sum">;
 
-def VDL_ElboOp : VDL_Op<"elbo", [SameOperandsAndResultType]> {
+def VDL_ElboOp : VDL_Op<"elbo", [SameOperandsAndResultType, Differentiable]> {
   let summary = "the loss to minimize: -log_likelihood + beta * kl";
   let description = [{
     Combines the batch means of the log-likelihood and the KL term into the
@@ -273,6 +280,191 @@ def VDL_ElboOp : VDL_Op<"elbo", [SameOperandsAndResultType]> {
   let results = (outs VDL_Scalar:$result);
   let assemblyFormat = [{
     $log_likelihood `,` $kl `beta` `=` $beta attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient ops: what the autodiff pass builds the backward pass from
+//===----------------------------------------------------------------------===//
+
+def VDL_MatmulOp : VDL_Op<"matmul"> {
+  let summary = "matrix product with optional transposes, no bias";
+  let description = [{
+    `op(lhs) · op(rhs)` where `op` transposes when `transpose_lhs` /
+    `transpose_rhs` is set. The backward pass of a dense layer:
+    `dx = dy · Wᵀ` and `dW = xᵀ · dy`.
+
+    ```mlir
+    %dx = vdl.matmul %dy, %w transpose_rhs
+        : tensor<128x400xf32>, tensor<784x400xf32> -> tensor<128x784xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$lhs, VDL_Tensor:$rhs,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`transpose_lhs` $transpose_lhs^)? (`transpose_rhs` $transpose_rhs^)?
+    attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs,
+                   "bool":$transposeLhs, "bool":$transposeRhs)>
+  ];
+}
+
+def VDL_ReduceRowsOp : VDL_Op<"reduce_rows"> {
+  let summary = "sum over the batch dimension";
+  let description = [{
+    `result[n] = sum_b input[b, n]`: the gradient of a bias.
+
+    ```mlir
+    %db = vdl.reduce_rows %dy : tensor<128x400xf32> -> tensor<400xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$input);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "::mlir::Value":$input)>];
+}
+
+def VDL_BroadcastOp : VDL_Op<"broadcast"> {
+  let summary = "a scalar times a constant, copied to every element";
+  let description = [{
+    `result[...] = scale * input[]`: the gradient of a mean (`scale = 1/N`)
+    or a sum (`scale = 1`).
+
+    ```mlir
+    %dx = vdl.broadcast %ds scale = 7.812500e-03 : tensor<f32> -> tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Scalar:$input, DefaultValuedAttr<F32Attr, "1.0">:$scale);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $input `scale` `=` $scale attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+class VDL_ActivationGradOp<string mnemonic, string operand, string formula>
+    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "adjoint of " # operand # " through an activation";
+  let description = "`dx = " # formula # "`, elementwise, from the "
+    # "activation's " # operand # " and the result's adjoint `dy`.\n\n"
+    # "```mlir\n%dx = vdl." # mnemonic # " %" # operand # ", %dy"
+    # " : tensor<128x400xf32>\n```";
+  let arguments = (ins VDL_Tensor:$input, VDL_Tensor:$adjoint);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$input `,` $adjoint attr-dict `:` type($result)";
+}
+
+def VDL_ReluGradOp : VDL_ActivationGradOp<"relu_grad", "x", "x > 0 ? dy : 0">;
+def VDL_TanhGradOp : VDL_ActivationGradOp<"tanh_grad", "y", "dy * (1 - y * y)">;
+def VDL_SigmoidGradOp
+    : VDL_ActivationGradOp<"sigmoid_grad", "y", "dy * y * (1 - y)">;
+def VDL_SoftplusGradOp
+    : VDL_ActivationGradOp<"softplus_grad", "x", "dy * sigmoid(x)">;
+
+class VDL_AlphaActivationGradOp<string mnemonic, string formula>
+    : VDL_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "adjoint of x through an activation with slope alpha";
+  let description = "`dx = " # formula # "`, elementwise.\n\n```mlir\n"
+    # "%dx = vdl." # mnemonic # " %x, %dy alpha = 1.000000e-02"
+    # " : tensor<128x400xf32>\n```";
+  let arguments = (ins VDL_Tensor:$input, VDL_Tensor:$adjoint, F32Attr:$alpha);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $adjoint `alpha` `=` $alpha attr-dict `:` type($result)
+  }];
+}
+
+def VDL_LeakyReluGradOp
+    : VDL_AlphaActivationGradOp<"leaky_relu_grad", "x > 0 ? dy : alpha * dy">;
+def VDL_EluGradOp
+    : VDL_AlphaActivationGradOp<"elu_grad", "x > 0 ? dy : alpha * exp(x) * dy">;
+
+def VDL_KLNormalGradOp : VDL_Op<"kl_normal_grad",
+    [AllTypesMatch<["mu", "logvar", "mu_adjoint", "logvar_adjoint"]>]> {
+  let summary = "adjoints of mu and logvar through the analytic KL";
+  let description = [{
+    With `g[b]` the adjoint of example b's KL:
+    `dmu = g * (mu - m) / s^2`, `dlogvar = g * 0.5 * (exp(logvar) / s^2 - 1)`.
+
+    ```mlir
+    %dmu, %dlv = vdl.kl_normal_grad %mu, %logvar, %g prior(0.0, 1.0)
+        : tensor<128x20xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mu, VDL_Tensor:$logvar, VDL_Tensor:$adjoint,
+                       F32Attr:$prior_mean, F32Attr:$prior_std);
+  let results = (outs VDL_Tensor:$mu_adjoint, VDL_Tensor:$logvar_adjoint);
+  let assemblyFormat = [{
+    $mu `,` $logvar `,` $adjoint `prior` `(` $prior_mean `,` $prior_std `)`
+    attr-dict `:` type($mu) `,` type($adjoint)
+  }];
+  let hasVerifier = 1;
+}
+
+def VDL_BernoulliLogProbGradOp : VDL_Op<"bernoulli_log_prob_grad",
+    [AllTypesMatch<["logits", "target", "result"]>]> {
+  let summary = "adjoint of the logits through the Bernoulli log-likelihood";
+  let description = [{
+    `dlogits = g[b] * (target - sigmoid(logits))`, `g[b]` broadcast over the
+    example's elements.
+
+    ```mlir
+    %dl = vdl.bernoulli_log_prob_grad %logits, %x, %g
+        : tensor<128x784xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$logits, VDL_Tensor:$target, VDL_Tensor:$adjoint);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $target `,` $adjoint attr-dict `:` type($logits) `,` type($adjoint)
+  }];
+  let hasVerifier = 1;
+}
+
+def VDL_GaussianLogProbGradOp : VDL_Op<"gaussian_log_prob_grad",
+    [AllTypesMatch<["mean", "logvar", "target", "mean_adjoint", "logvar_adjoint"]>]> {
+  let summary = "adjoints of mean and logvar through the Gaussian log-likelihood";
+  let description = [{
+    `dmean = g * (t - m) * exp(-lv)`,
+    `dlogvar = g * 0.5 * ((t - m)^2 * exp(-lv) - 1)`.
+
+    ```mlir
+    %dm, %dlv = vdl.gaussian_log_prob_grad %mean, %logvar, %x, %g
+        : tensor<128x784xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mean, VDL_Tensor:$logvar, VDL_Tensor:$target,
+                       VDL_Tensor:$adjoint);
+  let results = (outs VDL_Tensor:$mean_adjoint, VDL_Tensor:$logvar_adjoint);
+  let assemblyFormat = [{
+    $mean `,` $logvar `,` $target `,` $adjoint attr-dict
+    `:` type($mean) `,` type($adjoint)
+  }];
+  let hasVerifier = 1;
+}
+
+def VDL_GaussianFixedLogProbGradOp : VDL_Op<"gaussian_fixed_log_prob_grad",
+    [AllTypesMatch<["mean", "target", "result"]>]> {
+  let summary = "adjoint of the mean through the fixed-variance Gaussian";
+  let description = [{
+    `dmean = g * (t - m) / sigma^2`.
+
+    ```mlir
+    %dm = vdl.gaussian_fixed_log_prob_grad %mean, %x, %g sigma = 1.000000e+00
+        : tensor<128x784xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mean, VDL_Tensor:$target, VDL_Tensor:$adjoint,
+                       F32Attr:$sigma);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $mean `,` $target `,` $adjoint `sigma` `=` $sigma attr-dict
+    `:` type($mean) `,` type($adjoint)
   }];
   let hasVerifier = 1;
 }

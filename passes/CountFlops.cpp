@@ -32,6 +32,22 @@ int64_t flopsOf(Operation *op) {
         int64_t out = dense.getWeight().getType().getDimSize(1);
         return 2 * batch * in * out + batch * out;
       })
+      .Case([](MatmulOp matmul) {
+        auto lhs = matmul.getLhs().getType();
+        int64_t k = matmul.getTransposeLhs() ? lhs.getDimSize(0) : lhs.getDimSize(1);
+        return 2 * k * matmul.getType().getNumElements();
+      })
+      .Case<ReduceRowsOp>(
+          [](Operation *op) { return elementsOf(op->getOperand(0)); })
+      .Case<BroadcastOp, ReluGradOp>(
+          [](Operation *op) { return elementsOf(op->getResult(0)); })
+      .Case<TanhGradOp, SigmoidGradOp, LeakyReluGradOp>(
+          [](Operation *op) { return 3 * elementsOf(op->getResult(0)); })
+      .Case<SoftplusGradOp, EluGradOp, BernoulliLogProbGradOp,
+            GaussianFixedLogProbGradOp>(
+          [](Operation *op) { return 4 * elementsOf(op->getResult(0)); })
+      .Case<KLNormalGradOp, GaussianLogProbGradOp>(
+          [](Operation *op) { return 8 * elementsOf(op->getResult(0)); })
       .Case<ReluOp, TanhOp, ExpOp, LogOp, NegOp, AddOp, SubOp, MulOp, DivOp>(
           [](Operation *op) { return elementsOf(op->getResult(0)); })
       // x>0 select plus the scaled branch.

@@ -28,4 +28,34 @@ def CountFlops : Pass<"vdl-count-flops", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::vaec::vdl::VDLDialect"];
 }
 
+def Autodiff : Pass<"vdl-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation of @loss into @grad_step";
+  let description = [{
+    Clones `@loss` into `@grad_step`, which returns the loss terms followed by
+    d loss / d parameter for every parameter argument (result attribute
+    `vdl.grad_of` names it). The backward pass visits ops in reverse order
+    and asks each op's `GradientOpInterface` rule for the adjoints of the
+    operands that depend on a parameter (no gradient is built for `x` or
+    `eps`); fan-out is summed with `vdl.add`. Forward values the rules need
+    are kept, not recomputed. An op on a parameter's path without a rule is an
+    error at its location.
+
+    Before:
+    ```mlir
+    func.func @loss(%w: tensor<3x2xf32> {vdl.param = "w"}, %x: tensor<4x3xf32>)
+        -> tensor<f32> {
+      %h = vdl.dense %x, %w, %b ...
+    ```
+    After (added):
+    ```mlir
+    func.func @grad_step(%w: ..., %x: ...)
+        -> (tensor<f32>, tensor<3x2xf32> {vdl.grad_of = "w"}) {
+      %h = vdl.dense %x, %w, %b ...
+      ...
+      %dw = vdl.matmul %x, %dh transpose_lhs : ...
+    ```
+  }];
+  let dependentDialects = ["::vaec::vdl::VDLDialect"];
+}
+
 #endif // VAEC_PASSES_TD

@@ -141,10 +141,12 @@ std::unique_ptr<Model> Model::load(const std::string &path,
   model->elboFn = reinterpret_cast<vae_eval_elbo_fn>(symbol(VAE_EVAL_ELBO_SYMBOL));
   model->encodeFn = reinterpret_cast<vae_encode_fn>(symbol(VAE_ENCODE_SYMBOL));
   model->decodeFn = symbol(VAE_DECODE_SYMBOL);
+  model->gradFn = reinterpret_cast<vae_grad_step_fn>(symbol(VAE_GRAD_STEP_SYMBOL));
   const char *missing = !model->initFn     ? VAE_INIT_PARAMS_SYMBOL
                         : !model->elboFn   ? VAE_EVAL_ELBO_SYMBOL
                         : !model->encodeFn ? VAE_ENCODE_SYMBOL
                         : !model->decodeFn ? VAE_DECODE_SYMBOL
+                        : !model->gradFn   ? VAE_GRAD_STEP_SYMBOL
                                            : nullptr;
   if (missing) {
     error = "'" + path + "' is not a complete vaec model: it has no " + missing;

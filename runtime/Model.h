@@ -55,6 +55,11 @@ public:
               float *logvar) const {
     encodeFn(params, arena, x, mu, logvar);
   }
+  /// Gradients of the loss into `grads` (param_floats floats).
+  void gradStep(const float *params, void *arena, const float *x,
+                const float *eps, float terms[3], float *grads) const {
+    gradFn(params, arena, x, eps, &terms[0], &terms[1], &terms[2], grads);
+  }
   /// `out1` is written only when desc().decode_outputs == 2.
   void decode(const float *params, void *arena, const float *z, float *out0,
               float *out1) const;
@@ -71,6 +76,7 @@ private:
   vae_eval_elbo_fn elboFn = nullptr;
   vae_encode_fn encodeFn = nullptr;
   void *decodeFn = nullptr;
+  vae_grad_step_fn gradFn = nullptr;
 };
 
 } // namespace vae

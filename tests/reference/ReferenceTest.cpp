@@ -20,6 +20,8 @@ using namespace vaec::reference;
 
 namespace {
 
+using GradientMap = std::map<std::string, std::vector<double>>;
+
 std::unique_ptr<vae::Model> compile(const std::string &model, int batch) {
   return vaec::test::compileAndLoad(
       std::string(VAEC_MODELS_DIR) + "/" + model + ".vdl",
@@ -106,6 +108,58 @@ TEST_CASE("mnist_vae matches the float64 reference", "[reference]") {
 TEST_CASE("seed_vae matches the float64 reference", "[reference]") {
   for (int batch : {1, 7, 128}) {
     SECTION("batch " + std::to_string(batch)) { checkModel("seed_vae", batch, seedVae); }
+  }
+}
+
+/// Compiled gradients against the hand-written float64 backward pass:
+/// max |g - ref| <= 1e-4 * max |ref| for every parameter.
+void checkGradients(const std::string &name, int batch,
+                    GradientMap (*reference)(const vae::Model &, const float *,
+                                             const Matrix &, const Matrix &)) {
+  auto model = compile(name, batch);
+  const vae_model &d = model->desc();
+  vae::AlignedBuffer params = model->newParams(), arena = model->newArena();
+  vae::AlignedBuffer grads = model->newParams();
+  model->initParams(params.data(), 42);
+  Matrix x = pixels(batch, d.input_size), eps = normals(batch, d.latent_size);
+  std::vector<float> xf = toFloat(x), epsf = toFloat(eps);
+  float terms[3], evalTerms[3];
+  model->gradStep(params.data(), arena.bytes(), xf.data(), epsf.data(), terms,
+                  grads.data());
+  model->evalElbo(params.data(), arena.bytes(), xf.data(), epsf.data(), evalTerms);
+  CHECK(terms[0] == Approx(evalTerms[0]).epsilon(1e-6));
+
+  GradientMap expected = reference(*model, params.data(), x, eps);
+  REQUIRE(expected.size() == size_t(d.num_params));
+  for (int64_t i = 0; i < d.num_params; ++i) {
+    const vae_param &p = d.params[i];
+    const auto &ref = expected.at(p.name);
+    REQUIRE(ref.size() == size_t(p.size));
+    double worst = 0, scale = 0;
+    for (int64_t e = 0; e < p.size; ++e) {
+      worst = std::max(worst, std::fabs(grads.data()[p.offset + e] - ref[e]));
+      scale = std::max(scale, std::fabs(ref[e]));
+    }
+    INFO(name << " batch " << batch << " " << p.name << ": max error " << worst
+              << ", max |gradient| " << scale);
+    CHECK(scale > 0);
+    CHECK(worst <= 1e-4 * scale);
+  }
+}
+
+TEST_CASE("mnist_vae gradients match the float64 backward pass", "[reference][grad]") {
+  for (int batch : {1, 7, 128}) {
+    SECTION("batch " + std::to_string(batch)) {
+      checkGradients("mnist_vae", batch, mnistVaeGradients);
+    }
+  }
+}
+
+TEST_CASE("seed_vae gradients match the float64 backward pass", "[reference][grad]") {
+  for (int batch : {1, 7, 128}) {
+    SECTION("batch " + std::to_string(batch)) {
+      checkGradients("seed_vae", batch, seedVaeGradients);
+    }
   }
 }
 

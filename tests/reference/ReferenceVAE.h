@@ -13,10 +13,14 @@
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xreducer.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
 
 #include <cmath>
+#include <map>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -134,6 +138,92 @@ inline Result seedVae(const vae::Model &m, const float *p, const Matrix &x,
   };
   return mlpVae(m, p, x, eps, [](const Matrix &v) { return leakyRelu(v); },
                 "mean", gaussian);
+}
+
+//===----------------------------------------------------------------------===//
+// Hand-written backward pass of the MLP VAE (float64)
+//===----------------------------------------------------------------------===//
+
+inline Matrix transpose(const Matrix &m) { return xt::transpose(m); }
+/// Row-major elements, as the parameter buffer stores them.
+template <typename E> std::vector<double> flat(const E &e) {
+  auto evaluated = xt::eval(e);
+  return std::vector<double>(evaluated.begin(), evaluated.end());
+}
+inline Vector sumRows(const Matrix &m) { return xt::sum(m, {0}); }
+
+/// d loss / d parameter for every parameter of the MLP VAE, by name.
+/// `activation` / `derivative` act on the pre-activation; `dOutput` gives
+/// d(reconstruction)/d(decoder output) per element *before* the 1/B mean.
+template <typename Activation, typename Derivative, typename OutputGradient>
+std::map<std::string, std::vector<double>>
+mlpGradients(const vae::Model &m, const float *p, const Matrix &x,
+             const Matrix &eps, Activation activation, Derivative derivative,
+             const std::string &outputName, OutputGradient dOutput) {
+  const double batch = double(x.shape(0));
+  auto W = [&](const std::string &n) { return weight(m, p, n + ".weight"); };
+  auto B = [&](const std::string &n) { return bias(m, p, n + ".bias"); };
+  std::string out = "decoder." + outputName;
+  // Forward, keeping what the backward pass reads.
+  Matrix a1 = dense(x, W("encoder.h"), B("encoder.h"));
+  Matrix h = activation(a1);
+  Matrix mu = dense(h, W("encoder.mu"), B("encoder.mu"));
+  Matrix lv = dense(h, W("encoder.logvar"), B("encoder.logvar"));
+  Matrix sigma = xt::exp(0.5 * lv);
+  Matrix z = mu + sigma * eps;
+  Matrix a2 = dense(z, W("decoder.h"), B("decoder.h"));
+  Matrix hd = activation(a2);
+  Matrix o = dense(hd, W(out), B(out));
+
+  std::map<std::string, std::vector<double>> g;
+  Matrix dO = dOutput(o, x) / batch;
+  g[out + ".weight"] = flat(dense(transpose(hd), dO, xt::zeros<double>({dO.shape(1)})));
+  g[out + ".bias"] = flat(sumRows(dO));
+  Matrix da2 = dense(dO, transpose(W(out)), xt::zeros<double>({hd.shape(1)})) *
+               derivative(a2);
+  g["decoder.h.weight"] = flat(dense(transpose(z), da2, xt::zeros<double>({da2.shape(1)})));
+  g["decoder.h.bias"] = flat(sumRows(da2));
+  Matrix dz = dense(da2, transpose(W("decoder.h")), xt::zeros<double>({z.shape(1)}));
+  // KL = 0.5 (exp(lv) + mu^2 - 1 - lv), batch mean.
+  Matrix dmu = dz + mu / batch;
+  Matrix dlv = dz * 0.5 * sigma * eps + 0.5 * (xt::exp(lv) - 1.0) / batch;
+  g["encoder.mu.weight"] = flat(dense(transpose(h), dmu, xt::zeros<double>({dmu.shape(1)})));
+  g["encoder.mu.bias"] = flat(sumRows(dmu));
+  g["encoder.logvar.weight"] = flat(dense(transpose(h), dlv, xt::zeros<double>({dlv.shape(1)})));
+  g["encoder.logvar.bias"] = flat(sumRows(dlv));
+  Vector zerosH = xt::zeros<double>({h.shape(1)});
+  Matrix dh = dense(dmu, transpose(W("encoder.mu")), zerosH) +
+              dense(dlv, transpose(W("encoder.logvar")), zerosH);
+  Matrix da1 = dh * derivative(a1);
+  g["encoder.h.weight"] = flat(dense(transpose(x), da1, xt::zeros<double>({da1.shape(1)})));
+  g["encoder.h.bias"] = flat(sumRows(da1));
+  return g;
+}
+
+inline std::map<std::string, std::vector<double>>
+mnistVaeGradients(const vae::Model &m, const float *p, const Matrix &x,
+                  const Matrix &eps) {
+  // -(x log s + (1 - x) log(1 - s)) with s = sigmoid(l): d/dl = s - x.
+  auto dBernoulli = [](const Matrix &logits, const Matrix &target) -> Matrix {
+    return 1.0 / (1.0 + xt::exp(-logits)) - target;
+  };
+  return mlpGradients(
+      m, p, x, eps, relu,
+      [](const Matrix &a) -> Matrix { return xt::where(a > 0.0, 1.0, 0.0); },
+      "logits", dBernoulli);
+}
+
+inline std::map<std::string, std::vector<double>>
+seedVaeGradients(const vae::Model &m, const float *p, const Matrix &x,
+                 const Matrix &eps) {
+  // 0.5 (x - mean)^2: d/dmean = mean - x.
+  auto dGaussian = [](const Matrix &mean, const Matrix &target) -> Matrix {
+    return mean - target;
+  };
+  return mlpGradients(
+      m, p, x, eps, [](const Matrix &v) { return leakyRelu(v); },
+      [](const Matrix &a) -> Matrix { return xt::where(a > 0.0, 1.0, 0.01); },
+      "mean", dGaussian);
 }
 
 } // namespace vaec::reference

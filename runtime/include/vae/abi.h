@@ -73,6 +73,13 @@ typedef void (*vae_eval_elbo_fn)(const float *params, void *arena,
                                  float *kl);
 typedef void (*vae_encode_fn)(const float *params, void *arena,
                               const float *x, float *mu, float *logvar);
+/* d loss / d params into `grads`, laid out like `params` (padding zero);
+ * the loss terms as vae_eval_elbo. No update: for data-parallel training an
+ * allreduce of `grads` goes between this and the optimizer. */
+typedef void (*vae_grad_step_fn)(const float *params, void *arena,
+                                 const float *x, const float *eps,
+                                 float *loss, float *reconstruction, float *kl,
+                                 float *grads);
 /* decode_outputs == 1 */
 typedef void (*vae_decode1_fn)(const float *params, void *arena,
                                const float *z, float *out0);
@@ -85,6 +92,7 @@ typedef void (*vae_decode2_fn)(const float *params, void *arena,
 #define VAE_EVAL_ELBO_SYMBOL "vae_eval_elbo"
 #define VAE_ENCODE_SYMBOL "vae_encode"
 #define VAE_DECODE_SYMBOL "vae_decode"
+#define VAE_GRAD_STEP_SYMBOL "vae_grad_step"
 
 #ifdef __cplusplus
 }

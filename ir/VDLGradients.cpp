@@ -1,0 +1,294 @@
+//===- VDLGradients.cpp - one reverse-mode rule per vdl op ----------------===//
+//
+// GradientOpInterface implementations. Each rule reads the forward values it
+// needs (operands or the result: nothing is recomputed) and builds only the
+// adjoints asked for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/VDLDialect.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace vaec::vdl;
+
+namespace {
+
+Value splat(OpBuilder &b, Location loc, Type type, double value) {
+  return b.create<ConstantOp>(loc, type, b.getF32FloatAttr(float(value)));
+}
+
+/// Resizes `adjoints` and reports adjoints asked for that the rule does not
+/// provide (targets of likelihoods: they are data, never parameters).
+LogicalResult unsupported(Operation *op, ArrayRef<bool> needed,
+                          ArrayRef<unsigned> noRule) {
+  for (unsigned i : noRule)
+    if (needed[i])
+      return op->emitError() << "no gradient rule for operand #" << i << " of '"
+                             << op->getName() << "'";
+  return success();
+}
+
+/// A rule whose adjoint is one elementwise op on (forward value, dy).
+template <typename GradOp>
+LogicalResult activationRule(OpBuilder &b, Operation *op, Value forward,
+                             Value dy, ArrayRef<bool> needed,
+                             SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(op->getNumOperands(), Value());
+  if (needed[0])
+    adjoints[0] = b.create<GradOp>(op->getLoc(), forward, dy);
+  return success();
+}
+
+} // namespace
+
+LogicalResult DenseOp::buildGradients(OpBuilder &b, Value dy,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &adjoints) {
+  Location loc = getLoc();
+  adjoints.assign(3, Value());
+  if (needed[0]) // dx = dy · Wᵀ
+    adjoints[0] = b.create<MatmulOp>(loc, dy, getWeight(), false, true);
+  if (needed[1]) // dW = xᵀ · dy
+    adjoints[1] = b.create<MatmulOp>(loc, getInput(), dy, true, false);
+  if (needed[2]) // db = sum over the batch of dy
+    adjoints[2] = b.create<ReduceRowsOp>(loc, dy);
+  return success();
+}
+
+LogicalResult ReluOp::buildGradients(OpBuilder &b, Value dy,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &adjoints) {
+  return activationRule<ReluGradOp>(b, *this, getInput(), dy, needed, adjoints);
+}
+
+LogicalResult TanhOp::buildGradients(OpBuilder &b, Value dy,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &adjoints) {
+  return activationRule<TanhGradOp>(b, *this, getResult(), dy, needed, adjoints);
+}
+
+LogicalResult SigmoidOp::buildGradients(OpBuilder &b, Value dy,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &adjoints) {
+  return activationRule<SigmoidGradOp>(b, *this, getResult(), dy, needed,
+                                       adjoints);
+}
+
+LogicalResult SoftplusOp::buildGradients(OpBuilder &b, Value dy,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &adjoints) {
+  return activationRule<SoftplusGradOp>(b, *this, getInput(), dy, needed,
+                                        adjoints);
+}
+
+LogicalResult ExpOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(1, Value());
+  if (needed[0]) // d exp(x) = exp(x) dx
+    adjoints[0] = b.create<MulOp>(getLoc(), dy, getResult());
+  return success();
+}
+
+LogicalResult LogOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(1, Value());
+  if (needed[0])
+    adjoints[0] = b.create<DivOp>(getLoc(), dy, getInput());
+  return success();
+}
+
+LogicalResult NegOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(1, Value());
+  if (needed[0])
+    adjoints[0] = b.create<NegOp>(getLoc(), dy);
+  return success();
+}
+
+LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, Value dy,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(1, Value());
+  if (needed[0])
+    adjoints[0] = b.create<LeakyReluGradOp>(getLoc(), getInput(), dy, getAlphaAttr());
+  return success();
+}
+
+LogicalResult EluOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(1, Value());
+  if (needed[0])
+    adjoints[0] = b.create<EluGradOp>(getLoc(), getInput(), dy, getAlphaAttr());
+  return success();
+}
+
+LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(2, Value());
+  if (needed[0])
+    adjoints[0] = dy;
+  if (needed[1])
+    adjoints[1] = dy;
+  return success();
+}
+
+LogicalResult SubOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(2, Value());
+  if (needed[0])
+    adjoints[0] = dy;
+  if (needed[1])
+    adjoints[1] = b.create<NegOp>(getLoc(), dy);
+  return success();
+}
+
+LogicalResult MulOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(2, Value());
+  if (needed[0])
+    adjoints[0] = b.create<MulOp>(getLoc(), dy, getRhs());
+  if (needed[1])
+    adjoints[1] = b.create<MulOp>(getLoc(), dy, getLhs());
+  return success();
+}
+
+LogicalResult DivOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  Location loc = getLoc();
+  adjoints.assign(2, Value());
+  if (needed[0]) // d(a/b)/da = 1/b
+    adjoints[0] = b.create<DivOp>(loc, dy, getRhs());
+  if (needed[1]) // d(a/b)/db = -(a/b)/b
+    adjoints[1] = b.create<NegOp>(
+        loc, b.create<DivOp>(loc, b.create<MulOp>(loc, dy, getResult()), getRhs()));
+  return success();
+}
+
+LogicalResult ConstantOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
+                                         SmallVectorImpl<Value> &adjoints) {
+  adjoints.clear();
+  return success();
+}
+
+LogicalResult ReparameterizeOp::buildGradients(OpBuilder &b, Value dz,
+                                               ArrayRef<bool> needed,
+                                               SmallVectorImpl<Value> &adjoints) {
+  Location loc = getLoc();
+  Type type = getType();
+  adjoints.assign(3, Value());
+  if (needed[0]) // z = mu + sigma * eps
+    adjoints[0] = dz;
+  if (needed[1]) // dz/dlogvar = 0.5 * sigma * eps = 0.5 * (z - mu)
+    adjoints[1] = b.create<MulOp>(
+        loc, b.create<MulOp>(loc, dz, b.create<SubOp>(loc, getResult(), getMu())),
+        splat(b, loc, type, 0.5));
+  if (needed[2]) // dz/deps = sigma = exp(0.5 * logvar)
+    adjoints[2] = b.create<MulOp>(
+        loc, dz,
+        b.create<ExpOp>(loc, b.create<MulOp>(loc, getLogvar(), splat(b, loc, type, 0.5))));
+  return success();
+}
+
+LogicalResult KLNormalOp::buildGradients(OpBuilder &b, Value g,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(2, Value());
+  if (!needed[0] && !needed[1])
+    return success();
+  auto grad = b.create<KLNormalGradOp>(getLoc(), getMu().getType(),
+                                       getMu().getType(), getMu(), getLogvar(),
+                                       g, getPriorMeanAttr(), getPriorStdAttr());
+  if (needed[0])
+    adjoints[0] = grad.getMuAdjoint();
+  if (needed[1])
+    adjoints[1] = grad.getLogvarAdjoint();
+  return success();
+}
+
+LogicalResult BernoulliLogProbOp::buildGradients(OpBuilder &b, Value g,
+                                                 ArrayRef<bool> needed,
+                                                 SmallVectorImpl<Value> &adjoints) {
+  if (failed(unsupported(*this, needed, {1})))
+    return failure();
+  adjoints.assign(2, Value());
+  if (needed[0])
+    adjoints[0] = b.create<BernoulliLogProbGradOp>(
+        getLoc(), getLogits().getType(), getLogits(), getTarget(), g);
+  return success();
+}
+
+LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g,
+                                                ArrayRef<bool> needed,
+                                                SmallVectorImpl<Value> &adjoints) {
+  if (failed(unsupported(*this, needed, {2})))
+    return failure();
+  adjoints.assign(3, Value());
+  if (!needed[0] && !needed[1])
+    return success();
+  Type type = getMean().getType();
+  auto grad = b.create<GaussianLogProbGradOp>(getLoc(), type, type, getMean(),
+                                              getLogvar(), getTarget(), g);
+  if (needed[0])
+    adjoints[0] = grad.getMeanAdjoint();
+  if (needed[1])
+    adjoints[1] = grad.getLogvarAdjoint();
+  return success();
+}
+
+LogicalResult GaussianFixedLogProbOp::buildGradients(
+    OpBuilder &b, Value g, ArrayRef<bool> needed,
+    SmallVectorImpl<Value> &adjoints) {
+  if (failed(unsupported(*this, needed, {1})))
+    return failure();
+  adjoints.assign(2, Value());
+  if (needed[0])
+    adjoints[0] = b.create<GaussianFixedLogProbGradOp>(
+        getLoc(), getMean().getType(), getMean(), getTarget(), g, getSigmaAttr());
+  return success();
+}
+
+LogicalResult ReduceMeanOp::buildGradients(OpBuilder &b, Value ds,
+                                           ArrayRef<bool> needed,
+                                           SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(1, Value());
+  if (needed[0]) {
+    auto type = getInput().getType();
+    adjoints[0] = b.create<BroadcastOp>(
+        getLoc(), type, ds, b.getF32FloatAttr(1.0f / float(type.getNumElements())));
+  }
+  return success();
+}
+
+LogicalResult ReduceSumOp::buildGradients(OpBuilder &b, Value ds,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(1, Value());
+  if (needed[0])
+    adjoints[0] = b.create<BroadcastOp>(getLoc(), getInput().getType(), ds,
+                                        b.getF32FloatAttr(1.0f));
+  return success();
+}
+
+LogicalResult ElboOp::buildGradients(OpBuilder &b, Value dl,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &adjoints) {
+  // loss = beta * kl - log_likelihood
+  Location loc = getLoc();
+  adjoints.assign(2, Value());
+  if (needed[0])
+    adjoints[0] = b.create<NegOp>(loc, dl);
+  if (needed[1])
+    adjoints[1] = b.create<MulOp>(
+        loc, dl, splat(b, loc, getType(), getBeta().convertToFloat()));
+  return success();
+}
