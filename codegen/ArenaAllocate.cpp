@@ -53,11 +53,20 @@ struct ArenaAllocatePass : vaec::impl::ArenaAllocateBase<ArenaAllocatePass> {
       }
       bytes = std::max<int64_t>(bytes, kAlignBytes);
       auto arenaType = MemRefType::get({bytes}, b.getI8Type());
-      func.insertArgument(1, arenaType,
+      // After the buffers the caller keeps across calls (params, opt_state),
+      // as abi.h orders them.
+      unsigned position = 0;
+      while (position < func.getNumArguments()) {
+        auto input = func.getArgAttrOfType<StringAttr>(position, VDLDialect::kInputAttrName);
+        if (!input || (input.getValue() != "params" && input.getValue() != "opt_state"))
+          break;
+        ++position;
+      }
+      func.insertArgument(position, arenaType,
                           b.getDictionaryAttr(b.getNamedAttr(
                               VDLDialect::kInputAttrName, b.getStringAttr("arena"))),
                           func.getLoc());
-      Value arena = func.getArgument(1);
+      Value arena = func.getArgument(position);
       for (auto [alloc, offset] : llvm::zip(allocs, offsets)) {
         OpBuilder ob(alloc);
         Value at = ob.create<arith::ConstantIndexOp>(alloc.getLoc(), offset);

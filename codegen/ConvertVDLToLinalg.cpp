@@ -541,6 +541,92 @@ struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Optimizers: one loop per parameter updates it and its state together
+//===----------------------------------------------------------------------===//
+
+/// Updates `state` (tensors of one shape) in place, elementwise, reading
+/// `inputs` of the same shape and 0-d `scalars`: the generic's outs are the
+/// state itself, so bufferization writes into the buffers it came from.
+/// `fn` gets (inputs..., scalars..., state...) and yields the new state.
+SmallVector<Value> updateInPlace(OpBuilder &b, Location loc, ValueRange state,
+                                 ValueRange inputs, ValueRange scalars,
+                                 MultiScalarFn fn) {
+  unsigned rank = cast<RankedTensorType>(state.front().getType()).getRank();
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  SmallVector<AffineMap> maps(inputs.size(), identity);
+  maps.append(scalars.size(), AffineMap::get(rank, 0, {}, b.getContext()));
+  maps.append(state.size(), identity);
+  SmallVector<Value> operands(inputs);
+  operands.append(scalars.begin(), scalars.end());
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, state.getTypes(), operands, state, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        nb.create<linalg::YieldOp>(nl, fn(nb, nl, args));
+      });
+  return SmallVector<Value>(generic.getResults());
+}
+
+struct AdamUpdateLowering : OpConversionPattern<AdamUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AdamUpdateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    double lr = op.getLr().convertToFloat(), beta1 = op.getBeta1().convertToFloat();
+    double beta2 = op.getBeta2().convertToFloat(), eps = op.getEps().convertToFloat();
+    auto results = updateInPlace(
+        rewriter, op.getLoc(),
+        {adaptor.getParam(), adaptor.getM(), adaptor.getV()}, {adaptor.getGrad()},
+        {adaptor.getBiasCorrection1(), adaptor.getBiasCorrection2()},
+        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
+          // a = (g, bc1, bc2, p, m, v)
+          // m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2
+          // p' = p - lr (m' / bc1) / (sqrt(v' / bc2) + eps)
+          Value g = a[0];
+          Value m = b.create<arith::AddFOp>(
+              loc, b.create<arith::MulFOp>(loc, f32(b, loc, beta1), a[4]),
+              b.create<arith::MulFOp>(loc, f32(b, loc, 1 - beta1), g));
+          Value v = b.create<arith::AddFOp>(
+              loc, b.create<arith::MulFOp>(loc, f32(b, loc, beta2), a[5]),
+              b.create<arith::MulFOp>(
+                  loc, f32(b, loc, 1 - beta2), b.create<arith::MulFOp>(loc, g, g)));
+          Value mHat = b.create<arith::DivFOp>(loc, m, a[1]);
+          Value denom = b.create<arith::AddFOp>(
+              loc, b.create<math::SqrtOp>(loc, b.create<arith::DivFOp>(loc, v, a[2])),
+              f32(b, loc, eps));
+          Value step = b.create<arith::MulFOp>(
+              loc, f32(b, loc, lr), b.create<arith::DivFOp>(loc, mHat, denom));
+          return {b.create<arith::SubFOp>(loc, a[3], step), m, v};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SgdUpdateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    double lr = op.getLr().convertToFloat();
+    double momentum = op.getMomentum().convertToFloat();
+    auto results = updateInPlace(
+        rewriter, op.getLoc(), {adaptor.getParam(), adaptor.getVelocity()},
+        {adaptor.getGrad()}, {},
+        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
+          // a = (g, p, v);  v' = momentum v + g;  p' = p - lr v'
+          Value v = b.create<arith::AddFOp>(
+              loc, b.create<arith::MulFOp>(loc, f32(b, loc, momentum), a[2]), a[0]);
+          return {b.create<arith::SubFOp>(
+                      loc, a[1], b.create<arith::MulFOp>(loc, f32(b, loc, lr), v)),
+                  v};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Dense and constants
 //===----------------------------------------------------------------------===//
 
@@ -585,6 +671,8 @@ struct ConvertVDLToLinalgPass
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
                            func::FuncDialect>();
+    // The step number becomes a 0-d tensor before any vdl op sees it.
+    target.addLegalOp<tensor::FromElementsOp>();
     RewritePatternSet patterns(ctx);
     patterns.add<DenseLowering, ConstantLowering>(ctx);
     patterns.add<ElementwiseLowering<ReluOp>, ElementwiseLowering<TanhOp>,
@@ -603,7 +691,8 @@ struct ConvertVDLToLinalgPass
                  ElementwiseLowering<EluGradOp>, KLNormalGradLowering,
                  BernoulliLogProbGradLowering, GaussianLogProbGradLowering,
                  GaussianFixedLogProbGradLowering, MatmulLowering,
-                 ReduceRowsLowering, BroadcastLowering>(ctx);
+                 ReduceRowsLowering, BroadcastLowering, AdamUpdateLowering,
+                 SgdUpdateLowering>(ctx);
     patterns.add<ReductionLowering<KLNormalOp>,
                  ReductionLowering<BernoulliLogProbOp>,
                  ReductionLowering<GaussianLogProbOp>,

@@ -37,43 +37,98 @@ const std::pair<StringRef, StringRef> kEntryPoints[] = {
     {"loss", "vae_eval_elbo"},
     {"encode", "vae_encode"},
     {"decode", "vae_decode"},
-    {"grad_step", "vae_grad_step"}};
+    {"grad_step", "vae_grad_step"},
+    {"train_step", "vae_train_step"}};
 
-/// Replaces the parameter arguments of `func` with one `tensor<P x f32>`.
-void packFunction(func::FuncOp func, const llvm::StringMap<ParamSlot> &slots,
-                  int64_t totalFloats) {
+/// Where an argument or a result with these attributes lives in a packed
+/// buffer, in floats; nothing if it is not packed there.
+using OffsetFn = function_ref<std::optional<int64_t>(DictionaryAttr)>;
+
+ReassociationIndices allDims(int64_t rank) {
+  ReassociationIndices all;
+  for (int64_t d = 0; d < rank; ++d)
+    all.push_back(d);
+  return all;
+}
+
+/// Replaces the arguments `offsetOf` places by views of one new
+/// `tensor<size x f32>` argument inserted at `index` and named `name`.
+void packArguments(func::FuncOp func, unsigned index, int64_t size,
+                   StringRef name, bool writable, OffsetFn offsetOf) {
   OpBuilder b(func.getContext());
-  auto bufferType = RankedTensorType::get({totalFloats}, b.getF32Type());
-  func.insertArgument(0, bufferType,
-                      b.getDictionaryAttr(b.getNamedAttr(
-                          VDLDialect::kInputAttrName, b.getStringAttr("params"))),
-                      func.getLoc());
-  Value buffer = func.getArgument(0);
+  SmallVector<NamedAttribute> attrs{
+      b.getNamedAttr(VDLDialect::kInputAttrName, b.getStringAttr(name))};
+  if (writable) // updated in place by the entry point
+    attrs.push_back(b.getNamedAttr("bufferization.writable", b.getBoolAttr(true)));
+  func.insertArgument(index, RankedTensorType::get({size}, b.getF32Type()),
+                      b.getDictionaryAttr(attrs), func.getLoc());
+  Value buffer = func.getArgument(index);
   b.setInsertionPointToStart(&func.front());
   llvm::BitVector erase(func.getNumArguments());
-  for (unsigned i = 1, e = func.getNumArguments(); i < e; ++i) {
-    auto name = func.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName);
-    if (!name)
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+    std::optional<int64_t> offset = offsetOf(func.getArgAttrDict(i));
+    if (i == index || !offset)
       continue;
-    const ParamSlot &slot = slots.find(name.getValue())->second;
     BlockArgument arg = func.getArgument(i);
-    Location loc = arg.getLoc();
-    int64_t size = slot.type.getNumElements();
+    auto type = cast<RankedTensorType>(arg.getType());
     Value view = b.create<tensor::ExtractSliceOp>(
-        loc, buffer, ArrayRef<OpFoldResult>{b.getIndexAttr(slot.offset)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+        arg.getLoc(), buffer, ArrayRef<OpFoldResult>{b.getIndexAttr(*offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(type.getNumElements())},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-    if (slot.type.getRank() > 1) {
-      ReassociationIndices all;
-      for (int64_t d = 0; d < slot.type.getRank(); ++d)
-        all.push_back(d);
-      view = b.create<tensor::ExpandShapeOp>(loc, slot.type, view,
-                                             ArrayRef<ReassociationIndices>{all});
-    }
+    if (type.getRank() > 1)
+      view = b.create<tensor::ExpandShapeOp>(
+          arg.getLoc(), type, view,
+          ArrayRef<ReassociationIndices>{allDims(type.getRank())});
     arg.replaceAllUsesWith(view);
     erase.set(i);
   }
   func.eraseArguments(erase);
+}
+
+/// Moves the results `offsetOf` places into one `tensor<size x f32>` result,
+/// appended last and named `name`: inserted into `into` (an argument the
+/// results update in place) or, when null, into zeros.
+void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
+                 OffsetFn offsetOf) {
+  auto ret = cast<func::ReturnOp>(func.front().getTerminator());
+  OpBuilder b(ret);
+  Location loc = ret.getLoc();
+  Value packed = into;
+  SmallVector<Value> kept;
+  SmallVector<DictionaryAttr> keptAttrs;
+  for (unsigned i = 0, e = ret.getNumOperands(); i < e; ++i) {
+    Value value = ret.getOperand(i);
+    std::optional<int64_t> offset = offsetOf(func.getResultAttrDict(i));
+    if (!offset) {
+      kept.push_back(value);
+      keptAttrs.push_back(func.getResultAttrDict(i));
+      continue;
+    }
+    if (!packed)
+      packed = b.create<linalg::FillOp>(
+                    loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
+                    ValueRange{b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{size},
+                                                         b.getF32Type())})
+                   .getResult(0);
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getRank() > 1)
+      value = b.create<tensor::CollapseShapeOp>(
+          loc, value, ArrayRef<ReassociationIndices>{allDims(type.getRank())});
+    packed = b.create<tensor::InsertSliceOp>(
+        loc, value, packed, ArrayRef<OpFoldResult>{b.getIndexAttr(*offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(type.getNumElements())},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
+  if (!packed || packed == into)
+    return;
+  kept.push_back(packed);
+  keptAttrs.push_back(b.getDictionaryAttr(
+      b.getNamedAttr(VDLDialect::kInputAttrName, b.getStringAttr(name))));
+  b.create<func::ReturnOp>(loc, kept);
+  ret.erase();
+  func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
+                                 ValueRange(kept).getTypes()));
+  func.setAllResultAttrs(keptAttrs);
 }
 
 /// Each result of an entry point becomes an out-parameter the caller owns, so
@@ -94,57 +149,6 @@ void makeResultsFresh(func::FuncOp func) {
                                             type.getElementType());
     operand.set(b.create<linalg::CopyOp>(ret.getLoc(), value, empty).getResult(0));
   }
-}
-
-/// The results marked `vdl.grad_of` become one `tensor<P x f32>` in the
-/// parameter layout (padding zero), returned last.
-void packGradients(func::FuncOp func, const llvm::StringMap<ParamSlot> &slots,
-                   int64_t totalFloats) {
-  auto ret = cast<func::ReturnOp>(func.front().getTerminator());
-  OpBuilder b(ret);
-  Location loc = ret.getLoc();
-  auto bufferType = RankedTensorType::get({totalFloats}, b.getF32Type());
-  Value packed = b.create<linalg::FillOp>(
-                      loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
-                      ValueRange{b.create<tensor::EmptyOp>(loc, bufferType.getShape(),
-                                                           b.getF32Type())})
-                     .getResult(0);
-  SmallVector<Value> kept;
-  SmallVector<DictionaryAttr> keptAttrs;
-  bool any = false;
-  for (unsigned i = 0, e = ret.getNumOperands(); i < e; ++i) {
-    auto name = func.getResultAttrOfType<StringAttr>(i, VDLDialect::kGradOfAttrName);
-    Value value = ret.getOperand(i);
-    if (!name) {
-      kept.push_back(value);
-      keptAttrs.push_back(func.getResultAttrDict(i));
-      continue;
-    }
-    any = true;
-    const ParamSlot &slot = slots.find(name.getValue())->second;
-    auto type = cast<RankedTensorType>(value.getType());
-    if (type.getRank() > 1) {
-      ReassociationIndices all;
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        all.push_back(d);
-      value = b.create<tensor::CollapseShapeOp>(loc, value,
-                                                ArrayRef<ReassociationIndices>{all});
-    }
-    packed = b.create<tensor::InsertSliceOp>(
-        loc, value, packed, ArrayRef<OpFoldResult>{b.getIndexAttr(slot.offset)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(type.getNumElements())},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-  }
-  if (!any)
-    return;
-  kept.push_back(packed);
-  keptAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
-      VDLDialect::kInputAttrName, b.getStringAttr("gradients"))));
-  b.create<func::ReturnOp>(loc, kept);
-  ret.erase();
-  func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
-                                 ValueRange(kept).getTypes()));
-  func.setAllResultAttrs(keptAttrs);
 }
 
 /// mulhilo of the Philox round: (hi, lo) of the 64-bit product.
@@ -264,6 +268,28 @@ struct PackParametersPass
     }
     int64_t totalFloats = std::max<int64_t>(offset, kAlignFloats);
 
+    // Offsets in the parameter buffer, and in the optimizer state: slot k
+    // of every parameter is a copy of the parameter layout at k * P.
+    auto paramOffset = [&](DictionaryAttr attrs,
+                           StringRef key) -> std::optional<int64_t> {
+      auto name = attrs ? attrs.getAs<StringAttr>(key) : StringAttr();
+      if (!name || !slots.count(name.getValue()))
+        return std::nullopt;
+      return slots.find(name.getValue())->second.offset;
+    };
+    auto stateOffset = [&](DictionaryAttr attrs) -> std::optional<int64_t> {
+      std::optional<int64_t> offset = paramOffset(attrs, VDLDialect::kStateOfAttrName);
+      auto slot = attrs ? attrs.getAs<IntegerAttr>(VDLDialect::kStateSlotAttrName)
+                        : IntegerAttr();
+      if (!offset || !slot)
+        return std::nullopt;
+      return slot.getInt() * totalFloats + *offset;
+    };
+    auto isParam = [&](DictionaryAttr a) { return paramOffset(a, VDLDialect::kParamAttrName); };
+    auto isGrad = [&](DictionaryAttr a) { return paramOffset(a, VDLDialect::kGradOfAttrName); };
+    auto isUpdate = [&](DictionaryAttr a) { return paramOffset(a, VDLDialect::kUpdateOfAttrName); };
+
+    int64_t stateFloats = 0;
     for (auto [from, to] : kEntryPoints) {
       auto func = module.lookupSymbol<func::FuncOp>(from);
       if (!func)
@@ -276,8 +302,19 @@ struct PackParametersPass
           return signalPassFailure();
         }
       }
-      packFunction(func, slots, totalFloats);
-      packGradients(func, slots, totalFloats);
+      bool training = from == "train_step";
+      packArguments(func, 0, totalFloats, "params", training, isParam);
+      if (training) {
+        unsigned numSlots = 0;
+        for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+          if (auto slot = func.getArgAttrOfType<IntegerAttr>(i, VDLDialect::kStateSlotAttrName))
+            numSlots = std::max<unsigned>(numSlots, slot.getInt() + 1);
+        stateFloats = std::max<int64_t>(numSlots, 1) * totalFloats;
+        packArguments(func, 1, stateFloats, "opt_state", true, stateOffset);
+        packResults(func, func.getArgument(0), totalFloats, "params", isUpdate);
+        packResults(func, func.getArgument(1), stateFloats, "opt_state", stateOffset);
+      }
+      packResults(func, Value(), totalFloats, "gradients", isGrad);
       makeResultsFresh(func);
       func.setSymName(to);
     }
@@ -295,6 +332,8 @@ struct PackParametersPass
     module->setAttr(VDLDialect::kParamsAttrName, b.getArrayAttr(layout));
     module->setAttr(VDLDialect::kParamFloatsAttrName,
                     b.getI64IntegerAttr(totalFloats));
+    module->setAttr(VDLDialect::kStateFloatsAttrName,
+                    b.getI64IntegerAttr(stateFloats));
   }
 };
 

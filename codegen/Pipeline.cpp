@@ -91,6 +91,9 @@ void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
   bufferization.setFunctionBoundaryTypeConversion(
       bufferization::LayoutMapOption::IdentityLayoutMap);
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  // vae_train_step updates its parameters and optimizer state in place: the
+  // results equal to those arguments go away.
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   bufferization::BufferResultsToOutParamsOpts outParams;
   outParams.hoistStaticAllocs = true; // write results straight into them
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));

@@ -44,6 +44,8 @@ mlir::LogicalResult vaec::takeLayout(mlir::ModuleOp module, ModelInfo &info) {
     info.params.push_back(std::move(param));
   }
   info.paramFloats = floats.getInt();
+  if (auto state = module->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kStateFloatsAttrName))
+    info.stateFloats = state.getInt();
   info.arenaBytes = arena.getInt();
   // Nothing below MLIR understands vdl attributes: drop them all.
   for (mlir::NamedAttribute attr : llvm::to_vector(module->getAttrs()))
@@ -159,7 +161,7 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
        shape(info.inputShape), i64c(inputSize), i64c(info.latentSize),
        i64c(info.decodeOutputs), llvm::ConstantFP::get(f64, info.likelihoodSigma),
        i64c(info.params.size()), table, i64c(info.paramFloats),
-       i64c(info.optStateFloats), i64c(info.arenaBytes)});
+       i64c(info.stateFloats), i64c(info.arenaBytes)});
   new llvm::GlobalVariable(module, modelType, true,
                            llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");

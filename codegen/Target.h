@@ -23,7 +23,6 @@ struct ModelInfo {
   int32_t likelihood = 0; // enum vae_likelihood
   int64_t decodeOutputs = 0;
   double likelihoodSigma = 0;
-  int64_t optStateFloats = 0;
   /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
   struct Param {
     std::string name;
@@ -32,6 +31,7 @@ struct ModelInfo {
   };
   std::vector<Param> params;
   int64_t paramFloats = 0;
+  int64_t stateFloats = 0;
   int64_t arenaBytes = 0;
 };
 

@@ -46,11 +46,20 @@ def VDL_Dialect : Dialect {
     /// Module attribute: the packed parameter layout, an array of
     /// {name, shape, offset, fan_in} dictionaries (set by vdl-pack-parameters).
     static constexpr ::llvm::StringLiteral kParamsAttrName = "vdl.params";
+    /// Module attribute: floats in the packed optimizer state.
+    static constexpr ::llvm::StringLiteral kStateFloatsAttrName = "vdl.state_floats";
     /// Module attribute: floats in the packed parameter buffer.
     static constexpr ::llvm::StringLiteral kParamFloatsAttrName = "vdl.param_floats";
     /// Function and module attribute: bytes of scratch arena an entry point
     /// needs (set by vdl-arena-allocate; the module holds the maximum).
     static constexpr ::llvm::StringLiteral kArenaBytesAttrName = "vdl.arena_bytes";
+    /// Argument and result attributes of @train_step: the parameter an
+    /// optimizer-state tensor belongs to, and which slot it is (Adam: 0 = m,
+    /// 1 = v; SGD: 0 = velocity).
+    static constexpr ::llvm::StringLiteral kStateOfAttrName = "vdl.state_of";
+    static constexpr ::llvm::StringLiteral kStateSlotAttrName = "vdl.state_slot";
+    /// Result attribute of @train_step: the parameter a new value replaces.
+    static constexpr ::llvm::StringLiteral kUpdateOfAttrName = "vdl.update_of";
     /// Result attribute of @grad_step: the parameter a gradient belongs to.
     static constexpr ::llvm::StringLiteral kGradOfAttrName = "vdl.grad_of";
     /// Function attribute: static FLOP count (set by vdl-count-flops).

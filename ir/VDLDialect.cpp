@@ -54,7 +54,14 @@ LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op,
   if (!isa<FunctionOpInterface>(op))
     return op->emitError() << "'" << name
                            << "' is only valid on function arguments";
-  if (name == kParamAttrName || name == kInputAttrName) {
+  if (name == kStateSlotAttrName) {
+    if (!isa<IntegerAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' of argument #" << argIndex
+                             << " must be an integer";
+    return success();
+  }
+  if (name == kParamAttrName || name == kInputAttrName ||
+      name == kStateOfAttrName) {
     auto str = dyn_cast<StringAttr>(attr.getValue());
     if (!str || str.getValue().empty())
       return op->emitError() << "'" << name << "' of argument #" << argIndex
@@ -85,7 +92,8 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
     return success();
   }
   if (name == kBatchAttrName || name == kFlopsAttrName ||
-      name == kParamFloatsAttrName || name == kArenaBytesAttrName) {
+      name == kParamFloatsAttrName || name == kArenaBytesAttrName ||
+      name == kStateFloatsAttrName) {
     auto batch = dyn_cast<IntegerAttr>(attr.getValue());
     if (!batch || batch.getInt() < (name == kBatchAttrName ? 1 : 0))
       return op->emitError() << "'" << name << "' must be a "

@@ -469,4 +469,61 @@ def VDL_GaussianFixedLogProbGradOp : VDL_Op<"gaussian_fixed_log_prob_grad",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Optimizers
+//===----------------------------------------------------------------------===//
+
+def VDL_AdamUpdateOp : VDL_Op<"adam_update",
+    [AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m", "new_v"]>,
+     AllTypesMatch<["bias_correction1", "bias_correction2"]>]> {
+  let summary = "one Adam step on a parameter (PyTorch's formula)";
+  let description = [{
+    With the bias corrections `bc1 = 1 - beta1^t`, `bc2 = 1 - beta2^t`
+    computed once per step and passed as scalars:
+
+    ```
+    m' = beta1 m + (1 - beta1) g
+    v' = beta2 v + (1 - beta2) g^2
+    p' = p - lr (m' / bc1) / (sqrt(v' / bc2) + eps)
+    ```
+
+    ```mlir
+    %p2, %m2, %v2 = vdl.adam_update %p, %g, %m, %v, %bc1, %bc2
+        lr = 1.000000e-03 beta1 = 0.9 beta2 = 0.999 eps = 1.000000e-08
+        : tensor<784x400xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$param, VDL_Tensor:$grad, VDL_Tensor:$m,
+                       VDL_Tensor:$v, VDL_Scalar:$bias_correction1,
+                       VDL_Scalar:$bias_correction2, F32Attr:$lr,
+                       F32Attr:$beta1, F32Attr:$beta2, F32Attr:$eps);
+  let results = (outs VDL_Tensor:$new_param, VDL_Tensor:$new_m,
+                      VDL_Tensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v `,` $bias_correction1 `,` $bias_correction2
+    `lr` `=` $lr `beta1` `=` $beta1 `beta2` `=` $beta2 `eps` `=` $eps
+    attr-dict `:` type($param) `,` type($bias_correction1)
+  }];
+}
+
+def VDL_SgdUpdateOp : VDL_Op<"sgd_update",
+    [AllTypesMatch<["param", "grad", "velocity", "new_param", "new_velocity"]>]> {
+  let summary = "one SGD step with momentum (PyTorch's formula)";
+  let description = [{
+    `v' = momentum v + g`, `p' = p - lr v'` (no dampening, no Nesterov).
+
+    ```mlir
+    %p2, %v2 = vdl.sgd_update %p, %g, %v lr = 1.000000e-01 momentum = 0.9
+        : tensor<784x400xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$param, VDL_Tensor:$grad,
+                       VDL_Tensor:$velocity, F32Attr:$lr, F32Attr:$momentum);
+  let results = (outs VDL_Tensor:$new_param, VDL_Tensor:$new_velocity);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $velocity `lr` `=` $lr `momentum` `=` $momentum
+    attr-dict `:` type($param)
+  }];
+}
+
 #endif // VDL_OPS_TD

@@ -7,7 +7,11 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseSet.h"
+
+#include <cmath>
 
 namespace vaec {
 #define GEN_PASS_DEF_AUTODIFF
@@ -86,6 +90,126 @@ FailureOr<SmallVector<Value>> differentiate(func::FuncOp func) {
   return gradients;
 }
 
+/// Optimizer settings from the module's `vdl.train` dictionary.
+struct Optimizer {
+  bool adam = true;
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, momentum = 0;
+  unsigned slots() const { return adam ? 2 : 1; }
+
+  static Optimizer from(ModuleOp module) {
+    Optimizer o;
+    auto train = module->getAttrOfType<DictionaryAttr>(VDLDialect::kTrainAttrName);
+    if (!train)
+      return o;
+    auto number = [&](StringRef key, float &out) {
+      if (auto value = train.getAs<FloatAttr>(key))
+        out = float(value.getValueAsDouble());
+    };
+    if (auto name = train.getAs<StringAttr>("optimizer"))
+      o.adam = name.getValue() != "sgd";
+    number("lr", o.lr);
+    number("beta1", o.beta1);
+    number("beta2", o.beta2);
+    number("eps", o.eps);
+    number("momentum", o.momentum);
+    return o;
+  }
+};
+
+/// Turns a clone of @grad_step into @train_step: optimizer-state arguments
+/// per parameter and slot, a `step` argument, and the update of every
+/// parameter in place of its gradient.
+void buildTrainStep(func::FuncOp train, const Optimizer &opt,
+                    unsigned forwardResults) {
+  MLIRContext *ctx = train.getContext();
+  Builder attrs(ctx);
+  SmallVector<std::pair<unsigned, StringAttr>> params;
+  for (unsigned i = 0, e = train.getNumArguments(); i < e; ++i)
+    if (auto name = train.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName))
+      params.push_back({i, name});
+  // State arguments go right after the parameters, slot-major.
+  unsigned insertAt = params.empty() ? 0 : params.back().first + 1;
+  SmallVector<SmallVector<Value>> state(opt.slots());
+  for (unsigned slot = 0; slot < opt.slots(); ++slot)
+    for (auto [index, name] : params) {
+      Type type = train.getArgumentTypes()[index];
+      train.insertArgument(insertAt, type,
+                           attrs.getDictionaryAttr(
+                               {attrs.getNamedAttr(VDLDialect::kStateOfAttrName, name),
+                                attrs.getNamedAttr(VDLDialect::kStateSlotAttrName,
+                                                   attrs.getI64IntegerAttr(slot))}),
+                           train.getArgument(index).getLoc());
+      state[slot].push_back(train.getArgument(insertAt++));
+    }
+  Type i64 = IntegerType::get(ctx, 64);
+  train.insertArgument(train.getNumArguments(), i64,
+                       attrs.getDictionaryAttr(attrs.getNamedAttr(
+                           VDLDialect::kInputAttrName, attrs.getStringAttr("step"))),
+                       train.getLoc());
+  Value step = train.getArguments().back();
+
+  auto ret = cast<func::ReturnOp>(train.front().getTerminator());
+  OpBuilder b(ret);
+  Location loc = train.getLoc();
+  SmallVector<Value> results(ret.getOperands().take_front(forwardResults));
+  ValueRange gradients = ret.getOperands().drop_front(forwardResults);
+  SmallVector<Value> newParams, newState[2];
+  if (opt.adam) {
+    // bc = 1 - beta^t = 1 - exp(t ln beta), once per step.
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    Value t = b.create<tensor::FromElementsOp>(
+        loc, scalar, ValueRange{b.create<arith::SIToFPOp>(loc, b.getF32Type(), step)});
+    auto correction = [&](float beta) -> Value {
+      Value power = b.create<ExpOp>(
+          loc, b.create<MulOp>(loc, t,
+                               b.create<ConstantOp>(loc, scalar,
+                                                    b.getF32FloatAttr(std::log(beta)))));
+      return b.create<SubOp>(loc,
+                             b.create<ConstantOp>(loc, scalar, b.getF32FloatAttr(1.0f)),
+                             power);
+    };
+    Value bc1 = correction(opt.beta1), bc2 = correction(opt.beta2);
+    for (auto [i, param] : llvm::enumerate(params)) {
+      auto update = b.create<AdamUpdateOp>(
+          train.getArgument(param.first).getLoc(), train.getArgument(param.first),
+          gradients[i], state[0][i], state[1][i], bc1, bc2,
+          b.getF32FloatAttr(opt.lr), b.getF32FloatAttr(opt.beta1),
+          b.getF32FloatAttr(opt.beta2), b.getF32FloatAttr(opt.eps));
+      newParams.push_back(update.getNewParam());
+      newState[0].push_back(update.getNewM());
+      newState[1].push_back(update.getNewV());
+    }
+  } else {
+    for (auto [i, param] : llvm::enumerate(params)) {
+      auto update = b.create<SgdUpdateOp>(
+          train.getArgument(param.first).getLoc(), train.getArgument(param.first),
+          gradients[i], state[0][i], b.getF32FloatAttr(opt.lr),
+          b.getF32FloatAttr(opt.momentum));
+      newParams.push_back(update.getNewParam());
+      newState[0].push_back(update.getNewVelocity());
+    }
+  }
+  SmallVector<DictionaryAttr> resultAttrs(forwardResults, attrs.getDictionaryAttr({}));
+  for (auto [i, param] : llvm::enumerate(params)) {
+    results.push_back(newParams[i]);
+    resultAttrs.push_back(attrs.getDictionaryAttr(
+        attrs.getNamedAttr(VDLDialect::kUpdateOfAttrName, param.second)));
+  }
+  for (unsigned slot = 0; slot < opt.slots(); ++slot)
+    for (auto [i, param] : llvm::enumerate(params)) {
+      results.push_back(newState[slot][i]);
+      resultAttrs.push_back(attrs.getDictionaryAttr(
+          {attrs.getNamedAttr(VDLDialect::kStateOfAttrName, param.second),
+           attrs.getNamedAttr(VDLDialect::kStateSlotAttrName,
+                              attrs.getI64IntegerAttr(slot))}));
+    }
+  b.create<func::ReturnOp>(ret.getLoc(), results);
+  ret.erase();
+  train.setType(FunctionType::get(ctx, train.getArgumentTypes(),
+                                  ValueRange(results).getTypes()));
+  train.setAllResultAttrs(resultAttrs);
+}
+
 struct AutodiffPass : vaec::impl::AutodiffBase<AutodiffPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -123,6 +247,11 @@ struct AutodiffPass : vaec::impl::AutodiffBase<AutodiffPass> {
     for (unsigned i = 0; i < results.size(); ++i)
       grad.setResultAttrs(i, resultAttrs[i] ? resultAttrs[i]
                                             : builder.getDictionaryAttr({}));
+
+    auto train = grad.clone();
+    train.setSymName("train_step");
+    module.getBody()->getOperations().insertAfter(Block::iterator(grad), train);
+    buildTrainStep(train, Optimizer::from(module), forwardResults);
   }
 };
 

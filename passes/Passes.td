@@ -40,6 +40,13 @@ def Autodiff : Pass<"vdl-autodiff", "::mlir::ModuleOp"> {
     are kept, not recomputed. An op on a parameter's path without a rule is an
     error at its location.
 
+    Then clones `@grad_step` into `@train_step`, which also takes the
+    optimizer state (`vdl.state_of`, `vdl.state_slot`: Adam's m and v, or
+    SGD's velocity, per parameter) and the step number `t` (i64, from 1), and
+    returns the loss terms, every parameter after one `vdl.adam_update` /
+    `vdl.sgd_update` (`vdl.update_of`) and the new state. The optimizer and
+    its hyper-parameters come from the module's `vdl.train`.
+
     Before:
     ```mlir
     func.func @loss(%w: tensor<3x2xf32> {vdl.param = "w"}, %x: tensor<4x3xf32>)
@@ -55,7 +62,10 @@ def Autodiff : Pass<"vdl-autodiff", "::mlir::ModuleOp"> {
       %dw = vdl.matmul %x, %dh transpose_lhs : ...
     ```
   }];
-  let dependentDialects = ["::vaec::vdl::VDLDialect"];
+  let dependentDialects = [
+    "::vaec::vdl::VDLDialect", "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
 }
 
 #endif // VAEC_PASSES_TD

@@ -142,11 +142,13 @@ std::unique_ptr<Model> Model::load(const std::string &path,
   model->encodeFn = reinterpret_cast<vae_encode_fn>(symbol(VAE_ENCODE_SYMBOL));
   model->decodeFn = symbol(VAE_DECODE_SYMBOL);
   model->gradFn = reinterpret_cast<vae_grad_step_fn>(symbol(VAE_GRAD_STEP_SYMBOL));
+  model->trainFn = reinterpret_cast<vae_train_step_fn>(symbol(VAE_TRAIN_STEP_SYMBOL));
   const char *missing = !model->initFn     ? VAE_INIT_PARAMS_SYMBOL
                         : !model->elboFn   ? VAE_EVAL_ELBO_SYMBOL
                         : !model->encodeFn ? VAE_ENCODE_SYMBOL
                         : !model->decodeFn ? VAE_DECODE_SYMBOL
                         : !model->gradFn   ? VAE_GRAD_STEP_SYMBOL
+                        : !model->trainFn  ? VAE_TRAIN_STEP_SYMBOL
                                            : nullptr;
   if (missing) {
     error = "'" + path + "' is not a complete vaec model: it has no " + missing;
@@ -177,6 +179,10 @@ void Model::decode(const float *params, void *arena, const float *z,
 
 AlignedBuffer Model::newParams() const {
   return AlignedBuffer(size_t(descriptor->param_floats) * sizeof(float));
+}
+
+AlignedBuffer Model::newOptimizerState() const {
+  return AlignedBuffer(size_t(descriptor->opt_state_floats) * sizeof(float));
 }
 
 AlignedBuffer Model::newArena() const {

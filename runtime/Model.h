@@ -60,6 +60,11 @@ public:
                 const float *eps, float terms[3], float *grads) const {
     gradFn(params, arena, x, eps, &terms[0], &terms[1], &terms[2], grads);
   }
+  /// One optimizer step; `params` and `state` are updated in place.
+  void trainStep(float *params, float *state, void *arena, const float *x,
+                 const float *eps, int64_t step, float terms[3]) const {
+    trainFn(params, state, arena, x, eps, step, &terms[0], &terms[1], &terms[2]);
+  }
   /// `out1` is written only when desc().decode_outputs == 2.
   void decode(const float *params, void *arena, const float *z, float *out0,
               float *out1) const;
@@ -67,6 +72,7 @@ public:
   /// Buffers of the sizes the descriptor asks for.
   AlignedBuffer newParams() const;
   AlignedBuffer newArena() const;
+  AlignedBuffer newOptimizerState() const;
 
 private:
   Model() = default;
@@ -77,6 +83,7 @@ private:
   vae_encode_fn encodeFn = nullptr;
   void *decodeFn = nullptr;
   vae_grad_step_fn gradFn = nullptr;
+  vae_train_step_fn trainFn = nullptr;
 };
 
 } // namespace vae

@@ -80,6 +80,13 @@ typedef void (*vae_grad_step_fn)(const float *params, void *arena,
                                  const float *x, const float *eps,
                                  float *loss, float *reconstruction, float *kl,
                                  float *grads);
+/* One optimizer step, in place: forward, backward, and the update of
+ * `params` and `opt_state` (opt_state_floats floats, zero before step 1).
+ * `step` counts from 1 (Adam's bias correction). */
+typedef void (*vae_train_step_fn)(float *params, float *opt_state, void *arena,
+                                  const float *x, const float *eps,
+                                  int64_t step, float *loss,
+                                  float *reconstruction, float *kl);
 /* decode_outputs == 1 */
 typedef void (*vae_decode1_fn)(const float *params, void *arena,
                                const float *z, float *out0);
@@ -93,6 +100,7 @@ typedef void (*vae_decode2_fn)(const float *params, void *arena,
 #define VAE_ENCODE_SYMBOL "vae_encode"
 #define VAE_DECODE_SYMBOL "vae_decode"
 #define VAE_GRAD_STEP_SYMBOL "vae_grad_step"
+#define VAE_TRAIN_STEP_SYMBOL "vae_train_step"
 
 #ifdef __cplusplus
 }
