@@ -475,15 +475,30 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     Value init = zerosLike(rewriter, loc, op.getType());
     SmallVector<Value> ins{adaptor.getLhs(), adaptor.getRhs()};
     Operation *matmul;
-    if (op.getTransposeLhs())
+    if (op.getTransposeLhs()) {
+      // xᵀ·dy: reading x[b, k:k+16] per step is contiguous, so it tiles like
+      // a plain matmul.
       matmul = rewriter.create<linalg::MatmulTransposeAOp>(
           loc, TypeRange{op.getType()}, ins, ValueRange{init});
-    else if (op.getTransposeRhs())
-      matmul = rewriter.create<linalg::MatmulTransposeBOp>(
-          loc, TypeRange{op.getType()}, ins, ValueRange{init});
-    else
+    } else if (op.getTransposeRhs()) {
+      // dy·Wᵀ: transpose W once (K·N moves against 2·B·K·N FLOPs) so the
+      // product is a plain matmul with unit-stride rows.
+      auto rhsType = cast<RankedTensorType>(adaptor.getRhs().getType());
+      auto transposedType = RankedTensorType::get(
+          {rhsType.getDimSize(1), rhsType.getDimSize(0)}, rhsType.getElementType());
+      Value transposed = rewriter
+                             .create<linalg::TransposeOp>(
+                                 loc, adaptor.getRhs(),
+                                 emptyLike(rewriter, loc, transposedType),
+                                 ArrayRef<int64_t>{1, 0})
+                             .getResult()[0];
+      matmul = rewriter.create<linalg::MatmulOp>(
+          loc, TypeRange{op.getType()}, ValueRange{adaptor.getLhs(), transposed},
+          ValueRange{init});
+    } else {
       matmul = rewriter.create<linalg::MatmulOp>(loc, TypeRange{op.getType()},
                                                  ins, ValueRange{init});
+    }
     rewriter.replaceOp(op, matmul->getResults());
     return success();
   }

@@ -26,7 +26,7 @@ int64_t largestDivisor(int64_t size, std::initializer_list<int64_t> candidates) 
 /// Tile sizes for `op`, one per loop, 0 meaning "not tiled".
 SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (isa<linalg::MatmulOp>(op)) {
+  if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op)) {
     // [M, N, K]: an mb x nb accumulator block per k step; 16 zmm registers
     // at most for the accumulators, the rest for operands.
     int64_t mb = largestDivisor(ranges[0], {16, 8, 4, 2, 1});

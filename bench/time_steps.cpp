@@ -1,0 +1,81 @@
+//===- time_steps.cpp - GFLOP/s and steps/s of a compiled model -----------===//
+//
+//   time_steps MODEL.so [repeats]
+//
+// Times vae_eval_elbo (forward + ELBO) and vae_train_step (forward,
+// backward, Adam) on one thread and prints the median over repeats, with
+// GFLOP/s counted from the model's dense layers (2·B·K·N each forward, three
+// times that for a training step; elementwise work is not counted, so the
+// figures are lower bounds). Numbers only: never a test threshold.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s MODEL.so [repeats]\n", argv[0]);
+    return 2;
+  }
+  int repeats = argc > 2 ? std::atoi(argv[2]) : 200;
+  std::string error;
+  auto model = vae::Model::load(argv[1], error);
+  if (!model) {
+    std::fprintf(stderr, "time_steps: %s\n", error.c_str());
+    return 1;
+  }
+  const vae_model &d = model->desc();
+  double flops = 0;
+  for (int64_t i = 0; i < d.num_params; ++i)
+    if (d.params[i].rank == 2)
+      flops += 2.0 * d.batch * d.params[i].shape[0] * d.params[i].shape[1];
+
+  vae::AlignedBuffer params = model->newParams(), arena = model->newArena();
+  model->initParams(params.data(), 1);
+  std::vector<float> x(d.batch * d.input_size), eps(d.batch * d.latent_size);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(i % 255) / 255.0f;
+  for (size_t i = 0; i < eps.size(); ++i)
+    eps[i] = float(int(i % 7) - 3) / 3.0f;
+
+  float terms[3];
+  auto median = [&](auto &&run) {
+    for (int i = 0; i < 10; ++i) // warm caches and page in the arena
+      run();
+    std::vector<double> seconds;
+    for (int i = 0; i < repeats; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      run();
+      seconds.push_back(std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    return seconds[seconds.size() / 2];
+  };
+  double forward = median([&] {
+    model->evalElbo(params.data(), arena.bytes(), x.data(), eps.data(), terms);
+  });
+  std::printf("model %s batch %lld, one thread, median of %d runs\n", d.name,
+              (long long)d.batch, repeats);
+  std::printf("  forward (vae_eval_elbo): %.3f ms, %.1f GFLOP/s, %.0f samples/s, "
+              "loss %.3f\n",
+              forward * 1e3, flops / forward / 1e9, d.batch / forward, terms[0]);
+  vae::AlignedBuffer state = model->newOptimizerState();
+  int64_t step = 0;
+  double train = median([&] {
+    model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
+                     eps.data(), ++step, terms);
+  });
+  std::printf("  train step (vae_train_step): %.3f ms, %.1f GFLOP/s, %.0f "
+              "steps/s, %.0f samples/s, loss after %lld steps %.3f\n",
+              train * 1e3, 3 * flops / train / 1e9, 1 / train, d.batch / train,
+              (long long)step, terms[0]);
+  return 0;
+}
