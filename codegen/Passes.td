@@ -76,8 +76,8 @@ def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
 def ArenaAllocate : Pass<"vdl-arena-allocate", "::mlir::ModuleOp"> {
   let summary = "Place every temporary of an entry point in a caller's arena";
   let description = [{
-    After bufferization: each `vae_*` entry point gets a second argument, a
-    `memref<A x i8>` arena, and every `memref.alloc` in it becomes a
+    After bufferization: each `vae_*` entry point gets an argument after the
+    buffers the caller keeps (`params`, `opt_state`), a `memref<A x i8>` arena, and every `memref.alloc` in it becomes a
     `memref.view` of the arena at a static, 64-byte aligned offset, so the
     generated code never allocates. Buffers are laid out one after another
     (no reuse yet); `vdl.arena_bytes` on each function and on the module

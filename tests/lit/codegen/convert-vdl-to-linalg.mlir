@@ -213,3 +213,56 @@ func.func @elbo(%ll: tensor<f32>, %kl: tensor<f32>) -> tensor<f32> {
   %0 = vdl.elbo %ll, %kl beta = 0.5 : tensor<f32>
   return %0 : tensor<f32>
 }
+
+// -----
+
+// dy·Wᵀ transposes W once, then a plain matmul; xᵀ·dy is matmul_transpose_a.
+// CHECK-LABEL: func.func @matmul_grads
+// CHECK: %[[T:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x2xf32>) outs(%{{.*}} : tensor<2x3xf32>) permutation = [1, 0]
+// CHECK: linalg.matmul ins(%{{.*}}, %[[T]] : tensor<4x2xf32>, tensor<2x3xf32>)
+// CHECK: linalg.matmul_transpose_a ins(%{{.*}}, %{{.*}} : tensor<4x3xf32>, tensor<4x2xf32>)
+func.func @matmul_grads(%x: tensor<4x3xf32>, %w: tensor<3x2xf32>, %dy: tensor<4x2xf32>) -> (tensor<4x3xf32>, tensor<3x2xf32>) {
+  %dx = vdl.matmul %dy, %w transpose_rhs : tensor<4x2xf32>, tensor<3x2xf32> -> tensor<4x3xf32>
+  %dw = vdl.matmul %x, %dy transpose_lhs : tensor<4x3xf32>, tensor<4x2xf32> -> tensor<3x2xf32>
+  return %dx, %dw : tensor<4x3xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @rows_and_broadcast
+// CHECK: iterator_types = ["reduction", "parallel"]
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel"]}
+// CHECK: arith.constant 2.500000e-01 : f32
+func.func @rows_and_broadcast(%dy: tensor<4x2xf32>, %s: tensor<f32>) -> (tensor<2xf32>, tensor<4xf32>) {
+  %db = vdl.reduce_rows %dy : tensor<4x2xf32> -> tensor<2xf32>
+  %b = vdl.broadcast %s scale = 0.25 : tensor<f32> -> tensor<4xf32>
+  return %db, %b : tensor<2xf32>, tensor<4xf32>
+}
+
+// -----
+
+// The per-example adjoint g[b] is read through the map (d0, d1) -> (d0).
+// CHECK: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @per_example_grads
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[ROW]], #{{.*}}, #{{.*}}]
+// CHECK: math.exp
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[ROW]], #{{.*}}]
+// CHECK: arith.divf
+func.func @per_example_grads(%m: tensor<4x2xf32>, %g: tensor<4xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) {
+  %0:2 = vdl.kl_normal_grad %m, %m, %g prior(0.0, 1.0) : tensor<4x2xf32>, tensor<4xf32>
+  %1 = vdl.bernoulli_log_prob_grad %m, %m, %g : tensor<4x2xf32>, tensor<4xf32>
+  return %0#0, %0#1, %1 : tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>
+}
+
+// -----
+
+// The update writes into its own operands (destination-passing), so
+// bufferization updates parameters and state in place.
+// CHECK-LABEL: func.func @adam
+// CHECK-SAME: (%[[P:[^:]*]]: tensor<8xf32>, %[[G:[^:]*]]: tensor<8xf32>, %[[M:[^:]*]]: tensor<8xf32>, %[[V:[^:]*]]: tensor<8xf32>, %[[BC1:[^:]*]]: tensor<f32>, %[[BC2:[^:]*]]: tensor<f32>)
+// CHECK: linalg.generic {{.*}} ins(%[[G]], %[[BC1]], %[[BC2]] : tensor<8xf32>, tensor<f32>, tensor<f32>) outs(%[[P]], %[[M]], %[[V]] : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+// CHECK: math.sqrt
+func.func @adam(%p: tensor<8xf32>, %g: tensor<8xf32>, %m: tensor<8xf32>, %v: tensor<8xf32>, %bc1: tensor<f32>, %bc2: tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %0:3 = vdl.adam_update %p, %g, %m, %v, %bc1, %bc2 lr = 1.0e-3 beta1 = 0.9 beta2 = 0.999 eps = 1.0e-8 : tensor<8xf32>, tensor<f32>
+  return %0#0, %0#1, %0#2 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+}

@@ -1,10 +1,11 @@
 // RUN: vae-opt %s --vdl-arena-allocate | FileCheck %s
 
 // Two temporaries, 32 and 4 bytes, at offsets 0 and 64: a 128-byte arena
-// inserted after the parameters; no allocation or deallocation left.
+// inserted after the parameters (and optimizer state, when there is one);
+// no allocation or deallocation left.
 // CHECK: module attributes {vdl.arena_bytes = 128 : i64}
 // CHECK-LABEL: func.func @vae_encode(
-// CHECK-SAME: %{{.*}}: memref<16xf32>, %[[ARENA:.*]]: memref<128xi8> {vdl.input = "arena"}, %{{.*}}: memref<2x4xf32>)
+// CHECK-SAME: %{{.*}}: memref<16xf32> {vdl.input = "params"}, %[[ARENA:.*]]: memref<128xi8> {vdl.input = "arena"}, %{{.*}}: memref<2x4xf32>)
 // CHECK-SAME: attributes {vdl.arena_bytes = 128 : i64}
 // CHECK: %[[C0:.*]] = arith.constant 0 : index
 // CHECK: memref.view %[[ARENA]][%[[C0]]][] : memref<128xi8> to memref<2x4xf32>
@@ -12,7 +13,7 @@
 // CHECK: memref.view %[[ARENA]][%[[C64]]][] : memref<128xi8> to memref<f32>
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: memref.dealloc
-func.func @vae_encode(%params: memref<16xf32>, %out: memref<2x4xf32>) {
+func.func @vae_encode(%params: memref<16xf32> {vdl.input = "params"}, %out: memref<2x4xf32>) {
   %a = memref.alloc() : memref<2x4xf32>
   %s = memref.alloc() : memref<f32>
   memref.copy %a, %out : memref<2x4xf32> to memref<2x4xf32>

@@ -233,3 +233,43 @@ func.func @flops() attributes {vdl.flops = -1 : i64} {
 // expected-error @+1 {{unknown vdl attribute 'vdl.size'}}
 module attributes {vdl.size = 1 : i64} {
 }
+
+// -----
+
+func.func @matmul_contraction(%a: tensor<4x3xf32>, %b: tensor<4x2xf32>) {
+  // expected-error @+1 {{'vdl.matmul' op contracts 3 with 4 elements}}
+  %0 = vdl.matmul %a, %b : tensor<4x3xf32>, tensor<4x2xf32> -> tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_result(%a: tensor<4x3xf32>, %b: tensor<4x2xf32>) {
+  // expected-error @+1 {{'vdl.matmul' op result must be 'tensor<3x2xf32>', got 'tensor<2x3xf32>'}}
+  %0 = vdl.matmul %a, %b transpose_lhs : tensor<4x3xf32>, tensor<4x2xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_rows_result(%a: tensor<4x3xf32>) {
+  // expected-error @+1 {{'vdl.reduce_rows' op result must be 'tensor<3xf32>', got 'tensor<4xf32>'}}
+  %0 = vdl.reduce_rows %a : tensor<4x3xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @kl_grad_adjoint(%m: tensor<4x3xf32>, %g: tensor<3xf32>) {
+  // expected-error @+1 {{'vdl.kl_normal_grad' op adjoint must be 'tensor<4xf32>' (one value per example), got 'tensor<3xf32>'}}
+  %0:2 = vdl.kl_normal_grad %m, %m, %g prior(0.0, 1.0) : tensor<4x3xf32>, tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @adam_types(%p: tensor<4x3xf32>, %g: tensor<4x2xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{'vdl.adam_update' op failed to verify that all of {param, grad, m, v, new_param, new_m, new_v} have same type}}
+  %0:3 = "vdl.adam_update"(%p, %g, %p, %p, %s, %s) {lr = 1.0e-3 : f32, beta1 = 0.9 : f32, beta2 = 0.999 : f32, eps = 1.0e-8 : f32} : (tensor<4x3xf32>, tensor<4x2xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32>, tensor<f32>) -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
+  return
+}

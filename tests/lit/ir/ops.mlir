@@ -64,6 +64,44 @@ func.func @probabilistic(%mu: tensor<2x5xf32>, %logvar: tensor<2x5xf32>, %eps: t
   return %loss, %m : tensor<f32>, tensor<f32>
 }
 
+// CHECK-LABEL: func.func @gradients
+func.func @gradients(%x: tensor<4x3xf32>, %w: tensor<3x2xf32>, %dy: tensor<4x2xf32>,
+                     %s: tensor<f32>, %g: tensor<4xf32>, %m: tensor<4x2xf32>) {
+  // CHECK: vdl.matmul %{{.*}}, %{{.*}} transpose_rhs : tensor<4x2xf32>, tensor<3x2xf32> -> tensor<4x3xf32>
+  %dx = vdl.matmul %dy, %w transpose_rhs : tensor<4x2xf32>, tensor<3x2xf32> -> tensor<4x3xf32>
+  // CHECK: vdl.matmul %{{.*}}, %{{.*}} transpose_lhs : tensor<4x3xf32>, tensor<4x2xf32> -> tensor<3x2xf32>
+  %dw = vdl.matmul %x, %dy transpose_lhs : tensor<4x3xf32>, tensor<4x2xf32> -> tensor<3x2xf32>
+  // CHECK: vdl.reduce_rows %{{.*}} : tensor<4x2xf32> -> tensor<2xf32>
+  %db = vdl.reduce_rows %dy : tensor<4x2xf32> -> tensor<2xf32>
+  // CHECK: vdl.broadcast %{{.*}} scale = 2.500000e-01 : tensor<f32> -> tensor<4xf32>
+  %b = vdl.broadcast %s scale = 0.25 : tensor<f32> -> tensor<4xf32>
+  // CHECK: vdl.relu_grad
+  %0 = vdl.relu_grad %m, %dy : tensor<4x2xf32>
+  // CHECK: vdl.tanh_grad
+  %1 = vdl.tanh_grad %m, %dy : tensor<4x2xf32>
+  // CHECK: vdl.sigmoid_grad
+  %2 = vdl.sigmoid_grad %m, %dy : tensor<4x2xf32>
+  // CHECK: vdl.softplus_grad
+  %3 = vdl.softplus_grad %m, %dy : tensor<4x2xf32>
+  // CHECK: vdl.leaky_relu_grad %{{.*}}, %{{.*}} alpha = 1.000000e-01 : tensor<4x2xf32>
+  %4 = vdl.leaky_relu_grad %m, %dy alpha = 0.1 : tensor<4x2xf32>
+  // CHECK: vdl.elu_grad %{{.*}}, %{{.*}} alpha = 1.000000e+00 : tensor<4x2xf32>
+  %5 = vdl.elu_grad %m, %dy alpha = 1.0 : tensor<4x2xf32>
+  // CHECK: vdl.kl_normal_grad %{{.*}}, %{{.*}}, %{{.*}} prior(0.000000e+00, 1.000000e+00) : tensor<4x2xf32>, tensor<4xf32>
+  %6:2 = vdl.kl_normal_grad %m, %m, %g prior(0.0, 1.0) : tensor<4x2xf32>, tensor<4xf32>
+  // CHECK: vdl.bernoulli_log_prob_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x2xf32>, tensor<4xf32>
+  %7 = vdl.bernoulli_log_prob_grad %m, %m, %g : tensor<4x2xf32>, tensor<4xf32>
+  // CHECK: vdl.gaussian_log_prob_grad
+  %8:2 = vdl.gaussian_log_prob_grad %m, %m, %m, %g : tensor<4x2xf32>, tensor<4xf32>
+  // CHECK: vdl.gaussian_fixed_log_prob_grad %{{.*}}, %{{.*}}, %{{.*}} sigma = 2.000000e+00 : tensor<4x2xf32>, tensor<4xf32>
+  %9 = vdl.gaussian_fixed_log_prob_grad %m, %m, %g sigma = 2.0 : tensor<4x2xf32>, tensor<4xf32>
+  // CHECK: vdl.adam_update %{{.*}} lr = 1.000000e-03 beta1 = 0.899999976 beta2 = 9.990000e-01 eps = 9.99999993E-9 : tensor<4x2xf32>, tensor<f32>
+  %10:3 = vdl.adam_update %m, %dy, %m, %m, %s, %s lr = 1.0e-3 beta1 = 0.9 beta2 = 0.999 eps = 1.0e-8 : tensor<4x2xf32>, tensor<f32>
+  // CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr = 1.000000e-01 momentum = 0.000000e+00 : tensor<4x2xf32>
+  %11:2 = vdl.sgd_update %m, %dy, %m lr = 0.1 momentum = 0.0 : tensor<4x2xf32>
+  return
+}
+
 // Module attributes of a compiled model.
 // CHECK: module attributes {vdl.batch = 4 : i64, vdl.model = "tiny", vdl.train = {optimizer = "adam"}}
 module attributes {vdl.model = "tiny", vdl.batch = 4, vdl.train = {optimizer = "adam"}} {

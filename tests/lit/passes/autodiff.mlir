@@ -1,0 +1,96 @@
+// RUN: vae-opt %s --vdl-autodiff --split-input-file --verify-diagnostics | FileCheck %s
+
+// A dense layer, a ReLU and a sum: the backward pass in reverse order, no
+// adjoint for the input x (it is data), gradients returned per parameter.
+// CHECK-LABEL: func.func @grad_step(
+// CHECK-SAME: %[[W:[^:]*]]: tensor<3x2xf32> {vdl.param = "w"}, %[[B:[^:]*]]: tensor<2xf32> {vdl.param = "b"}, %[[X:[^:]*]]: tensor<4x3xf32>)
+// CHECK-SAME: -> (tensor<f32>, tensor<3x2xf32> {vdl.grad_of = "w"}, tensor<2xf32> {vdl.grad_of = "b"})
+// CHECK: %[[H:.*]] = vdl.dense %[[X]], %[[W]], %[[B]]
+// CHECK: %[[R:.*]] = vdl.relu %[[H]]
+// CHECK: %[[L:.*]] = vdl.reduce_sum %[[R]]
+// CHECK: %[[ONE:.*]] = vdl.constant 1.000000e+00 : tensor<f32>
+// CHECK: %[[DR:.*]] = vdl.broadcast %[[ONE]] scale = 1.000000e+00 : tensor<f32> -> tensor<4x2xf32>
+// CHECK: %[[DH:.*]] = vdl.relu_grad %[[H]], %[[DR]] : tensor<4x2xf32>
+// CHECK-NOT: transpose_rhs
+// CHECK: %[[DW:.*]] = vdl.matmul %[[X]], %[[DH]] transpose_lhs : tensor<4x3xf32>, tensor<4x2xf32> -> tensor<3x2xf32>
+// CHECK: %[[DB:.*]] = vdl.reduce_rows %[[DH]] : tensor<4x2xf32> -> tensor<2xf32>
+// CHECK: return %[[L]], %[[DW]], %[[DB]]
+func.func @loss(%w: tensor<3x2xf32> {vdl.param = "w"}, %b: tensor<2xf32> {vdl.param = "b"},
+                %x: tensor<4x3xf32>) -> tensor<f32> {
+  %h = vdl.dense %x, %w, %b : (tensor<4x3xf32>, tensor<3x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  %r = vdl.relu %h : tensor<4x2xf32>
+  %l = vdl.reduce_sum %r : tensor<4x2xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// Adam by default: m and v per parameter after the parameters, the step,
+// the bias corrections once, one update per parameter.
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: %[[TW:[^:]*]]: tensor<3x2xf32> {vdl.param = "w"}, %{{[^:]*}}: tensor<2xf32> {vdl.param = "b"},
+// CHECK-SAME: %[[MW:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 0 : i64},
+// CHECK-SAME: %[[VW:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 1 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 1 : i64},
+// CHECK-SAME: %{{[^:]*}}: tensor<4x3xf32>, %[[STEP:[^:]*]]: i64 {vdl.input = "step"})
+// CHECK-SAME: -> (tensor<f32>, tensor<3x2xf32> {vdl.update_of = "w"}, tensor<2xf32> {vdl.update_of = "b"}, tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}
+// CHECK: %[[T:.*]] = arith.sitofp %[[STEP]] : i64 to f32
+// CHECK: vdl.exp
+// CHECK: vdl.exp
+// CHECK-COUNT-2: vdl.adam_update
+// CHECK-SAME: lr = 1.000000e-03 beta1 = 0.899999976 beta2 = 9.990000e-01 eps = 9.99999993E-9
+// CHECK: return
+
+// -----
+
+// Fan-out: x feeds two uses, so its adjoint is the sum of both.
+// CHECK-LABEL: func.func @grad_step(
+// CHECK: vdl.broadcast
+// CHECK: %[[A:.*]] = vdl.mul %{{.*}}, %[[P:[^ ]*]] : tensor<2xf32>
+// CHECK: %[[B:.*]] = vdl.mul %{{.*}}, %[[P]] : tensor<2xf32>
+// CHECK: vdl.add %[[A]], %[[B]] : tensor<2xf32>
+// CHECK-LABEL: func.func @train_step(
+func.func @loss(%p: tensor<2xf32> {vdl.param = "p"}) -> tensor<f32> {
+  %sq = vdl.mul %p, %p : tensor<2xf32>
+  %l = vdl.reduce_sum %sq : tensor<2xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// SGD with momentum from the module's train settings: one state slot.
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: {vdl.state_of = "p", vdl.state_slot = 0 : i64}
+// CHECK-NOT: vdl.state_slot = 1
+// CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr = 1.000000e-01 momentum = 0.899999976 : tensor<2xf32>
+module attributes {vdl.train = {optimizer = "sgd", lr = 0.1 : f64, momentum = 0.9 : f64}} {
+  func.func @loss(%p: tensor<2xf32> {vdl.param = "p"}) -> tensor<f32> {
+    %e = vdl.exp %p : tensor<2xf32>
+    %l = vdl.reduce_mean %e : tensor<2xf32> -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
+// An op on a parameter's path without a gradient rule is an error at its
+// location, never a silently wrong gradient.
+func.func @loss(%p: tensor<2xf32> {vdl.param = "p"}, %d: tensor<2xf32>) -> tensor<f32> {
+  // expected-error @+1 {{no gradient rule for 'vdl.relu_grad': cannot differentiate the loss through it}}
+  %g = vdl.relu_grad %p, %d : tensor<2xf32>
+  %l = vdl.reduce_sum %g : tensor<2xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// A likelihood's target is data: asking for its gradient is an error.
+func.func @loss(%p: tensor<2x3xf32> {vdl.param = "p"}) -> tensor<f32> {
+  // expected-error @+1 {{no gradient rule for operand #1 of 'vdl.bernoulli_log_prob'}}
+  %ll = vdl.bernoulli_log_prob %p, %p : tensor<2x3xf32> -> tensor<2xf32>
+  %l = vdl.reduce_sum %ll : tensor<2xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{vdl-autodiff: no @loss function to differentiate}}
+module {
+}
