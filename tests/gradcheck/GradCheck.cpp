@@ -1,0 +1,496 @@
+//===- GradCheck.cpp - every gradient rule against finite differences -----===//
+//
+// For every op of the vdl dialect that implements GradientOpInterface, a
+// small @loss = sum(op(params...) * r) is differentiated by vdl-autodiff,
+// and both @loss and the resulting @grad_step are evaluated in float64 by
+// the interpreter below; every gradient element is compared with a central
+// finite difference. An op with a rule but no case here fails the run, so a
+// new op cannot skip its check.
+//
+// Built without exceptions or RTTI (it links MLIR), hence no Catch2: it
+// prints one line per op and exits non-zero on any failure.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/VDLDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+
+using namespace mlir;
+using namespace vaec::vdl;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// A float64 interpreter of the vdl dialect (the test oracle)
+//===----------------------------------------------------------------------===//
+
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<double> data;
+  size_t rows() const { return shape.empty() ? 1 : size_t(shape[0]); }
+  size_t rowSize() const { return rows() ? data.size() / rows() : 0; }
+};
+
+Tensor like(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  Tensor t;
+  t.shape.assign(type.getShape().begin(), type.getShape().end());
+  t.data.assign(size_t(type.getNumElements()), 0.0);
+  return t;
+}
+
+double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }
+double alphaOf(Operation *op) {
+  return cast<FloatAttr>(op->getAttr("alpha")).getValueAsDouble();
+}
+double attr(Operation *op, StringRef name) {
+  return cast<FloatAttr>(op->getAttr(name)).getValueAsDouble();
+}
+
+class Interpreter {
+public:
+  /// Runs `func` on `args`; returns its results. Fails on an op it lacks.
+  bool run(func::FuncOp func, const std::vector<Tensor> &args,
+           std::vector<Tensor> &results) {
+    values.clear();
+    for (auto [arg, value] : llvm::zip(func.getArguments(), args))
+      values[arg] = value;
+    for (Operation &op : func.front()) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        results.clear();
+        for (Value v : ret.getOperands())
+          results.push_back(values[v]);
+        return true;
+      }
+      if (!step(&op)) {
+        llvm::errs() << "gradcheck: the interpreter has no semantics for '"
+                     << op.getName() << "'\n";
+        return false;
+      }
+    }
+    return false;
+  }
+
+private:
+  const Tensor &in(Operation *op, unsigned i) { return values[op->getOperand(i)]; }
+
+  template <typename F> void unary(Operation *op, F f) {
+    Tensor out = like(op->getResult(0));
+    const Tensor &x = in(op, 0);
+    for (size_t i = 0; i < out.data.size(); ++i)
+      out.data[i] = f(x.data[i]);
+    values[op->getResult(0)] = out;
+  }
+  template <typename F> void binary(Operation *op, F f) {
+    Tensor out = like(op->getResult(0));
+    const Tensor &a = in(op, 0), &b = in(op, 1);
+    for (size_t i = 0; i < out.data.size(); ++i)
+      out.data[i] = f(a.data[i], b.data[i]);
+    values[op->getResult(0)] = out;
+  }
+  /// out[b] = sum_j f(i, inputs...) over example b's elements.
+  template <typename F> void perExample(Operation *op, F f) {
+    Tensor out = like(op->getResult(0));
+    const Tensor &first = in(op, 0);
+    for (size_t b = 0; b < first.rows(); ++b)
+      for (size_t j = 0; j < first.rowSize(); ++j)
+        out.data[b] += f(b * first.rowSize() + j);
+    values[op->getResult(0)] = out;
+  }
+  /// outs[k][i] = f(i, g[b])[k] over every element i of example b.
+  template <typename F> void perExampleGrad(Operation *op, unsigned adjoint, F f) {
+    std::vector<Tensor> outs;
+    for (Value r : op->getResults())
+      outs.push_back(like(r));
+    const Tensor &first = in(op, 0), &g = in(op, adjoint);
+    for (size_t b = 0; b < first.rows(); ++b)
+      for (size_t j = 0; j < first.rowSize(); ++j) {
+        size_t i = b * first.rowSize() + j;
+        std::vector<double> r = f(i, g.data[b]);
+        for (size_t k = 0; k < outs.size(); ++k)
+          outs[k].data[i] = r[k];
+      }
+    for (size_t k = 0; k < outs.size(); ++k)
+      values[op->getResult(k)] = outs[k];
+  }
+
+  bool step(Operation *op) {
+    return llvm::TypeSwitch<Operation *, bool>(op)
+        .Case([&](DenseOp) {
+          const Tensor &x = in(op, 0), &w = in(op, 1), &b = in(op, 2);
+          Tensor out = like(op->getResult(0));
+          size_t B = x.shape[0], K = x.shape[1], N = w.shape[1];
+          for (size_t i = 0; i < B; ++i)
+            for (size_t n = 0; n < N; ++n) {
+              double s = b.data[n];
+              for (size_t k = 0; k < K; ++k)
+                s += x.data[i * K + k] * w.data[k * N + n];
+              out.data[i * N + n] = s;
+            }
+          values[op->getResult(0)] = out;
+          return true;
+        })
+        .Case([&](MatmulOp mm) {
+          const Tensor &a = in(op, 0), &b = in(op, 1);
+          Tensor out = like(op->getResult(0));
+          bool ta = mm.getTransposeLhs(), tb = mm.getTransposeRhs();
+          size_t M = out.shape[0], N = out.shape[1];
+          size_t K = ta ? a.shape[0] : a.shape[1];
+          auto A = [&](size_t i, size_t k) { return ta ? a.data[k * a.shape[1] + i] : a.data[i * a.shape[1] + k]; };
+          auto Bm = [&](size_t k, size_t j) { return tb ? b.data[j * b.shape[1] + k] : b.data[k * b.shape[1] + j]; };
+          for (size_t i = 0; i < M; ++i)
+            for (size_t j = 0; j < N; ++j)
+              for (size_t k = 0; k < K; ++k)
+                out.data[i * N + j] += A(i, k) * Bm(k, j);
+          values[op->getResult(0)] = out;
+          return true;
+        })
+        .Case([&](ReluOp) { unary(op, [](double x) { return std::max(x, 0.0); }); return true; })
+        .Case([&](TanhOp) { unary(op, [](double x) { return std::tanh(x); }); return true; })
+        .Case([&](SigmoidOp) { unary(op, sigmoid); return true; })
+        .Case([&](SoftplusOp) { unary(op, softplus); return true; })
+        .Case([&](ExpOp) { unary(op, [](double x) { return std::exp(x); }); return true; })
+        .Case([&](LogOp) { unary(op, [](double x) { return std::log(x); }); return true; })
+        .Case([&](NegOp) { unary(op, [](double x) { return -x; }); return true; })
+        .Case([&](LeakyReluOp) {
+          double a = alphaOf(op);
+          unary(op, [a](double x) { return x > 0 ? x : a * x; });
+          return true;
+        })
+        .Case([&](EluOp) {
+          double a = alphaOf(op);
+          unary(op, [a](double x) { return x > 0 ? x : a * std::expm1(x); });
+          return true;
+        })
+        .Case([&](AddOp) { binary(op, [](double a, double b) { return a + b; }); return true; })
+        .Case([&](SubOp) { binary(op, [](double a, double b) { return a - b; }); return true; })
+        .Case([&](MulOp) { binary(op, [](double a, double b) { return a * b; }); return true; })
+        .Case([&](DivOp) { binary(op, [](double a, double b) { return a / b; }); return true; })
+        .Case([&](ConstantOp c) {
+          Tensor out = like(op->getResult(0));
+          std::fill(out.data.begin(), out.data.end(), c.getValue().convertToDouble());
+          values[op->getResult(0)] = out;
+          return true;
+        })
+        .Case([&](ReparameterizeOp) {
+          Tensor out = like(op->getResult(0));
+          const Tensor &mu = in(op, 0), &lv = in(op, 1), &e = in(op, 2);
+          for (size_t i = 0; i < out.data.size(); ++i)
+            out.data[i] = mu.data[i] + std::exp(0.5 * lv.data[i]) * e.data[i];
+          values[op->getResult(0)] = out;
+          return true;
+        })
+        .Case([&](KLNormalOp kl) {
+          double m = kl.getPriorMean().convertToDouble(), s = kl.getPriorStd().convertToDouble();
+          const Tensor &mu = in(op, 0), &lv = in(op, 1);
+          perExample(op, [&](size_t i) {
+            double d = mu.data[i] - m;
+            return 0.5 * ((std::exp(lv.data[i]) + d * d) / (s * s) - 1 - lv.data[i]) + std::log(s);
+          });
+          return true;
+        })
+        .Case([&](BernoulliLogProbOp) {
+          const Tensor &l = in(op, 0), &t = in(op, 1);
+          perExample(op, [&](size_t i) { return l.data[i] * t.data[i] - softplus(l.data[i]); });
+          return true;
+        })
+        .Case([&](GaussianLogProbOp) {
+          const Tensor &m = in(op, 0), &lv = in(op, 1), &t = in(op, 2);
+          perExample(op, [&](size_t i) {
+            double d = t.data[i] - m.data[i];
+            return -0.5 * (lv.data[i] + d * d * std::exp(-lv.data[i]) + std::log(2 * M_PI));
+          });
+          return true;
+        })
+        .Case([&](GaussianFixedLogProbOp g) {
+          double s = g.getSigma().convertToDouble();
+          const Tensor &m = in(op, 0), &t = in(op, 1);
+          perExample(op, [&](size_t i) {
+            double d = (t.data[i] - m.data[i]) / s;
+            return -0.5 * d * d - std::log(s) - 0.5 * std::log(2 * M_PI);
+          });
+          return true;
+        })
+        .Case<ReduceSumOp, ReduceMeanOp>([&](Operation *) {
+          Tensor out = like(op->getResult(0));
+          const Tensor &x = in(op, 0);
+          for (double v : x.data)
+            out.data[0] += v;
+          if (isa<ReduceMeanOp>(op))
+            out.data[0] /= double(x.data.size());
+          values[op->getResult(0)] = out;
+          return true;
+        })
+        .Case([&](ElboOp e) {
+          double beta = e.getBeta().convertToDouble();
+          binary(op, [beta](double ll, double kl) { return beta * kl - ll; });
+          return true;
+        })
+        .Case([&](ReduceRowsOp) {
+          Tensor out = like(op->getResult(0));
+          const Tensor &x = in(op, 0);
+          for (size_t b = 0; b < x.rows(); ++b)
+            for (size_t j = 0; j < x.rowSize(); ++j)
+              out.data[j] += x.data[b * x.rowSize() + j];
+          values[op->getResult(0)] = out;
+          return true;
+        })
+        .Case([&](BroadcastOp bc) {
+          Tensor out = like(op->getResult(0));
+          std::fill(out.data.begin(), out.data.end(),
+                    in(op, 0).data[0] * bc.getScale().convertToDouble());
+          values[op->getResult(0)] = out;
+          return true;
+        })
+        .Case([&](ReluGradOp) { binary(op, [](double x, double dy) { return x > 0 ? dy : 0.0; }); return true; })
+        .Case([&](TanhGradOp) { binary(op, [](double y, double dy) { return dy * (1 - y * y); }); return true; })
+        .Case([&](SigmoidGradOp) { binary(op, [](double y, double dy) { return dy * y * (1 - y); }); return true; })
+        .Case([&](SoftplusGradOp) { binary(op, [](double x, double dy) { return dy * sigmoid(x); }); return true; })
+        .Case([&](LeakyReluGradOp) {
+          double a = alphaOf(op);
+          binary(op, [a](double x, double dy) { return x > 0 ? dy : a * dy; });
+          return true;
+        })
+        .Case([&](EluGradOp) {
+          double a = alphaOf(op);
+          binary(op, [a](double x, double dy) { return x > 0 ? dy : a * std::exp(x) * dy; });
+          return true;
+        })
+        .Case([&](KLNormalGradOp) {
+          double m = attr(op, "prior_mean"), s = attr(op, "prior_std");
+          const Tensor &mu = in(op, 0), &lv = in(op, 1);
+          perExampleGrad(op, 2, [&](size_t i, double g) -> std::vector<double> {
+            return {g * (mu.data[i] - m) / (s * s),
+                    g * 0.5 * (std::exp(lv.data[i]) / (s * s) - 1)};
+          });
+          return true;
+        })
+        .Case([&](BernoulliLogProbGradOp) {
+          const Tensor &l = in(op, 0), &t = in(op, 1);
+          perExampleGrad(op, 2, [&](size_t i, double g) -> std::vector<double> {
+            return {g * (t.data[i] - sigmoid(l.data[i]))};
+          });
+          return true;
+        })
+        .Case([&](GaussianLogProbGradOp) {
+          const Tensor &m = in(op, 0), &lv = in(op, 1), &t = in(op, 2);
+          perExampleGrad(op, 3, [&](size_t i, double g) -> std::vector<double> {
+            double d = t.data[i] - m.data[i], iv = std::exp(-lv.data[i]);
+            return {g * d * iv, g * 0.5 * (d * d * iv - 1)};
+          });
+          return true;
+        })
+        .Case([&](GaussianFixedLogProbGradOp) {
+          double s = attr(op, "sigma");
+          const Tensor &m = in(op, 0), &t = in(op, 1);
+          perExampleGrad(op, 2, [&](size_t i, double g) -> std::vector<double> {
+            return {g * (t.data[i] - m.data[i]) / (s * s)};
+          });
+          return true;
+        })
+        .Default([](Operation *) { return false; });
+  }
+
+  llvm::DenseMap<Value, Tensor> values;
+};
+
+//===----------------------------------------------------------------------===//
+// One case per differentiable op
+//===----------------------------------------------------------------------===//
+
+struct Case {
+  std::string body;  // ops computing %y from the arguments
+  std::string args;  // the function's arguments
+  std::string yType; // type of %y
+  double lo = -2, hi = 2; // parameter values (away from kinks: |v| > 0.1)
+};
+
+/// `%y = vdl.OP %p ATTRS : T` on one 3x4 parameter.
+Case unaryCase(const std::string &op, const std::string &attrs = "",
+               double lo = -2, double hi = 2) {
+  return {"%y = vdl." + op + " %p" + attrs + " : tensor<3x4xf32>",
+          "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<3x4xf32>", lo, hi};
+}
+
+Case binaryCase(const std::string &op, double lo = -2, double hi = 2) {
+  return {"%y = vdl." + op + " %p, %q : tensor<3x4xf32>",
+          "%p: tensor<3x4xf32> {vdl.param = \"p\"}, %q: tensor<3x4xf32> {vdl.param = \"q\"}",
+          "tensor<3x4xf32>", lo, hi};
+}
+
+const std::map<std::string, Case> &cases() {
+  static const std::map<std::string, Case> all = {
+      {"vdl.dense",
+       {"%y = vdl.dense %x, %w, %b : (tensor<3x4xf32>, tensor<4x5xf32>, tensor<5xf32>) -> tensor<3x5xf32>",
+        "%x: tensor<3x4xf32> {vdl.param = \"x\"}, %w: tensor<4x5xf32> {vdl.param = \"w\"}, "
+        "%b: tensor<5xf32> {vdl.param = \"b\"}",
+        "tensor<3x5xf32>"}},
+      {"vdl.relu", unaryCase("relu")},
+      {"vdl.tanh", unaryCase("tanh")},
+      {"vdl.sigmoid", unaryCase("sigmoid")},
+      {"vdl.softplus", unaryCase("softplus")},
+      {"vdl.exp", unaryCase("exp")},
+      {"vdl.log", unaryCase("log", "", 0.5, 3)},
+      {"vdl.neg", unaryCase("neg")},
+      {"vdl.leaky_relu", unaryCase("leaky_relu", " alpha = 0.2")},
+      {"vdl.elu", unaryCase("elu", " alpha = 0.7")},
+      {"vdl.add", binaryCase("add")},
+      {"vdl.sub", binaryCase("sub")},
+      {"vdl.mul", binaryCase("mul")},
+      {"vdl.div", binaryCase("div", 0.5, 3)},
+      {"vdl.constant",
+       {"%c = vdl.constant 1.5 : tensor<3x4xf32>\n  %y = vdl.mul %p, %c : tensor<3x4xf32>",
+        "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<3x4xf32>"}},
+      {"vdl.reparameterize",
+       {"%y = vdl.reparameterize %mu, %lv, %e : tensor<3x4xf32>",
+        "%mu: tensor<3x4xf32> {vdl.param = \"mu\"}, %lv: tensor<3x4xf32> {vdl.param = \"lv\"}, "
+        "%e: tensor<3x4xf32> {vdl.param = \"e\"}",
+        "tensor<3x4xf32>"}},
+      {"vdl.kl_normal",
+       {"%y = vdl.kl_normal %mu, %lv prior(0.5, 1.5) : tensor<3x4xf32> -> tensor<3xf32>",
+        "%mu: tensor<3x4xf32> {vdl.param = \"mu\"}, %lv: tensor<3x4xf32> {vdl.param = \"lv\"}",
+        "tensor<3xf32>"}},
+      {"vdl.bernoulli_log_prob",
+       {"%y = vdl.bernoulli_log_prob %l, %t : tensor<3x4xf32> -> tensor<3xf32>",
+        "%l: tensor<3x4xf32> {vdl.param = \"l\"}, %t: tensor<3x4xf32>", "tensor<3xf32>"}},
+      {"vdl.gaussian_log_prob",
+       {"%y = vdl.gaussian_log_prob %m, %lv, %t : tensor<3x4xf32> -> tensor<3xf32>",
+        "%m: tensor<3x4xf32> {vdl.param = \"m\"}, %lv: tensor<3x4xf32> {vdl.param = \"lv\"}, "
+        "%t: tensor<3x4xf32>",
+        "tensor<3xf32>"}},
+      {"vdl.gaussian_fixed_log_prob",
+       {"%y = vdl.gaussian_fixed_log_prob %m, %t sigma = 0.7 : tensor<3x4xf32> -> tensor<3xf32>",
+        "%m: tensor<3x4xf32> {vdl.param = \"m\"}, %t: tensor<3x4xf32>", "tensor<3xf32>"}},
+      {"vdl.reduce_mean",
+       {"%y = vdl.reduce_mean %p : tensor<3x4xf32> -> tensor<f32>",
+        "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<f32>"}},
+      {"vdl.reduce_sum",
+       {"%y = vdl.reduce_sum %p : tensor<3x4xf32> -> tensor<f32>",
+        "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<f32>"}},
+      {"vdl.elbo",
+       {"%y = vdl.elbo %a, %k beta = 0.3 : tensor<f32>",
+        "%a: tensor<f32> {vdl.param = \"a\"}, %k: tensor<f32> {vdl.param = \"k\"}", "tensor<f32>"}},
+  };
+  return all;
+}
+
+/// loss = sum(y * r) with r a parameter too: every output element weighs in.
+std::string lossSource(const Case &c) {
+  return "func.func @loss(" + c.args + ", %r: " + c.yType +
+         " {vdl.param = \"r\"}) -> tensor<f32> {\n  " + c.body +
+         "\n  %yr = vdl.mul %y, %r : " + c.yType +
+         "\n  %loss = vdl.reduce_sum %yr : " + c.yType +
+         " -> tensor<f32>\n  return %loss : tensor<f32>\n}\n";
+}
+
+/// Max over parameters of |analytic - central difference| / max(1, |fd|).
+bool check(MLIRContext &context, const std::string &name, const Case &c,
+           double &worst) {
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(lossSource(c), &context);
+  if (!module)
+    return false;
+  PassManager pm(&context);
+  pm.addPass(vaec::createAutodiff());
+  if (failed(pm.run(*module)))
+    return false;
+  auto loss = module->lookupSymbol<func::FuncOp>("loss");
+  auto grad = module->lookupSymbol<func::FuncOp>("grad_step");
+
+  std::mt19937_64 rng(std::hash<std::string>()(name));
+  std::vector<Tensor> args;
+  std::vector<bool> isParam;
+  for (BlockArgument arg : loss.getArguments()) {
+    Tensor t = like(arg);
+    bool param = bool(loss.getArgAttr(arg.getArgNumber(), VDLDialect::kParamAttrName));
+    for (double &v : t.data) {
+      if (!param) // data, e.g. a likelihood's target: in [0, 1]
+        v = std::uniform_real_distribution<double>(0, 1)(rng);
+      else if (c.lo >= 0) // a positive domain (log, a divisor)
+        v = std::uniform_real_distribution<double>(c.lo, c.hi)(rng);
+      else // both signs, away from the kinks of relu and friends at 0
+        v = std::uniform_real_distribution<double>(0.1, c.hi)(rng) *
+            (std::bernoulli_distribution(0.5)(rng) ? 1 : -1);
+    }
+    args.push_back(t);
+    isParam.push_back(param);
+  }
+
+  Interpreter interp;
+  std::vector<Tensor> out, grads;
+  if (!interp.run(grad, args, grads))
+    return false;
+  auto lossAt = [&](const std::vector<Tensor> &a) {
+    if (!interp.run(loss, a, out))
+      std::abort();
+    return out[0].data[0];
+  };
+  const double h = 1e-6;
+  worst = 0;
+  size_t gradIndex = 1; // results: loss, then one gradient per parameter
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (!isParam[i])
+      continue;
+    const Tensor &analytic = grads[gradIndex++];
+    for (size_t j = 0; j < args[i].data.size(); ++j) {
+      std::vector<Tensor> plus = args, minus = args;
+      plus[i].data[j] += h;
+      minus[i].data[j] -= h;
+      double fd = (lossAt(plus) - lossAt(minus)) / (2 * h);
+      worst = std::max(worst, std::fabs(analytic.data[j] - fd) /
+                                  std::max(1.0, std::fabs(fd)));
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+int main() {
+  DialectRegistry registry;
+  registry.insert<VDLDialect, func::FuncDialect, arith::ArithDialect,
+                  tensor::TensorDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  int passed = 0, failed = 0;
+  double overall = 0;
+  for (RegisteredOperationName op : context.getRegisteredOperations()) {
+    if (op.getDialectNamespace() != "vdl" || !op.hasInterface<GradientOpInterface>())
+      continue;
+    std::string name = op.getStringRef().str();
+    auto it = cases().find(name);
+    if (it == cases().end()) {
+      llvm::outs() << "FAIL " << name << ": has a gradient rule but no gradcheck case\n";
+      ++failed;
+      continue;
+    }
+    double worst = 0;
+    bool ok = check(context, name, it->second, worst) && worst <= 1e-6;
+    llvm::outs() << (ok ? "PASS " : "FAIL ") << name
+                 << ": max |analytic - finite difference| / max(1, |fd|) = "
+                 << llvm::format("%.2e", worst) << "\n";
+    overall = std::max(overall, worst);
+    ok ? ++passed : ++failed;
+  }
+  llvm::outs() << "worst gradient error over all ops: "
+               << llvm::format("%.2e", overall) << "\n"
+               << passed << " passed, " << failed << " failed\n";
+  return failed == 0 && passed > 0 ? 0 : 1;
+}
