@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
   int64_t step = 0;
   double train = median([&] {
     model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                     eps.data(), ++step, terms);
+                     eps.data(), ++step, model->klWeight(0), terms);
   });
   std::printf("  train step (vae_train_step): %.3f ms, %.1f GFLOP/s, %.0f "
               "steps/s, %.0f samples/s, loss after %lld steps %.3f\n",

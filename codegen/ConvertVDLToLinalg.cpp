@@ -181,10 +181,9 @@ Value scalarBody(OpBuilder &b, Location loc, ReparameterizeOp, ValueRange a) {
                                  b.create<arith::MulFOp>(loc, std, a[2]));
 }
 template <>
-Value scalarBody(OpBuilder &b, Location loc, ElboOp op, ValueRange a) {
-  // -log_likelihood + beta * kl
-  Value beta = f32(b, loc, op.getBeta().convertToFloat());
-  return b.create<arith::SubFOp>(loc, b.create<arith::MulFOp>(loc, beta, a[1]),
+Value scalarBody(OpBuilder &b, Location loc, ElboOp, ValueRange a) {
+  // beta * kl - log_likelihood
+  return b.create<arith::SubFOp>(loc, b.create<arith::MulFOp>(loc, a[2], a[1]),
                                  a[0]);
 }
 

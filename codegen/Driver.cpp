@@ -97,6 +97,8 @@ ModelInfo modelInfo(const Module &ast) {
   info.batch = ast.train.batch;
   info.inputShape = ast.input->shape;
   info.latentSize = ast.latent->size;
+  info.beta = ast.train.beta;
+  info.warmupEpochs = ast.train.warmup;
   auto *likelihood =
       llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
   if (likelihood->callee == "bernoulli") {

@@ -23,6 +23,8 @@ struct ModelInfo {
   int32_t likelihood = 0; // enum vae_likelihood
   int64_t decodeOutputs = 0;
   double likelihoodSigma = 0;
+  double beta = 1;
+  int64_t warmupEpochs = 0;
   /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
   struct Param {
     std::string name;

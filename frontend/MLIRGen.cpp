@@ -245,9 +245,10 @@ std::pair<SmallVector<Value>, Location> Generator::emitLoss(Value x,
   Location lossLoc = loc(module.loc);
   Value meanLogProb = builder.create<vdl::ReduceMeanOp>(llLoc, logProb);
   Value meanKL = builder.create<vdl::ReduceMeanOp>(priorLoc, kl);
-  Value loss = builder.create<vdl::ElboOp>(
-      lossLoc, meanLogProb, meanKL,
+  Value beta = builder.create<vdl::ConstantOp>(
+      lossLoc, meanKL.getType(),
       builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
+  Value loss = builder.create<vdl::ElboOp>(lossLoc, meanLogProb, meanKL, beta);
   Value reconstruction = builder.create<vdl::NegOp>(llLoc, meanLogProb);
   SmallVector<Value> results{loss, reconstruction, meanKL};
   return {results, lossLoc};

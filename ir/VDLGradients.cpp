@@ -284,11 +284,12 @@ LogicalResult ElboOp::buildGradients(OpBuilder &b, Value dl,
                                      SmallVectorImpl<Value> &adjoints) {
   // loss = beta * kl - log_likelihood
   Location loc = getLoc();
-  adjoints.assign(2, Value());
+  adjoints.assign(3, Value());
   if (needed[0])
     adjoints[0] = b.create<NegOp>(loc, dl);
   if (needed[1])
-    adjoints[1] = b.create<MulOp>(
-        loc, dl, splat(b, loc, getType(), getBeta().convertToFloat()));
+    adjoints[1] = b.create<MulOp>(loc, dl, getBeta());
+  if (needed[2])
+    adjoints[2] = b.create<MulOp>(loc, dl, getKl());
   return success();
 }

@@ -162,12 +162,6 @@ void ReduceSumOp::build(OpBuilder &builder, OperationState &state,
   build(builder, state, f32Tensor(builder.getContext(), {}), input);
 }
 
-LogicalResult ElboOp::verify() {
-  if (getBeta().convertToFloat() < 0.0f)
-    return emitOpError("beta must be non-negative, got ")
-           << getBeta().convertToFloat();
-  return success();
-}
 
 //===----------------------------------------------------------------------===//
 // Gradient ops

@@ -269,19 +269,19 @@ def VDL_ElboOp : VDL_Op<"elbo", [SameOperandsAndResultType, Differentiable]> {
   let summary = "the loss to minimize: -log_likelihood + beta * kl";
   let description = [{
     Combines the batch means of the log-likelihood and the KL term into the
-    negative (beta-)ELBO in nats per example.
+    negative (beta-)ELBO in nats per example. `beta` is an operand so a
+    training step can anneal it (KL warm-up); @loss passes a constant.
 
     ```mlir
-    %loss = vdl.elbo %ll, %kl beta = 1.000000e+00 : tensor<f32>
+    %beta = vdl.constant 1.000000e+00 : tensor<f32>
+    %loss = vdl.elbo %ll, %kl, %beta : tensor<f32>
     ```
   }];
-  let arguments = (ins VDL_Scalar:$log_likelihood, VDL_Scalar:$kl,
-                       DefaultValuedAttr<F32Attr, "1.0">:$beta);
+  let arguments = (ins VDL_Scalar:$log_likelihood, VDL_Scalar:$kl, VDL_Scalar:$beta);
   let results = (outs VDL_Scalar:$result);
   let assemblyFormat = [{
-    $log_likelihood `,` $kl `beta` `=` $beta attr-dict `:` type($result)
+    $log_likelihood `,` $kl `,` $beta attr-dict `:` type($result)
   }];
-  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

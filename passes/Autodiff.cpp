@@ -147,6 +147,20 @@ void buildTrainStep(func::FuncOp train, const Optimizer &opt,
                            VDLDialect::kInputAttrName, attrs.getStringAttr("step"))),
                        train.getLoc());
   Value step = train.getArguments().back();
+  // The KL weight of this step (beta, annealed by KL warm-up in the
+  // runtime) replaces @loss's constant beta, in the loss and its adjoint.
+  train.insertArgument(train.getNumArguments(), Float32Type::get(ctx),
+                       attrs.getDictionaryAttr(attrs.getNamedAttr(
+                           VDLDialect::kInputAttrName, attrs.getStringAttr("kl_weight"))),
+                       train.getLoc());
+  Value klWeight = train.getArguments().back();
+  train.walk([&](ElboOp elbo) {
+    OpBuilder atStart(&train.front(), train.front().begin());
+    Value weight = atStart.create<tensor::FromElementsOp>(
+        elbo.getLoc(), RankedTensorType::get({}, atStart.getF32Type()),
+        ValueRange{klWeight});
+    elbo.getBeta().replaceAllUsesWith(weight);
+  });
 
   auto ret = cast<func::ReturnOp>(train.front().getTerminator());
   OpBuilder b(ret);

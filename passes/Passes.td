@@ -42,7 +42,8 @@ def Autodiff : Pass<"vdl-autodiff", "::mlir::ModuleOp"> {
 
     Then clones `@grad_step` into `@train_step`, which also takes the
     optimizer state (`vdl.state_of`, `vdl.state_slot`: Adam's m and v, or
-    SGD's velocity, per parameter) and the step number `t` (i64, from 1), and
+    SGD's velocity, per parameter), the step number `t` (i64, from 1) and the
+    KL weight of this step (f32, replacing the constant beta: KL warm-up), and
     returns the loss terms, every parameter after one `vdl.adam_update` /
     `vdl.sgd_update` (`vdl.update_of`) and the new state. The optimizer and
     its hyper-parameters come from the module's `vdl.train`.

@@ -62,8 +62,16 @@ public:
   }
   /// One optimizer step; `params` and `state` are updated in place.
   void trainStep(float *params, float *state, void *arena, const float *x,
-                 const float *eps, int64_t step, float terms[3]) const {
-    trainFn(params, state, arena, x, eps, step, &terms[0], &terms[1], &terms[2]);
+                 const float *eps, int64_t step, float klWeight,
+                 float terms[3]) const {
+    trainFn(params, state, arena, x, eps, step, klWeight, &terms[0], &terms[1],
+            &terms[2]);
+  }
+  /// The KL weight after `epochs` epochs (fractions allowed): beta, ramped up
+  /// linearly over the first warmup_epochs.
+  float klWeight(double epochs) const {
+    double beta = descriptor->beta, warmup = double(descriptor->warmup_epochs);
+    return float(warmup > 0 && epochs < warmup ? beta * epochs / warmup : beta);
   }
   /// `out1` is written only when desc().decode_outputs == 2.
   void decode(const float *params, void *arena, const float *z, float *out0,

@@ -238,9 +238,10 @@ private:
           values[op->getResult(0)] = out;
           return true;
         })
-        .Case([&](ElboOp e) {
-          double beta = e.getBeta().convertToDouble();
-          binary(op, [beta](double ll, double kl) { return beta * kl - ll; });
+        .Case([&](ElboOp) {
+          Tensor out = like(op->getResult(0));
+          out.data[0] = in(op, 2).data[0] * in(op, 1).data[0] - in(op, 0).data[0];
+          values[op->getResult(0)] = out;
           return true;
         })
         .Case([&](ReduceRowsOp) {
@@ -385,8 +386,10 @@ const std::map<std::string, Case> &cases() {
        {"%y = vdl.reduce_sum %p : tensor<3x4xf32> -> tensor<f32>",
         "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<f32>"}},
       {"vdl.elbo",
-       {"%y = vdl.elbo %a, %k beta = 0.3 : tensor<f32>",
-        "%a: tensor<f32> {vdl.param = \"a\"}, %k: tensor<f32> {vdl.param = \"k\"}", "tensor<f32>"}},
+       {"%y = vdl.elbo %a, %k, %beta : tensor<f32>",
+        "%a: tensor<f32> {vdl.param = \"a\"}, %k: tensor<f32> {vdl.param = \"k\"}, "
+        "%beta: tensor<f32> {vdl.param = \"beta\"}",
+        "tensor<f32>"}},
   };
   return all;
 }

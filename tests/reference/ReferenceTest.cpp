@@ -199,7 +199,7 @@ void checkTraining(const std::string &name, int batch,
     }
     float terms[3];
     model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(),
-                     ef.data(), step, terms);
+                     ef.data(), step, 1.0f, terms);
     CHECK(std::isfinite(terms[0]));
   }
   for (int64_t i = 0; i < d.num_params; ++i) {
@@ -287,7 +287,7 @@ TEST_CASE("200 Adam steps lower the loss by a clear margin", "[train]") {
     }
     float terms[3];
     model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                     eps.data(), step, terms);
+                     eps.data(), step, model->klWeight(0), terms);
     REQUIRE(std::isfinite(terms[0]));
     if (step == 1)
       first = terms[0];
@@ -297,4 +297,24 @@ TEST_CASE("200 Adam steps lower the loss by a clear margin", "[train]") {
   INFO("loss at step 1: " << first << ", mean of steps 181-200: " << lastMean);
   // Random weights give ~550 nats; the four patterns are ~40 nats of noise.
   CHECK(lastMean < 0.5f * first);
+}
+
+TEST_CASE("the KL weight of a training step scales the KL term", "[train]") {
+  auto model = compile("mnist_vae", 7);
+  const vae_model &d = model->desc();
+  CHECK(d.beta == 1.0);
+  CHECK(d.warmup_epochs == 0);
+  CHECK(model->klWeight(0) == 1.0f);
+  Matrix x = pixels(7, d.input_size), e = normals(7, d.latent_size);
+  std::vector<float> xf = toFloat(x), ef = toFloat(e);
+  for (float weight : {0.0f, 0.25f, 1.0f}) {
+    vae::AlignedBuffer params = model->newParams(), arena = model->newArena();
+    vae::AlignedBuffer state = model->newOptimizerState();
+    model->initParams(params.data(), 11);
+    float terms[3];
+    model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(),
+                     ef.data(), 1, weight, terms);
+    INFO("kl weight " << weight);
+    CHECK(terms[0] == Approx(terms[1] + weight * terms[2]).epsilon(1e-5));
+  }
 }

@@ -61,6 +61,8 @@ typedef struct vae_model {
   int64_t param_floats;  /* size of the parameter buffer, in floats */
   int64_t opt_state_floats; /* size of the optimizer state, in floats */
   int64_t arena_bytes;   /* scratch memory every entry point needs */
+  double beta;           /* KL weight of `loss elbo(beta = ...)` */
+  int64_t warmup_epochs; /* KL warm-up: the weight grows linearly to beta */
 } vae_model;
 
 /* The entry points. `arena` holds arena_bytes; x is [batch, input_size],
@@ -82,10 +84,11 @@ typedef void (*vae_grad_step_fn)(const float *params, void *arena,
                                  float *grads);
 /* One optimizer step, in place: forward, backward, and the update of
  * `params` and `opt_state` (opt_state_floats floats, zero before step 1).
- * `step` counts from 1 (Adam's bias correction). */
+ * `step` counts from 1 (Adam's bias correction); `kl_weight` is the KL term's
+ * weight for this step (beta, or less during warm-up). */
 typedef void (*vae_train_step_fn)(float *params, float *opt_state, void *arena,
                                   const float *x, const float *eps,
-                                  int64_t step, float *loss,
+                                  int64_t step, float kl_weight, float *loss,
                                   float *reconstruction, float *kl);
 /* decode_outputs == 1 */
 typedef void (*vae_decode1_fn)(const float *params, void *arena,

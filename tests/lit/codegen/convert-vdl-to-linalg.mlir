@@ -205,12 +205,12 @@ func.func @reductions(%x: tensor<4xf32>) -> (tensor<f32>, tensor<f32>) {
 
 // beta * kl - log_likelihood on 0-d tensors.
 // CHECK-LABEL: func.func @elbo
-// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], iterator_types = []}
-// CHECK: %[[B:.*]] = arith.constant 5.000000e-01 : f32
-// CHECK: %[[K:.*]] = arith.mulf %[[B]], %{{.*}}
-// CHECK: arith.subf %[[K]], %{{.*}}
-func.func @elbo(%ll: tensor<f32>, %kl: tensor<f32>) -> tensor<f32> {
-  %0 = vdl.elbo %ll, %kl beta = 0.5 : tensor<f32>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}, #{{.*}}], iterator_types = []}
+// CHECK: ^bb0(%[[LL:.*]]: f32, %[[KL:.*]]: f32, %[[B:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[K:.*]] = arith.mulf %[[B]], %[[KL]]
+// CHECK: arith.subf %[[K]], %[[LL]]
+func.func @elbo(%ll: tensor<f32>, %kl: tensor<f32>, %beta: tensor<f32>) -> tensor<f32> {
+  %0 = vdl.elbo %ll, %kl, %beta : tensor<f32>
   return %0 : tensor<f32>
 }
 

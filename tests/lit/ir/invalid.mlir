@@ -168,14 +168,6 @@ func.func @reduce_result(%x: tensor<2xf32>) {
 
 // -----
 
-func.func @elbo_beta(%a: tensor<f32>) {
-  // expected-error @+1 {{'vdl.elbo' op beta must be non-negative, got -1}}
-  %0 = vdl.elbo %a, %a beta = -1.0 : tensor<f32>
-  return
-}
-
-// -----
-
 // expected-error @+1 {{'vdl.init' of argument #0 must be an initializer attribute such as #vdl.uniform_fan_in<N>}}
 func.func @bad_init(%w: tensor<3x4xf32> {vdl.init = 3 : i64}) {
   return

@@ -59,8 +59,9 @@ func.func @probabilistic(%mu: tensor<2x5xf32>, %logvar: tensor<2x5xf32>, %eps: t
   %m = vdl.reduce_mean %ll0 : tensor<2xf32> -> tensor<f32>
   // CHECK: vdl.reduce_sum %{{.*}} : tensor<2xf32> -> tensor<f32>
   %k = vdl.reduce_sum %kl : tensor<2xf32> -> tensor<f32>
-  // CHECK: vdl.elbo %{{.*}}, %{{.*}} beta = 5.000000e-01 : tensor<f32>
-  %loss = vdl.elbo %m, %k beta = 0.5 : tensor<f32>
+  // CHECK: vdl.elbo %{{.*}}, %{{.*}}, %{{.*}} : tensor<f32>
+  %beta = vdl.constant 0.5 : tensor<f32>
+  %loss = vdl.elbo %m, %k, %beta : tensor<f32>
   return %loss, %m : tensor<f32>, tensor<f32>
 }
 

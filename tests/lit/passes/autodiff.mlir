@@ -29,7 +29,7 @@ func.func @loss(%w: tensor<3x2xf32> {vdl.param = "w"}, %b: tensor<2xf32> {vdl.pa
 // CHECK-SAME: %[[TW:[^:]*]]: tensor<3x2xf32> {vdl.param = "w"}, %{{[^:]*}}: tensor<2xf32> {vdl.param = "b"},
 // CHECK-SAME: %[[MW:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 0 : i64},
 // CHECK-SAME: %[[VW:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 1 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 1 : i64},
-// CHECK-SAME: %{{[^:]*}}: tensor<4x3xf32>, %[[STEP:[^:]*]]: i64 {vdl.input = "step"})
+// CHECK-SAME: %{{[^:]*}}: tensor<4x3xf32>, %[[STEP:[^:]*]]: i64 {vdl.input = "step"}, %{{[^:]*}}: f32 {vdl.input = "kl_weight"})
 // CHECK-SAME: -> (tensor<f32>, tensor<3x2xf32> {vdl.update_of = "w"}, tensor<2xf32> {vdl.update_of = "b"}, tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}
 // CHECK: %[[T:.*]] = arith.sitofp %[[STEP]] : i64 to f32
 // CHECK: vdl.exp
@@ -93,4 +93,23 @@ func.func @loss(%p: tensor<2x3xf32> {vdl.param = "p"}) -> tensor<f32> {
 
 // expected-error @+1 {{vdl-autodiff: no @loss function to differentiate}}
 module {
+}
+
+// -----
+
+// The training step's KL weight replaces @loss's constant beta in the loss
+// and in the KL adjoint (KL warm-up).
+// CHECK-LABEL: func.func @grad_step(
+// CHECK: %[[BETA:.*]] = vdl.constant 2.500000e-01 : tensor<f32>
+// CHECK: vdl.elbo %{{.*}}, %{{.*}}, %[[BETA]]
+// CHECK: vdl.mul %{{.*}}, %[[BETA]] : tensor<f32>
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: %[[KLW:[^:]*]]: f32 {vdl.input = "kl_weight"})
+// CHECK: %[[W:.*]] = tensor.from_elements %[[KLW]] : tensor<f32>
+// CHECK: vdl.elbo %{{.*}}, %{{.*}}, %[[W]]
+// CHECK: vdl.mul %{{.*}}, %[[W]] : tensor<f32>
+func.func @loss(%ll: tensor<f32> {vdl.param = "ll"}, %kl: tensor<f32> {vdl.param = "kl"}) -> tensor<f32> {
+  %beta = vdl.constant 0.25 : tensor<f32>
+  %l = vdl.elbo %ll, %kl, %beta : tensor<f32>
+  return %l : tensor<f32>
 }
