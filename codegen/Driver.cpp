@@ -99,6 +99,8 @@ ModelInfo modelInfo(const Module &ast) {
   info.latentSize = ast.latent->size;
   info.beta = ast.train.beta;
   info.warmupEpochs = ast.train.warmup;
+  info.epochs = ast.train.epochs;
+  info.seed = ast.train.seed;
   auto *likelihood =
       llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
   if (likelihood->callee == "bernoulli") {

@@ -148,7 +148,7 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
   auto *modelType = llvm::StructType::create(
       ctx,
       {i32, i32, ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64, ptr,
-       i64, i64, i64, f64, i64},
+       i64, i64, i64, f64, i64, i64, i64},
       "struct.vae_model");
   int64_t inputSize = 1;
   for (int64_t d : info.inputShape)
@@ -162,7 +162,8 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
        i64c(info.decodeOutputs), llvm::ConstantFP::get(f64, info.likelihoodSigma),
        i64c(info.params.size()), table, i64c(info.paramFloats),
        i64c(info.stateFloats), i64c(info.arenaBytes),
-       llvm::ConstantFP::get(f64, info.beta), i64c(info.warmupEpochs)});
+       llvm::ConstantFP::get(f64, info.beta), i64c(info.warmupEpochs),
+       i64c(info.epochs), i64c(info.seed)});
   new llvm::GlobalVariable(module, modelType, true,
                            llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");

@@ -25,6 +25,8 @@ struct ModelInfo {
   double likelihoodSigma = 0;
   double beta = 1;
   int64_t warmupEpochs = 0;
+  int64_t epochs = 0;
+  int64_t seed = 0;
   /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
   struct Param {
     std::string name;

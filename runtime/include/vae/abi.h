@@ -63,6 +63,8 @@ typedef struct vae_model {
   int64_t arena_bytes;   /* scratch memory every entry point needs */
   double beta;           /* KL weight of `loss elbo(beta = ...)` */
   int64_t warmup_epochs; /* KL warm-up: the weight grows linearly to beta */
+  int64_t epochs;        /* `epochs` of the train block */
+  int64_t seed;          /* `seed` of the train block */
 } vae_model;
 
 /* The entry points. `arena` holds arena_bytes; x is [batch, input_size],

@@ -1,0 +1,234 @@
+//===- Trainer.cpp - the training loop of vae-train -----------------------===//
+
+#include "runtime/Trainer.h"
+
+#include "runtime/Idx.h"
+#include "vae/philox.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using namespace vae;
+
+bool Dataset::load(const std::string &path, size_t limit, Dataset &out,
+                   std::string &error) {
+  auto reader = IdxReader::open(path, error);
+  if (!reader)
+    return false;
+  out.path = path;
+  out.count = limit ? std::min<size_t>(limit, reader->count()) : reader->count();
+  out.size = reader->exampleSize();
+  return reader->read(out.count, out.pixels, error);
+}
+
+std::string vae::findIdx(const std::string &dir, const std::string &stem) {
+  for (const char *suffix : {"", ".gz"}) {
+    std::string path = dir + "/" + stem + suffix;
+    if (std::filesystem::exists(path))
+      return path;
+  }
+  return "";
+}
+
+namespace {
+
+/// Standard normal noise for (seed, epoch, step), by Box-Muller on Philox.
+void fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch,
+               uint32_t step) {
+  PhiloxKey key{uint32_t(seed), uint32_t(seed >> 32)};
+  for (size_t i = 0; i < eps.size(); i += 2) {
+    PhiloxCounter w = philox4x32_10({uint32_t(i / 2), step, epoch, 1}, key);
+    double u1 = (double(w[0]) + 1.0) / 4294967296.0, u2 = double(w[1]) / 4294967296.0;
+    double r = std::sqrt(-2 * std::log(u1));
+    eps[i] = float(r * std::cos(2 * M_PI * u2));
+    if (i + 1 < eps.size())
+      eps[i + 1] = float(r * std::sin(2 * M_PI * u2));
+  }
+}
+
+/// A permutation of [0, n) for (seed, epoch): Fisher-Yates on Philox.
+std::vector<uint32_t> shuffle(size_t n, uint64_t seed, uint32_t epoch) {
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i)
+    order[i] = uint32_t(i);
+  PhiloxKey key{uint32_t(seed), uint32_t(seed >> 32)};
+  for (size_t i = n; i > 1; --i) {
+    uint32_t r = philox4x32_10({uint32_t(i), epoch, 0, 2}, key)[0];
+    std::swap(order[i - 1], order[r % i]);
+  }
+  return order;
+}
+
+void gather(const Dataset &data, const uint32_t *indices, size_t n,
+            std::vector<float> &x) {
+  for (size_t b = 0; b < n; ++b)
+    for (size_t j = 0; j < data.size; ++j)
+      x[b * data.size + j] = float(data.pixels[size_t(indices[b]) * data.size + j]) / 255.0f;
+}
+
+/// Writes `path` through a temporary file and a rename, so a crash leaves
+/// either the old checkpoint or the new one, never a torn file.
+bool writeCheckpoint(const std::string &path, const Model &model,
+                     const float *params, const float *state, int64_t epoch,
+                     int64_t step, std::string &error) {
+  const vae_model &d = model.desc();
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    int64_t header[4] = {d.param_floats, d.opt_state_floats, epoch, step};
+    out.write("VAECKPT1", 8);
+    out.write(reinterpret_cast<const char *>(header), sizeof(header));
+    out.write(reinterpret_cast<const char *>(params), std::streamsize(d.param_floats * 4));
+    out.write(reinterpret_cast<const char *>(state), std::streamsize(d.opt_state_floats * 4));
+    out.flush();
+    if (!out) {
+      error = "cannot write '" + tmp + "'";
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    error = "cannot rename '" + tmp + "' to '" + path + "': " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+Terms vae::evaluate(const Model &model, const float *params, void *arena,
+                    const Dataset &data, uint64_t seed, size_t &skipped) {
+  const vae_model &d = model.desc();
+  size_t batch = size_t(d.batch), batches = data.count / batch;
+  std::vector<float> x(batch * data.size), eps(batch * size_t(d.latent_size));
+  std::vector<uint32_t> indices(batch);
+  Terms total;
+  for (size_t k = 0; k < batches; ++k) {
+    for (size_t b = 0; b < batch; ++b)
+      indices[b] = uint32_t(k * batch + b);
+    gather(data, indices.data(), batch, x);
+    fillNoise(eps, seed ^ 0x5eed5eedull, 0xffffffffu, uint32_t(k));
+    float terms[3];
+    model.evalElbo(params, arena, x.data(), eps.data(), terms);
+    total.loss += terms[0] * batch;
+    total.reconstruction += terms[1] * batch;
+    total.kl += terms[2] * batch;
+    total.examples += batch;
+  }
+  if (total.examples) {
+    total.loss /= double(total.examples);
+    total.reconstruction /= double(total.examples);
+    total.kl /= double(total.examples);
+  }
+  skipped = data.count - total.examples;
+  return total;
+}
+
+int vae::train(const Model &model, const TrainOptions &options) {
+  const vae_model &d = model.desc();
+  std::string error;
+  Dataset trainSet, testSet;
+  const char *stems[2] = {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"};
+  Dataset *sets[2] = {&trainSet, &testSet};
+  for (int i = 0; i < 2; ++i) {
+    std::string path = findIdx(options.dataDir, stems[i]);
+    if (path.empty()) {
+      std::fprintf(stderr, "vae-train: error: no %s or %s.gz in '%s'\n",
+                   stems[i], stems[i], options.dataDir.c_str());
+      return 1;
+    }
+    if (!Dataset::load(path, i == 0 ? options.limit : 0, *sets[i], error)) {
+      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  for (const Dataset *set : {&trainSet, &testSet})
+    if (set->size != size_t(d.input_size)) {
+      std::fprintf(stderr,
+                   "vae-train: error: '%s' has examples of %zu values, but "
+                   "model '%s' takes %lld\n",
+                   set->path.c_str(), set->size, d.name, (long long)d.input_size);
+      return 1;
+    }
+  size_t batch = size_t(d.batch);
+  if (trainSet.count < batch) {
+    std::fprintf(stderr, "vae-train: error: '%s' has %zu examples, fewer than one batch of %zu\n",
+                 trainSet.path.c_str(), trainSet.count, batch);
+    return 1;
+  }
+  int64_t epochs = options.epochs > 0 ? options.epochs : d.epochs;
+  uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
+
+  std::filesystem::create_directories(options.outDir);
+  std::ofstream metrics(options.outDir + "/metrics.csv", std::ios::trunc);
+  metrics << "epoch,train_loss,train_reconstruction,train_kl,test_loss,"
+             "test_reconstruction,test_kl,samples_per_second,seconds\n";
+
+  AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
+  AlignedBuffer arena = model.newArena();
+  model.initParams(params.data(), seed);
+  std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
+  size_t skipped = 0;
+  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed, skipped);
+  std::printf("model %s: %zu train / %zu test examples, batch %zu, %lld epochs; "
+              "test -ELBO at initialization %.2f nats\n",
+              d.name, trainSet.count, testSet.count, batch, (long long)epochs,
+              initial.loss);
+
+  size_t batches = trainSet.count / batch; // the last partial batch is dropped
+  int64_t step = 0;
+  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+    auto start = std::chrono::steady_clock::now();
+    std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
+    Terms trainTerms;
+    for (size_t k = 0; k < batches; ++k) {
+      gather(trainSet, order.data() + k * batch, batch, x);
+      fillNoise(eps, seed, uint32_t(epoch), uint32_t(k));
+      float terms[3];
+      model.trainStep(params.data(), state.data(), arena.bytes(), x.data(),
+                      eps.data(), ++step,
+                      model.klWeight(double(epoch) + double(k) / double(batches)),
+                      terms);
+      if (!std::isfinite(terms[0])) {
+        std::fprintf(stderr,
+                     "vae-train: error: the loss became %f at epoch %lld, step "
+                     "%lld; stopping (the last checkpoint is kept)\n",
+                     double(terms[0]), (long long)epoch + 1, (long long)step);
+        return 1;
+      }
+      trainTerms.loss += terms[0];
+      trainTerms.reconstruction += terms[1];
+      trainTerms.kl += terms[2];
+    }
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start).count();
+    trainTerms.loss /= double(batches);
+    trainTerms.reconstruction /= double(batches);
+    trainTerms.kl /= double(batches);
+    Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed, skipped);
+    double rate = double(batches * batch) / seconds;
+    std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)  test "
+                "-ELBO %.2f (rec %.2f, KL %.2f)  %.0f samples/s  %.2f s\n",
+                (long long)epoch + 1, (long long)epochs, trainTerms.loss,
+                trainTerms.reconstruction, trainTerms.kl, test.loss,
+                test.reconstruction, test.kl, rate, seconds);
+    std::fflush(stdout);
+    metrics << epoch + 1 << ',' << trainTerms.loss << ',' << trainTerms.reconstruction
+            << ',' << trainTerms.kl << ',' << test.loss << ',' << test.reconstruction
+            << ',' << test.kl << ',' << rate << ',' << seconds << '\n';
+    metrics.flush();
+    if (!writeCheckpoint(options.outDir + "/checkpoint.bin", model, params.data(),
+                         state.data(), epoch + 1, step, error)) {
+      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  if (skipped)
+    std::printf("note: test -ELBO covers %zu of %zu test examples (full batches of %zu)\n",
+                testSet.count - skipped, testSet.count, batch);
+  return 0;
+}

@@ -1,0 +1,53 @@
+//===- Trainer.h - the training loop of vae-train ---------------*- C++ -*-===//
+
+#ifndef VAE_RUNTIME_TRAINER_H
+#define VAE_RUNTIME_TRAINER_H
+
+#include "runtime/Model.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vae {
+
+/// Images of one IDX file as u8, loaded once (shuffling needs random
+/// access); `limit` keeps the first examples only (0: all).
+struct Dataset {
+  std::string path;
+  std::vector<uint8_t> pixels;
+  size_t count = 0, size = 0;
+  static bool load(const std::string &path, size_t limit, Dataset &out,
+                   std::string &error);
+};
+
+/// Finds `stem` or `stem.gz` in `dir`; empty when neither exists.
+std::string findIdx(const std::string &dir, const std::string &stem);
+
+struct TrainOptions {
+  std::string dataDir = "/usr/share/datasets/fashion-mnist";
+  std::string outDir = "vae-train-out";
+  int64_t epochs = 0; // 0: the model's
+  int64_t seed = -1;  // -1: the model's
+  size_t limit = 0;   // train examples (0: all)
+  bool quiet = false;
+};
+
+/// Nats per example, averaged over the examples seen.
+struct Terms {
+  double loss = 0, reconstruction = 0, kl = 0;
+  size_t examples = 0;
+};
+
+/// −ELBO of `data` in full batches (the last partial batch is left out and
+/// `skipped` says how many examples that was).
+Terms evaluate(const Model &model, const float *params, void *arena,
+               const Dataset &data, uint64_t seed, size_t &skipped);
+
+/// Trains and writes metrics.csv and checkpoint.bin into options.outDir.
+/// Returns the process exit code; messages go to stderr.
+int train(const Model &model, const TrainOptions &options);
+
+} // namespace vae
+
+#endif // VAE_RUNTIME_TRAINER_H

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""End to end: vaec compiles mnist_vae.vdl, vae-train trains one epoch on a
+2,000-image slice of the default data; the test -ELBO must fall clearly below
+its value at initialization, and metrics and a checkpoint must be written.
+Also: bad data gives a clear error naming the file and a non-zero exit."""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+vaec, vae_train, models = sys.argv[1], sys.argv[2], sys.argv[3]
+failures = []
+
+
+def check(condition, message):
+    print(("ok   " if condition else "FAIL ") + message)
+    if not condition:
+        failures.append(message)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    so = os.path.join(tmp, "vae.so")
+    subprocess.run([vaec, os.path.join(models, "mnist_vae.vdl"), "-o", so], check=True)
+    out = os.path.join(tmp, "run")
+    run = subprocess.run([vae_train, so, "--epochs", "1", "--limit", "2000", "--out", out],
+                         capture_output=True, text=True)
+    print(run.stdout + run.stderr)
+    check(run.returncode == 0, "vae-train exits 0")
+    initial = float(re.search(r"test -ELBO at initialization ([0-9.]+)", run.stdout).group(1))
+    after = float(re.search(r"epoch 1/1 .* test -ELBO ([0-9.]+)", run.stdout).group(1))
+    check(after < 0.8 * initial, f"test -ELBO {after:.2f} < 0.8 x {initial:.2f} at initialization")
+    metrics = open(os.path.join(out, "metrics.csv")).read().splitlines()
+    check(len(metrics) == 2 and metrics[1].startswith("1,"), "metrics.csv has one epoch")
+    check(os.path.getsize(os.path.join(out, "checkpoint.bin")) > 0, "checkpoint written")
+    check(not os.path.exists(os.path.join(out, "checkpoint.bin.tmp")), "no temporary left")
+
+    # Bad data: an empty folder, then a file with a wrong magic number.
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    bad = subprocess.run([vae_train, so, "--data", empty], capture_output=True, text=True)
+    check(bad.returncode != 0 and
+          f"no train-images-idx3-ubyte or train-images-idx3-ubyte.gz in '{empty}'" in bad.stderr,
+          "a missing data file is a clear error: " + bad.stderr.strip())
+    with open(os.path.join(empty, "train-images-idx3-ubyte"), "wb") as f:
+        f.write(b"\x00\x00\x0d\x03" + b"\x00" * 12)
+    bad = subprocess.run([vae_train, so, "--data", empty], capture_output=True, text=True)
+    check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
+          "a wrong magic number is a clear error: " + bad.stderr.strip())
+
+print(f"{3 + 4 - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
