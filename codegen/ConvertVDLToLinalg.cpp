@@ -357,102 +357,79 @@ SmallVector<Value> perExampleElementwise(OpBuilder &b, Location loc,
   return SmallVector<Value>(generic.getResults());
 }
 
-struct KLNormalGradLowering : OpConversionPattern<KLNormalGradOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(KLNormalGradOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    double m = op.getPriorMean().convertToFloat();
-    double s = op.getPriorStd().convertToFloat();
-    auto results = perExampleElementwise(
-        rewriter, op.getLoc(), op->getResultTypes(),
-        {adaptor.getMu(), adaptor.getLogvar()}, adaptor.getAdjoint(),
-        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
-          // dmu = g (mu - m) / s^2; dlogvar = g 0.5 (exp(lv) / s^2 - 1)
-          Value invVar = f32(b, loc, 1.0 / (s * s));
-          Value dmu = b.create<arith::MulFOp>(
-              loc, a[2],
-              b.create<arith::MulFOp>(
-                  loc, b.create<arith::SubFOp>(loc, a[0], f32(b, loc, m)), invVar));
-          Value ratio = b.create<arith::MulFOp>(
-              loc, b.create<math::ExpOp>(loc, a[1]), invVar);
-          Value dlv = b.create<arith::MulFOp>(
-              loc, a[2],
-              b.create<arith::MulFOp>(
-                  loc, f32(b, loc, 0.5),
-                  b.create<arith::SubFOp>(loc, ratio, f32(b, loc, 1.0))));
-          return {dmu, dlv};
-        });
-    rewriter.replaceOp(op, results);
-    return success();
-  }
-};
+/// The per-element adjoints of each per-example gradient op, from
+/// (its inputs..., g[b]).
+template <typename Op>
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, Op op,
+                                       ValueRange a);
 
-struct BernoulliLogProbGradLowering
-    : OpConversionPattern<BernoulliLogProbGradOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(BernoulliLogProbGradOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto results = perExampleElementwise(
-        rewriter, op.getLoc(), op->getResultTypes(),
-        {adaptor.getLogits(), adaptor.getTarget()}, adaptor.getAdjoint(),
-        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
-          // g (t - sigmoid(l))
-          Value p = scalarBody(b, loc, SigmoidOp(), a.take_front());
-          return {b.create<arith::MulFOp>(loc, a[2],
-                                          b.create<arith::SubFOp>(loc, a[1], p))};
-        });
-    rewriter.replaceOp(op, results);
-    return success();
-  }
-};
+template <>
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
+                                       KLNormalGradOp op, ValueRange a) {
+  // dmu = g (mu - m) / s^2; dlogvar = g 0.5 (exp(lv) / s^2 - 1)
+  double m = op.getPriorMean().convertToFloat();
+  double s = op.getPriorStd().convertToFloat();
+  Value invVar = f32(b, loc, 1.0 / (s * s));
+  Value dmu = b.create<arith::MulFOp>(
+      loc, a[2],
+      b.create<arith::MulFOp>(
+          loc, b.create<arith::SubFOp>(loc, a[0], f32(b, loc, m)), invVar));
+  Value ratio = b.create<arith::MulFOp>(loc, b.create<math::ExpOp>(loc, a[1]), invVar);
+  Value dlv = b.create<arith::MulFOp>(
+      loc, a[2],
+      b.create<arith::MulFOp>(loc, f32(b, loc, 0.5),
+                              b.create<arith::SubFOp>(loc, ratio, f32(b, loc, 1.0))));
+  return {dmu, dlv};
+}
 
-struct GaussianLogProbGradLowering : OpConversionPattern<GaussianLogProbGradOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(GaussianLogProbGradOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto results = perExampleElementwise(
-        rewriter, op.getLoc(), op->getResultTypes(),
-        {adaptor.getMean(), adaptor.getLogvar(), adaptor.getTarget()},
-        adaptor.getAdjoint(),
-        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
-          // dmean = g (t - m) exp(-lv); dlogvar = g 0.5 ((t - m)^2 exp(-lv) - 1)
-          Value diff = b.create<arith::SubFOp>(loc, a[2], a[0]);
-          Value invVar =
-              b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[1]));
-          Value scaled = b.create<arith::MulFOp>(loc, diff, invVar);
-          Value dmean = b.create<arith::MulFOp>(loc, a[3], scaled);
-          Value quad = b.create<arith::MulFOp>(loc, scaled, diff);
-          Value dlv = b.create<arith::MulFOp>(
-              loc, a[3],
-              b.create<arith::MulFOp>(
-                  loc, f32(b, loc, 0.5),
-                  b.create<arith::SubFOp>(loc, quad, f32(b, loc, 1.0))));
-          return {dmean, dlv};
-        });
-    rewriter.replaceOp(op, results);
-    return success();
-  }
-};
+template <>
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
+                                       BernoulliLogProbGradOp, ValueRange a) {
+  // g (t - sigmoid(l))
+  Value p = scalarBody(b, loc, SigmoidOp(), a.take_front());
+  return {b.create<arith::MulFOp>(loc, a[2], b.create<arith::SubFOp>(loc, a[1], p))};
+}
 
-struct GaussianFixedLogProbGradLowering
-    : OpConversionPattern<GaussianFixedLogProbGradOp> {
-  using OpConversionPattern::OpConversionPattern;
+template <>
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
+                                       GaussianLogProbGradOp, ValueRange a) {
+  // dmean = g (t - m) exp(-lv); dlogvar = g 0.5 ((t - m)^2 exp(-lv) - 1)
+  Value diff = b.create<arith::SubFOp>(loc, a[2], a[0]);
+  Value invVar = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[1]));
+  Value scaled = b.create<arith::MulFOp>(loc, diff, invVar);
+  Value dmean = b.create<arith::MulFOp>(loc, a[3], scaled);
+  Value quad = b.create<arith::MulFOp>(loc, scaled, diff);
+  Value dlv = b.create<arith::MulFOp>(
+      loc, a[3],
+      b.create<arith::MulFOp>(loc, f32(b, loc, 0.5),
+                              b.create<arith::SubFOp>(loc, quad, f32(b, loc, 1.0))));
+  return {dmean, dlv};
+}
+
+template <>
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
+                                       GaussianFixedLogProbGradOp op,
+                                       ValueRange a) {
+  // g (t - m) / sigma^2
+  double sigma = op.getSigma().convertToFloat();
+  Value diff = b.create<arith::SubFOp>(loc, a[1], a[0]);
+  return {b.create<arith::MulFOp>(
+      loc, a[2],
+      b.create<arith::MulFOp>(loc, diff, f32(b, loc, 1.0 / (sigma * sigma))))};
+}
+
+/// Every per-example gradient op: its last operand is the adjoint g[b].
+template <typename Op>
+struct PerExampleGradLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
   LogicalResult
-  matchAndRewrite(GaussianFixedLogProbGradOp op, OpAdaptor adaptor,
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    double sigma = op.getSigma().convertToFloat();
+    ValueRange operands = adaptor.getOperands();
     auto results = perExampleElementwise(
-        rewriter, op.getLoc(), op->getResultTypes(),
-        {adaptor.getMean(), adaptor.getTarget()}, adaptor.getAdjoint(),
-        [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
-          // g (t - m) / sigma^2
-          Value diff = b.create<arith::SubFOp>(loc, a[1], a[0]);
-          return {b.create<arith::MulFOp>(
-              loc, a[2],
-              b.create<arith::MulFOp>(loc, diff, f32(b, loc, 1.0 / (sigma * sigma))))};
+        rewriter, op.getLoc(), op->getResultTypes(), operands.drop_back(),
+        operands.back(), [&](OpBuilder &b, Location loc, ValueRange a) {
+          return perExampleGradients(b, loc, op, a);
         });
     rewriter.replaceOp(op, results);
     return success();
@@ -702,9 +679,11 @@ struct ConvertVDLToLinalgPass
                  ElementwiseLowering<SigmoidGradOp>,
                  ElementwiseLowering<SoftplusGradOp>,
                  ElementwiseLowering<LeakyReluGradOp>,
-                 ElementwiseLowering<EluGradOp>, KLNormalGradLowering,
-                 BernoulliLogProbGradLowering, GaussianLogProbGradLowering,
-                 GaussianFixedLogProbGradLowering, MatmulLowering,
+                 ElementwiseLowering<EluGradOp>,
+                 PerExampleGradLowering<KLNormalGradOp>,
+                 PerExampleGradLowering<BernoulliLogProbGradOp>,
+                 PerExampleGradLowering<GaussianLogProbGradOp>,
+                 PerExampleGradLowering<GaussianFixedLogProbGradOp>, MatmulLowering,
                  ReduceRowsLowering, BroadcastLowering, AdamUpdateLowering,
                  SgdUpdateLowering>(ctx);
     patterns.add<ReductionLowering<KLNormalOp>,
