@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -71,15 +72,18 @@ void gather(const Dataset &data, const uint32_t *indices, size_t n,
 
 /// Writes `path` through a temporary file and a rename, so a crash leaves
 /// either the old checkpoint or the new one, never a torn file.
+constexpr char kCheckpointMagic[8] = {'V', 'A', 'E', 'C', 'K', 'P', 'T', '1'};
+
 bool writeCheckpoint(const std::string &path, const Model &model,
                      const float *params, const float *state, int64_t epoch,
-                     int64_t step, std::string &error) {
+                     int64_t step, uint64_t seed, std::string &error) {
   const vae_model &d = model.desc();
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    int64_t header[4] = {d.param_floats, d.opt_state_floats, epoch, step};
-    out.write("VAECKPT1", 8);
+    int64_t header[5] = {d.param_floats, d.opt_state_floats, epoch, step,
+                         int64_t(seed)};
+    out.write(kCheckpointMagic, 8);
     out.write(reinterpret_cast<const char *>(header), sizeof(header));
     out.write(reinterpret_cast<const char *>(params), std::streamsize(d.param_floats * 4));
     out.write(reinterpret_cast<const char *>(state), std::streamsize(d.opt_state_floats * 4));
@@ -99,6 +103,42 @@ bool writeCheckpoint(const std::string &path, const Model &model,
 }
 
 } // namespace
+
+bool vae::readCheckpoint(const std::string &path, const Model &model,
+                         float *params, float *state, CheckpointHeader &header,
+                         std::string &error) {
+  const vae_model &d = model.desc();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open checkpoint '" + path + "'";
+    return false;
+  }
+  char magic[8];
+  int64_t fields[5];
+  if (!in.read(magic, 8) || std::memcmp(magic, kCheckpointMagic, 8) != 0) {
+    error = "'" + path + "' is not a vae-train checkpoint (bad magic at byte 0)";
+    return false;
+  }
+  if (!in.read(reinterpret_cast<char *>(fields), sizeof(fields))) {
+    error = "'" + path + "' is truncated in its header (before byte 48)";
+    return false;
+  }
+  header = {fields[0], fields[1], fields[2], fields[3], fields[4]};
+  if (header.paramFloats != d.param_floats || header.stateFloats != d.opt_state_floats) {
+    error = "'" + path + "' holds " + std::to_string(header.paramFloats) +
+            " parameters and " + std::to_string(header.stateFloats) +
+            " optimizer-state floats, but model '" + d.name + "' has " +
+            std::to_string(d.param_floats) + " and " +
+            std::to_string(d.opt_state_floats);
+    return false;
+  }
+  if (!in.read(reinterpret_cast<char *>(params), std::streamsize(d.param_floats * 4)) ||
+      !in.read(reinterpret_cast<char *>(state), std::streamsize(d.opt_state_floats * 4))) {
+    error = "'" + path + "' is truncated at byte " + std::to_string(in.gcount() + 48);
+    return false;
+  }
+  return true;
+}
 
 Terms vae::evaluate(const Model &model, const float *params, void *arena,
                     const Dataset &data, uint64_t seed, size_t &skipped) {
@@ -164,24 +204,53 @@ int vae::train(const Model &model, const TrainOptions &options) {
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
 
   std::filesystem::create_directories(options.outDir);
-  std::ofstream metrics(options.outDir + "/metrics.csv", std::ios::trunc);
-  metrics << "epoch,train_loss,train_reconstruction,train_kl,test_loss,"
-             "test_reconstruction,test_kl,samples_per_second,seconds\n";
-
   AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
   AlignedBuffer arena = model.newArena();
-  model.initParams(params.data(), seed);
+  std::string checkpoint = options.outDir + "/checkpoint.bin";
+  int64_t firstEpoch = 0, step = 0;
+  if (options.resume) {
+    CheckpointHeader header;
+    if (!readCheckpoint(checkpoint, model, params.data(), state.data(), header, error)) {
+      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+      return 1;
+    }
+    if (options.seed >= 0 && uint64_t(header.seed) != seed) {
+      std::fprintf(stderr, "vae-train: error: '%s' was trained with seed %lld, not %llu\n",
+                   checkpoint.c_str(), (long long)header.seed, (unsigned long long)seed);
+      return 1;
+    }
+    seed = uint64_t(header.seed);
+    firstEpoch = header.epoch;
+    step = header.step;
+    std::printf("resuming from '%s' after epoch %lld (step %lld)\n",
+                checkpoint.c_str(), (long long)firstEpoch, (long long)step);
+  } else {
+    if (std::filesystem::exists(checkpoint) && !options.overwrite) {
+      std::fprintf(stderr,
+                   "vae-train: error: '%s' exists; --resume continues it, "
+                   "--overwrite starts over, or choose another --out\n",
+                   checkpoint.c_str());
+      return 1;
+    }
+    model.initParams(params.data(), seed);
+  }
+  // A resumed run appends to the metrics of the run it continues.
+  std::string metricsPath = options.outDir + "/metrics.csv";
+  bool appendMetrics = options.resume && std::filesystem::exists(metricsPath);
+  std::ofstream metrics(metricsPath, appendMetrics ? std::ios::app : std::ios::trunc);
+  if (!appendMetrics)
+    metrics << "epoch,train_loss,train_reconstruction,train_kl,test_loss,"
+               "test_reconstruction,test_kl,samples_per_second,seconds\n";
   std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
   size_t skipped = 0;
   Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed, skipped);
   std::printf("model %s: %zu train / %zu test examples, batch %zu, %lld epochs; "
-              "test -ELBO at initialization %.2f nats\n",
+              "test -ELBO at %s %.2f nats\n",
               d.name, trainSet.count, testSet.count, batch, (long long)epochs,
-              initial.loss);
+              options.resume ? "the checkpoint" : "initialization", initial.loss);
 
   size_t batches = trainSet.count / batch; // the last partial batch is dropped
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+  for (int64_t epoch = firstEpoch; epoch < epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
     std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
     Terms trainTerms;
@@ -221,8 +290,8 @@ int vae::train(const Model &model, const TrainOptions &options) {
             << ',' << trainTerms.kl << ',' << test.loss << ',' << test.reconstruction
             << ',' << test.kl << ',' << rate << ',' << seconds << '\n';
     metrics.flush();
-    if (!writeCheckpoint(options.outDir + "/checkpoint.bin", model, params.data(),
-                         state.data(), epoch + 1, step, error)) {
+    if (!writeCheckpoint(checkpoint, model, params.data(), state.data(),
+                         epoch + 1, step, seed, error)) {
       std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
       return 1;
     }

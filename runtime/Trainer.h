@@ -30,6 +30,8 @@ struct TrainOptions {
   int64_t epochs = 0; // 0: the model's
   int64_t seed = -1;  // -1: the model's
   size_t limit = 0;   // train examples (0: all)
+  bool resume = false;    // continue from outDir/checkpoint.bin
+  bool overwrite = false; // replace an existing run in outDir
   bool quiet = false;
 };
 
@@ -43,6 +45,16 @@ struct Terms {
 /// `skipped` says how many examples that was).
 Terms evaluate(const Model &model, const float *params, void *arena,
                const Dataset &data, uint64_t seed, size_t &skipped);
+
+/// What checkpoint.bin holds besides the buffers.
+struct CheckpointHeader {
+  int64_t paramFloats = 0, stateFloats = 0, epoch = 0, step = 0, seed = 0;
+};
+
+/// Reads a checkpoint written for `model` into `params` and `state`; the
+/// error names the file and what does not match.
+bool readCheckpoint(const std::string &path, const Model &model, float *params,
+                    float *state, CheckpointHeader &header, std::string &error);
 
 /// Trains and writes metrics.csv and checkpoint.bin into options.outDir.
 /// Returns the process exit code; messages go to stderr.

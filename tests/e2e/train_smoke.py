@@ -36,6 +36,29 @@ with tempfile.TemporaryDirectory() as tmp:
     check(os.path.getsize(os.path.join(out, "checkpoint.bin")) > 0, "checkpoint written")
     check(not os.path.exists(os.path.join(out, "checkpoint.bin.tmp")), "no temporary left")
 
+    # A run resumed after epoch 1 ends bit-identical to an uninterrupted one.
+    straight, split = os.path.join(tmp, "straight"), os.path.join(tmp, "split")
+    common = [vae_train, so, "--limit", "1024", "--seed", "5"]
+    subprocess.run(common + ["--epochs", "2", "--out", straight], check=True, capture_output=True)
+    subprocess.run(common + ["--epochs", "1", "--out", split], check=True, capture_output=True)
+    resumed = subprocess.run(common + ["--epochs", "2", "--out", split, "--resume"],
+                             capture_output=True, text=True)
+    check(resumed.returncode == 0 and "resuming from" in resumed.stdout, "--resume continues")
+    same = open(os.path.join(straight, "checkpoint.bin"), "rb").read() == \
+        open(os.path.join(split, "checkpoint.bin"), "rb").read()
+    check(same, "resumed checkpoint is bit-identical to the uninterrupted run's")
+    rows = open(os.path.join(split, "metrics.csv")).read().splitlines()
+    check(len(rows) == 3 and rows[2].startswith("2,"), "resumed metrics append epoch 2")
+    again = subprocess.run(common + ["--epochs", "1", "--out", split], capture_output=True, text=True)
+    check(again.returncode != 0 and "exists; --resume continues it" in again.stderr and
+          open(os.path.join(split, "checkpoint.bin"), "rb").read() ==
+          open(os.path.join(straight, "checkpoint.bin"), "rb").read(),
+          "a new run does not overwrite a checkpoint: " + again.stderr.strip())
+    bad = subprocess.run(common[:2] + ["--out", os.path.join(tmp, "nothing"), "--resume"],
+                         capture_output=True, text=True)
+    check(bad.returncode != 0 and "cannot open checkpoint" in bad.stderr,
+          "--resume without a checkpoint is a clear error: " + bad.stderr.strip())
+
     # Bad data: an empty folder, then a file with a wrong magic number.
     empty = os.path.join(tmp, "empty")
     os.mkdir(empty)
@@ -49,5 +72,5 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
           "a wrong magic number is a clear error: " + bad.stderr.strip())
 
-print(f"{3 + 4 - len(failures)} passed, {len(failures)} failed")
+print(f"{12 - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

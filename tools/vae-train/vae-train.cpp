@@ -32,6 +32,10 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{9007199254740992}));
   app.add_option("--limit", options.limit, "train on the first N examples only");
   app.add_option("--out", options.outDir, "where metrics.csv and checkpoint.bin go");
+  app.add_flag("--resume", options.resume,
+               "continue from OUT/checkpoint.bin up to --epochs");
+  app.add_flag("--overwrite", options.overwrite,
+               "start over even if OUT holds a checkpoint");
   try {
     app.parse(args);
   } catch (const CLI::ParseError &e) {
