@@ -38,7 +38,8 @@ const std::pair<StringRef, StringRef> kEntryPoints[] = {
     {"encode", "vae_encode"},
     {"decode", "vae_decode"},
     {"grad_step", "vae_grad_step"},
-    {"train_step", "vae_train_step"}};
+    {"train_step", "vae_train_step"},
+    {"score", "vae_score"}};
 
 /// Where an argument or a result with these attributes lives in a packed
 /// buffer, in floats; nothing if it is not packed there.

@@ -7,6 +7,8 @@
 //   func.func @decode(P_dec..., %z: tensor<BxL>) -> likelihood parameters
 //   func.func @loss(P..., %x: tensor<BxD>, %eps: tensor<BxL>)
 //       -> (loss, reconstruction, kl)      all tensor<f32>, nats per example
+//   func.func @score(P..., %x, %eps)
+//       -> (loss, reconstruction, kl)      all tensor<B>, one per example
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,8 +73,16 @@ private:
       ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
       function_ref<std::pair<SmallVector<Value>, Location>(ArrayRef<Value>)>
           body);
+  /// Per-example log-likelihood and KL of a batch, and where they come from.
+  struct PerExample {
+    Value logProb, kl;
+    Location llLoc, klLoc;
+  };
+  PerExample emitPerExample(Value x, Value eps);
   /// The body of @loss: posterior, sample, KL, likelihood, ELBO.
   std::pair<SmallVector<Value>, Location> emitLoss(Value x, Value eps);
+  /// The body of @score: the loss terms of every example.
+  std::pair<SmallVector<Value>, Location> emitScore(Value x, Value eps);
   EmittedDistribution emitBlock(const vaec::Block &block, Value argument);
   Value emit(const Expr &expr);
   Value splat(double value, Type type, Location location) {
@@ -218,8 +228,7 @@ void Generator::emitFunction(
                                        ValueRange(results).getTypes()));
 }
 
-std::pair<SmallVector<Value>, Location> Generator::emitLoss(Value x,
-                                                            Value eps) {
+Generator::PerExample Generator::emitPerExample(Value x, Value eps) {
   EmittedDistribution posterior = emitBlock(*module.encoder, x);
   Location postLoc = loc(posterior.call->loc);
   Value mu = posterior.values[0], logvar = posterior.values[1];
@@ -241,16 +250,36 @@ std::pair<SmallVector<Value>, Location> Generator::emitLoss(Value x,
     logProb = builder.create<vdl::GaussianFixedLogProbOp>(
         llLoc, likelihood.values[0], x,
         static_cast<float>(likelihood.call->number(2)));
+  return {logProb, kl, llLoc, priorLoc};
+}
 
+std::pair<SmallVector<Value>, Location> Generator::emitLoss(Value x,
+                                                            Value eps) {
+  PerExample terms = emitPerExample(x, eps);
   Location lossLoc = loc(module.loc);
-  Value meanLogProb = builder.create<vdl::ReduceMeanOp>(llLoc, logProb);
-  Value meanKL = builder.create<vdl::ReduceMeanOp>(priorLoc, kl);
+  Value meanLogProb = builder.create<vdl::ReduceMeanOp>(terms.llLoc, terms.logProb);
+  Value meanKL = builder.create<vdl::ReduceMeanOp>(terms.klLoc, terms.kl);
   Value beta = builder.create<vdl::ConstantOp>(
       lossLoc, meanKL.getType(),
       builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
   Value loss = builder.create<vdl::ElboOp>(lossLoc, meanLogProb, meanKL, beta);
-  Value reconstruction = builder.create<vdl::NegOp>(llLoc, meanLogProb);
+  Value reconstruction = builder.create<vdl::NegOp>(terms.llLoc, meanLogProb);
   SmallVector<Value> results{loss, reconstruction, meanKL};
+  return {results, lossLoc};
+}
+
+std::pair<SmallVector<Value>, Location> Generator::emitScore(Value x,
+                                                             Value eps) {
+  // Per example: reconstruction = -log p(x|z), kl, loss = rec + beta kl.
+  PerExample terms = emitPerExample(x, eps);
+  Location lossLoc = loc(module.loc);
+  Value reconstruction = builder.create<vdl::NegOp>(terms.llLoc, terms.logProb);
+  Value beta = builder.create<vdl::ConstantOp>(
+      lossLoc, terms.kl.getType(),
+      builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
+  Value loss = builder.create<vdl::AddOp>(
+      lossLoc, reconstruction, builder.create<vdl::MulOp>(lossLoc, terms.kl, beta));
+  SmallVector<Value> results{loss, reconstruction, terms.kl};
   return {results, lossLoc};
 }
 
@@ -297,6 +326,9 @@ OwningOpRef<ModuleOp> Generator::run() {
   emitFunction("loss", module.loc, true, true,
                {{xName, xType}, {"eps", zType}},
                [&](ArrayRef<Value> inputs) { return emitLoss(inputs[0], inputs[1]); });
+  emitFunction("score", module.loc, true, true,
+               {{xName, xType}, {"eps", zType}},
+               [&](ArrayRef<Value> inputs) { return emitScore(inputs[0], inputs[1]); });
   return owned;
 }
 

@@ -143,12 +143,14 @@ std::unique_ptr<Model> Model::load(const std::string &path,
   model->decodeFn = symbol(VAE_DECODE_SYMBOL);
   model->gradFn = reinterpret_cast<vae_grad_step_fn>(symbol(VAE_GRAD_STEP_SYMBOL));
   model->trainFn = reinterpret_cast<vae_train_step_fn>(symbol(VAE_TRAIN_STEP_SYMBOL));
+  model->scoreFn = reinterpret_cast<vae_score_fn>(symbol(VAE_SCORE_SYMBOL));
   const char *missing = !model->initFn     ? VAE_INIT_PARAMS_SYMBOL
                         : !model->elboFn   ? VAE_EVAL_ELBO_SYMBOL
                         : !model->encodeFn ? VAE_ENCODE_SYMBOL
                         : !model->decodeFn ? VAE_DECODE_SYMBOL
                         : !model->gradFn   ? VAE_GRAD_STEP_SYMBOL
                         : !model->trainFn  ? VAE_TRAIN_STEP_SYMBOL
+                        : !model->scoreFn  ? VAE_SCORE_SYMBOL
                                            : nullptr;
   if (missing) {
     error = "'" + path + "' is not a complete vaec model: it has no " + missing;

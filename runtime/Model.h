@@ -55,6 +55,11 @@ public:
               float *logvar) const {
     encodeFn(params, arena, x, mu, logvar);
   }
+  /// Per-example loss terms, each `batch` floats.
+  void score(const float *params, void *arena, const float *x, const float *eps,
+             float *loss, float *reconstruction, float *kl) const {
+    scoreFn(params, arena, x, eps, loss, reconstruction, kl);
+  }
   /// Gradients of the loss into `grads` (param_floats floats).
   void gradStep(const float *params, void *arena, const float *x,
                 const float *eps, float terms[3], float *grads) const {
@@ -92,6 +97,7 @@ private:
   void *decodeFn = nullptr;
   vae_grad_step_fn gradFn = nullptr;
   vae_train_step_fn trainFn = nullptr;
+  vae_score_fn scoreFn = nullptr;
 };
 
 } // namespace vae

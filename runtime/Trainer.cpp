@@ -141,30 +141,44 @@ bool vae::readCheckpoint(const std::string &path, const Model &model,
 }
 
 Terms vae::evaluate(const Model &model, const float *params, void *arena,
-                    const Dataset &data, uint64_t seed, size_t &skipped) {
+                    const Dataset &data, uint64_t seed) {
   const vae_model &d = model.desc();
   size_t batch = size_t(d.batch), batches = data.count / batch;
   std::vector<float> x(batch * data.size), eps(batch * size_t(d.latent_size));
   std::vector<uint32_t> indices(batch);
   Terms total;
-  for (size_t k = 0; k < batches; ++k) {
-    for (size_t b = 0; b < batch; ++b)
+  for (size_t k = 0; k <= batches; ++k) {
+    size_t n = k < batches ? batch : data.count - batches * batch;
+    if (n == 0)
+      break;
+    for (size_t b = 0; b < n; ++b)
       indices[b] = uint32_t(k * batch + b);
-    gather(data, indices.data(), batch, x);
+    std::fill(x.begin(), x.end(), 0.0f); // padding of the last batch
+    gather(data, indices.data(), n, x);
     fillNoise(eps, seed ^ 0x5eed5eedull, 0xffffffffu, uint32_t(k));
-    float terms[3];
-    model.evalElbo(params, arena, x.data(), eps.data(), terms);
-    total.loss += terms[0] * batch;
-    total.reconstruction += terms[1] * batch;
-    total.kl += terms[2] * batch;
-    total.examples += batch;
+    if (n == batch) {
+      float terms[3];
+      model.evalElbo(params, arena, x.data(), eps.data(), terms);
+      total.loss += double(terms[0]) * double(n);
+      total.reconstruction += double(terms[1]) * double(n);
+      total.kl += double(terms[2]) * double(n);
+    } else {
+      std::vector<float> loss(batch), rec(batch), kl(batch);
+      model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(),
+                  kl.data());
+      for (size_t b = 0; b < n; ++b) {
+        total.loss += loss[b];
+        total.reconstruction += rec[b];
+        total.kl += kl[b];
+      }
+    }
+    total.examples += n;
   }
   if (total.examples) {
     total.loss /= double(total.examples);
     total.reconstruction /= double(total.examples);
     total.kl /= double(total.examples);
   }
-  skipped = data.count - total.examples;
   return total;
 }
 
@@ -242,8 +256,7 @@ int vae::train(const Model &model, const TrainOptions &options) {
     metrics << "epoch,train_loss,train_reconstruction,train_kl,test_loss,"
                "test_reconstruction,test_kl,samples_per_second,seconds\n";
   std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
-  size_t skipped = 0;
-  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed, skipped);
+  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed);
   std::printf("model %s: %zu train / %zu test examples, batch %zu, %lld epochs; "
               "test -ELBO at %s %.2f nats\n",
               d.name, trainSet.count, testSet.count, batch, (long long)epochs,
@@ -278,7 +291,7 @@ int vae::train(const Model &model, const TrainOptions &options) {
     trainTerms.loss /= double(batches);
     trainTerms.reconstruction /= double(batches);
     trainTerms.kl /= double(batches);
-    Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed, skipped);
+    Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed);
     double rate = double(batches * batch) / seconds;
     std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)  test "
                 "-ELBO %.2f (rec %.2f, KL %.2f)  %.0f samples/s  %.2f s\n",
@@ -296,8 +309,5 @@ int vae::train(const Model &model, const TrainOptions &options) {
       return 1;
     }
   }
-  if (skipped)
-    std::printf("note: test -ELBO covers %zu of %zu test examples (full batches of %zu)\n",
-                testSet.count - skipped, testSet.count, batch);
   return 0;
 }

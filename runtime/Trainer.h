@@ -41,10 +41,10 @@ struct Terms {
   size_t examples = 0;
 };
 
-/// −ELBO of `data` in full batches (the last partial batch is left out and
-/// `skipped` says how many examples that was).
+/// −ELBO of every example of `data`: full batches through vae_eval_elbo, the
+/// last partial batch padded and scored per example with vae_score.
 Terms evaluate(const Model &model, const float *params, void *arena,
-               const Dataset &data, uint64_t seed, size_t &skipped);
+               const Dataset &data, uint64_t seed);
 
 /// What checkpoint.bin holds besides the buffers.
 struct CheckpointHeader {

@@ -88,6 +88,21 @@ void checkModel(const std::string &name, int batch,
         1e-4 * std::fabs(expected.reconstruction));
   CHECK(std::fabs(terms[2] - expected.kl) <= 1e-4 * std::max(1.0, std::fabs(expected.kl)));
 
+  // Per-example scores average to the batch terms.
+  std::vector<float> perLoss(batch), perRec(batch), perKl(batch);
+  model->score(params.data(), arena.bytes(), xf.data(), epsf.data(),
+               perLoss.data(), perRec.data(), perKl.data());
+  double meanLoss = 0, meanRec = 0, meanKl = 0;
+  for (int b = 0; b < batch; ++b) {
+    meanLoss += perLoss[b] / batch;
+    meanRec += perRec[b] / batch;
+    meanKl += perKl[b] / batch;
+    CHECK(perLoss[b] == Approx(perRec[b] + perKl[b]).epsilon(1e-5));
+  }
+  CHECK(meanLoss == Approx(expected.loss).epsilon(1e-4));
+  CHECK(meanRec == Approx(expected.reconstruction).epsilon(1e-4));
+  CHECK(meanKl == Approx(expected.kl).epsilon(1e-4).margin(1e-4));
+
   std::vector<float> mu(batch * d.latent_size), logvar(mu.size());
   model->encode(params.data(), arena.bytes(), xf.data(), mu.data(), logvar.data());
   requireClose(mu, expected.mu, 1e-3, "mu");

@@ -77,6 +77,12 @@ typedef void (*vae_eval_elbo_fn)(const float *params, void *arena,
                                  float *kl);
 typedef void (*vae_encode_fn)(const float *params, void *arena,
                               const float *x, float *mu, float *logvar);
+/* The loss terms of every example: loss, reconstruction and kl are
+ * [batch] arrays (for anomaly scores and an exact test -ELBO over a
+ * padded last batch). */
+typedef void (*vae_score_fn)(const float *params, void *arena, const float *x,
+                             const float *eps, float *loss,
+                             float *reconstruction, float *kl);
 /* d loss / d params into `grads`, laid out like `params` (padding zero);
  * the loss terms as vae_eval_elbo. No update: for data-parallel training an
  * allreduce of `grads` goes between this and the optimizer. */
@@ -106,6 +112,7 @@ typedef void (*vae_decode2_fn)(const float *params, void *arena,
 #define VAE_DECODE_SYMBOL "vae_decode"
 #define VAE_GRAD_STEP_SYMBOL "vae_grad_step"
 #define VAE_TRAIN_STEP_SYMBOL "vae_train_step"
+#define VAE_SCORE_SYMBOL "vae_score"
 
 #ifdef __cplusplus
 }
