@@ -3,8 +3,10 @@
 #include "runtime/Trainer.h"
 
 #include "runtime/Idx.h"
+#include "runtime/Png.h"
 #include "vae/philox.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -99,6 +101,67 @@ bool writeCheckpoint(const std::string &path, const Model &model,
     error = "cannot rename '" + tmp + "' to '" + path + "': " + ec.message();
     return false;
   }
+  return true;
+}
+
+/// Means of the decoder's distribution for latent codes `z` (a full batch).
+std::vector<std::vector<float>> decodeMeans(const Model &model,
+                                            const float *params, void *arena,
+                                            const std::vector<float> &z,
+                                            size_t count) {
+  const vae_model &d = model.desc();
+  size_t size = size_t(d.input_size);
+  std::vector<float> out0(size_t(d.batch) * size), out1(out0.size());
+  model.decode(params, arena, z.data(), out0.data(), out1.data());
+  std::vector<std::vector<float>> images(count);
+  for (size_t b = 0; b < count; ++b) {
+    images[b].assign(out0.begin() + long(b * size), out0.begin() + long((b + 1) * size));
+    if (d.likelihood == VAE_LIKELIHOOD_BERNOULLI) // logits -> probabilities
+      for (float &v : images[b])
+        v = 1.0f / (1.0f + std::exp(-v));
+  }
+  return images;
+}
+
+/// reconstructions.png (test inputs above, reconstructions of their
+/// posterior means below) and samples.png (decoded prior draws).
+bool writePictures(const Model &model, const float *params, void *arena,
+                   const Dataset &test, uint64_t seed, const std::string &dir,
+                   std::string &error) {
+  const vae_model &d = model.desc();
+  uint32_t side = uint32_t(std::lround(std::sqrt(double(d.input_size))));
+  if (uint64_t(side) * side != uint64_t(d.input_size)) {
+    std::printf("no pictures: inputs of %lld values are not square images\n",
+                (long long)d.input_size);
+    return true;
+  }
+  size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
+  size_t shown = std::min(std::min<size_t>(batch, 8), test.count);
+  std::vector<float> x(batch * test.size, 0.0f), mu(batch * latent), logvar(mu.size());
+  std::vector<uint32_t> first(shown);
+  for (size_t i = 0; i < shown; ++i)
+    first[i] = uint32_t(i);
+  gather(test, first.data(), shown, x);
+  model.encode(params, arena, x.data(), mu.data(), logvar.data());
+  std::vector<std::vector<float>> grid;
+  for (size_t i = 0; i < shown; ++i)
+    grid.emplace_back(x.begin() + long(i * test.size), x.begin() + long((i + 1) * test.size));
+  for (auto &image : decodeMeans(model, params, arena, mu, shown))
+    grid.push_back(std::move(image));
+  uint32_t width, height;
+  std::vector<uint8_t> pixels = tileImages(grid, side, uint32_t(shown), width, height);
+  if (!writeGreyPng(dir + "/reconstructions.png", width, height, pixels, error))
+    return false;
+
+  std::vector<float> z(batch * latent);
+  fillNoise(z, seed ^ 0x5a3b1e5ull, 0xfffffffeu, 0);
+  size_t samples = std::min<size_t>(batch, 64);
+  pixels = tileImages(decodeMeans(model, params, arena, z, samples), side, 8,
+                      width, height);
+  if (!writeGreyPng(dir + "/samples.png", width, height, pixels, error))
+    return false;
+  std::printf("pictures: %s/reconstructions.png, %s/samples.png\n", dir.c_str(),
+              dir.c_str());
   return true;
 }
 
@@ -308,6 +371,11 @@ int vae::train(const Model &model, const TrainOptions &options) {
       std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
       return 1;
     }
+  }
+  if (!writePictures(model, params.data(), arena.bytes(), testSet, seed,
+                     options.outDir, error)) {
+    std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+    return 1;
   }
   return 0;
 }

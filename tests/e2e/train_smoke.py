@@ -35,6 +35,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check(len(metrics) == 2 and metrics[1].startswith("1,"), "metrics.csv has one epoch")
     check(os.path.getsize(os.path.join(out, "checkpoint.bin")) > 0, "checkpoint written")
     check(not os.path.exists(os.path.join(out, "checkpoint.bin.tmp")), "no temporary left")
+    for picture in ("reconstructions.png", "samples.png"):
+        data = open(os.path.join(out, picture), "rb").read()
+        check(data.startswith(b"\x89PNG\r\n\x1a\n") and b"IHDR" in data[:16] and
+              data.endswith(b"IEND\xaeB`\x82"), picture + " is a PNG")
 
     # A run resumed after epoch 1 ends bit-identical to an uninterrupted one.
     straight, split = os.path.join(tmp, "straight"), os.path.join(tmp, "split")
@@ -72,5 +76,5 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
           "a wrong magic number is a clear error: " + bad.stderr.strip())
 
-print(f"{12 - len(failures)} passed, {len(failures)} failed")
+print(f"{14 - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

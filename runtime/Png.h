@@ -1,0 +1,24 @@
+//===- Png.h - grey-level PNG files through zlib ----------------*- C++ -*-===//
+
+#ifndef VAE_RUNTIME_PNG_H
+#define VAE_RUNTIME_PNG_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vae {
+
+/// Writes an 8-bit grey-level PNG of `width` x `height` (row-major pixels).
+bool writeGreyPng(const std::string &path, uint32_t width, uint32_t height,
+                  const std::vector<uint8_t> &pixels, std::string &error);
+
+/// Tiles `images` (each side x side values in [0, 1]) into a grid of
+/// `columns` with a 2-pixel border, as 8-bit grey levels.
+std::vector<uint8_t> tileImages(const std::vector<std::vector<float>> &images,
+                                uint32_t side, uint32_t columns,
+                                uint32_t &width, uint32_t &height);
+
+} // namespace vae
+
+#endif // VAE_RUNTIME_PNG_H
