@@ -7,6 +7,8 @@
 
 #include "runtime/Png.h"
 
+#include "runtime/AtomicFile.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -58,21 +60,9 @@ bool vae::writeGreyPng(const std::string &path, uint32_t width,
   chunk(png, "IHDR", header);
   chunk(png, "IDAT", packed);
   chunk(png, "IEND", "");
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << png;
-    if (!out.flush()) {
-      error = "cannot write '" + tmp + "'";
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot rename '" + tmp + "' to '" + path + "'";
-    return false;
-  }
-  return true;
+  return writeAtomically(path, [&](std::ostream &out) { out << png; }, error);
 }
+
 
 std::vector<uint8_t> vae::tileImages(const std::vector<std::vector<float>> &images,
                                      uint32_t side, uint32_t columns,

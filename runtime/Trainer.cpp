@@ -2,6 +2,7 @@
 
 #include "runtime/Trainer.h"
 
+#include "runtime/AtomicFile.h"
 #include "runtime/Idx.h"
 #include "runtime/Png.h"
 #include "vae/philox.h"
@@ -80,28 +81,49 @@ bool writeCheckpoint(const std::string &path, const Model &model,
                      const float *params, const float *state, int64_t epoch,
                      int64_t step, uint64_t seed, std::string &error) {
   const vae_model &d = model.desc();
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    int64_t header[5] = {d.param_floats, d.opt_state_floats, epoch, step,
-                         int64_t(seed)};
-    out.write(kCheckpointMagic, 8);
-    out.write(reinterpret_cast<const char *>(header), sizeof(header));
-    out.write(reinterpret_cast<const char *>(params), std::streamsize(d.param_floats * 4));
-    out.write(reinterpret_cast<const char *>(state), std::streamsize(d.opt_state_floats * 4));
-    out.flush();
-    if (!out) {
-      error = "cannot write '" + tmp + "'";
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    error = "cannot rename '" + tmp + "' to '" + path + "': " + ec.message();
-    return false;
-  }
-  return true;
+  return writeAtomically(
+      path,
+      [&](std::ostream &out) {
+        int64_t header[5] = {d.param_floats, d.opt_state_floats, epoch, step,
+                             int64_t(seed)};
+        out.write(kCheckpointMagic, 8);
+        out.write(reinterpret_cast<const char *>(header), sizeof(header));
+        out.write(reinterpret_cast<const char *>(params),
+                  std::streamsize(d.param_floats * 4));
+        out.write(reinterpret_cast<const char *>(state),
+                  std::streamsize(d.opt_state_floats * 4));
+      },
+      error);
+}
+
+struct EpochRecord {
+  Terms train, test;
+  double samplesPerSecond, seconds;
+};
+
+/// metrics.json: the epochs of this invocation (a resumed run starts at
+/// `firstEpoch`; metrics.csv holds the whole run).
+bool writeMetricsJson(const std::string &path, const vae_model &d,
+                      const std::vector<EpochRecord> &history,
+                      int64_t firstEpoch, std::string &error) {
+  return writeAtomically(
+      path,
+      [&](std::ostream &out) {
+        out << "{\n  \"model\": \"" << d.name << "\",\n  \"batch\": " << d.batch
+            << ",\n  \"epochs\": [";
+        for (size_t i = 0; i < history.size(); ++i) {
+          const EpochRecord &r = history[i];
+          out << (i ? "," : "") << "\n    {\"epoch\": " << firstEpoch + int64_t(i) + 1
+              << ", \"train\": {\"loss\": " << r.train.loss
+              << ", \"reconstruction\": " << r.train.reconstruction
+              << ", \"kl\": " << r.train.kl << "}, \"test\": {\"loss\": " << r.test.loss
+              << ", \"reconstruction\": " << r.test.reconstruction
+              << ", \"kl\": " << r.test.kl << "}, \"samples_per_second\": "
+              << r.samplesPerSecond << ", \"seconds\": " << r.seconds << "}";
+        }
+        out << "\n  ]\n}\n";
+      },
+      error);
 }
 
 /// Means of the decoder's distribution for latent codes `z` (a full batch).
@@ -326,6 +348,7 @@ int vae::train(const Model &model, const TrainOptions &options) {
               options.resume ? "the checkpoint" : "initialization", initial.loss);
 
   size_t batches = trainSet.count / batch; // the last partial batch is dropped
+  std::vector<EpochRecord> history;
   for (int64_t epoch = firstEpoch; epoch < epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
     std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
@@ -366,7 +389,10 @@ int vae::train(const Model &model, const TrainOptions &options) {
             << ',' << trainTerms.kl << ',' << test.loss << ',' << test.reconstruction
             << ',' << test.kl << ',' << rate << ',' << seconds << '\n';
     metrics.flush();
-    if (!writeCheckpoint(checkpoint, model, params.data(), state.data(),
+    history.push_back({trainTerms, test, rate, seconds});
+    if (!writeMetricsJson(options.outDir + "/metrics.json", d, history,
+                          firstEpoch, error) ||
+        !writeCheckpoint(checkpoint, model, params.data(), state.data(),
                          epoch + 1, step, seed, error)) {
       std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
       return 1;

@@ -33,6 +33,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check(after < 0.8 * initial, f"test -ELBO {after:.2f} < 0.8 x {initial:.2f} at initialization")
     metrics = open(os.path.join(out, "metrics.csv")).read().splitlines()
     check(len(metrics) == 2 and metrics[1].startswith("1,"), "metrics.csv has one epoch")
+    import json
+    record = json.load(open(os.path.join(out, "metrics.json")))
+    check(record["model"] == "mnist_vae" and len(record["epochs"]) == 1 and
+          abs(record["epochs"][0]["test"]["loss"] - after) < 0.01, "metrics.json matches")
     check(os.path.getsize(os.path.join(out, "checkpoint.bin")) > 0, "checkpoint written")
     check(not os.path.exists(os.path.join(out, "checkpoint.bin.tmp")), "no temporary left")
     for picture in ("reconstructions.png", "samples.png"):
@@ -76,5 +80,5 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
           "a wrong magic number is a clear error: " + bad.stderr.strip())
 
-print(f"{14 - len(failures)} passed, {len(failures)} failed")
+print(f"{15 - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
