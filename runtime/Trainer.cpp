@@ -405,3 +405,139 @@ int vae::train(const Model &model, const TrainOptions &options) {
   }
   return 0;
 }
+
+namespace {
+
+/// The test images, and their labels when t10k-labels-idx1-ubyte[.gz] is
+/// there.
+bool loadTestSet(const Model &model, const std::string &dir, Dataset &images,
+                 Dataset &labels, std::string &error) {
+  std::string path = findIdx(dir, "t10k-images-idx3-ubyte");
+  if (path.empty()) {
+    error = "no t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz in '" + dir + "'";
+    return false;
+  }
+  if (!Dataset::load(path, 0, images, error))
+    return false;
+  if (images.size != size_t(model.desc().input_size)) {
+    error = "'" + path + "' has examples of " + std::to_string(images.size) +
+            " values, but model '" + model.desc().name + "' takes " +
+            std::to_string(model.desc().input_size);
+    return false;
+  }
+  std::string labelPath = findIdx(dir, "t10k-labels-idx1-ubyte");
+  if (!labelPath.empty() && !Dataset::load(labelPath, 0, labels, error))
+    return false;
+  if (labels.count && labels.count != images.count) {
+    error = "'" + labelPath + "' has " + std::to_string(labels.count) +
+            " labels for " + std::to_string(images.count) + " images";
+    return false;
+  }
+  return true;
+}
+
+/// Calls `visit(first, n, x, eps)` for every batch of `data`, the last one
+/// padded with zeros; `n` is the number of real examples.
+template <typename Visit>
+void forEachBatch(const Model &model, const Dataset &data, uint64_t seed,
+                  Visit visit) {
+  size_t batch = size_t(model.desc().batch);
+  std::vector<float> x(batch * data.size), eps(batch * size_t(model.desc().latent_size));
+  std::vector<uint32_t> indices(batch);
+  for (size_t first = 0; first < data.count; first += batch) {
+    size_t n = std::min(batch, data.count - first);
+    for (size_t b = 0; b < n; ++b)
+      indices[b] = uint32_t(first + b);
+    std::fill(x.begin(), x.end(), 0.0f);
+    gather(data, indices.data(), n, x);
+    // The same noise as evaluate(), so scores average to its -ELBO.
+    fillNoise(eps, seed ^ 0x5eed5eedull, 0xffffffffu, uint32_t(first / batch));
+    visit(first, n, x, eps);
+  }
+}
+
+} // namespace
+
+int vae::runCommand(const Model &model, const TrainOptions &options,
+                    const std::string &checkpointPath, Command command) {
+  const vae_model &d = model.desc();
+  std::string error;
+  std::string path = checkpointPath.empty() ? options.outDir + "/checkpoint.bin"
+                                            : checkpointPath;
+  AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
+  AlignedBuffer arena = model.newArena();
+  CheckpointHeader header;
+  Dataset images, labels;
+  if (!readCheckpoint(path, model, params.data(), state.data(), header, error) ||
+      !loadTestSet(model, options.dataDir, images, labels, error)) {
+    std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+    return 1;
+  }
+  uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : header.seed);
+  std::filesystem::create_directories(options.outDir);
+  size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
+  switch (command) {
+  case Command::Eval: {
+    Terms t = evaluate(model, params.data(), arena.bytes(), images, seed);
+    std::printf("test -ELBO %.2f nats (reconstruction %.2f, KL %.2f) over %zu "
+                "examples, checkpoint of epoch %lld\n",
+                t.loss, t.reconstruction, t.kl, t.examples, (long long)header.epoch);
+    return 0;
+  }
+  case Command::Encode:
+  case Command::Score: {
+    bool encode = command == Command::Encode;
+    std::string out = options.outDir + (encode ? "/latents.csv" : "/scores.csv");
+    std::vector<float> mu(batch * latent), logvar(mu.size());
+    std::vector<float> loss(batch), rec(batch), kl(batch);
+    bool ok = writeAtomically(
+        out,
+        [&](std::ostream &csv) {
+          if (encode) {
+            csv << "index,label";
+            for (size_t j = 0; j < latent; ++j)
+              csv << ",mu" << j;
+          } else {
+            csv << "index,label,neg_elbo,reconstruction,kl";
+          }
+          csv << '\n';
+          forEachBatch(model, images, seed,
+                       [&](size_t first, size_t n, std::vector<float> &x,
+                           std::vector<float> &eps) {
+                         if (encode)
+                           model.encode(params.data(), arena.bytes(), x.data(),
+                                        mu.data(), logvar.data());
+                         else
+                           model.score(params.data(), arena.bytes(), x.data(),
+                                       eps.data(), loss.data(), rec.data(), kl.data());
+                         for (size_t b = 0; b < n; ++b) {
+                           csv << first + b << ',';
+                           if (labels.count)
+                             csv << int(labels.pixels[first + b]);
+                           if (encode)
+                             for (size_t j = 0; j < latent; ++j)
+                               csv << ',' << mu[b * latent + j];
+                           else
+                             csv << ',' << loss[b] << ',' << rec[b] << ',' << kl[b];
+                           csv << '\n';
+                         }
+                       });
+        },
+        error);
+    if (!ok) {
+      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+      return 1;
+    }
+    std::printf("wrote %s (%zu examples)\n", out.c_str(), images.count);
+    return 0;
+  }
+  case Command::Pictures:
+    if (!writePictures(model, params.data(), arena.bytes(), images, seed,
+                       options.outDir, error)) {
+      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+      return 1;
+    }
+    return 0;
+  }
+  return 1;
+}

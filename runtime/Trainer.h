@@ -56,6 +56,17 @@ struct CheckpointHeader {
 bool readCheckpoint(const std::string &path, const Model &model, float *params,
                     float *state, CheckpointHeader &header, std::string &error);
 
+/// What the inference subcommands do with a trained checkpoint.
+enum class Command { Eval, Encode, Score, Pictures };
+
+/// Loads options.outDir/checkpoint.bin (or `checkpoint`) and runs `command`
+/// on the test set: eval prints its −ELBO, encode writes latents.csv (label
+/// and posterior mean of every test example), score writes scores.csv
+/// (per-example −ELBO and its terms), pictures draws reconstructions.png and
+/// samples.png. Returns the process exit code.
+int runCommand(const Model &model, const TrainOptions &options,
+               const std::string &checkpoint, Command command);
+
 /// Trains and writes metrics.csv and checkpoint.bin into options.outDir.
 /// Returns the process exit code; messages go to stderr.
 int train(const Model &model, const TrainOptions &options);

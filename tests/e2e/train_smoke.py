@@ -44,6 +44,21 @@ with tempfile.TemporaryDirectory() as tmp:
         check(data.startswith(b"\x89PNG\r\n\x1a\n") and b"IHDR" in data[:16] and
               data.endswith(b"IEND\xaeB`\x82"), picture + " is a PNG")
 
+    # The inference subcommands on the trained checkpoint.
+    ev = subprocess.run([vae_train, "eval", so, "--out", out], capture_output=True, text=True)
+    value = float(re.search(r"test -ELBO ([0-9.]+)", ev.stdout).group(1))
+    check(ev.returncode == 0 and abs(value - after) < 0.01,
+          f"eval reproduces the test -ELBO: {value:.2f}")
+    subprocess.run([vae_train, "encode", so, "--out", out], check=True, capture_output=True)
+    rows = open(os.path.join(out, "latents.csv")).read().splitlines()
+    check(len(rows) == 10001 and len(rows[1].split(",")) == 2 + 20 and
+          rows[1].split(",")[1].isdigit(), "encode writes label and 20 means per test image")
+    subprocess.run([vae_train, "score", so, "--out", out], check=True, capture_output=True)
+    rows = open(os.path.join(out, "scores.csv")).read().splitlines()
+    mean = sum(float(r.split(",")[2]) for r in rows[1:]) / (len(rows) - 1)
+    check(len(rows) == 10001 and abs(mean - value) < 0.01,
+          f"scores average to the test -ELBO: {mean:.3f}")
+
     # A run resumed after epoch 1 ends bit-identical to an uninterrupted one.
     straight, split = os.path.join(tmp, "straight"), os.path.join(tmp, "split")
     common = [vae_train, so, "--limit", "1024", "--seed", "5"]
@@ -80,5 +95,5 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
           "a wrong magic number is a clear error: " + bad.stderr.strip())
 
-print(f"{15 - len(failures)} passed, {len(failures)} failed")
+print(f"{18 - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

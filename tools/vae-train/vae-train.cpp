@@ -1,6 +1,7 @@
 //===- vae-train.cpp - train a compiled VAE -------------------------------===//
 //
 //   vae-train [train] MODEL.so [--data DIR] [--epochs N] [--seed S] [--out DIR]
+//   vae-train eval|encode|score|sample|reconstruct MODEL.so [--out DIR] ...
 //
 // Links only libvaert: no LLVM or MLIR.
 //
@@ -10,32 +11,68 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 int main(int argc, char **argv) {
-  // `train` is the default subcommand: drop it when given.
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args.front() == "train")
-    args.erase(args.begin());
-  std::reverse(args.begin(), args.end()); // CLI11 parses a reversed vector
-
-  CLI::App app{"vae-train: train a VAE compiled by vaec on MNIST-format data.",
+  CLI::App app{"vae-train: train a VAE compiled by vaec on MNIST-format data, "
+               "and use what it learned.",
                "vae-train"};
-  std::string modelPath;
+  app.require_subcommand(0, 1);
+  std::string modelPath, checkpoint;
   vae::TrainOptions options;
-  app.add_option("model", modelPath, "library built by vaec")->required();
-  app.add_option("--data", options.dataDir,
-                 "folder with train-images-idx3-ubyte[.gz] and t10k-images-idx3-ubyte[.gz]");
-  app.add_option("--epochs", options.epochs, "epochs (default: the model's train block)")
+  auto common = [&](CLI::App *command) {
+    command->add_option("model", modelPath, "library built by vaec")->required();
+    command->add_option("--data", options.dataDir,
+                        "folder with train-images-idx3-ubyte[.gz], "
+                        "t10k-images-idx3-ubyte[.gz] (and labels)");
+    command->add_option("--out", options.outDir,
+                        "the run's folder: metrics, checkpoint, pictures, CSVs");
+    command->add_option("--seed", options.seed, "seed (default: the model's)")
+        ->check(CLI::Range(int64_t{0}, int64_t{9007199254740992}));
+  };
+  CLI::App *train = app.add_subcommand("train", "train (the default subcommand)");
+  common(train);
+  train->add_option("--epochs", options.epochs, "epochs (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
-  app.add_option("--seed", options.seed, "seed (default: the model's train block)")
-      ->check(CLI::Range(int64_t{0}, int64_t{9007199254740992}));
-  app.add_option("--limit", options.limit, "train on the first N examples only");
-  app.add_option("--out", options.outDir, "where metrics.csv and checkpoint.bin go");
-  app.add_flag("--resume", options.resume,
-               "continue from OUT/checkpoint.bin up to --epochs");
-  app.add_flag("--overwrite", options.overwrite,
-               "start over even if OUT holds a checkpoint");
+  train->add_option("--limit", options.limit, "train on the first N examples only");
+  train->add_flag("--resume", options.resume,
+                  "continue from OUT/checkpoint.bin up to --epochs");
+  train->add_flag("--overwrite", options.overwrite,
+                  "start over even if OUT holds a checkpoint");
+  struct Inference {
+    const char *name, *help;
+    vae::Command command;
+  };
+  const Inference inference[] = {
+      {"eval", "test -ELBO of a checkpoint", vae::Command::Eval},
+      {"encode", "posterior means and labels of the test set to OUT/latents.csv",
+       vae::Command::Encode},
+      {"score", "per-example -ELBO of the test set to OUT/scores.csv (anomaly scores)",
+       vae::Command::Score},
+      {"sample", "samples from the prior to OUT/samples.png (with reconstructions.png)",
+       vae::Command::Pictures},
+      {"reconstruct", "test images and reconstructions to OUT/reconstructions.png",
+       vae::Command::Pictures},
+  };
+  std::vector<CLI::App *> inferenceApps;
+  for (const Inference &i : inference) {
+    CLI::App *command = app.add_subcommand(i.name, i.help);
+    common(command);
+    command->add_option("--checkpoint", checkpoint,
+                        "checkpoint to use (default: OUT/checkpoint.bin)");
+    inferenceApps.push_back(command);
+  }
+
+  // `train` is the default: a first argument that is no subcommand is the
+  // model of a training run.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool named = !args.empty() && (args[0] == "train" || args[0] == "-h" || args[0] == "--help" ||
+                                 std::any_of(std::begin(inference), std::end(inference),
+                                             [&](const Inference &i) { return args[0] == i.name; }));
+  if (!named)
+    args.insert(args.begin(), "train");
+  std::reverse(args.begin(), args.end()); // CLI11 parses a reversed vector
   try {
     app.parse(args);
   } catch (const CLI::ParseError &e) {
@@ -47,5 +84,8 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
     return 1;
   }
+  for (size_t i = 0; i < inferenceApps.size(); ++i)
+    if (inferenceApps[i]->parsed())
+      return vae::runCommand(*model, options, checkpoint, inference[i].command);
   return vae::train(*model, options);
 }
