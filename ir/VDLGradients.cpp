@@ -30,15 +30,24 @@ LogicalResult unsupported(Operation *op, ArrayRef<bool> needed,
   return success();
 }
 
+/// The rule of a one-operand op: `build()` gives the operand's adjoint.
+template <typename Build>
+LogicalResult unaryRule(ArrayRef<bool> needed, SmallVectorImpl<Value> &adjoints,
+                        Build build) {
+  adjoints.assign(1, Value());
+  if (needed[0])
+    adjoints[0] = build();
+  return success();
+}
+
 /// A rule whose adjoint is one elementwise op on (forward value, dy).
 template <typename GradOp>
 LogicalResult activationRule(OpBuilder &b, Operation *op, Value forward,
                              Value dy, ArrayRef<bool> needed,
                              SmallVectorImpl<Value> &adjoints) {
-  adjoints.assign(op->getNumOperands(), Value());
-  if (needed[0])
-    adjoints[0] = b.create<GradOp>(op->getLoc(), forward, dy);
-  return success();
+  return unaryRule(needed, adjoints, [&] {
+    return b.create<GradOp>(op->getLoc(), forward, dy).getResult();
+  });
 }
 
 } // namespace
@@ -86,46 +95,41 @@ LogicalResult SoftplusOp::buildGradients(OpBuilder &b, Value dy,
 LogicalResult ExpOp::buildGradients(OpBuilder &b, Value dy,
                                     ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
-  adjoints.assign(1, Value());
-  if (needed[0]) // d exp(x) = exp(x) dx
-    adjoints[0] = b.create<MulOp>(getLoc(), dy, getResult());
-  return success();
+  return unaryRule(needed, adjoints, [&] {
+    return b.create<MulOp>(getLoc(), dy, getResult()).getResult(); // exp(x) dx
+  });
 }
 
 LogicalResult LogOp::buildGradients(OpBuilder &b, Value dy,
                                     ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
-  adjoints.assign(1, Value());
-  if (needed[0])
-    adjoints[0] = b.create<DivOp>(getLoc(), dy, getInput());
-  return success();
+  return unaryRule(needed, adjoints, [&] {
+    return b.create<DivOp>(getLoc(), dy, getInput()).getResult();
+  });
 }
 
 LogicalResult NegOp::buildGradients(OpBuilder &b, Value dy,
                                     ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
-  adjoints.assign(1, Value());
-  if (needed[0])
-    adjoints[0] = b.create<NegOp>(getLoc(), dy);
-  return success();
+  return unaryRule(needed, adjoints, [&] {
+    return b.create<NegOp>(getLoc(), dy).getResult();
+  });
 }
 
 LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, Value dy,
                                           ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &adjoints) {
-  adjoints.assign(1, Value());
-  if (needed[0])
-    adjoints[0] = b.create<LeakyReluGradOp>(getLoc(), getInput(), dy, getAlphaAttr());
-  return success();
+  return unaryRule(needed, adjoints, [&] {
+    return b.create<LeakyReluGradOp>(getLoc(), getInput(), dy, getAlphaAttr()).getResult();
+  });
 }
 
 LogicalResult EluOp::buildGradients(OpBuilder &b, Value dy,
                                     ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
-  adjoints.assign(1, Value());
-  if (needed[0])
-    adjoints[0] = b.create<EluGradOp>(getLoc(), getInput(), dy, getAlphaAttr());
-  return success();
+  return unaryRule(needed, adjoints, [&] {
+    return b.create<EluGradOp>(getLoc(), getInput(), dy, getAlphaAttr()).getResult();
+  });
 }
 
 LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy,
