@@ -19,7 +19,7 @@ Value splat(OpBuilder &b, Location loc, Type type, double value) {
   return b.create<ConstantOp>(loc, type, b.getF32FloatAttr(float(value)));
 }
 
-/// Resizes `adjoints` and reports adjoints asked for that the rule does not
+/// Reports adjoints asked for that the rule does not
 /// provide (targets of likelihoods: they are data, never parameters).
 LogicalResult unsupported(Operation *op, ArrayRef<bool> needed,
                           ArrayRef<unsigned> noRule) {
