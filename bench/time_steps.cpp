@@ -69,9 +69,10 @@ int main(int argc, char **argv) {
               forward * 1e3, flops / forward / 1e9, d.batch / forward, terms[0]);
   vae::AlignedBuffer state = model->newOptimizerState();
   int64_t step = 0;
+  std::vector<float> weights = model->exampleWeights(size_t(d.batch));
   double train = median([&] {
     model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                     eps.data(), ++step, model->klWeight(0), terms);
+                     eps.data(), weights.data(), ++step, model->klWeight(0), terms);
   });
   std::printf("  train step (vae_train_step): %.3f ms, %.1f GFLOP/s, %.0f "
               "steps/s, %.0f samples/s, loss after %lld steps %.3f\n",

@@ -99,6 +99,8 @@ ModelInfo modelInfo(const Module &ast) {
   info.latentSize = ast.latent->size;
   info.beta = ast.train.beta;
   info.warmupEpochs = ast.train.warmup;
+  info.priorMean = ast.priorMean;
+  info.priorStd = ast.priorStd;
   info.epochs = ast.train.epochs;
   info.seed = ast.train.seed;
   auto *likelihood =

@@ -3,6 +3,7 @@
 #include "codegen/Target.h"
 
 #include "ir/VDLDialect.h"
+#include "runtime/include/vae/abi.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -21,10 +22,9 @@
 
 using namespace vaec;
 
-/// Must equal VAE_ABI_VERSION in runtime/include/vae/abi.h; the runtime
-/// tests load generated libraries against that header, so a mismatch fails.
-static constexpr uint32_t kAbiVersion = 1;
-static constexpr int kMaxRank = 4;
+/// The descriptor layout below follows runtime/include/vae/abi.h.
+static constexpr uint32_t kAbiVersion = VAE_ABI_VERSION;
+static constexpr int kMaxRank = VAE_MAX_RANK;
 
 mlir::LogicalResult vaec::takeLayout(mlir::ModuleOp module, ModelInfo &info) {
   using vdl::VDLDialect;
@@ -148,7 +148,7 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
   auto *modelType = llvm::StructType::create(
       ctx,
       {i32, i32, ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64, ptr,
-       i64, i64, i64, f64, i64, i64, i64},
+       i64, i64, i64, f64, i64, i64, i64, f64, f64},
       "struct.vae_model");
   int64_t inputSize = 1;
   for (int64_t d : info.inputShape)
@@ -163,7 +163,9 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
        i64c(info.params.size()), table, i64c(info.paramFloats),
        i64c(info.stateFloats), i64c(info.arenaBytes),
        llvm::ConstantFP::get(f64, info.beta), i64c(info.warmupEpochs),
-       i64c(info.epochs), i64c(info.seed)});
+       i64c(info.epochs), i64c(info.seed),
+       llvm::ConstantFP::get(f64, info.priorMean),
+       llvm::ConstantFP::get(f64, info.priorStd)});
   new llvm::GlobalVariable(module, modelType, true,
                            llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");

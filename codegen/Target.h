@@ -27,6 +27,7 @@ struct ModelInfo {
   int64_t warmupEpochs = 0;
   int64_t epochs = 0;
   int64_t seed = 0;
+  double priorMean = 0, priorStd = 1;
   /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
   struct Param {
     std::string name;

@@ -90,6 +90,40 @@ FailureOr<SmallVector<Value>> differentiate(func::FuncOp func) {
   return gradients;
 }
 
+/// Adds the `weights` input (one float per example, after the last input)
+/// and scales every per-example term by it before its batch mean: the mean
+/// of w_b * term_b. Full batches pass ones; a padded last batch passes
+/// batch/n for its n real examples and 0 for the padding, so the loss and
+/// every gradient are those of the real examples alone.
+void addExampleWeights(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  auto batchAttr = func->getParentOfType<ModuleOp>()->getAttrOfType<IntegerAttr>(
+      VDLDialect::kBatchAttrName);
+  SmallVector<ReduceMeanOp> means;
+  func.walk([&](ReduceMeanOp mean) {
+    auto type = cast<RankedTensorType>(mean.getInput().getType());
+    if (type.getRank() == 1 && (!batchAttr || type.getDimSize(0) == batchAttr.getInt()))
+      means.push_back(mean);
+  });
+  if (means.empty())
+    return;
+  unsigned position = 0;
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    if (func.getArgAttr(i, VDLDialect::kInputAttrName))
+      position = i + 1;
+  Builder attrs(ctx);
+  func.insertArgument(position, means.front().getInput().getType(),
+                      attrs.getDictionaryAttr(attrs.getNamedAttr(
+                          VDLDialect::kInputAttrName, attrs.getStringAttr("weights"))),
+                      func.getLoc());
+  Value weights = func.getArgument(position);
+  for (ReduceMeanOp mean : means) {
+    OpBuilder b(mean);
+    Value weighted = b.create<MulOp>(mean.getLoc(), mean.getInput(), weights);
+    mean.getInputMutable().assign(weighted);
+  }
+}
+
 /// Optimizer settings from the module's `vdl.train` dictionary.
 struct Optimizer {
   bool adam = true;
@@ -237,6 +271,7 @@ struct AutodiffPass : vaec::impl::AutodiffBase<AutodiffPass> {
     auto grad = loss.clone();
     grad.setSymName("grad_step");
     module.getBody()->getOperations().insertAfter(Block::iterator(loss), grad);
+    addExampleWeights(grad);
 
     FailureOr<SmallVector<Value>> gradients = differentiate(grad);
     if (failed(gradients))

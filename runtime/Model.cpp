@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -51,6 +52,8 @@ std::string checkDescriptor(const vae_model &d) {
       d.likelihood > VAE_LIKELIHOOD_GAUSSIAN_FIXED ||
       d.decode_outputs != (d.likelihood == VAE_LIKELIHOOD_GAUSSIAN ? 2 : 1))
     return "has an unknown likelihood";
+  if (!(d.prior_std > 0))
+    return "has a prior with a standard deviation that is not positive";
   if (d.num_params < 0 || (d.num_params > 0 && !d.params) ||
       d.param_floats < 0 || d.arena_bytes < 0 || d.opt_state_floats < 0)
     return "has a malformed parameter table";
@@ -189,4 +192,11 @@ AlignedBuffer Model::newOptimizerState() const {
 
 AlignedBuffer Model::newArena() const {
   return AlignedBuffer(size_t(descriptor->arena_bytes));
+}
+
+std::vector<float> Model::exampleWeights(size_t n) const {
+  size_t batch = size_t(descriptor->batch);
+  std::vector<float> weights(batch, 0.0f);
+  std::fill_n(weights.begin(), std::min(n, batch), float(double(batch) / double(n)));
+  return weights;
 }

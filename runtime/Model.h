@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vae {
 
@@ -60,18 +61,23 @@ public:
              float *loss, float *reconstruction, float *kl) const {
     scoreFn(params, arena, x, eps, loss, reconstruction, kl);
   }
-  /// Gradients of the loss into `grads` (param_floats floats).
+  /// Gradients of the loss into `grads` (param_floats floats); `weights`
+  /// per example as in abi.h.
   void gradStep(const float *params, void *arena, const float *x,
-                const float *eps, float terms[3], float *grads) const {
-    gradFn(params, arena, x, eps, &terms[0], &terms[1], &terms[2], grads);
+                const float *eps, const float *weights, float terms[3],
+                float *grads) const {
+    gradFn(params, arena, x, eps, weights, &terms[0], &terms[1], &terms[2], grads);
   }
   /// One optimizer step; `params` and `state` are updated in place.
   void trainStep(float *params, float *state, void *arena, const float *x,
-                 const float *eps, int64_t step, float klWeight,
-                 float terms[3]) const {
-    trainFn(params, state, arena, x, eps, step, klWeight, &terms[0], &terms[1],
-            &terms[2]);
+                 const float *eps, const float *weights, int64_t step,
+                 float klWeight, float terms[3]) const {
+    trainFn(params, state, arena, x, eps, weights, step, klWeight, &terms[0],
+            &terms[1], &terms[2]);
   }
+  /// Example weights for a batch whose first `n` examples are real (ones
+  /// when n == batch).
+  std::vector<float> exampleWeights(size_t n) const;
   /// The KL weight after `epochs` epochs (fractions allowed): beta, ramped up
   /// linearly over the first warmup_epochs.
   float klWeight(double epochs) const {

@@ -3,97 +3,63 @@
 #include "runtime/Trainer.h"
 
 #include "runtime/AtomicFile.h"
-#include "runtime/Idx.h"
-#include "runtime/Png.h"
-#include "vae/philox.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/Pictures.h"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <sstream>
 
 using namespace vae;
 
-bool Dataset::load(const std::string &path, size_t limit, Dataset &out,
-                   std::string &error) {
-  auto reader = IdxReader::open(path, error);
-  if (!reader)
-    return false;
-  out.path = path;
-  out.count = limit ? std::min<size_t>(limit, reader->count()) : reader->count();
-  out.size = reader->exampleSize();
-  return reader->read(out.count, out.pixels, error);
-}
-
-std::string vae::findIdx(const std::string &dir, const std::string &stem) {
-  for (const char *suffix : {"", ".gz"}) {
-    std::string path = dir + "/" + stem + suffix;
-    if (std::filesystem::exists(path))
-      return path;
-  }
-  return "";
-}
-
 namespace {
 
-/// Standard normal noise for (seed, epoch, step), by Box-Muller on Philox.
-void fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch,
-               uint32_t step) {
-  PhiloxKey key{uint32_t(seed), uint32_t(seed >> 32)};
-  for (size_t i = 0; i < eps.size(); i += 2) {
-    PhiloxCounter w = philox4x32_10({uint32_t(i / 2), step, epoch, 1}, key);
-    double u1 = (double(w[0]) + 1.0) / 4294967296.0, u2 = double(w[1]) / 4294967296.0;
-    double r = std::sqrt(-2 * std::log(u1));
-    eps[i] = float(r * std::cos(2 * M_PI * u2));
-    if (i + 1 < eps.size())
-      eps[i + 1] = float(r * std::sin(2 * M_PI * u2));
+/// Evaluation draws its noise with this key mixed into the seed (epoch
+/// 0xffffffff - k for importance sample k), never colliding with training.
+constexpr uint64_t kEvalNoiseKey = 0x5eed5eedull;
+
+/// Philox streams of the two static binarizations (one per file).
+constexpr uint32_t kTrainSetStream = 0, kTestSetStream = 1;
+
+/// Rows of a CSV file written by vae-train, as numbers (header skipped).
+std::vector<std::vector<double>> readCsv(const std::string &path) {
+  std::vector<std::vector<double>> rows;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::stringstream fields(line);
+    std::string field;
+    while (std::getline(fields, field, ','))
+      row.push_back(std::strtod(field.c_str(), nullptr));
+    if (!row.empty())
+      rows.push_back(std::move(row));
   }
+  return rows;
 }
 
-/// A permutation of [0, n) for (seed, epoch): Fisher-Yates on Philox.
-std::vector<uint32_t> shuffle(size_t n, uint64_t seed, uint32_t epoch) {
-  std::vector<uint32_t> order(n);
-  for (size_t i = 0; i < n; ++i)
-    order[i] = uint32_t(i);
-  PhiloxKey key{uint32_t(seed), uint32_t(seed >> 32)};
-  for (size_t i = n; i > 1; --i) {
-    uint32_t r = philox4x32_10({uint32_t(i), epoch, 0, 2}, key)[0];
-    std::swap(order[i - 1], order[r % i]);
-  }
-  return order;
-}
-
-void gather(const Dataset &data, const uint32_t *indices, size_t n,
-            std::vector<float> &x) {
-  for (size_t b = 0; b < n; ++b)
-    for (size_t j = 0; j < data.size; ++j)
-      x[b * data.size + j] = float(data.pixels[size_t(indices[b]) * data.size + j]) / 255.0f;
-}
-
-/// Writes `path` through a temporary file and a rename, so a crash leaves
-/// either the old checkpoint or the new one, never a torn file.
-constexpr char kCheckpointMagic[8] = {'V', 'A', 'E', 'C', 'K', 'P', 'T', '1'};
-
-bool writeCheckpoint(const std::string &path, const Model &model,
-                     const float *params, const float *state, int64_t epoch,
-                     int64_t step, uint64_t seed, std::string &error) {
-  const vae_model &d = model.desc();
-  return writeAtomically(
-      path,
-      [&](std::ostream &out) {
-        int64_t header[5] = {d.param_floats, d.opt_state_floats, epoch, step,
-                             int64_t(seed)};
-        out.write(kCheckpointMagic, 8);
-        out.write(reinterpret_cast<const char *>(header), sizeof(header));
-        out.write(reinterpret_cast<const char *>(params),
-                  std::streamsize(d.param_floats * 4));
-        out.write(reinterpret_cast<const char *>(state),
-                  std::streamsize(d.opt_state_floats * 4));
-      },
-      error);
+/// A run resumed from the checkpoint of epoch `epoch` drops the rows of
+/// later epochs (written before a crash that came ahead of the checkpoint).
+bool keepRowsUpTo(const std::string &path, int64_t epoch, std::string &error) {
+  std::ifstream in(path);
+  if (!in)
+    return true;
+  std::string header, line, kept;
+  std::getline(in, header);
+  while (std::getline(in, line))
+    if (std::strtoll(line.c_str(), nullptr, 10) <= epoch)
+      kept += line + '\n';
+  in.close();
+  return writeAtomically(path, [&](std::ostream &out) { out << header << '\n' << kept; },
+                         error);
 }
 
 struct EpochRecord {
@@ -101,11 +67,9 @@ struct EpochRecord {
   double samplesPerSecond, seconds;
 };
 
-/// metrics.json: the epochs of this invocation (a resumed run starts at
-/// `firstEpoch`; metrics.csv holds the whole run).
+/// metrics.json: every epoch of the run (a resumed run included).
 bool writeMetricsJson(const std::string &path, const vae_model &d,
-                      const std::vector<EpochRecord> &history,
-                      int64_t firstEpoch, std::string &error) {
+                      const std::vector<EpochRecord> &history, std::string &error) {
   return writeAtomically(
       path,
       [&](std::ostream &out) {
@@ -113,7 +77,7 @@ bool writeMetricsJson(const std::string &path, const vae_model &d,
             << ",\n  \"epochs\": [";
         for (size_t i = 0; i < history.size(); ++i) {
           const EpochRecord &r = history[i];
-          out << (i ? "," : "") << "\n    {\"epoch\": " << firstEpoch + int64_t(i) + 1
+          out << (i ? "," : "") << "\n    {\"epoch\": " << i + 1
               << ", \"train\": {\"loss\": " << r.train.loss
               << ", \"reconstruction\": " << r.train.reconstruction
               << ", \"kl\": " << r.train.kl << "}, \"test\": {\"loss\": " << r.test.loss
@@ -126,104 +90,71 @@ bool writeMetricsJson(const std::string &path, const vae_model &d,
       error);
 }
 
-/// Means of the decoder's distribution for latent codes `z` (a full batch).
-std::vector<std::vector<float>> decodeMeans(const Model &model,
-                                            const float *params, void *arena,
-                                            const std::vector<float> &z,
-                                            size_t count) {
-  const vae_model &d = model.desc();
-  size_t size = size_t(d.input_size);
-  std::vector<float> out0(size_t(d.batch) * size), out1(out0.size());
-  model.decode(params, arena, z.data(), out0.data(), out1.data());
-  std::vector<std::vector<float>> images(count);
-  for (size_t b = 0; b < count; ++b) {
-    images[b].assign(out0.begin() + long(b * size), out0.begin() + long((b + 1) * size));
-    if (d.likelihood == VAE_LIKELIHOOD_BERNOULLI) // logits -> probabilities
-      for (float &v : images[b])
-        v = 1.0f / (1.0f + std::exp(-v));
+/// The train and test images of `dir`, checked against the model and
+/// binarized as asked. A dynamically binarized run evaluates on the
+/// statically binarized test set, so that its test -ELBO is comparable
+/// across epochs.
+bool loadImages(const Model &model, const TrainOptions &options, bool wantTrain,
+                Dataset &trainSet, Dataset &testSet, std::string &error) {
+  const char *stems[2] = {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"};
+  Dataset *sets[2] = {&trainSet, &testSet};
+  for (int i = wantTrain ? 0 : 1; i < 2; ++i) {
+    std::string path = findIdx(options.dataDir, stems[i]);
+    if (path.empty()) {
+      error = std::string("no ") + stems[i] + " or " + stems[i] + ".gz in '" +
+              options.dataDir + "'";
+      return false;
+    }
+    if (!Dataset::load(path, i == 0 ? options.limit : 0, *sets[i], error))
+      return false;
+    if (sets[i]->size != size_t(model.desc().input_size)) {
+      error = "'" + path + "' has examples of " + std::to_string(sets[i]->size) +
+              " values, but model '" + model.desc().name + "' takes " +
+              std::to_string(model.desc().input_size);
+      return false;
+    }
+    bool isTrain = i == 0;
+    if (options.binarize == Binarize::Static ||
+        (options.binarize == Binarize::Dynamic && !isTrain))
+      sets[i]->binarizeStatically(isTrain ? kTrainSetStream : kTestSetStream);
   }
-  return images;
+  return true;
 }
 
-/// reconstructions.png (test inputs above, reconstructions of their
-/// posterior means below) and samples.png (decoded prior draws).
-bool writePictures(const Model &model, const float *params, void *arena,
-                   const Dataset &test, uint64_t seed, const std::string &dir,
-                   std::string &error) {
-  const vae_model &d = model.desc();
-  uint32_t side = uint32_t(std::lround(std::sqrt(double(d.input_size))));
-  if (uint64_t(side) * side != uint64_t(d.input_size)) {
-    std::printf("no pictures: inputs of %lld values are not square images\n",
-                (long long)d.input_size);
-    return true;
+/// One line redrawn in place on a terminal; nothing otherwise.
+class ProgressBar {
+public:
+  explicit ProgressBar(bool wanted) : enabled(wanted && isatty(fileno(stdout))) {}
+  void update(int64_t epoch, int64_t epochs, size_t done, size_t total,
+              double loss, double samplesPerSecond) {
+    auto now = std::chrono::steady_clock::now();
+    if (!enabled || (done < total && now - last < std::chrono::milliseconds(100)))
+      return;
+    last = now;
+    const int width = 30;
+    int filled = int(double(width) * double(done) / double(total));
+    std::printf("\r\033[Kepoch %lld/%lld [%s%s] %zu/%zu  loss %.2f  %.0f samples/s",
+                (long long)epoch, (long long)epochs, std::string(size_t(filled), '#').c_str(),
+                std::string(size_t(width - filled), '.').c_str(), done, total, loss,
+                samplesPerSecond);
+    std::fflush(stdout);
   }
-  size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
-  size_t shown = std::min(std::min<size_t>(batch, 8), test.count);
-  std::vector<float> x(batch * test.size, 0.0f), mu(batch * latent), logvar(mu.size());
-  std::vector<uint32_t> first(shown);
-  for (size_t i = 0; i < shown; ++i)
-    first[i] = uint32_t(i);
-  gather(test, first.data(), shown, x);
-  model.encode(params, arena, x.data(), mu.data(), logvar.data());
-  std::vector<std::vector<float>> grid;
-  for (size_t i = 0; i < shown; ++i)
-    grid.emplace_back(x.begin() + long(i * test.size), x.begin() + long((i + 1) * test.size));
-  for (auto &image : decodeMeans(model, params, arena, mu, shown))
-    grid.push_back(std::move(image));
-  uint32_t width, height;
-  std::vector<uint8_t> pixels = tileImages(grid, side, uint32_t(shown), width, height);
-  if (!writeGreyPng(dir + "/reconstructions.png", width, height, pixels, error))
-    return false;
+  void clear() {
+    if (enabled)
+      std::printf("\r\033[K");
+  }
 
-  std::vector<float> z(batch * latent);
-  fillNoise(z, seed ^ 0x5a3b1e5ull, 0xfffffffeu, 0);
-  size_t samples = std::min<size_t>(batch, 64);
-  pixels = tileImages(decodeMeans(model, params, arena, z, samples), side, 8,
-                      width, height);
-  if (!writeGreyPng(dir + "/samples.png", width, height, pixels, error))
-    return false;
-  std::printf("pictures: %s/reconstructions.png, %s/samples.png\n", dir.c_str(),
-              dir.c_str());
-  return true;
+private:
+  bool enabled;
+  std::chrono::steady_clock::time_point last{};
+};
+
+int fail(const std::string &error) {
+  std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+  return 1;
 }
 
 } // namespace
-
-bool vae::readCheckpoint(const std::string &path, const Model &model,
-                         float *params, float *state, CheckpointHeader &header,
-                         std::string &error) {
-  const vae_model &d = model.desc();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open checkpoint '" + path + "'";
-    return false;
-  }
-  char magic[8];
-  int64_t fields[5];
-  if (!in.read(magic, 8) || std::memcmp(magic, kCheckpointMagic, 8) != 0) {
-    error = "'" + path + "' is not a vae-train checkpoint (bad magic at byte 0)";
-    return false;
-  }
-  if (!in.read(reinterpret_cast<char *>(fields), sizeof(fields))) {
-    error = "'" + path + "' is truncated in its header (before byte 48)";
-    return false;
-  }
-  header = {fields[0], fields[1], fields[2], fields[3], fields[4]};
-  if (header.paramFloats != d.param_floats || header.stateFloats != d.opt_state_floats) {
-    error = "'" + path + "' holds " + std::to_string(header.paramFloats) +
-            " parameters and " + std::to_string(header.stateFloats) +
-            " optimizer-state floats, but model '" + d.name + "' has " +
-            std::to_string(d.param_floats) + " and " +
-            std::to_string(d.opt_state_floats);
-    return false;
-  }
-  if (!in.read(reinterpret_cast<char *>(params), std::streamsize(d.param_floats * 4)) ||
-      !in.read(reinterpret_cast<char *>(state), std::streamsize(d.opt_state_floats * 4))) {
-    error = "'" + path + "' is truncated at byte " + std::to_string(in.gcount() + 48);
-    return false;
-  }
-  return true;
-}
 
 Terms vae::evaluate(const Model &model, const float *params, void *arena,
                     const Dataset &data, uint64_t seed) {
@@ -238,9 +169,8 @@ Terms vae::evaluate(const Model &model, const float *params, void *arena,
       break;
     for (size_t b = 0; b < n; ++b)
       indices[b] = uint32_t(k * batch + b);
-    std::fill(x.begin(), x.end(), 0.0f); // padding of the last batch
-    gather(data, indices.data(), n, x);
-    fillNoise(eps, seed ^ 0x5eed5eedull, 0xffffffffu, uint32_t(k));
+    gather(data, indices.data(), n, x); // zeros pad the last batch
+    fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu, uint32_t(k));
     if (n == batch) {
       float terms[3];
       model.evalElbo(params, arena, x.data(), eps.data(), terms);
@@ -267,38 +197,62 @@ Terms vae::evaluate(const Model &model, const float *params, void *arena,
   return total;
 }
 
+std::vector<double> vae::importanceWeightedLogLikelihood(
+    const Model &model, const float *params, void *arena, const Dataset &data,
+    uint64_t seed, int64_t samples) {
+  const vae_model &d = model.desc();
+  size_t batch = size_t(d.batch), latent = size_t(d.latent_size), K = size_t(samples);
+  std::vector<float> x(batch * data.size), mu(batch * latent), logvar(mu.size());
+  std::vector<float> eps(mu.size()), loss(batch), rec(batch), kl(batch);
+  std::vector<uint32_t> indices(batch);
+  std::vector<double> logWeights(batch * K), result(data.count);
+  const double halfLog2Pi = 0.5 * std::log(2 * M_PI);
+  const double m0 = d.prior_mean, s0 = d.prior_std;
+  for (size_t first = 0; first < data.count; first += batch) {
+    size_t n = std::min(batch, data.count - first);
+    std::iota(indices.begin(), indices.begin() + long(n), uint32_t(first));
+    gather(data, indices.data(), n, x);
+    model.encode(params, arena, x.data(), mu.data(), logvar.data());
+    for (size_t k = 0; k < K; ++k) {
+      // Sample 0 uses evaluate()'s noise: K = 1 scores the same z.
+      fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu - uint32_t(k),
+                uint32_t(first / batch));
+      model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(), kl.data());
+      for (size_t b = 0; b < n; ++b) {
+        // log p(z) - log q(z|x) at z = mu + sigma * eps, the sample vae_score used.
+        double logRatio = 0;
+        for (size_t j = 0; j < latent; ++j) {
+          double e = eps[b * latent + j], lv = logvar[b * latent + j];
+          double z = mu[b * latent + j] + std::exp(0.5 * lv) * e;
+          double u = (z - m0) / s0;
+          logRatio += (-0.5 * u * u - std::log(s0) - halfLog2Pi) -
+                      (-0.5 * e * e - 0.5 * lv - halfLog2Pi);
+        }
+        logWeights[b * K + k] = -double(rec[b]) + logRatio;
+      }
+    }
+    for (size_t b = 0; b < n; ++b) {
+      const double *w = &logWeights[b * K];
+      double top = *std::max_element(w, w + K), sum = 0;
+      for (size_t k = 0; k < K; ++k)
+        sum += std::exp(w[k] - top);
+      result[first + b] = top + std::log(sum / double(K));
+    }
+  }
+  return result;
+}
+
 int vae::train(const Model &model, const TrainOptions &options) {
   const vae_model &d = model.desc();
   std::string error;
   Dataset trainSet, testSet;
-  const char *stems[2] = {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"};
-  Dataset *sets[2] = {&trainSet, &testSet};
-  for (int i = 0; i < 2; ++i) {
-    std::string path = findIdx(options.dataDir, stems[i]);
-    if (path.empty()) {
-      std::fprintf(stderr, "vae-train: error: no %s or %s.gz in '%s'\n",
-                   stems[i], stems[i], options.dataDir.c_str());
-      return 1;
-    }
-    if (!Dataset::load(path, i == 0 ? options.limit : 0, *sets[i], error)) {
-      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
-      return 1;
-    }
-  }
-  for (const Dataset *set : {&trainSet, &testSet})
-    if (set->size != size_t(d.input_size)) {
-      std::fprintf(stderr,
-                   "vae-train: error: '%s' has examples of %zu values, but "
-                   "model '%s' takes %lld\n",
-                   set->path.c_str(), set->size, d.name, (long long)d.input_size);
-      return 1;
-    }
+  if (!loadImages(model, options, true, trainSet, testSet, error))
+    return fail(error);
   size_t batch = size_t(d.batch);
-  if (trainSet.count < batch) {
-    std::fprintf(stderr, "vae-train: error: '%s' has %zu examples, fewer than one batch of %zu\n",
-                 trainSet.path.c_str(), trainSet.count, batch);
-    return 1;
-  }
+  if (trainSet.count == 0 || (!options.padLastBatch && trainSet.count < batch))
+    return fail("'" + trainSet.path + "' has " + std::to_string(trainSet.count) +
+                " examples, fewer than one batch of " + std::to_string(batch) +
+                (options.padLastBatch ? "" : " (--last-batch drop)"));
   int64_t epochs = options.epochs > 0 ? options.epochs : d.epochs;
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
 
@@ -306,79 +260,111 @@ int vae::train(const Model &model, const TrainOptions &options) {
   AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
   AlignedBuffer arena = model.newArena();
   std::string checkpoint = options.outDir + "/checkpoint.bin";
-  int64_t firstEpoch = 0, step = 0;
-  if (options.resume) {
-    CheckpointHeader header;
-    if (!readCheckpoint(checkpoint, model, params.data(), state.data(), header, error)) {
-      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
-      return 1;
-    }
-    if (options.seed >= 0 && uint64_t(header.seed) != seed) {
-      std::fprintf(stderr, "vae-train: error: '%s' was trained with seed %lld, not %llu\n",
-                   checkpoint.c_str(), (long long)header.seed, (unsigned long long)seed);
-      return 1;
-    }
-    seed = uint64_t(header.seed);
-    firstEpoch = header.epoch;
-    step = header.step;
-    std::printf("resuming from '%s' after epoch %lld (step %lld)\n",
-                checkpoint.c_str(), (long long)firstEpoch, (long long)step);
-  } else {
-    if (std::filesystem::exists(checkpoint) && !options.overwrite) {
-      std::fprintf(stderr,
-                   "vae-train: error: '%s' exists; --resume continues it, "
-                   "--overwrite starts over, or choose another --out\n",
-                   checkpoint.c_str());
-      return 1;
-    }
-    model.initParams(params.data(), seed);
-  }
-  // A resumed run appends to the metrics of the run it continues.
   std::string metricsPath = options.outDir + "/metrics.csv";
-  bool appendMetrics = options.resume && std::filesystem::exists(metricsPath);
-  std::ofstream metrics(metricsPath, appendMetrics ? std::ios::app : std::ios::trunc);
-  if (!appendMetrics)
-    metrics << "epoch,train_loss,train_reconstruction,train_kl,test_loss,"
-               "test_reconstruction,test_kl,samples_per_second,seconds\n";
-  std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
-  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed);
-  std::printf("model %s: %zu train / %zu test examples, batch %zu, %lld epochs; "
-              "test -ELBO at %s %.2f nats\n",
-              d.name, trainSet.count, testSet.count, batch, (long long)epochs,
-              options.resume ? "the checkpoint" : "initialization", initial.loss);
-
-  size_t batches = trainSet.count / batch; // the last partial batch is dropped
+  std::string stepsPath = options.outDir + "/steps.csv";
+  CheckpointHeader position;
   std::vector<EpochRecord> history;
-  for (int64_t epoch = firstEpoch; epoch < epochs; ++epoch) {
+  LossHistory losses;
+  if (options.resume) {
+    if (!readCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
+      return fail(error);
+    if (options.seed >= 0 && uint64_t(position.seed) != seed)
+      return fail("'" + checkpoint + "' was trained with seed " +
+                  std::to_string(position.seed) + ", not " + std::to_string(seed));
+    seed = uint64_t(position.seed);
+    if (!keepRowsUpTo(metricsPath, position.epoch, error) ||
+        !keepRowsUpTo(stepsPath, position.epoch, error))
+      return fail(error);
+    for (const auto &row : readCsv(metricsPath))
+      if (row.size() >= 9) {
+        history.push_back({{row[1], row[2], row[3], 0}, {row[4], row[5], row[6], 0}, row[7], row[8]});
+        losses.test.push_back({row[0], row[4]});
+      }
+    for (const auto &row : readCsv(stepsPath))
+      if (row.size() >= 4)
+        losses.steps.push_back({row[2], row[3]});
+    std::printf("resuming from '%s' after epoch %lld (step %lld)\n",
+                checkpoint.c_str(), (long long)position.epoch, (long long)position.step);
+  } else {
+    if (std::filesystem::exists(checkpoint) && !options.overwrite)
+      return fail("'" + checkpoint +
+                  "' exists; --resume continues it, --overwrite starts over, "
+                  "or choose another --out");
+    model.initParams(params.data(), seed);
+    position.seed = int64_t(seed);
+  }
+  if (!options.resume || !std::filesystem::exists(metricsPath)) {
+    std::ofstream(metricsPath, std::ios::trunc)
+        << "epoch,train_loss,train_reconstruction,train_kl,test_loss,"
+           "test_reconstruction,test_kl,samples_per_second,seconds\n";
+    std::ofstream(stepsPath, std::ios::trunc)
+        << "epoch,step,position,loss,reconstruction,kl\n";
+  }
+  std::ofstream metrics(metricsPath, std::ios::app), stepLog(stepsPath, std::ios::app);
+
+  size_t batches = options.padLastBatch ? (trainSet.count + batch - 1) / batch
+                                        : trainSet.count / batch;
+  size_t dropped = trainSet.count - std::min(trainSet.count, batches * batch);
+  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed);
+  std::printf("model %s: %zu train / %zu test examples, batch %zu (%zu steps per "
+              "epoch, %s), %lld epochs; test -ELBO at %s %.2f nats\n",
+              d.name, trainSet.count, testSet.count, batch, batches,
+              trainSet.count % batch == 0 ? "no partial batch"
+              : dropped ? "the partial batch dropped"
+                        : "the partial batch padded",
+              (long long)epochs, options.resume ? "the checkpoint" : "initialization",
+              initial.loss);
+
+  std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
+  std::vector<float> ones = model.exampleWeights(batch);
+  ProgressBar progress(options.progress);
+  for (int64_t epoch = position.epoch; epoch < epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
     std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
     Terms trainTerms;
+    std::ostringstream stepRows;
     for (size_t k = 0; k < batches; ++k) {
-      gather(trainSet, order.data() + k * batch, batch, x);
+      size_t n = std::min(batch, trainSet.count - k * batch);
+      gather(trainSet, order.data() + k * batch, n, x);
+      if (options.binarize == Binarize::Dynamic)
+        binarizeDynamically(x.data(), n * trainSet.size, seed, uint32_t(epoch), uint32_t(k));
       fillNoise(eps, seed, uint32_t(epoch), uint32_t(k));
+      std::vector<float> partial;
+      if (n < batch)
+        partial = model.exampleWeights(n);
+      double at = double(epoch) + double(k) / double(batches);
       float terms[3];
-      model.trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                      eps.data(), ++step,
-                      model.klWeight(double(epoch) + double(k) / double(batches)),
-                      terms);
+      model.trainStep(params.data(), state.data(), arena.bytes(), x.data(), eps.data(),
+                      n < batch ? partial.data() : ones.data(), ++position.step,
+                      model.klWeight(at), terms);
       if (!std::isfinite(terms[0])) {
-        std::fprintf(stderr,
-                     "vae-train: error: the loss became %f at epoch %lld, step "
-                     "%lld; stopping (the last checkpoint is kept)\n",
-                     double(terms[0]), (long long)epoch + 1, (long long)step);
-        return 1;
+        progress.clear();
+        return fail("the loss became " + std::to_string(terms[0]) + " at epoch " +
+                    std::to_string(epoch + 1) + ", step " + std::to_string(position.step) +
+                    "; stopping (the checkpoint of the last finished epoch is kept)");
       }
-      trainTerms.loss += terms[0];
-      trainTerms.reconstruction += terms[1];
-      trainTerms.kl += terms[2];
+      trainTerms.loss += double(terms[0]) * double(n);
+      trainTerms.reconstruction += double(terms[1]) * double(n);
+      trainTerms.kl += double(terms[2]) * double(n);
+      trainTerms.examples += n;
+      losses.steps.push_back({at + 1.0 / double(batches), terms[0]});
+      stepRows << epoch + 1 << ',' << position.step << ',' << losses.steps.back().first
+               << ',' << terms[0] << ',' << terms[1] << ',' << terms[2] << '\n';
+      double elapsed = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start).count();
+      progress.update(epoch + 1, epochs, k + 1, batches,
+                      trainTerms.loss / double(trainTerms.examples),
+                      double(trainTerms.examples) / elapsed);
     }
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start).count();
-    trainTerms.loss /= double(batches);
-    trainTerms.reconstruction /= double(batches);
-    trainTerms.kl /= double(batches);
+    double examples = double(trainTerms.examples);
+    trainTerms.loss /= examples;
+    trainTerms.reconstruction /= examples;
+    trainTerms.kl /= examples;
     Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed);
-    double rate = double(batches * batch) / seconds;
+    double rate = examples / seconds;
+    progress.clear();
     std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)  test "
                 "-ELBO %.2f (rec %.2f, KL %.2f)  %.0f samples/s  %.2f s\n",
                 (long long)epoch + 1, (long long)epochs, trainTerms.loss,
@@ -389,52 +375,25 @@ int vae::train(const Model &model, const TrainOptions &options) {
             << ',' << trainTerms.kl << ',' << test.loss << ',' << test.reconstruction
             << ',' << test.kl << ',' << rate << ',' << seconds << '\n';
     metrics.flush();
+    stepLog << stepRows.str();
+    stepLog.flush();
     history.push_back({trainTerms, test, rate, seconds});
-    if (!writeMetricsJson(options.outDir + "/metrics.json", d, history,
-                          firstEpoch, error) ||
-        !writeCheckpoint(checkpoint, model, params.data(), state.data(),
-                         epoch + 1, step, seed, error)) {
-      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
-      return 1;
-    }
+    losses.test.push_back({double(epoch + 1), test.loss});
+    position.epoch = epoch + 1;
+    if (!metrics || !stepLog)
+      return fail("cannot append to '" + metricsPath + "' or '" + stepsPath + "'");
+    if (!writeMetricsJson(options.outDir + "/metrics.json", d, history, error) ||
+        !writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
+        !writeLossCurve(options.outDir + "/loss_curve.png", losses, error))
+      return fail(error);
   }
   if (!writePictures(model, params.data(), arena.bytes(), testSet, seed,
-                     options.outDir, error)) {
-    std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
-    return 1;
-  }
+                     options.outDir, error))
+    return fail(error);
   return 0;
 }
 
 namespace {
-
-/// The test images, and their labels when t10k-labels-idx1-ubyte[.gz] is
-/// there.
-bool loadTestSet(const Model &model, const std::string &dir, Dataset &images,
-                 Dataset &labels, std::string &error) {
-  std::string path = findIdx(dir, "t10k-images-idx3-ubyte");
-  if (path.empty()) {
-    error = "no t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz in '" + dir + "'";
-    return false;
-  }
-  if (!Dataset::load(path, 0, images, error))
-    return false;
-  if (images.size != size_t(model.desc().input_size)) {
-    error = "'" + path + "' has examples of " + std::to_string(images.size) +
-            " values, but model '" + model.desc().name + "' takes " +
-            std::to_string(model.desc().input_size);
-    return false;
-  }
-  std::string labelPath = findIdx(dir, "t10k-labels-idx1-ubyte");
-  if (!labelPath.empty() && !Dataset::load(labelPath, 0, labels, error))
-    return false;
-  if (labels.count && labels.count != images.count) {
-    error = "'" + labelPath + "' has " + std::to_string(labels.count) +
-            " labels for " + std::to_string(images.count) + " images";
-    return false;
-  }
-  return true;
-}
 
 /// Calls `visit(first, n, x, eps)` for every batch of `data`, the last one
 /// padded with zeros; `n` is the number of real examples.
@@ -446,12 +405,10 @@ void forEachBatch(const Model &model, const Dataset &data, uint64_t seed,
   std::vector<uint32_t> indices(batch);
   for (size_t first = 0; first < data.count; first += batch) {
     size_t n = std::min(batch, data.count - first);
-    for (size_t b = 0; b < n; ++b)
-      indices[b] = uint32_t(first + b);
-    std::fill(x.begin(), x.end(), 0.0f);
+    std::iota(indices.begin(), indices.begin() + long(n), uint32_t(first));
     gather(data, indices.data(), n, x);
     // The same noise as evaluate(), so scores average to its -ELBO.
-    fillNoise(eps, seed ^ 0x5eed5eedull, 0xffffffffu, uint32_t(first / batch));
+    fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu, uint32_t(first / batch));
     visit(first, n, x, eps);
   }
 }
@@ -467,12 +424,16 @@ int vae::runCommand(const Model &model, const TrainOptions &options,
   AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
   AlignedBuffer arena = model.newArena();
   CheckpointHeader header;
-  Dataset images, labels;
+  Dataset unused, images, labels;
   if (!readCheckpoint(path, model, params.data(), state.data(), header, error) ||
-      !loadTestSet(model, options.dataDir, images, labels, error)) {
-    std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
-    return 1;
-  }
+      !loadImages(model, options, false, unused, images, error))
+    return fail(error);
+  std::string labelPath = findIdx(options.dataDir, "t10k-labels-idx1-ubyte");
+  if (!labelPath.empty() && !Dataset::load(labelPath, 0, labels, error))
+    return fail(error);
+  if (labels.count && labels.count != images.count)
+    return fail("'" + labelPath + "' has " + std::to_string(labels.count) +
+                " labels for " + std::to_string(images.count) + " images");
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : header.seed);
   std::filesystem::create_directories(options.outDir);
   size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
@@ -487,6 +448,15 @@ int vae::runCommand(const Model &model, const TrainOptions &options,
   case Command::Encode:
   case Command::Score: {
     bool encode = command == Command::Encode;
+    std::vector<double> iw;
+    if (!encode && options.importanceSamples > 0) {
+      iw = importanceWeightedLogLikelihood(model, params.data(), arena.bytes(), images,
+                                           seed, options.importanceSamples);
+      double mean = std::accumulate(iw.begin(), iw.end(), 0.0) / double(iw.size());
+      std::printf("importance-weighted -log p(x), K = %lld: %.2f nats per example "
+                  "over %zu examples\n",
+                  (long long)options.importanceSamples, -mean, iw.size());
+    }
     std::string out = options.outDir + (encode ? "/latents.csv" : "/scores.csv");
     std::vector<float> mu(batch * latent), logvar(mu.size());
     std::vector<float> loss(batch), rec(batch), kl(batch);
@@ -499,6 +469,8 @@ int vae::runCommand(const Model &model, const TrainOptions &options,
               csv << ",mu" << j;
           } else {
             csv << "index,label,neg_elbo,reconstruction,kl";
+            if (!iw.empty())
+              csv << ",neg_iw_log_likelihood";
           }
           csv << '\n';
           forEachBatch(model, images, seed,
@@ -519,24 +491,22 @@ int vae::runCommand(const Model &model, const TrainOptions &options,
                                csv << ',' << mu[b * latent + j];
                            else
                              csv << ',' << loss[b] << ',' << rec[b] << ',' << kl[b];
+                           if (!iw.empty())
+                             csv << ',' << -iw[first + b];
                            csv << '\n';
                          }
                        });
         },
         error);
-    if (!ok) {
-      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
-      return 1;
-    }
+    if (!ok)
+      return fail(error);
     std::printf("wrote %s (%zu examples)\n", out.c_str(), images.count);
     return 0;
   }
   case Command::Pictures:
     if (!writePictures(model, params.data(), arena.bytes(), images, seed,
-                       options.outDir, error)) {
-      std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
-      return 1;
-    }
+                       options.outDir, error))
+      return fail(error);
     return 0;
   }
   return 1;

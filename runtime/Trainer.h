@@ -3,26 +3,13 @@
 #ifndef VAE_RUNTIME_TRAINER_H
 #define VAE_RUNTIME_TRAINER_H
 
+#include "runtime/Data.h"
 #include "runtime/Model.h"
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace vae {
-
-/// Images of one IDX file as u8, loaded once (shuffling needs random
-/// access); `limit` keeps the first examples only (0: all).
-struct Dataset {
-  std::string path;
-  std::vector<uint8_t> pixels;
-  size_t count = 0, size = 0;
-  static bool load(const std::string &path, size_t limit, Dataset &out,
-                   std::string &error);
-};
-
-/// Finds `stem` or `stem.gz` in `dir`; empty when neither exists.
-std::string findIdx(const std::string &dir, const std::string &stem);
 
 struct TrainOptions {
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
@@ -30,9 +17,17 @@ struct TrainOptions {
   int64_t epochs = 0; // 0: the model's
   int64_t seed = -1;  // -1: the model's
   size_t limit = 0;   // train examples (0: all)
+  Binarize binarize = Binarize::None;
+  /// Train on the last, partial batch of an epoch (padded, the padding
+  /// weighted 0) rather than drop it.
+  bool padLastBatch = true;
+  /// A progress bar during epochs; only when stdout is a terminal.
+  bool progress = true;
   bool resume = false;    // continue from outDir/checkpoint.bin
   bool overwrite = false; // replace an existing run in outDir
-  bool quiet = false;
+  /// `score`: importance samples per example for the log-likelihood
+  /// estimate (0: none).
+  int64_t importanceSamples = 0;
 };
 
 /// Nats per example, averaged over the examples seen.
@@ -46,15 +41,14 @@ struct Terms {
 Terms evaluate(const Model &model, const float *params, void *arena,
                const Dataset &data, uint64_t seed);
 
-/// What checkpoint.bin holds besides the buffers.
-struct CheckpointHeader {
-  int64_t paramFloats = 0, stateFloats = 0, epoch = 0, step = 0, seed = 0;
-};
-
-/// Reads a checkpoint written for `model` into `params` and `state`; the
-/// error names the file and what does not match.
-bool readCheckpoint(const std::string &path, const Model &model, float *params,
-                    float *state, CheckpointHeader &header, std::string &error);
+/// The importance-weighted estimate of log p(x) with `samples` draws from
+/// the encoder (Burda et al. 2016): log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),
+/// one per example of `data`. K = 1 is a one-sample ELBO; the estimate
+/// tightens towards log p(x) as K grows.
+std::vector<double> importanceWeightedLogLikelihood(const Model &model,
+                                                    const float *params, void *arena,
+                                                    const Dataset &data,
+                                                    uint64_t seed, int64_t samples);
 
 /// What the inference subcommands do with a trained checkpoint.
 enum class Command { Eval, Encode, Score, Pictures };
@@ -62,13 +56,15 @@ enum class Command { Eval, Encode, Score, Pictures };
 /// Loads options.outDir/checkpoint.bin (or `checkpoint`) and runs `command`
 /// on the test set: eval prints its −ELBO, encode writes latents.csv (label
 /// and posterior mean of every test example), score writes scores.csv
-/// (per-example −ELBO and its terms), pictures draws reconstructions.png and
-/// samples.png. Returns the process exit code.
+/// (per-example −ELBO and its terms, and the importance-weighted −log p(x)
+/// with options.importanceSamples), pictures draws reconstructions.png,
+/// samples.png and latent_traversal.png. Returns the process exit code.
 int runCommand(const Model &model, const TrainOptions &options,
                const std::string &checkpoint, Command command);
 
-/// Trains and writes metrics.csv and checkpoint.bin into options.outDir.
-/// Returns the process exit code; messages go to stderr.
+/// Trains and writes metrics.csv, metrics.json, steps.csv, checkpoint.bin
+/// and the pictures into options.outDir. Returns the process exit code;
+/// messages go to stderr.
 int train(const Model &model, const TrainOptions &options);
 
 } // namespace vae

@@ -4,6 +4,7 @@
 its value at initialization, and metrics and a checkpoint must be written.
 Also: bad data gives a clear error naming the file and a non-zero exit."""
 
+import json
 import os
 import re
 import subprocess
@@ -12,9 +13,12 @@ import tempfile
 
 vaec, vae_train, models = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
+checks = 0
 
 
 def check(condition, message):
+    global checks
+    checks += 1
     print(("ok   " if condition else "FAIL ") + message)
     if not condition:
         failures.append(message)
@@ -33,13 +37,17 @@ with tempfile.TemporaryDirectory() as tmp:
     check(after < 0.8 * initial, f"test -ELBO {after:.2f} < 0.8 x {initial:.2f} at initialization")
     metrics = open(os.path.join(out, "metrics.csv")).read().splitlines()
     check(len(metrics) == 2 and metrics[1].startswith("1,"), "metrics.csv has one epoch")
-    import json
     record = json.load(open(os.path.join(out, "metrics.json")))
     check(record["model"] == "mnist_vae" and len(record["epochs"]) == 1 and
           abs(record["epochs"][0]["test"]["loss"] - after) < 0.01, "metrics.json matches")
     check(os.path.getsize(os.path.join(out, "checkpoint.bin")) > 0, "checkpoint written")
     check(not os.path.exists(os.path.join(out, "checkpoint.bin.tmp")), "no temporary left")
-    for picture in ("reconstructions.png", "samples.png"):
+    # 2,000 = 15 x 128 + 80: the partial batch is trained on (padded, masked).
+    steps = open(os.path.join(out, "steps.csv")).read().splitlines()
+    check(len(steps) == 1 + 16 and "16 steps per epoch, the partial batch padded" in run.stdout,
+          "16 steps per epoch with --last-batch pad (the default)")
+    for picture in ("reconstructions.png", "samples.png", "latent_traversal.png",
+                    "loss_curve.png"):
         data = open(os.path.join(out, picture), "rb").read()
         check(data.startswith(b"\x89PNG\r\n\x1a\n") and b"IHDR" in data[:16] and
               data.endswith(b"IEND\xaeB`\x82"), picture + " is a PNG")
@@ -58,6 +66,32 @@ with tempfile.TemporaryDirectory() as tmp:
     mean = sum(float(r.split(",")[2]) for r in rows[1:]) / (len(rows) - 1)
     check(len(rows) == 10001 and abs(mean - value) < 0.01,
           f"scores average to the test -ELBO: {mean:.3f}")
+    # Importance weighting: K = 1 scores the same z as eval (a sampled KL in
+    # place of the exact one), and more samples give a tighter, lower bound.
+    iw = {}
+    for k in (1, 8):
+        score = subprocess.run([vae_train, "score", so, "--out", out, "--iw", str(k)],
+                               capture_output=True, text=True)
+        iw[k] = float(re.search(r"K = \d+: ([0-9.]+) nats", score.stdout).group(1))
+        rows = open(os.path.join(out, "scores.csv")).read().splitlines()
+        check(score.returncode == 0 and rows[0].endswith(",neg_iw_log_likelihood") and
+              len(rows) == 10001, f"score --iw {k} writes a column per test image")
+    check(abs(iw[1] - value) < 0.5, f"IW K=1 {iw[1]:.2f} is the -ELBO {value:.2f} within 0.5")
+    check(iw[8] < iw[1] - 1.0, f"IW K=8 {iw[8]:.2f} is tighter than K=1 {iw[1]:.2f}")
+
+    # --last-batch drop, --binarize static and dynamic.
+    for flags, expected_steps in ((["--last-batch", "drop"], 15),
+                                  (["--binarize", "static"], 16),
+                                  (["--binarize", "dynamic"], 16)):
+        other = os.path.join(tmp, "-".join(flags))
+        variant = subprocess.run([vae_train, so, "--epochs", "1", "--limit", "2000",
+                                  "--out", other] + flags, capture_output=True, text=True)
+        rows = open(os.path.join(other, "steps.csv")).read().splitlines()
+        check(variant.returncode == 0 and len(rows) == 1 + expected_steps,
+              f"{' '.join(flags)}: {expected_steps} steps")
+    bad = subprocess.run([vae_train, so, "--binarize", "sometimes"], capture_output=True, text=True)
+    check(bad.returncode != 0 and "sometimes not in {none,static,dynamic}" in bad.stderr,
+          "an unknown --binarize is a clear error: " + bad.stderr.strip())
 
     # A run resumed after epoch 1 ends bit-identical to an uninterrupted one.
     straight, split = os.path.join(tmp, "straight"), os.path.join(tmp, "split")
@@ -82,6 +116,18 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and "cannot open checkpoint" in bad.stderr,
           "--resume without a checkpoint is a clear error: " + bad.stderr.strip())
 
+    # A crash after metrics.csv got epoch 3 but before its checkpoint: the
+    # resumed run drops that row and writes it again, once.
+    with open(os.path.join(split, "metrics.csv"), "a") as f:
+        f.write("3,1,1,1,1,1,1,1,1\n")
+    subprocess.run(common + ["--epochs", "3", "--out", split, "--resume"], check=True,
+                   capture_output=True)
+    rows = open(os.path.join(split, "metrics.csv")).read().splitlines()
+    check(len(rows) == 4 and rows[3].startswith("3,") and rows[3] != "3,1,1,1,1,1,1,1,1",
+          "a resumed run replaces rows past its checkpoint")
+    record = json.load(open(os.path.join(split, "metrics.json")))
+    check(len(record["epochs"]) == 3, "metrics.json of a resumed run holds every epoch")
+
     # Bad data: an empty folder, then a file with a wrong magic number.
     empty = os.path.join(tmp, "empty")
     os.mkdir(empty)
@@ -95,5 +141,5 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
           "a wrong magic number is a clear error: " + bad.stderr.strip())
 
-print(f"{18 - len(failures)} passed, {len(failures)} failed")
+print(f"{checks - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

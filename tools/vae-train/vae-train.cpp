@@ -1,7 +1,9 @@
 //===- vae-train.cpp - train a compiled VAE -------------------------------===//
 //
 //   vae-train [train] MODEL.so [--data DIR] [--epochs N] [--seed S] [--out DIR]
+//             [--binarize none|static|dynamic] [--last-batch pad|drop] ...
 //   vae-train eval|encode|score|sample|reconstruct MODEL.so [--out DIR] ...
+//   vae-train score MODEL.so --iw K
 //
 // Links only libvaert: no LLVM or MLIR.
 //
@@ -19,7 +21,7 @@ int main(int argc, char **argv) {
                "and use what it learned.",
                "vae-train"};
   app.require_subcommand(0, 1);
-  std::string modelPath, checkpoint;
+  std::string modelPath, checkpoint, binarize = "none", lastBatch = "pad";
   vae::TrainOptions options;
   auto common = [&](CLI::App *command) {
     command->add_option("model", modelPath, "library built by vaec")->required();
@@ -30,12 +32,24 @@ int main(int argc, char **argv) {
                         "the run's folder: metrics, checkpoint, pictures, CSVs");
     command->add_option("--seed", options.seed, "seed (default: the model's)")
         ->check(CLI::Range(int64_t{0}, int64_t{9007199254740992}));
+    command
+        ->add_option("--binarize", binarize,
+                     "none; static: one fixed Bernoulli draw per pixel; dynamic: a "
+                     "fresh draw per use in training (the test set static)")
+        ->check(CLI::IsMember({"none", "static", "dynamic"}));
   };
   CLI::App *train = app.add_subcommand("train", "train (the default subcommand)");
   common(train);
   train->add_option("--epochs", options.epochs, "epochs (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   train->add_option("--limit", options.limit, "train on the first N examples only");
+  train
+      ->add_option("--last-batch", lastBatch,
+                   "the partial last batch of an epoch: pad (train on it, the "
+                   "padding masked) or drop")
+      ->check(CLI::IsMember({"pad", "drop"}));
+  train->add_flag("!--no-progress", options.progress,
+                  "no progress bar (there is none when stdout is not a terminal)");
   train->add_flag("--resume", options.resume,
                   "continue from OUT/checkpoint.bin up to --epochs");
   train->add_flag("--overwrite", options.overwrite,
@@ -61,6 +75,12 @@ int main(int argc, char **argv) {
     common(command);
     command->add_option("--checkpoint", checkpoint,
                         "checkpoint to use (default: OUT/checkpoint.bin)");
+    if (i.command == vae::Command::Score)
+      command
+          ->add_option("--iw", options.importanceSamples,
+                       "also estimate -log p(x) with K importance samples "
+                       "(Burda et al.): column neg_iw_log_likelihood")
+          ->check(CLI::Range(int64_t{1}, int64_t{100000}));
     inferenceApps.push_back(command);
   }
 
@@ -78,6 +98,10 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     return app.exit(e);
   }
+  options.binarize = binarize == "static"    ? vae::Binarize::Static
+                     : binarize == "dynamic" ? vae::Binarize::Dynamic
+                                             : vae::Binarize::None;
+  options.padLastBatch = lastBatch == "pad";
   std::string error;
   auto model = vae::Model::load(modelPath, error);
   if (!model) {

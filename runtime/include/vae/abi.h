@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VAE_ABI_VERSION 1
+#define VAE_ABI_VERSION 2
 #define VAE_MAX_RANK 4
 /* Every buffer the runtime passes is aligned to this many bytes. */
 #define VAE_ALIGNMENT 64
@@ -65,6 +65,8 @@ typedef struct vae_model {
   int64_t warmup_epochs; /* KL warm-up: the weight grows linearly to beta */
   int64_t epochs;        /* `epochs` of the train block */
   int64_t seed;          /* `seed` of the train block */
+  double prior_mean;     /* `prior normal(mean, std)` */
+  double prior_std;
 } vae_model;
 
 /* The entry points. `arena` holds arena_bytes; x is [batch, input_size],
@@ -83,20 +85,25 @@ typedef void (*vae_encode_fn)(const float *params, void *arena,
 typedef void (*vae_score_fn)(const float *params, void *arena, const float *x,
                              const float *eps, float *loss,
                              float *reconstruction, float *kl);
-/* d loss / d params into `grads`, laid out like `params` (padding zero);
- * the loss terms as vae_eval_elbo. No update: for data-parallel training an
- * allreduce of `grads` goes between this and the optimizer. */
+/* d loss / d params into `grads`, laid out like `params` (padding zero).
+ * `weights` ([batch]) scales each example's terms before the batch mean:
+ * ones for a full batch; batch/n for the n real examples of a padded batch
+ * and 0 for its padding, so that loss and gradients are those of the real
+ * examples. No update: for data-parallel training an allreduce of `grads`
+ * goes between this and the optimizer. */
 typedef void (*vae_grad_step_fn)(const float *params, void *arena,
                                  const float *x, const float *eps,
-                                 float *loss, float *reconstruction, float *kl,
+                                 const float *weights, float *loss,
+                                 float *reconstruction, float *kl,
                                  float *grads);
 /* One optimizer step, in place: forward, backward, and the update of
  * `params` and `opt_state` (opt_state_floats floats, zero before step 1).
- * `step` counts from 1 (Adam's bias correction); `kl_weight` is the KL term's
- * weight for this step (beta, or less during warm-up). */
+ * `weights` as for vae_grad_step; `step` counts from 1 (Adam's bias
+ * correction); `kl_weight` is the KL term's weight for this step (beta, or
+ * less during warm-up). */
 typedef void (*vae_train_step_fn)(float *params, float *opt_state, void *arena,
                                   const float *x, const float *eps,
-                                  int64_t step, float kl_weight, float *loss,
+                                  const float *weights, int64_t step, float kl_weight, float *loss,
                                   float *reconstruction, float *kl);
 /* decode_outputs == 1 */
 typedef void (*vae_decode1_fn)(const float *params, void *arena,

@@ -113,3 +113,32 @@ func.func @loss(%ll: tensor<f32> {vdl.param = "ll"}, %kl: tensor<f32> {vdl.param
   %l = vdl.elbo %ll, %kl, %beta : tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// Example weights: per-example terms (rank 1, the module's batch) are scaled
+// by a `weights` input before their batch mean, in @grad_step and
+// @train_step alike; a mean over anything else (here the 3 outputs of a
+// parameter) is left alone. The weights go after the last input.
+// CHECK-LABEL: func.func @grad_step(
+// CHECK-SAME: %{{[^:]*}}: tensor<4x3xf32> {vdl.input = "x"}, %[[W:[^:]*]]: tensor<4xf32> {vdl.input = "weights"})
+// CHECK: %[[KL:.*]] = vdl.kl_normal
+// CHECK: %[[SCALED:.*]] = vdl.mul %[[KL]], %[[W]] : tensor<4xf32>
+// CHECK: vdl.reduce_mean %[[SCALED]] : tensor<4xf32> -> tensor<f32>
+// CHECK: %[[Q:.*]] = vdl.mul %{{[^,]*}}, %{{[^ ]*}} : tensor<3xf32>
+// CHECK: vdl.reduce_mean %[[Q]] : tensor<3xf32> -> tensor<f32>
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: %{{[^:]*}}: tensor<4xf32> {vdl.input = "weights"}, %{{[^:]*}}: i64 {vdl.input = "step"}
+module attributes {vdl.batch = 4 : i64} {
+  func.func @loss(%p: tensor<3xf32> {vdl.param = "p"},
+                  %x: tensor<4x3xf32> {vdl.input = "x"}) -> tensor<f32> {
+    %px = vdl.mul %x, %x : tensor<4x3xf32>
+    %t = vdl.reduce_rows %px : tensor<4x3xf32> -> tensor<3xf32>
+    %e = vdl.kl_normal %x, %x prior(0.0, 1.0) : tensor<4x3xf32> -> tensor<4xf32>
+    %s = vdl.reduce_mean %e : tensor<4xf32> -> tensor<f32>
+    %q = vdl.mul %p, %t : tensor<3xf32>
+    %m = vdl.reduce_mean %q : tensor<3xf32> -> tensor<f32>
+    %l = vdl.add %s, %m : tensor<f32>
+    return %l : tensor<f32>
+  }
+}

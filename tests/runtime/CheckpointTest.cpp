@@ -1,0 +1,215 @@
+//===- CheckpointTest.cpp - checkpoints survive round trips and crashes ---===//
+//
+// The crash tests fork: the child starts writing a new checkpoint and is
+// killed with SIGKILL (no destructors, no flush) at a chosen moment; the
+// parent then checks that the previous checkpoint still reads back intact.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/AtomicFile.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/Data.h"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+
+using namespace vae;
+
+namespace {
+
+std::string tmpPath(const std::string &name) {
+  return std::string(VAE_TEST_TMP) + "/" + name;
+}
+
+std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// Parameters and state filled with a pattern that depends on `tag`.
+struct Snapshot {
+  AlignedBuffer params, state;
+  Snapshot(const Model &model, float tag)
+      : params(model.newParams()), state(model.newOptimizerState()) {
+    for (size_t i = 0; i < params.size(); ++i)
+      params.data()[i] = tag + float(i % 1000) * 1e-3f;
+    for (size_t i = 0; i < state.size(); ++i)
+      state.data()[i] = -tag - float(i % 777) * 1e-4f;
+  }
+  bool equals(const Snapshot &other) const {
+    return std::equal(params.data(), params.data() + params.size(), other.params.data()) &&
+           std::equal(state.data(), state.data() + state.size(), other.state.data());
+  }
+};
+
+std::unique_ptr<Model> loadTestModel() {
+  std::string error;
+  auto model = Model::load(VAE_TEST_MODEL, error);
+  INFO(error);
+  REQUIRE(model);
+  REQUIRE(model->desc().opt_state_floats > 0);
+  return model;
+}
+
+/// Runs `work` in a child process that kills itself with SIGKILL at the
+/// moment `work` chooses; returns true if the child died of SIGKILL.
+template <typename Work> bool diesOfSigkill(Work work) {
+  pid_t child = fork();
+  if (child == 0) {
+    work();
+    _exit(0); // reached only if `work` did not kill the child
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+} // namespace
+
+TEST_CASE("a checkpoint reads back bit for bit", "[checkpoint]") {
+  auto model = loadTestModel();
+  std::string path = tmpPath("roundtrip.ckpt"), error;
+  Snapshot saved(*model, 1.5f);
+  CheckpointHeader header{0, 0, 3, 99, 42};
+  REQUIRE(writeCheckpoint(path, *model, saved.params.data(), saved.state.data(), header, error));
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+
+  Snapshot loaded(*model, 0.0f);
+  CheckpointHeader read;
+  REQUIRE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+  CHECK(loaded.equals(saved));
+  CHECK(read.epoch == 3);
+  CHECK(read.step == 99);
+  CHECK(read.seed == 42);
+  CHECK(read.paramFloats == model->desc().param_floats);
+  CHECK(read.stateFloats == model->desc().opt_state_floats);
+  CHECK(std::filesystem::file_size(path) ==
+        48 + 4 * uintmax_t(model->desc().param_floats + model->desc().opt_state_floats));
+}
+
+TEST_CASE("damaged checkpoints are refused with the byte offset", "[checkpoint]") {
+  auto model = loadTestModel();
+  std::string path = tmpPath("damaged.ckpt"), error;
+  Snapshot saved(*model, 2.0f), loaded(*model, 0.0f);
+  CheckpointHeader header{0, 0, 1, 10, 7}, read;
+  REQUIRE(writeCheckpoint(path, *model, saved.params.data(), saved.state.data(), header, error));
+  std::string bytes = readFile(path);
+
+  SECTION("truncated in the parameters") {
+    std::ofstream(path, std::ios::binary) << bytes.substr(0, 1000);
+    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK(error.find("is truncated at byte 1000 (expected " + std::to_string(bytes.size()) +
+                     " bytes)") != std::string::npos);
+  }
+  SECTION("truncated in the header") {
+    std::ofstream(path, std::ios::binary) << bytes.substr(0, 20);
+    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK(error.find("truncated in its header (at byte 20 of 48)") != std::string::npos);
+  }
+  SECTION("bad magic") {
+    std::ofstream(path, std::ios::binary) << "VAECKPT9" << bytes.substr(8);
+    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK(error.find("is not a vae-train checkpoint (bad magic at byte 0)") != std::string::npos);
+  }
+  SECTION("extra bytes") {
+    std::ofstream(path, std::ios::binary) << bytes << "x";
+    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK(error.find("has extra bytes after byte " + std::to_string(bytes.size())) !=
+          std::string::npos);
+  }
+  SECTION("another model's") {
+    std::string other = bytes;
+    other[8] ^= 1; // parameter count
+    std::ofstream(path, std::ios::binary) << other;
+    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK(error.find("but model 'mnist_vae' has") != std::string::npos);
+  }
+}
+
+TEST_CASE("a crash while checkpointing leaves the previous checkpoint", "[checkpoint]") {
+  auto model = loadTestModel();
+  std::string path = tmpPath("crash.ckpt"), error;
+  Snapshot first(*model, 1.0f), second(*model, 2.0f), loaded(*model, 0.0f);
+  CheckpointHeader header{0, 0, 1, 100, 3}, read;
+  REQUIRE(writeCheckpoint(path, *model, first.params.data(), first.state.data(), header, error));
+  std::string before = readFile(path);
+  std::string secondBytes;
+  {
+    std::string other = tmpPath("crash-second.ckpt");
+    CheckpointHeader later{0, 0, 2, 200, 3};
+    REQUIRE(writeCheckpoint(other, *model, second.params.data(), second.state.data(), later, error));
+    secondBytes = readFile(other);
+  }
+
+  SECTION("killed after writing the temporary file, before the rename") {
+    CHECK(diesOfSigkill([&] {
+      std::string childError;
+      writeAtomically(path, [&](std::ostream &out) {
+        out << secondBytes;
+        out.flush();
+        raise(SIGKILL);
+      }, childError);
+    }));
+    CHECK(readFile(path + ".tmp") == secondBytes); // the new one was complete
+  }
+  SECTION("killed halfway through the temporary file") {
+    CHECK(diesOfSigkill([&] {
+      std::string childError;
+      writeAtomically(path, [&](std::ostream &out) {
+        out << secondBytes.substr(0, secondBytes.size() / 2);
+        out.flush();
+        raise(SIGKILL);
+      }, childError);
+    }));
+    CHECK(readFile(path + ".tmp").size() == secondBytes.size() / 2);
+  }
+  // Either way the previous checkpoint is whole and loads.
+  CHECK(readFile(path) == before);
+  REQUIRE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+  CHECK(loaded.equals(first));
+  CHECK(read.epoch == 1);
+  // The next checkpoint replaces the stale temporary and lands.
+  CheckpointHeader later{0, 0, 2, 200, 3};
+  REQUIRE(writeCheckpoint(path, *model, second.params.data(), second.state.data(), later, error));
+  CHECK(readFile(path) == secondBytes);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+}
+
+TEST_CASE("static binarization is one fixed draw and dynamic a fresh draw per step",
+          "[data]") {
+  Dataset data;
+  data.count = 2;
+  data.size = 4000;
+  data.pixels.assign(data.count * data.size, 64); // p = 64/255
+  Dataset again = data;
+  data.binarizeStatically(0);
+  again.binarizeStatically(0);
+  CHECK(data.pixels == again.pixels);
+  size_t ones = 0;
+  for (uint8_t v : data.pixels) {
+    REQUIRE((v == 0 || v == 255));
+    ones += v == 255;
+  }
+  double fraction = double(ones) / double(data.pixels.size());
+  CHECK(fraction == Approx(64.0 / 255.0).margin(0.02));
+  // Two examples of equal intensities binarize differently.
+  CHECK_FALSE(std::equal(data.pixels.begin(), data.pixels.begin() + 4000,
+                         data.pixels.begin() + 4000));
+
+  std::vector<float> a(4000, 0.75f), b = a, c = a;
+  binarizeDynamically(a.data(), a.size(), 1, 0, 0);
+  binarizeDynamically(b.data(), b.size(), 1, 0, 0);
+  binarizeDynamically(c.data(), c.size(), 1, 0, 1);
+  CHECK(a == b);
+  CHECK(a != c);
+  double mean = std::accumulate(a.begin(), a.end(), 0.0) / double(a.size());
+  CHECK(mean == Approx(0.75).margin(0.03));
+}
