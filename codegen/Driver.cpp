@@ -128,14 +128,34 @@ std::string defaultOutput(const DriverOptions &options) {
   return (stem + (options.emit == "so" ? ".so" : ".o")).str();
 }
 
+/// Per entry point: FLOPs, kernels and bytes moved before and after
+/// fusion, arena bytes against the lower bound and the no-reuse total. The
+/// attributes the passes left for it are removed.
 void printStats(mlir::ModuleOp module) {
+  using vdl::VDLDialect;
   llvm::errs() << "vaec stats:\n";
-  module.walk([](mlir::func::FuncOp func) {
-    if (auto flops = func->getAttrOfType<mlir::IntegerAttr>(
-            vdl::VDLDialect::kFlopsAttrName))
+  auto number = [](mlir::DictionaryAttr dict, llvm::StringRef key) -> int64_t {
+    auto value = dict ? dict.getAs<mlir::IntegerAttr>(key) : mlir::IntegerAttr();
+    return value ? value.getInt() : 0;
+  };
+  module.walk([&](mlir::func::FuncOp func) {
+    if (auto flops = func->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kFlopsAttrName))
       llvm::errs() << "  @" << func.getSymName() << ": " << flops.getInt()
                    << " FLOPs per batch\n";
-    func->removeAttr(vdl::VDLDialect::kFlopsAttrName);
+    if (auto fusion = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kFusionAttrName))
+      llvm::errs() << "  @" << func.getSymName() << ": kernels "
+                   << number(fusion, "kernels_before") << " -> "
+                   << number(fusion, "kernels_after") << ", bytes moved "
+                   << number(fusion, "bytes_before") << " -> "
+                   << number(fusion, "bytes_after") << " (fusion)\n";
+    if (auto plan = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kMemoryPlanAttrName))
+      llvm::errs() << "  @" << func.getSymName() << ": arena "
+                   << number(plan, "arena_bytes") << " bytes, lower bound "
+                   << number(plan, "lower_bound_bytes") << ", no reuse "
+                   << number(plan, "no_reuse_bytes") << "\n";
+    for (llvm::StringRef name : {VDLDialect::kFlopsAttrName, VDLDialect::kFusionAttrName,
+                                 VDLDialect::kMemoryPlanAttrName})
+      func->removeAttr(name);
   });
 }
 
@@ -201,7 +221,11 @@ int vaec::runDriver(const DriverOptions &options) {
     return fail("internal error: the frontend produced invalid IR");
 
   mlir::PassManager pm(&context);
-  buildLoweringPipeline(pm, mlirStageOf(options.emit), options.stats);
+  PipelineOptions pipeline;
+  pipeline.countFlops = options.stats;
+  pipeline.fusion = options.fusion;
+  pipeline.memoryPlan = options.memoryPlan;
+  buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
 
   // Every name given to --print-ir-after must be a pass of this pipeline.
   llvm::StringSet<> known = passNames(pm);

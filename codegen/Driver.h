@@ -25,7 +25,9 @@ struct DriverOptions {
   std::vector<std::string> printIRAfter; // pass arguments, e.g. vdl-import
   std::optional<int64_t> batch;          // overrides `batch` of the file
   bool locations = true;                 // print `loc(...)` in textual IR
-  bool stats = false;                    // FLOPs, arena bytes on stderr
+  bool stats = false;                    // FLOPs, kernels, arena bytes on stderr
+  bool fusion = true;                    // --no-fusion turns vdl-fusion off
+  bool memoryPlan = true;                // --no-memory-plan: no arena reuse
   std::string cpu;                       // empty: the host CPU
   std::string targetTriple;              // empty: the host
 };

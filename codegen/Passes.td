@@ -73,32 +73,6 @@ def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
   ];
 }
 
-def ArenaAllocate : Pass<"vdl-arena-allocate", "::mlir::ModuleOp"> {
-  let summary = "Place every temporary of an entry point in a caller's arena";
-  let description = [{
-    After bufferization: each `vae_*` entry point gets an argument after the
-    buffers the caller keeps (`params`, `opt_state`), a `memref<A x i8>` arena, and every `memref.alloc` in it becomes a
-    `memref.view` of the arena at a static, 64-byte aligned offset, so the
-    generated code never allocates. Buffers are laid out one after another
-    (no reuse yet); `vdl.arena_bytes` on each function and on the module
-    records the size the caller must provide.
-
-    Before:
-    ```mlir
-    func.func @vae_encode(%params: memref<16xf32>, %x: memref<8x4xf32>, ...) {
-      %a = memref.alloc() {alignment = 64 : i64} : memref<8x2xf32>
-    ```
-    After:
-    ```mlir
-    func.func @vae_encode(%params: memref<16xf32>, %arena: memref<64xi8>, %x: ...)
-        attributes {vdl.arena_bytes = 64 : i64} {
-      %c0 = arith.constant 0 : index
-      %a = memref.view %arena[%c0][] : memref<64xi8> to memref<8x2xf32>
-    ```
-  }];
-  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
-}
-
 def ApproximateMath : Pass<"vdl-approximate-math"> {
   let summary = "Replace tanh, exp, log, log1p, expm1 by polynomials";
   let description = [{

@@ -2,7 +2,7 @@
 //
 //   vdl     --vdl-pack-parameters --convert-vdl-to-linalg -> linalg (tensors)
 //   linalg  --one-shot-bufferize --buffer-results-to-out-params
-//           --vdl-arena-allocate                           -> memref
+//           --vdl-memory-plan                              -> memref
 //   memref  --convert-linalg-to-loops --vdl-approximate-math ... -> llvm
 //
 //===----------------------------------------------------------------------===//
@@ -64,9 +64,9 @@ void vaec::registerCodegenDialects(DialectRegistry &registry) {
 }
 
 void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
-                                 bool countFlops) {
+                                 const PipelineOptions &options) {
   auto flops = [&] {
-    if (countFlops)
+    if (options.countFlops)
       pm.addNestedPass<func::FuncOp>(createCountFlops());
   };
   if (stage == Stage::Vdl)
@@ -101,7 +101,9 @@ void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
   // copy; the canonicalizer then drops the self-copies.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createArenaAllocate());
+  MemoryPlanOptions memoryPlan;
+  memoryPlan.reuse = options.memoryPlan;
+  pm.addPass(createMemoryPlan(memoryPlan));
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::Memref)
     return;

@@ -15,10 +15,19 @@ enum class Stage { Vdl, Grad, Linalg, Memref, LLVMDialect };
 /// Dialects, interfaces and translations the pipeline needs.
 void registerCodegenDialects(mlir::DialectRegistry &registry);
 
-/// Adds the passes that take the frontend's vdl IR to `stage`; with
-/// `countFlops`, vdl-count-flops runs once every entry point exists.
+struct PipelineOptions {
+  /// vdl-count-flops once every entry point exists (for --stats).
+  bool countFlops = false;
+  /// vdl-fusion on linalg-on-tensors (vaec --no-fusion turns it off).
+  bool fusion = true;
+  /// vdl-memory-plan shares arena memory between buffers never live
+  /// together (vaec --no-memory-plan: one place per buffer).
+  bool memoryPlan = true;
+};
+
+/// Adds the passes that take the frontend's vdl IR to `stage`.
 void buildLoweringPipeline(mlir::PassManager &pm, Stage stage,
-                           bool countFlops = false);
+                           const PipelineOptions &options = {});
 
 } // namespace vaec
 

@@ -51,8 +51,14 @@ def VDL_Dialect : Dialect {
     /// Module attribute: floats in the packed parameter buffer.
     static constexpr ::llvm::StringLiteral kParamFloatsAttrName = "vdl.param_floats";
     /// Function and module attribute: bytes of scratch arena an entry point
-    /// needs (set by vdl-arena-allocate; the module holds the maximum).
+    /// needs (set by vdl-memory-plan; the module holds the maximum).
     static constexpr ::llvm::StringLiteral kArenaBytesAttrName = "vdl.arena_bytes";
+    /// Function attribute, for --stats: {arena_bytes, lower_bound_bytes,
+    /// no_reuse_bytes} of the function's plan (set by vdl-memory-plan).
+    static constexpr ::llvm::StringLiteral kMemoryPlanAttrName = "vdl.memory_plan";
+    /// Function attribute, for --stats: {kernels_before, kernels_after,
+    /// bytes_before, bytes_after} (set by vdl-fuse-elementwise).
+    static constexpr ::llvm::StringLiteral kFusionAttrName = "vdl.fusion";
     /// Argument and result attributes of @train_step: the parameter an
     /// optimizer-state tensor belongs to, and which slot it is (Adam: 0 = m,
     /// 1 = v; SGD: 0 = velocity).

@@ -101,7 +101,8 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
                              << " integer";
     return success();
   }
-  if (name == kTrainAttrName) {
+  if (name == kTrainAttrName || name == kMemoryPlanAttrName ||
+      name == kFusionAttrName) {
     if (!isa<DictionaryAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a dictionary";
     return success();

@@ -69,4 +69,53 @@ def Autodiff : Pass<"vdl-autodiff", "::mlir::ModuleOp"> {
   ];
 }
 
+def MemoryPlan : Pass<"vdl-memory-plan", "::mlir::ModuleOp"> {
+  let summary = "Place every temporary of an entry point in a caller's arena, "
+                "sharing memory between buffers that are never live together";
+  let description = [{
+    After bufferization: each `vae_*` entry point gets an argument after the
+    buffers the caller keeps (`params`, `opt_state`), a `memref<A x i8>`
+    arena, and every `memref.alloc` in it becomes a `memref.view` of the
+    arena at a static, 64-byte aligned offset, so the generated code never
+    allocates.
+
+    The live interval of a buffer runs from the first to the last top-level
+    op of the function (a kernel: one loop nest after tiling) that uses it or
+    any view of it. Offsets come from the decreasing-size best-fit heap of
+    XLA's heap simulator: buffers by decreasing size, each into the smallest
+    gap left by the buffers live at the same time. `reuse=false` lays them
+    out one after another instead (`vaec --no-memory-plan`).
+
+    `vdl.arena_bytes` on each function and on the module (the maximum)
+    records the size the caller must provide; `vdl.memory_plan` on each
+    function holds it with the lower bound (the peak of simultaneously live
+    bytes) and the no-reuse total, for `vaec --stats`.
+
+    Before: `%a` is dead once `%b` is written, so `%c` can take its place.
+    ```mlir
+    func.func @vae_encode(%params: memref<16xf32> {vdl.input = "params"}, ...) {
+      %a = memref.alloc() : memref<16xf32>
+      %b = memref.alloc() : memref<16xf32>
+      %c = memref.alloc() : memref<16xf32>
+      linalg.copy ins(%params : ...) outs(%a : ...)
+      linalg.copy ins(%a : ...) outs(%b : ...)
+      linalg.copy ins(%b : ...) outs(%c : ...)
+    ```
+    After:
+    ```mlir
+    func.func @vae_encode(%params: memref<16xf32> {vdl.input = "params"},
+                          %arena: memref<128xi8> {vdl.input = "arena"}, ...)
+        attributes {vdl.arena_bytes = 128 : i64, vdl.memory_plan = {...}} {
+      %a = memref.view %arena[%c0][] : memref<128xi8> to memref<16xf32>
+      %b = memref.view %arena[%c64][] : memref<128xi8> to memref<16xf32>
+      %c = memref.view %arena[%c0][] : memref<128xi8> to memref<16xf32>
+    ```
+  }];
+  let options = [
+    Option<"reuse", "reuse", "bool", /*default=*/"true",
+           "share memory between buffers whose live intervals do not meet">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // VAEC_PASSES_TD

@@ -132,9 +132,9 @@ private:
   std::vector<uint8_t> pixels;
 };
 
-/// 1, 2 or 5 times a power of ten, near `range / 5`.
+/// 1, 2 or 5 times a power of ten, near `range / 8`.
 double tickSpacing(double range) {
-  double rough = range / 5, power = std::pow(10.0, std::floor(std::log10(rough)));
+  double rough = range / 8, power = std::pow(10.0, std::floor(std::log10(rough)));
   for (double m : {1.0, 2.0, 5.0})
     if (m * power >= rough)
       return m * power;

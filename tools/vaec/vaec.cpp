@@ -34,7 +34,13 @@ int main(int argc, char **argv) {
   app.add_flag("--no-locations", noLocations,
                "print textual IR without loc(...) annotations");
   app.add_flag("--stats", options.stats,
-               "print FLOPs per entry point and arena bytes to stderr");
+               "print per entry point FLOPs, kernels and bytes moved before and "
+               "after fusion, and arena bytes against the lower bound and the "
+               "no-reuse total, to stderr");
+  app.add_flag("!--no-fusion", options.fusion,
+               "skip vdl-fusion (one kernel per operation)");
+  app.add_flag("!--no-memory-plan", options.memoryPlan,
+               "give every temporary its own place in the arena (no reuse)");
   app.add_option("--cpu", options.cpu,
                  "CPU to generate code for, e.g. znver4 (default: this machine's)");
   app.add_option("--target-triple", options.targetTriple,
