@@ -38,15 +38,15 @@ static constexpr llvm::StringLiteral kImportPassName = "vdl-import";
 
 const std::vector<std::string> &vaec::allEmitStages() {
   static const std::vector<std::string> stages = {
-      "ast", "vdl", "grad", "fused", "linalg", "memref", "llvm-dialect",
+      "ast", "vdl", "grad", "linalg", "fused", "memref", "llvm-dialect",
       "llvm", "asm", "obj", "so"};
   return stages;
 }
 
 const std::vector<std::string> &vaec::availableEmitStages() {
   static const std::vector<std::string> stages = {
-      "ast", "vdl", "grad", "linalg", "memref", "llvm-dialect", "llvm", "asm",
-      "obj", "so"};
+      "ast", "vdl", "grad", "linalg", "fused", "memref", "llvm-dialect", "llvm",
+      "asm", "obj", "so"};
   return stages;
 }
 
@@ -62,6 +62,7 @@ Stage mlirStageOf(llvm::StringRef emit) {
       .Case("vdl", Stage::Vdl)
       .Case("grad", Stage::Grad)
       .Case("linalg", Stage::Linalg)
+      .Case("fused", Stage::Fused)
       .Case("memref", Stage::Memref)
       .Default(Stage::LLVMDialect);
 }
@@ -269,7 +270,7 @@ int vaec::runDriver(const DriverOptions &options) {
   }
 
   bool textIR = options.emit == "vdl" || options.emit == "grad" ||
-                options.emit == "linalg" ||
+                options.emit == "linalg" || options.emit == "fused" ||
                 options.emit == "memref" || options.emit == "llvm-dialect";
   if (textIR) {
     auto output = mlir::openOutputFile(outputPath, &errorMessage);

@@ -1,6 +1,7 @@
 //===- Pipeline.cpp - vdl to LLVM, stage by stage -------------------------===//
 //
 //   vdl     --vdl-pack-parameters --convert-vdl-to-linalg -> linalg (tensors)
+//   linalg  --vdl-fusion                                   -> fused (tensors)
 //   linalg  --one-shot-bufferize --buffer-results-to-out-params
 //           --vdl-memory-plan                              -> memref
 //   memref  --convert-linalg-to-loops --vdl-approximate-math ... -> llvm
@@ -80,6 +81,10 @@ void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (stage == Stage::Linalg)
+    return;
+  if (options.fusion)
+    pm.addNestedPass<func::FuncOp>(createFusion());
+  if (stage == Stage::Fused)
     return;
 
   pm.addNestedPass<func::FuncOp>(createTileAndVectorize());

@@ -8,9 +8,10 @@
 
 namespace vaec {
 
-/// The MLIR stages of DESIGN.md §3 in order; `so`, `obj`, `asm` and `llvm`
-/// continue from `llvm-dialect` outside MLIR.
-enum class Stage { Vdl, Grad, Linalg, Memref, LLVMDialect };
+/// The MLIR stages in order; `so`, `obj`, `asm` and `llvm` continue from
+/// `llvm-dialect` outside MLIR. Fusion works on linalg-on-tensors, so
+/// `fused` comes after `linalg` (DESIGN.md §3 lists it before).
+enum class Stage { Vdl, Grad, Linalg, Fused, Memref, LLVMDialect };
 
 /// Dialects, interfaces and translations the pipeline needs.
 void registerCodegenDialects(mlir::DialectRegistry &registry);

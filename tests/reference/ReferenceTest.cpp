@@ -377,3 +377,34 @@ TEST_CASE("the KL weight of a training step scales the KL term", "[train]") {
     CHECK(terms[0] == Approx(terms[1] + weight * terms[2]).epsilon(1e-5));
   }
 }
+
+// Fusion and memory planning change where values live, not what they are:
+// three training steps give the same parameters (within 1e-6 relative) with
+// either pass turned off.
+TEST_CASE("train_step is the same with fusion or memory planning off", "[train]") {
+  auto run = [](const std::string &flags, const std::string &tag) {
+    auto model = vaec::test::compileAndLoad(std::string(VAEC_MODELS_DIR) + "/seed_vae.vdl",
+                                            "seed_vae_b7" + tag, "--batch 7 " + flags);
+    const vae_model &d = model->desc();
+    vae::AlignedBuffer params = model->newParams(), arena = model->newArena();
+    vae::AlignedBuffer state = model->newOptimizerState();
+    model->initParams(params.data(), 5);
+    std::vector<float> x = toFloat(pixels(7, d.input_size)), e = toFloat(normals(7, d.latent_size));
+    float terms[3];
+    for (int64_t step = 1; step <= 3; ++step)
+      model->trainStep(params.data(), state.data(), arena.bytes(), x.data(), e.data(),
+                       model->exampleWeights(7).data(), step, 1.0f, terms);
+    return std::vector<float>(params.data(), params.data() + d.param_floats);
+  };
+  std::vector<float> both = run("", "_default");
+  for (const char *flag : {"--no-fusion", "--no-memory-plan"}) {
+    std::vector<float> other = run(flag, std::string("_") + (flag + 5));
+    REQUIRE(other.size() == both.size());
+    double worst = 0;
+    for (size_t i = 0; i < both.size(); ++i)
+      worst = std::max(worst, std::fabs(double(other[i]) - double(both[i])) /
+                                  std::max(1e-3, std::fabs(double(both[i]))));
+    INFO(flag << ": worst relative difference " << worst);
+    CHECK(worst <= 1e-6);
+  }
+}

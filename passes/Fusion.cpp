@@ -1,0 +1,67 @@
+//===- Fusion.cpp - the vdl-fusion pass -----------------------------------===//
+//
+// Graph-level fusion on linalg-on-tensors: an elementwise producer goes into
+// its consumer's loop when the consumer is its only user, so chains (the
+// reparameterization, KL, likelihood and their adjoints, activation
+// derivatives feeding a bias-gradient reduction) become one loop nest and
+// their intermediates never reach memory. A producer with several users is
+// left alone (fusing it would recompute it per user), and so are matmuls:
+// their epilogues need tile-level fusion, which this pass does not do.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace vaec {
+#define GEN_PASS_DEF_FUSION
+#include "passes/Passes.h.inc"
+} // namespace vaec
+
+using namespace mlir;
+using vaec::vdl::VDLDialect;
+
+namespace {
+
+/// Kernels (linalg ops: one loop nest over memory each once lowered) and the
+/// bytes they read and write, counting every operand once per kernel.
+std::pair<int64_t, int64_t> kernelsAndBytes(func::FuncOp func) {
+  int64_t kernels = 0, bytes = 0;
+  func.walk([&](linalg::LinalgOp op) {
+    ++kernels;
+    for (Value operand : op->getOperands())
+      if (auto type = dyn_cast<ShapedType>(operand.getType()); type && type.hasStaticShape())
+        bytes += type.getNumElements() *
+                 int64_t(llvm::divideCeil(type.getElementTypeBitWidth(), 8));
+  });
+  return {kernels, bytes};
+}
+
+struct FusionPass : vaec::impl::FusionBase<FusionPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    auto [kernelsBefore, bytesBefore] = kernelsAndBytes(func);
+    RewritePatternSet patterns(&getContext());
+    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    });
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, &getContext());
+    if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+    auto [kernelsAfter, bytesAfter] = kernelsAndBytes(func);
+    Builder b(&getContext());
+    func->setAttr(VDLDialect::kFusionAttrName,
+                  b.getDictionaryAttr({
+                      b.getNamedAttr("kernels_before", b.getI64IntegerAttr(kernelsBefore)),
+                      b.getNamedAttr("kernels_after", b.getI64IntegerAttr(kernelsAfter)),
+                      b.getNamedAttr("bytes_before", b.getI64IntegerAttr(bytesBefore)),
+                      b.getNamedAttr("bytes_after", b.getI64IntegerAttr(bytesAfter)),
+                  }));
+  }
+};
+
+} // namespace
