@@ -535,50 +535,14 @@ struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
 // Optimizers: one loop per parameter updates it and its state together
 //===----------------------------------------------------------------------===//
 
-/// `value` as a 1-D tensor: the source of the expand_shape that made it
-/// from a packed slice, or a collapse_shape of it.
-Value flatten(OpBuilder &b, Location loc, Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getRank() == 1)
-    return value;
-  if (auto expand = value.getDefiningOp<tensor::ExpandShapeOp>())
-    if (expand.getSrcType().getRank() == 1)
-      return expand.getSrc();
-  SmallVector<ReassociationIndices> all(1);
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    all[0].push_back(d);
-  return b.create<tensor::CollapseShapeOp>(loc, value, all);
-}
-
 /// Updates `state` (tensors of one shape) in place, elementwise, reading
 /// `inputs` of the same shape and 0-d `scalars`: the generic's outs are the
 /// state itself, so bufferization writes into the buffers it came from.
 /// `fn` gets (inputs..., scalars..., state...) and yields the new state.
-/// The loop runs over the flat 1-D slices of the packed buffers: the
-/// insert_slice that puts a new value back then matches its extract_slice,
-/// which one-shot bufferization needs to see the update as in place (through
-/// an expand_shape/collapse_shape pair it copies the slice out and back).
 SmallVector<Value> updateInPlace(OpBuilder &b, Location loc, ValueRange state,
                                  ValueRange inputs, ValueRange scalars,
                                  MultiScalarFn fn) {
-  auto shaped = cast<RankedTensorType>(state.front().getType());
-  if (shaped.getRank() > 1) {
-    auto flat = [&](ValueRange values) {
-      SmallVector<Value> out;
-      for (Value v : values)
-        out.push_back(flatten(b, loc, v));
-      return out;
-    };
-    SmallVector<Value> results =
-        updateInPlace(b, loc, flat(state), flat(inputs), scalars, fn);
-    SmallVector<ReassociationIndices> all(1);
-    for (int64_t d = 0; d < shaped.getRank(); ++d)
-      all[0].push_back(d);
-    for (Value &result : results)
-      result = b.create<tensor::ExpandShapeOp>(loc, shaped, result, all);
-    return results;
-  }
-  unsigned rank = 1;
+  unsigned rank = cast<RankedTensorType>(state.front().getType()).getRank();
   AffineMap identity = b.getMultiDimIdentityMap(rank);
   SmallVector<AffineMap> maps(inputs.size(), identity);
   maps.append(scalars.size(), AffineMap::get(rank, 0, {}, b.getContext()));

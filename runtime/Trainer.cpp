@@ -149,6 +149,25 @@ private:
   std::chrono::steady_clock::time_point last{};
 };
 
+/// Calls `visit(first, n, x, eps)` for every batch of `data` in order, the
+/// last one padded with zeros; `n` is the number of real examples and `eps`
+/// the evaluation noise of that batch (the same for eval, score and the
+/// first importance sample, so their numbers agree).
+template <typename Visit>
+void forEachBatch(const Model &model, const Dataset &data, uint64_t seed,
+                  Visit visit) {
+  size_t batch = size_t(model.desc().batch);
+  std::vector<float> x(batch * data.size), eps(batch * size_t(model.desc().latent_size));
+  std::vector<uint32_t> indices(batch);
+  for (size_t first = 0; first < data.count; first += batch) {
+    size_t n = std::min(batch, data.count - first);
+    std::iota(indices.begin(), indices.begin() + long(n), uint32_t(first));
+    gather(data, indices.data(), n, x);
+    fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu, uint32_t(first / batch));
+    visit(first, n, x, eps);
+  }
+}
+
 int fail(const std::string &error) {
   std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
   return 1;
@@ -158,37 +177,28 @@ int fail(const std::string &error) {
 
 Terms vae::evaluate(const Model &model, const float *params, void *arena,
                     const Dataset &data, uint64_t seed) {
-  const vae_model &d = model.desc();
-  size_t batch = size_t(d.batch), batches = data.count / batch;
-  std::vector<float> x(batch * data.size), eps(batch * size_t(d.latent_size));
-  std::vector<uint32_t> indices(batch);
+  size_t batch = size_t(model.desc().batch);
+  std::vector<float> loss(batch), rec(batch), kl(batch);
   Terms total;
-  for (size_t k = 0; k <= batches; ++k) {
-    size_t n = k < batches ? batch : data.count - batches * batch;
-    if (n == 0)
-      break;
-    for (size_t b = 0; b < n; ++b)
-      indices[b] = uint32_t(k * batch + b);
-    gather(data, indices.data(), n, x); // zeros pad the last batch
-    fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu, uint32_t(k));
-    if (n == batch) {
-      float terms[3];
-      model.evalElbo(params, arena, x.data(), eps.data(), terms);
-      total.loss += double(terms[0]) * double(n);
-      total.reconstruction += double(terms[1]) * double(n);
-      total.kl += double(terms[2]) * double(n);
-    } else {
-      std::vector<float> loss(batch), rec(batch), kl(batch);
-      model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(),
-                  kl.data());
-      for (size_t b = 0; b < n; ++b) {
-        total.loss += loss[b];
-        total.reconstruction += rec[b];
-        total.kl += kl[b];
-      }
-    }
-    total.examples += n;
-  }
+  forEachBatch(model, data, seed,
+               [&](size_t, size_t n, std::vector<float> &x, std::vector<float> &eps) {
+                 if (n == batch) {
+                   float terms[3];
+                   model.evalElbo(params, arena, x.data(), eps.data(), terms);
+                   total.loss += double(terms[0]) * double(n);
+                   total.reconstruction += double(terms[1]) * double(n);
+                   total.kl += double(terms[2]) * double(n);
+                 } else { // per example: the padding must not count
+                   model.score(params, arena, x.data(), eps.data(), loss.data(),
+                               rec.data(), kl.data());
+                   for (size_t b = 0; b < n; ++b) {
+                     total.loss += loss[b];
+                     total.reconstruction += rec[b];
+                     total.kl += kl[b];
+                   }
+                 }
+                 total.examples += n;
+               });
   if (total.examples) {
     total.loss /= double(total.examples);
     total.reconstruction /= double(total.examples);
@@ -202,21 +212,20 @@ std::vector<double> vae::importanceWeightedLogLikelihood(
     uint64_t seed, int64_t samples) {
   const vae_model &d = model.desc();
   size_t batch = size_t(d.batch), latent = size_t(d.latent_size), K = size_t(samples);
-  std::vector<float> x(batch * data.size), mu(batch * latent), logvar(mu.size());
-  std::vector<float> eps(mu.size()), loss(batch), rec(batch), kl(batch);
-  std::vector<uint32_t> indices(batch);
+  std::vector<float> mu(batch * latent), logvar(mu.size()), noise(mu.size());
+  std::vector<float> loss(batch), rec(batch), kl(batch);
   std::vector<double> logWeights(batch * K), result(data.count);
   const double halfLog2Pi = 0.5 * std::log(2 * M_PI);
   const double m0 = d.prior_mean, s0 = d.prior_std;
-  for (size_t first = 0; first < data.count; first += batch) {
-    size_t n = std::min(batch, data.count - first);
-    std::iota(indices.begin(), indices.begin() + long(n), uint32_t(first));
-    gather(data, indices.data(), n, x);
+  forEachBatch(model, data, seed, [&](size_t first, size_t n, std::vector<float> &x,
+                                      std::vector<float> &evalNoise) {
     model.encode(params, arena, x.data(), mu.data(), logvar.data());
     for (size_t k = 0; k < K; ++k) {
-      // Sample 0 uses evaluate()'s noise: K = 1 scores the same z.
-      fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu - uint32_t(k),
-                uint32_t(first / batch));
+      // Sample 0 is evaluate()'s noise: K = 1 scores the same z.
+      if (k > 0)
+        fillNoise(noise, seed ^ kEvalNoiseKey, 0xffffffffu - uint32_t(k),
+                  uint32_t(first / batch));
+      const std::vector<float> &eps = k == 0 ? evalNoise : noise;
       model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(), kl.data());
       for (size_t b = 0; b < n; ++b) {
         // log p(z) - log q(z|x) at z = mu + sigma * eps, the sample vae_score used.
@@ -238,7 +247,7 @@ std::vector<double> vae::importanceWeightedLogLikelihood(
         sum += std::exp(w[k] - top);
       result[first + b] = top + std::log(sum / double(K));
     }
-  }
+  });
   return result;
 }
 
@@ -392,28 +401,6 @@ int vae::train(const Model &model, const TrainOptions &options) {
     return fail(error);
   return 0;
 }
-
-namespace {
-
-/// Calls `visit(first, n, x, eps)` for every batch of `data`, the last one
-/// padded with zeros; `n` is the number of real examples.
-template <typename Visit>
-void forEachBatch(const Model &model, const Dataset &data, uint64_t seed,
-                  Visit visit) {
-  size_t batch = size_t(model.desc().batch);
-  std::vector<float> x(batch * data.size), eps(batch * size_t(model.desc().latent_size));
-  std::vector<uint32_t> indices(batch);
-  for (size_t first = 0; first < data.count; first += batch) {
-    size_t n = std::min(batch, data.count - first);
-    std::iota(indices.begin(), indices.begin() + long(n), uint32_t(first));
-    gather(data, indices.data(), n, x);
-    // The same noise as evaluate(), so scores average to its -ELBO.
-    fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu, uint32_t(first / batch));
-    visit(first, n, x, eps);
-  }
-}
-
-} // namespace
 
 int vae::runCommand(const Model &model, const TrainOptions &options,
                     const std::string &checkpointPath, Command command) {

@@ -8,7 +8,6 @@
 
 #include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
-#include "runtime/Data.h"
 
 #include <catch2/catch.hpp>
 
@@ -19,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <numeric>
 
 using namespace vae;
 
@@ -181,35 +179,4 @@ TEST_CASE("a crash while checkpointing leaves the previous checkpoint", "[checkp
   REQUIRE(writeCheckpoint(path, *model, second.params.data(), second.state.data(), later, error));
   CHECK(readFile(path) == secondBytes);
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
-}
-
-TEST_CASE("static binarization is one fixed draw and dynamic a fresh draw per step",
-          "[data]") {
-  Dataset data;
-  data.count = 2;
-  data.size = 4000;
-  data.pixels.assign(data.count * data.size, 64); // p = 64/255
-  Dataset again = data;
-  data.binarizeStatically(0);
-  again.binarizeStatically(0);
-  CHECK(data.pixels == again.pixels);
-  size_t ones = 0;
-  for (uint8_t v : data.pixels) {
-    REQUIRE((v == 0 || v == 255));
-    ones += v == 255;
-  }
-  double fraction = double(ones) / double(data.pixels.size());
-  CHECK(fraction == Approx(64.0 / 255.0).margin(0.02));
-  // Two examples of equal intensities binarize differently.
-  CHECK_FALSE(std::equal(data.pixels.begin(), data.pixels.begin() + 4000,
-                         data.pixels.begin() + 4000));
-
-  std::vector<float> a(4000, 0.75f), b = a, c = a;
-  binarizeDynamically(a.data(), a.size(), 1, 0, 0);
-  binarizeDynamically(b.data(), b.size(), 1, 0, 0);
-  binarizeDynamically(c.data(), c.size(), 1, 0, 1);
-  CHECK(a == b);
-  CHECK(a != c);
-  double mean = std::accumulate(a.begin(), a.end(), 0.0) / double(a.size());
-  CHECK(mean == Approx(0.75).margin(0.03));
 }

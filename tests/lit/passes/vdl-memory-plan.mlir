@@ -92,3 +92,4 @@ func.func @vae_score(%params: memref<16xf32> {vdl.input = "params"}, %out: memre
   }
   return
 }
+
