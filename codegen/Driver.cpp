@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
@@ -139,18 +140,19 @@ void printStats(mlir::ModuleOp module) {
     auto value = dict ? dict.getAs<mlir::IntegerAttr>(key) : mlir::IntegerAttr();
     return value ? value.getInt() : 0;
   };
-  module.walk([&](mlir::func::FuncOp func) {
+  // func.func up to --emit=memref, llvm.func after (which keeps the attributes).
+  module.walk([&](mlir::FunctionOpInterface func) {
     if (auto flops = func->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kFlopsAttrName))
-      llvm::errs() << "  @" << func.getSymName() << ": " << flops.getInt()
+      llvm::errs() << "  @" << func.getName() << ": " << flops.getInt()
                    << " FLOPs per batch\n";
     if (auto fusion = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kFusionAttrName))
-      llvm::errs() << "  @" << func.getSymName() << ": kernels "
+      llvm::errs() << "  @" << func.getName() << ": kernels "
                    << number(fusion, "kernels_before") << " -> "
                    << number(fusion, "kernels_after") << ", bytes moved "
                    << number(fusion, "bytes_before") << " -> "
                    << number(fusion, "bytes_after") << " (fusion)\n";
     if (auto plan = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kMemoryPlanAttrName))
-      llvm::errs() << "  @" << func.getSymName() << ": arena "
+      llvm::errs() << "  @" << func.getName() << ": arena "
                    << number(plan, "arena_bytes") << " bytes, lower bound "
                    << number(plan, "lower_bound_bytes") << ", no reuse "
                    << number(plan, "no_reuse_bytes") << "\n";

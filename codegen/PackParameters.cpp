@@ -269,8 +269,8 @@ struct PackParametersPass
     }
     int64_t totalFloats = std::max<int64_t>(offset, kAlignFloats);
 
-    // Offsets in the parameter buffer, and in the optimizer state: slot k
-    // of every parameter is a copy of the parameter layout at k * P.
+    // Offsets in the parameter buffer, and in a slot of the optimizer state:
+    // slot k of every parameter is a copy of the parameter layout.
     auto paramOffset = [&](DictionaryAttr attrs,
                            StringRef key) -> std::optional<int64_t> {
       auto name = attrs ? attrs.getAs<StringAttr>(key) : StringAttr();
@@ -278,13 +278,10 @@ struct PackParametersPass
         return std::nullopt;
       return slots.find(name.getValue())->second.offset;
     };
-    auto stateOffset = [&](DictionaryAttr attrs) -> std::optional<int64_t> {
-      std::optional<int64_t> offset = paramOffset(attrs, VDLDialect::kStateOfAttrName);
+    auto slotOf = [](DictionaryAttr attrs) -> std::optional<int64_t> {
       auto slot = attrs ? attrs.getAs<IntegerAttr>(VDLDialect::kStateSlotAttrName)
                         : IntegerAttr();
-      if (!offset || !slot)
-        return std::nullopt;
-      return slot.getInt() * totalFloats + *offset;
+      return slot ? std::optional<int64_t>(slot.getInt()) : std::nullopt;
     };
     auto isParam = [&](DictionaryAttr a) { return paramOffset(a, VDLDialect::kParamAttrName); };
     auto isGrad = [&](DictionaryAttr a) { return paramOffset(a, VDLDialect::kGradOfAttrName); };
@@ -306,14 +303,26 @@ struct PackParametersPass
       bool training = from == "train_step";
       packArguments(func, 0, totalFloats, "params", training, isParam);
       if (training) {
-        unsigned numSlots = 0;
+        // One buffer per slot (m, v): an update writes into two of them, and
+        // One-Shot Bufferize updates in place only into distinct buffers.
+        // vdl-join-optimizer-state makes them one ABI argument again.
+        int64_t numSlots = 0;
         for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-          if (auto slot = func.getArgAttrOfType<IntegerAttr>(i, VDLDialect::kStateSlotAttrName))
-            numSlots = std::max<unsigned>(numSlots, slot.getInt() + 1);
+          if (std::optional<int64_t> slot = slotOf(func.getArgAttrDict(i)))
+            numSlots = std::max(numSlots, *slot + 1);
         stateFloats = std::max<int64_t>(numSlots, 1) * totalFloats;
-        packArguments(func, 1, stateFloats, "opt_state", true, stateOffset);
         packResults(func, func.getArgument(0), totalFloats, "params", isUpdate);
-        packResults(func, func.getArgument(1), stateFloats, "opt_state", stateOffset);
+        for (int64_t k = 0; k < numSlots; ++k) {
+          auto inSlot = [&](DictionaryAttr attrs) -> std::optional<int64_t> {
+            if (slotOf(attrs) != k)
+              return std::nullopt;
+            return paramOffset(attrs, VDLDialect::kStateOfAttrName);
+          };
+          packArguments(func, 1 + k, totalFloats, "opt_state", true, inSlot);
+          func.setArgAttr(1 + k, VDLDialect::kStateSlotAttrName,
+                          Builder(func).getI64IntegerAttr(k));
+          packResults(func, func.getArgument(1 + k), totalFloats, "opt_state", inSlot);
+        }
       }
       packResults(func, Value(), totalFloats, "gradients", isGrad);
       makeResultsFresh(func);

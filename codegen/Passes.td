@@ -87,6 +87,75 @@ def ApproximateMath : Pass<"vdl-approximate-math"> {
   ];
 }
 
+def UpdateInPlace : Pass<"vdl-update-in-place", "::mlir::func::FuncOp"> {
+  let summary = "Let every optimizer update write straight into its packed buffer";
+  let description = [{
+    On linalg-on-tensors, before bufferization. `vdl-pack-parameters` reads
+    each parameter (and Adam slot) as a view of the packed argument at the top
+    of `vae_train_step` and writes the updated values back with one
+    `tensor.insert_slice` chain per packed buffer at the end. One-Shot
+    Bufferize cannot match an update's destination (a view of the
+    *argument*) with its insertion (into the *chain*), so it copies every
+    parameter and slot into a temporary and back: 3 x 2.6 MB a step for
+    mnist_vae. This pass re-threads the chain through the updates: right
+    before each update op, its destination becomes a view of the running
+    chain value at the same offset, and the insertion follows the op. Each
+    extract/insert pair then matches and bufferizes to nothing.
+
+    Before:
+    ```mlir
+    %p = tensor.extract_slice %params[0] [8] [1]     // also read by the forward
+    %u = linalg.generic ... outs(%p : tensor<8xf32>)
+    %q = tensor.extract_slice %params[16] [4] [1]
+    %w = linalg.generic ... outs(%q : tensor<4xf32>)
+    %0 = tensor.insert_slice %u into %params[0] [8] [1]
+    %1 = tensor.insert_slice %w into %0[16] [4] [1]
+    ```
+    After:
+    ```mlir
+    %p0 = tensor.extract_slice %params[0] [8] [1]
+    %u = linalg.generic ... outs(%p0 : tensor<8xf32>)
+    %0 = tensor.insert_slice %u into %params[0] [8] [1]
+    %q0 = tensor.extract_slice %0[16] [4] [1]
+    %w = linalg.generic ... outs(%q0 : tensor<4xf32>)
+    %1 = tensor.insert_slice %w into %0[16] [4] [1]
+    ```
+    Destinations reshaped with `tensor.expand_shape` (2-D parameters) keep
+    their reshape. An insertion whose value is not the result of a
+    destination-style op on the same slice is left as it is.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+def JoinOptimizerState : Pass<"vdl-join-optimizer-state", "::mlir::func::FuncOp"> {
+  let summary = "Make the optimizer-state slots one ABI argument again";
+  let description = [{
+    After bufferization. `vdl-pack-parameters` gives `vae_train_step` one
+    `opt_state` buffer per optimizer slot (Adam's m and v), so that an update
+    writing both bufferizes in place; the C ABI has one `opt_state` pointer
+    with slot k at float k * P. This pass replaces the S slot arguments
+    `memref<P x f32>` by one `memref<S*P*4 x i8>` and each slot by a
+    `memref.view` at byte k * P * 4 (an identity-layout view, so nothing
+    downstream changes type). Under the bare-pointer calling convention both
+    signatures are the same `float *`.
+
+    Before:
+    ```mlir
+    func.func @vae_train_step(%params: memref<48xf32>,
+        %m: memref<48xf32> {vdl.input = "opt_state", vdl.state_slot = 0},
+        %v: memref<48xf32> {vdl.input = "opt_state", vdl.state_slot = 1}, ...)
+    ```
+    After:
+    ```mlir
+    func.func @vae_train_step(%params: memref<48xf32>,
+        %state: memref<384xi8> {vdl.input = "opt_state"}, ...) {
+      %m = memref.view %state[%c0][] : memref<384xi8> to memref<48xf32>
+      %v = memref.view %state[%c192][] : memref<384xi8> to memref<48xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Register-tile matmuls and vectorize every linalg op";
   let description = [{

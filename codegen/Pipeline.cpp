@@ -2,6 +2,7 @@
 //
 //   vdl     --vdl-pack-parameters --convert-vdl-to-linalg -> linalg (tensors)
 //   linalg  --vdl-fusion                                   -> fused (tensors)
+//   fused   --vdl-update-in-place --vdl-tile-and-vectorize
 //   linalg  --one-shot-bufferize --buffer-results-to-out-params
 //           --vdl-memory-plan                              -> memref
 //   memref  --convert-linalg-to-loops --vdl-approximate-math ... -> llvm
@@ -87,6 +88,7 @@ void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
   if (stage == Stage::Fused)
     return;
 
+  pm.addNestedPass<func::FuncOp>(createUpdateInPlace());
   pm.addNestedPass<func::FuncOp>(createTileAndVectorize());
   pm.addPass(createCanonicalizerPass());
 
@@ -106,6 +108,7 @@ void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
   // copy; the canonicalizer then drops the self-copies.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createJoinOptimizerState());
   MemoryPlanOptions memoryPlan;
   memoryPlan.reuse = options.memoryPlan;
   pm.addPass(createMemoryPlan(memoryPlan));

@@ -12,6 +12,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -22,6 +23,8 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   vaec::registerCodegenDialects(registry);
   mlir::registerTransformsPasses();
+  // One-Shot Bufferize and friends: to see what the in-place passes buy.
+  mlir::bufferization::registerBufferizationPasses();
   vaec::registerPasses();
   vaec::registerCodegenPasses();
   return mlir::asMainReturnCode(
