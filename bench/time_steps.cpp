@@ -3,7 +3,8 @@
 //   time_steps MODEL.so [repeats]
 //
 // Times vae_eval_elbo (forward + ELBO) and vae_train_step (forward,
-// backward, Adam) on one thread and prints the median over repeats, with
+// backward, Adam) and prints the median over repeats (threads: libomp's
+// default, one per core, or OMP_NUM_THREADS; vaec --no-parallel for one), with
 // GFLOP/s counted from the model's dense layers (2·B·K·N each forward, three
 // times that for a training step; elementwise work is not counted, so the
 // figures are lower bounds). Numbers only: never a test threshold.

@@ -228,6 +228,7 @@ int vaec::runDriver(const DriverOptions &options) {
   pipeline.countFlops = options.stats;
   pipeline.fusion = options.fusion;
   pipeline.memoryPlan = options.memoryPlan;
+  pipeline.parallel = options.parallel;
   buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
 
   // Every name given to --print-ir-after must be a pass of this pipeline.
@@ -338,7 +339,8 @@ int vaec::runDriver(const DriverOptions &options) {
   }
   if (outputPath == "-")
     return fail("a shared library cannot be written to stdout; use -o FILE.so");
-  if (!linkSharedLibrary(objectPath.str().str(), outputPath, errorMessage))
+  bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
+  if (!linkSharedLibrary(objectPath.str().str(), outputPath, openmp, errorMessage))
     return fail(errorMessage);
   return 0;
 }

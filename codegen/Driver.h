@@ -28,6 +28,7 @@ struct DriverOptions {
   bool stats = false;                    // FLOPs, kernels, arena bytes on stderr
   bool fusion = true;                    // --no-fusion turns vdl-fusion off
   bool memoryPlan = true;                // --no-memory-plan: no arena reuse
+  bool parallel = true;                  // --no-parallel: one thread, no libomp
   std::string cpu;                       // empty: the host CPU
   std::string targetTriple;              // empty: the host
 };

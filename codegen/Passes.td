@@ -156,6 +156,30 @@ def JoinOptimizerState : Pass<"vdl-join-optimizer-state", "::mlir::func::FuncOp"
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
+def Parallelize : Pass<"vdl-parallelize", "::mlir::func::FuncOp"> {
+  let summary = "Run the loops marked vdl.parallel on every core";
+  let description = [{
+    After bufferization. `vdl-tile-and-vectorize` marks the outer tile loop
+    of every matmul (forward, dy·Wᵀ and the transposed weight-gradient
+    product) `vdl.parallel`: each iteration writes its own rows of the
+    result. This pass turns those `scf.for`s into `scf.parallel`, which
+    `convert-scf-to-openmp` makes an `omp.parallel` + `omp.wsloop` (libomp,
+    one thread per core unless OMP_NUM_THREADS says otherwise). Elementwise
+    kernels and reductions stay on the calling thread: at batch 128 a fork
+    and join costs more than they do.
+
+    Before:
+    ```mlir
+    scf.for %m = %c0 to %c128 step %c16 { ... } {vdl.parallel}
+    ```
+    After:
+    ```mlir
+    scf.parallel (%m) = (%c0) to (%c128) step (%c16) { ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Register-tile matmuls and vectorize every linalg op";
   let description = [{

@@ -24,6 +24,9 @@ struct PipelineOptions {
   /// vdl-memory-plan shares arena memory between buffers never live
   /// together (vaec --no-memory-plan: one place per buffer).
   bool memoryPlan = true;
+  /// vdl-parallelize + OpenMP: matmul tile loops on every core (vaec
+  /// --no-parallel: one thread, and no libomp in the shared library).
+  bool parallel = true;
 };
 
 /// Adds the passes that take the frontend's vdl IR to `stage`.

@@ -207,7 +207,7 @@ bool vaec::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
 }
 
 bool vaec::linkSharedLibrary(const std::string &objectPath,
-                             const std::string &outputPath,
+                             const std::string &outputPath, bool openmp,
                              std::string &error) {
   std::string driver;
   for (const char *name : {"clang-19", "clang", "cc"})
@@ -224,6 +224,12 @@ bool vaec::linkSharedLibrary(const std::string &objectPath,
   // on the user's machine.
   llvm::SmallVector<llvm::StringRef> args = {
       driver, "-shared", "-o", outputPath, objectPath, "-Wl,-z,defs", "-lm"};
+  // The parallel loops call libomp (LLVM's, the one MLIR's OpenMP lowering
+  // targets); the rpath lets dlopen find it outside the linker's path.
+  std::string libompDir = VAEC_LIBOMP_DIR, searchPath = "-L" + libompDir,
+              runPath = "-Wl,-rpath," + libompDir;
+  if (openmp)
+    args.append({searchPath, runPath, "-lomp"});
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0,
                                      &message);

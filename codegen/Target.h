@@ -64,9 +64,10 @@ bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
                      std::string &error);
 
 /// Links `objectPath` into the shared library `outputPath` with the system's
-/// C compiler driver (clang-19, clang or cc).
+/// C compiler driver (clang-19, clang or cc), against libomp when `openmp`.
 bool linkSharedLibrary(const std::string &objectPath,
-                       const std::string &outputPath, std::string &error);
+                       const std::string &outputPath, bool openmp,
+                       std::string &error);
 
 } // namespace vaec
 

@@ -1,6 +1,7 @@
 //===- TileAndVectorize.cpp - the vdl-tile-and-vectorize pass -------------===//
 
 #include "codegen/Passes.h"
+#include "ir/VDLDialect.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -63,6 +64,10 @@ struct TileAndVectorizePass
       if (failed(tiled))
         continue; // stays as it is: correct, only slower
       rewriter.replaceOp(op, tiled->replacements);
+      // Each step of a matmul's outer tile loop writes its own rows of the
+      // result: vdl-parallelize may spread them over threads.
+      if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op) && !tiled->loops.empty())
+        tiled->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
       for (Operation *tile : tiled->tiledOps)
         if (isa<linalg::LinalgOp>(tile))
           (void)linalg::vectorize(rewriter, tile);

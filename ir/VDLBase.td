@@ -59,6 +59,8 @@ def VDL_Dialect : Dialect {
     /// Function attribute, for --stats: {kernels_before, kernels_after,
     /// bytes_before, bytes_after} (set by vdl-fuse-elementwise).
     static constexpr ::llvm::StringLiteral kFusionAttrName = "vdl.fusion";
+    /// A loop whose iterations touch disjoint memory (unit attribute).
+    static constexpr ::llvm::StringLiteral kParallelAttrName = "vdl.parallel";
     /// Argument and result attributes of @train_step: the parameter an
     /// optimizer-state tensor belongs to, and which slot it is (Adam: 0 = m,
     /// 1 = v; SGD: 0 = velocity).

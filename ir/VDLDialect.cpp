@@ -6,6 +6,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -105,6 +106,11 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
       name == kFusionAttrName) {
     if (!isa<DictionaryAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a dictionary";
+    return success();
+  }
+  if (name == kParallelAttrName) {
+    if (!isa<UnitAttr>(attr.getValue()) || !isa<LoopLikeOpInterface>(op))
+      return op->emitError() << "'" << name << "' must be a unit attribute on a loop";
     return success();
   }
   return op->emitError() << "unknown vdl attribute '" << name << "'";

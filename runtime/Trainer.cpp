@@ -62,6 +62,10 @@ bool keepRowsUpTo(const std::string &path, int64_t epoch, std::string &error) {
                          error);
 }
 
+/// When the runtime was loaded: about when the process started, so that
+/// metrics.json can say how long it took to get one step done.
+const auto kLoadedAt = std::chrono::steady_clock::now();
+
 struct EpochRecord {
   Terms train, test;
   double samplesPerSecond, seconds;
@@ -69,11 +73,13 @@ struct EpochRecord {
 
 /// metrics.json: every epoch of the run (a resumed run included).
 bool writeMetricsJson(const std::string &path, const vae_model &d,
-                      const std::vector<EpochRecord> &history, std::string &error) {
+                      const std::vector<EpochRecord> &history, double firstStepSeconds,
+                      std::string &error) {
   return writeAtomically(
       path,
       [&](std::ostream &out) {
         out << "{\n  \"model\": \"" << d.name << "\",\n  \"batch\": " << d.batch
+            << ",\n  \"first_step_seconds\": " << firstStepSeconds
             << ",\n  \"epochs\": [";
         for (size_t i = 0; i < history.size(); ++i) {
           const EpochRecord &r = history[i];
@@ -327,6 +333,7 @@ int vae::train(const Model &model, const TrainOptions &options) {
   std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
   std::vector<float> ones = model.exampleWeights(batch);
   ProgressBar progress(options.progress);
+  double firstStepSeconds = -1; // since the process started, this run's first step
   for (int64_t epoch = position.epoch; epoch < epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
     std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
@@ -352,6 +359,9 @@ int vae::train(const Model &model, const TrainOptions &options) {
                     std::to_string(epoch + 1) + ", step " + std::to_string(position.step) +
                     "; stopping (the checkpoint of the last finished epoch is kept)");
       }
+      if (firstStepSeconds < 0)
+        firstStepSeconds = std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - kLoadedAt).count();
       trainTerms.loss += double(terms[0]) * double(n);
       trainTerms.reconstruction += double(terms[1]) * double(n);
       trainTerms.kl += double(terms[2]) * double(n);
@@ -391,7 +401,8 @@ int vae::train(const Model &model, const TrainOptions &options) {
     position.epoch = epoch + 1;
     if (!metrics || !stepLog)
       return fail("cannot append to '" + metricsPath + "' or '" + stepsPath + "'");
-    if (!writeMetricsJson(options.outDir + "/metrics.json", d, history, error) ||
+    if (!writeMetricsJson(options.outDir + "/metrics.json", d, history,
+                          firstStepSeconds, error) ||
         !writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
         !writeLossCurve(options.outDir + "/loss_curve.png", losses, error))
       return fail(error);

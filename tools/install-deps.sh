@@ -16,6 +16,8 @@ packages=(
   cmake ninja-build ccache python3 pkg-config
   # Libraries the project chose.
   libfmt-dev catch2 libcli11-dev xtensor-dev libxsimd-dev zlib1g-dev
+  # OpenMP runtime the generated training step runs its parallel loops on.
+  libomp-19-dev
   # Default training data (MNIST format).
   dataset-fashion-mnist
 )

@@ -41,6 +41,8 @@ int main(int argc, char **argv) {
                "skip vdl-fusion (one kernel per operation)");
   app.add_flag("!--no-memory-plan", options.memoryPlan,
                "give every temporary its own place in the arena (no reuse)");
+  app.add_flag("!--no-parallel", options.parallel,
+               "run every matmul on one thread (no OpenMP, no libomp dependency)");
   app.add_option("--cpu", options.cpu,
                  "CPU to generate code for, e.g. znver4 (default: this machine's)");
   app.add_option("--target-triple", options.targetTriple,

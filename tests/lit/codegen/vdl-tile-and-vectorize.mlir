@@ -10,6 +10,8 @@
 // CHECK: vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<16x16x1xf32>
 // CHECK: vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
 // CHECK: vector.transfer_write {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
+// The outer (row block) loop writes disjoint rows: marked for vdl-parallelize.
+// CHECK: } {vdl.parallel}
 func.func @matmul(%x: tensor<128x784xf32>, %w: tensor<784x400xf32>, %c: tensor<128x400xf32>) -> tensor<128x400xf32> {
   %0 = linalg.matmul ins(%x, %w : tensor<128x784xf32>, tensor<784x400xf32>) outs(%c : tensor<128x400xf32>) -> tensor<128x400xf32>
   return %0 : tensor<128x400xf32>
