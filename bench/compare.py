@@ -127,16 +127,20 @@ def time_step(library, repeats=200):
 
 def ablation(model, work):
     """The training step with each vaec pass on and off."""
-    rows = []
+    rows, unfused = [], "-"
     model_path = os.path.join(ROOT, "models", model + ".vdl")
-    for flags in ([], ["--no-fusion"], ["--no-memory-plan"], ["--no-fusion", "--no-memory-plan"]):
+    for flags in ([], ["--no-fusion"], ["--no-memory-plan"], ["--no-fusion", "--no-memory-plan"],
+                  ["--no-parallel"]):
         library = os.path.join(work, f"{model}{''.join(flags)}.so")
         stats = subprocess.run([os.path.join(BIN, "vaec"), model_path, "--stats", "-o",
                                 library, *flags], capture_output=True, text=True, check=True)
-        kernels = re.search(r"@vae_train_step: kernels \d+ -> (\d+)", stats.stderr)
+        kernels = re.search(r"@vae_train_step: kernels (\d+) -> (\d+)", stats.stderr)
         arena = re.search(r"@vae_train_step: arena (\d+) bytes", stats.stderr)
         ms, rate = time_step(library)
-        rows.append((" ".join(flags) or "(all passes)", kernels.group(1) if kernels else "-",
+        if kernels:
+            unfused = kernels.group(1)
+        rows.append((" ".join(flags) or "(all passes)",
+                     kernels.group(2) if kernels else unfused,
                      arena.group(1) if arena else "-", ms, rate))
     return rows
 

@@ -263,6 +263,8 @@ int vaec::runDriver(const DriverOptions &options) {
         },
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
+  if (options.timing)
+    pm.enableTiming();
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (options.stats) {

@@ -26,6 +26,7 @@ struct DriverOptions {
   std::optional<int64_t> batch;          // overrides `batch` of the file
   bool locations = true;                 // print `loc(...)` in textual IR
   bool stats = false;                    // FLOPs, kernels, arena bytes on stderr
+  bool timing = false;                  // --timing: per-pass wall time
   bool fusion = true;                    // --no-fusion turns vdl-fusion off
   bool memoryPlan = true;                // --no-memory-plan: no arena reuse
   bool parallel = true;                  // --no-parallel: one thread, no libomp

@@ -37,6 +37,8 @@ int main(int argc, char **argv) {
                "print per entry point FLOPs, kernels and bytes moved before and "
                "after fusion, and arena bytes against the lower bound and the "
                "no-reuse total, to stderr");
+  app.add_flag("--timing", options.timing,
+               "print the wall time of every pass to stderr (as mlir-opt --mlir-timing)");
   app.add_flag("!--no-fusion", options.fusion,
                "skip vdl-fusion (one kernel per operation)");
   app.add_flag("!--no-memory-plan", options.memoryPlan,
