@@ -73,15 +73,10 @@ t.sort(); print(2 * {m} * {k} * {n} / t[len(t) // 2] / 1e9)
 
 def vaec_flops(model_path):
     """FLOPs of one training step, as vaec --stats counts them."""
-    process = subprocess.run([os.path.join(BIN, "vaec"), model_path, "--emit=vdl",
+    process = subprocess.run([os.path.join(BIN, "vaec"), model_path, "--emit=grad",
                               "--stats", "-o", os.devnull],
                              capture_output=True, text=True, check=True)
-    match = re.search(r"@loss: (\d+) FLOPs", process.stderr)
-    grad = subprocess.run([os.path.join(BIN, "vaec"), model_path, "--emit=grad",
-                           "--stats", "-o", os.devnull], capture_output=True, text=True,
-                          check=True)
-    step = re.search(r"@train_step: (\d+) FLOPs", grad.stderr)
-    return int(step.group(1)) if step else int(match.group(1)) * 3
+    return int(re.search(r"@train_step: (\d+) FLOPs", process.stderr).group(1))
 
 
 def train_vaec(model, args, work):

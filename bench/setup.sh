@@ -11,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/../tools/install-deps.sh"
 apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
-  python3-venv libopenblas-dev linux-perf >/dev/null
+  python3-venv linux-perf >/dev/null
 venv="$here/.venv"
 [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip

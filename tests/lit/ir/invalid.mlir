@@ -265,3 +265,12 @@ func.func @adam_types(%p: tensor<4x3xf32>, %g: tensor<4x2xf32>, %s: tensor<f32>)
   %0:3 = "vdl.adam_update"(%p, %g, %p, %p, %s, %s) {lr = 1.0e-3 : f32, beta1 = 0.9 : f32, beta2 = 0.999 : f32, eps = 1.0e-8 : f32} : (tensor<4x3xf32>, tensor<4x2xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32>, tensor<f32>) -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
   return
 }
+
+// -----
+
+// vdl.parallel marks loops only (vdl-tile-and-vectorize puts it on matmul
+// row-block loops for vdl-parallelize).
+// expected-error @+1 {{'vdl.parallel' must be a unit attribute on a loop}}
+func.func @parallel_not_a_loop() attributes {vdl.parallel} {
+  return
+}
