@@ -19,6 +19,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -263,10 +264,17 @@ int vaec::runDriver(const DriverOptions &options) {
         },
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
-  if (options.timing)
-    pm.enableTiming();
-  if (mlir::failed(pm.run(*module)))
-    return 1;
+  // --timing: one report, the pass pipeline nested in it and then the LLVM
+  // stages (translation, -O3, instruction selection, linking) that follow.
+  mlir::DefaultTimingManager timing;
+  timing.setEnabled(options.timing);
+  mlir::TimingScope rootTimer = timing.getRootScope();
+  {
+    mlir::TimingScope passesTimer = rootTimer.nest("MLIR pass pipeline");
+    pm.enableTiming(passesTimer);
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
   if (options.stats) {
     printStats(*module);
     if (auto arena = (*module)->getAttrOfType<mlir::IntegerAttr>(
@@ -300,8 +308,8 @@ int vaec::runDriver(const DriverOptions &options) {
   if (!machine)
     return fail(errorMessage);
   llvm::LLVMContext llvmContext;
-  auto llvmModule =
-      translateAndOptimize(*module, info, *machine, llvmContext, errorMessage);
+  auto llvmModule = translateAndOptimize(*module, info, *machine, llvmContext,
+                                         rootTimer, errorMessage);
   if (!llvmModule)
     return fail(errorMessage);
 
@@ -335,6 +343,7 @@ int vaec::runDriver(const DriverOptions &options) {
     return fail("cannot create a temporary object file: " + ec.message());
   llvm::FileRemover removeObject(objectPath);
   {
+    mlir::TimingScope emitTimer = rootTimer.nest("LLVM machine code");
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     if (!emitMachineCode(*llvmModule, *machine, false, os, errorMessage))
       return fail(errorMessage);
@@ -342,6 +351,7 @@ int vaec::runDriver(const DriverOptions &options) {
   if (outputPath == "-")
     return fail("a shared library cannot be written to stdout; use -o FILE.so");
   bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
+  mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");
   if (!linkSharedLibrary(objectPath.str().str(), outputPath, openmp, errorMessage))
     return fail(errorMessage);
   return 0;

@@ -174,7 +174,9 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
 std::unique_ptr<llvm::Module>
 vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
                            llvm::TargetMachine &machine,
-                           llvm::LLVMContext &context, std::string &error) {
+                           llvm::LLVMContext &context, mlir::TimingScope &timer,
+                           std::string &error) {
+  mlir::TimingScope translateTimer = timer.nest("translate to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, context, info.name);
   if (!llvmModule) {
@@ -184,6 +186,8 @@ vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
   llvmModule->setTargetTriple(machine.getTargetTriple().str());
   llvmModule->setDataLayout(machine.createDataLayout());
   addDescriptor(*llvmModule, info);
+  translateTimer.stop();
+  mlir::TimingScope optimizeTimer = timer.nest("LLVM -O3");
   auto optimize = mlir::makeOptimizingTransformer(3, 0, &machine);
   if (llvm::Error err = optimize(llvmModule.get())) {
     error = llvm::toString(std::move(err));

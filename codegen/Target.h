@@ -4,6 +4,7 @@
 #define VAEC_CODEGEN_TARGET_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Target/TargetMachine.h"
@@ -56,6 +57,7 @@ std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
                                                    const ModelInfo &info,
                                                    llvm::TargetMachine &machine,
                                                    llvm::LLVMContext &context,
+                                                   mlir::TimingScope &timer,
                                                    std::string &error);
 
 /// Writes assembly or an object file for `module`.

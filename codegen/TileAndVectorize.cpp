@@ -5,7 +5,11 @@
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_TILEANDVECTORIZE
@@ -72,6 +76,26 @@ struct TileAndVectorizePass
         if (isa<linalg::LinalgOp>(tile))
           (void)linalg::vectorize(rewriter, tile);
     }
+    // A vectorized matmul tile is broadcast + mulf + multi_reduction over a
+    // 16x16x1 iteration space: folded into vector.contract it lowers to 16
+    // FMAs on vector<16xf32>. Left alone, the canonicalizer drops the unit
+    // reduction and the 3-D mulf is unrolled into 256 scalar multiplies that
+    // LLVM's SLP vectorizer has to put back together (slowly).
+    // The operands' broadcasts hide in the transfer_reads' permutation maps:
+    // made explicit, they fold into the contraction's indexing maps.
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // The accumulator tile of a matmul is the same slice in every step of
+    // its k loop: hoisted on tensors (after bufferization the tiles are views
+    // of the arena, which MLIR's memref hoisting refuses), it becomes a
+    // vector loop-carried in registers, read once and written once.
+    getOperation().walk([&](scf::ForOp loop) { // innermost first
+      moveLoopInvariantCode(loop);
+      (void)hoistLoopInvariantSubsets(rewriter, loop);
+    });
   }
 };
 

@@ -4,12 +4,18 @@
 // CHECK-LABEL: func.func @matmul
 // CHECK: scf.for %{{.*}} = %c0 to %c128 step %c16
 // CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
-// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c1
-// The x column and the w row, broadcast to the block; the accumulator block.
-// CHECK: vector.transfer_read {{.*}} : tensor<16x1xf32>, vector<16x16x1xf32>
-// CHECK: vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<16x16x1xf32>
-// CHECK: vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
-// CHECK: vector.transfer_write {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
+// The accumulator block is read once before the k loop and carried through
+// it as a vector (registers), then written once.
+// CHECK: %[[BLOCK:.*]] = vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c784 step %c1 iter_args(%[[ACC:.*]] = %[[BLOCK]]) -> (vector<16x16xf32>)
+// CHECK-NOT: tensor<16x16xf32>
+// Each step: the x column and the w row, one outer product (a contraction
+// over k = 1, which vdl-lower-vectors turns into 16 FMAs).
+// CHECK: %[[COL:.*]] = vector.transfer_read {{.*}} : tensor<16x1xf32>, vector<16x1xf32>
+// CHECK: %[[ROW:.*]] = vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<1x16xf32>
+// CHECK: %[[NEXT:.*]] = vector.contract {{.*}} %[[COL]], %[[ROW]], %[[ACC]] : vector<16x1xf32>, vector<1x16xf32> into vector<16x16xf32>
+// CHECK-NEXT: scf.yield %[[NEXT]]
+// CHECK: vector.transfer_write %[[SUM]], {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
 // The outer (row block) loop writes disjoint rows: marked for vdl-parallelize.
 // CHECK: } {vdl.parallel}
 func.func @matmul(%x: tensor<128x784xf32>, %w: tensor<784x400xf32>, %c: tensor<128x400xf32>) -> tensor<128x400xf32> {

@@ -1,0 +1,22 @@
+// RUN: vae-opt %s --vdl-lower-vectors --canonicalize | FileCheck %s
+
+// One step of a matmul's k loop: the 16x1 column of x times the 1x16 row of
+// w, added to the 16x16 accumulator carried by the loop. It must become one
+// FMA on vector<16xf32> per accumulator row, the x element splat, and no
+// scalar arithmetic (an unrolled 3-D mulf would give 256 scalar mulf).
+// CHECK-LABEL: func.func @outer_product_step
+// CHECK-COUNT-16: vector.fma %{{.*}} : vector<16xf32>
+// CHECK-NOT: vector.fma
+// CHECK-NOT: arith.mulf
+// CHECK: return
+#lhs = affine_map<(m, n, k) -> (m, k)>
+#rhs = affine_map<(m, n, k) -> (k, n)>
+#acc = affine_map<(m, n, k) -> (m, n)>
+func.func @outer_product_step(%col: vector<16x1xf32>, %row: vector<1x16xf32>,
+                              %acc: vector<16x16xf32>) -> vector<16x16xf32> {
+  %0 = vector.contract {indexing_maps = [#lhs, #rhs, #acc],
+                        iterator_types = ["parallel", "parallel", "reduction"],
+                        kind = #vector.kind<add>} %col, %row, %acc
+      : vector<16x1xf32>, vector<1x16xf32> into vector<16x16xf32>
+  return %0 : vector<16x16xf32>
+}
