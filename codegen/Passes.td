@@ -160,13 +160,15 @@ def Parallelize : Pass<"vdl-parallelize", "::mlir::func::FuncOp"> {
   let summary = "Run the loops marked vdl.parallel on every core";
   let description = [{
     After bufferization. `vdl-tile-and-vectorize` marks the outer tile loop
-    of every matmul (forward, dy·Wᵀ and the transposed weight-gradient
-    product) `vdl.parallel`: each iteration writes its own rows of the
-    result. This pass turns those `scf.for`s into `scf.parallel`, which
-    `convert-scf-to-openmp` makes an `omp.parallel` + `omp.wsloop` (libomp,
-    one thread per core unless OMP_NUM_THREADS says otherwise). Elementwise
-    kernels and reductions stay on the calling thread: at batch 128 a fork
-    and join costs more than they do.
+    `vdl.parallel` where each iteration writes its own rows of every result:
+    every matmul (forward, dy·Wᵀ and the transposed weight-gradient product),
+    and the elementwise kernels of at least 32K elements whose outer loop is
+    a parallel one (activations on 128x400, the likelihood on 128x784, the
+    Adam update of a weight matrix). This pass turns those `scf.for`s into
+    `scf.parallel`, which `convert-scf-to-openmp` makes an `omp.parallel` +
+    `omp.wsloop` (libomp, one thread per core unless OMP_NUM_THREADS says
+    otherwise). Smaller kernels, and reductions over the batch, stay on the
+    calling thread: a fork and join costs about a pass over 32K floats.
 
     Before:
     ```mlir
@@ -187,9 +189,15 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
     is tiled to an `mb x nb` block of accumulators per step of k (mb and nb
     the largest of 16, 8, 4, 2, 1 that divide M and N: tile sizes must divide
     the shapes, and power-of-two vector widths are the fast ones) and the tile
-    becomes a `vector.contract`. Elementwise ops, reductions, broadcasts and
-    fills are tiled to one row by a power-of-two chunk of the innermost
-    dimension and vectorized. An op that cannot be vectorized stays scalar.
+    becomes a `vector.contract` of an mb x 1 column and a 1 x nb row. The
+    accumulator block is then hoisted out of the k loop (on tensors, with
+    MLIR's subset hoisting: after bufferization the tiles are views of the
+    arena, which memref hoisting refuses), so it lives in registers for the
+    whole k loop. Elementwise ops, reductions, broadcasts and fills are tiled
+    to one row by a power-of-two chunk of the innermost dimension and
+    vectorized. An op that cannot be vectorized stays scalar. Outer loops
+    whose iterations write disjoint rows get `vdl.parallel` (see
+    `vdl-parallelize`).
 
     Before:
     ```mlir
@@ -199,10 +207,15 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
     After (schematically):
     ```mlir
     scf.for %m = 0 to 128 step 16 { scf.for %n = 0 to 400 step 16 {
-      scf.for %k = 0 to 784 step 1 {
+      %init = vector.transfer_read %block ... : vector<16x16xf32>
+      %sum = scf.for %k = 0 to 784 step 1 iter_args(%acc = %init) {
         %a = vector.transfer_read ... : vector<16x1xf32>
         %w = vector.transfer_read ... : vector<1x16xf32>
         %c = vector.contract {...} %a, %w, %acc : ... into vector<16x16xf32>
+        scf.yield %c : vector<16x16xf32>
+      }
+      vector.transfer_write %sum, %block ...
+    } } {vdl.parallel}
     ```
   }];
   let dependentDialects = [
@@ -214,8 +227,8 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
 def LowerVectors : Pass<"vdl-lower-vectors", "::mlir::func::FuncOp"> {
   let summary = "Hoist accumulators and lower vector ops to FMAs and loads";
   let description = [{
-    After bufferization: hoists the read and write of each matmul's
-    accumulator block out of its k loop, then lowers `vector.contract` to
+    After bufferization: hoists what read/write pairs are left out of their
+    loops (those on plain buffers), then lowers `vector.contract` to
     outer products (one `vector.fma` per row), transfers to plain 1-D loads
     and stores, and transposes, broadcasts and multi-reductions to what the
     LLVM lowering takes.

@@ -46,6 +46,28 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
   return sizes;
 }
 
+/// Elementwise ops smaller than this stay on one thread: a fork/join of
+/// libomp costs about as much as a pass over 32K floats.
+constexpr int64_t kMinParallelElements = 32768;
+
+/// Whether the iterations of `op`'s outermost loop write disjoint rows of
+/// every result, and there are enough of them to be worth a fork/join.
+bool rowsAreIndependent(linalg::LinalgOp op) {
+  if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
+    return true;
+  if (op.getNumLoops() == 0 || !linalg::isParallelIterator(op.getIteratorTypesArray()[0]))
+    return false;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    if (map.getNumResults() == 0 || map.getResult(0) != getAffineDimExpr(0, op.getContext()))
+      return false;
+  }
+  int64_t elements = 1;
+  for (int64_t range : op.getStaticLoopRanges())
+    elements *= range;
+  return elements >= kMinParallelElements;
+}
+
 struct TileAndVectorizePass
     : vaec::impl::TileAndVectorizeBase<TileAndVectorizePass> {
   void runOnOperation() override {
@@ -68,9 +90,9 @@ struct TileAndVectorizePass
       if (failed(tiled))
         continue; // stays as it is: correct, only slower
       rewriter.replaceOp(op, tiled->replacements);
-      // Each step of a matmul's outer tile loop writes its own rows of the
-      // result: vdl-parallelize may spread them over threads.
-      if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op) && !tiled->loops.empty())
+      // Each step of the outer tile loop writes its own rows of the result:
+      // vdl-parallelize may spread them over threads.
+      if (!tiled->loops.empty() && rowsAreIndependent(op))
         tiled->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
       for (Operation *tile : tiled->tiledOps)
         if (isa<linalg::LinalgOp>(tile))

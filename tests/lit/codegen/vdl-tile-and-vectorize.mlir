@@ -34,11 +34,13 @@ func.func @odd_matmul(%x: tensor<7x3xf32>, %w: tensor<3x20xf32>, %c: tensor<7x20
   return %0 : tensor<7x20xf32>
 }
 
-// Elementwise: one row, 16 lanes of 784 (= 49 x 16).
+// Elementwise: one row, 16 lanes of 784 (= 49 x 16). 100,352 elements:
+// the rows are spread over the threads.
 // CHECK-LABEL: func.func @elementwise
 // CHECK: scf.for %{{.*}} = %c0 to %c128 step %c1
 // CHECK: scf.for %{{.*}} = %c0 to %c784 step %c16
 // CHECK: math.exp %{{.*}} : vector<1x16xf32>
+// CHECK: } {vdl.parallel}
 #id = affine_map<(d0, d1) -> (d0, d1)>
 func.func @elementwise(%x: tensor<128x784xf32>) -> tensor<128x784xf32> {
   %e = tensor.empty() : tensor<128x784xf32>
@@ -49,4 +51,36 @@ func.func @elementwise(%x: tensor<128x784xf32>) -> tensor<128x784xf32> {
     linalg.yield %1 : f32
   } -> tensor<128x784xf32>
   return %0 : tensor<128x784xf32>
+}
+
+// Too small to be worth a fork/join (2,560 elements): no mark.
+// CHECK-LABEL: func.func @small_elementwise
+// CHECK-NOT: vdl.parallel
+// CHECK: return
+func.func @small_elementwise(%x: tensor<128x20xf32>) -> tensor<128x20xf32> {
+  %e = tensor.empty() : tensor<128x20xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<128x20xf32>) outs(%e : tensor<128x20xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %1 = math.exp %in : f32
+    linalg.yield %1 : f32
+  } -> tensor<128x20xf32>
+  return %0 : tensor<128x20xf32>
+}
+
+// A column sum (a bias gradient): the outer loop runs over the rows being
+// summed, every step adds into the same result, so it must stay serial.
+// CHECK-LABEL: func.func @column_sum
+// CHECK-NOT: vdl.parallel
+// CHECK: return
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+func.func @column_sum(%dy: tensor<128x784xf32>, %init: tensor<784xf32>) -> tensor<784xf32> {
+  %0 = linalg.generic {indexing_maps = [#rows, #cols], iterator_types = ["reduction", "parallel"]}
+      ins(%dy : tensor<128x784xf32>) outs(%init : tensor<784xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %1 = arith.addf %in, %acc : f32
+    linalg.yield %1 : f32
+  } -> tensor<784xf32>
+  return %0 : tensor<784xf32>
 }
