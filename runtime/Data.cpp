@@ -61,14 +61,23 @@ std::string vae::findIdx(const std::string &dir, const std::string &stem) {
 
 void vae::fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch,
                     uint32_t step) {
+  // Box-Muller on both halves of each Philox draw: four normals per call.
+  // (vae-train spends this between training steps, on the critical path.)
   PhiloxKey key = keyOf(seed);
-  for (size_t i = 0; i < eps.size(); i += 2) {
-    PhiloxCounter w = philox4x32_10({uint32_t(i / 2), step, epoch, kNoiseStream}, key);
-    double u1 = (double(w[0]) + 1.0) / 4294967296.0, u2 = double(w[1]) / 4294967296.0;
-    double r = std::sqrt(-2 * std::log(u1));
-    eps[i] = float(r * std::cos(2 * M_PI * u2));
-    if (i + 1 < eps.size())
-      eps[i + 1] = float(r * std::sin(2 * M_PI * u2));
+  for (size_t i = 0; i < eps.size(); i += 4) {
+    PhiloxCounter w = philox4x32_10({uint32_t(i / 4), step, epoch, kNoiseStream}, key);
+    for (size_t pair = 0; pair < 2; ++pair) {
+      // u1 in (0, 1] from the top 24 bits (exact in float), u2 in [0, 1).
+      float u1 = float((w[2 * pair] >> 8) + 1) * 0x1p-24f;
+      float u2 = float(w[2 * pair + 1] >> 8) * 0x1p-24f;
+      float r = std::sqrt(-2.0f * std::log(u1)), s, c;
+      sincosf(float(2 * M_PI) * u2, &s, &c);
+      size_t j = i + 2 * pair;
+      if (j < eps.size())
+        eps[j] = r * c;
+      if (j + 1 < eps.size())
+        eps[j + 1] = r * s;
+    }
   }
 }
 
@@ -86,10 +95,16 @@ std::vector<uint32_t> vae::shuffle(size_t n, uint64_t seed, uint32_t epoch) {
 
 void vae::gather(const Dataset &data, const uint32_t *indices, size_t n,
                  std::vector<float> &x) {
-  for (size_t b = 0; b < n; ++b)
-    for (size_t j = 0; j < data.size; ++j)
-      x[b * data.size + j] = float(data.pixels[size_t(indices[b]) * data.size + j]) / 255.0f;
-  std::fill(x.begin() + long(n * data.size), x.end(), 0.0f);
+  // Restrict pointers: the pixels are bytes, which may alias anything, and
+  // without the promise the conversion loop is not vectorized (4x slower).
+  const size_t size = data.size;
+  for (size_t b = 0; b < n; ++b) {
+    const uint8_t *__restrict from = &data.pixels[size_t(indices[b]) * size];
+    float *__restrict to = &x[b * size];
+    for (size_t j = 0; j < size; ++j)
+      to[j] = float(from[j]) / 255.0f;
+  }
+  std::fill(x.begin() + long(n * size), x.end(), 0.0f);
 }
 
 void vae::binarizeDynamically(float *x, size_t count, uint64_t seed,
