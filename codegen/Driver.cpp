@@ -146,12 +146,18 @@ void printStats(mlir::ModuleOp module) {
     if (auto flops = func->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kFlopsAttrName))
       llvm::errs() << "  @" << func.getName() << ": " << flops.getInt()
                    << " FLOPs per batch\n";
-    if (auto fusion = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kFusionAttrName))
+    if (auto fusion = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kFusionAttrName)) {
       llvm::errs() << "  @" << func.getName() << ": kernels "
                    << number(fusion, "kernels_before") << " -> "
-                   << number(fusion, "kernels_after") << ", bytes moved "
-                   << number(fusion, "bytes_before") << " -> "
+                   << number(fusion, "kernels_after") << " (fusion)";
+      // vdl-tile-and-vectorize's count: loop nests, once matmul epilogues
+      // (bias broadcast, activation) share the matmul's.
+      if (fusion.get("kernels_after_epilogues"))
+        llvm::errs() << " -> " << number(fusion, "kernels_after_epilogues")
+                     << " (matmul epilogues)";
+      llvm::errs() << ", bytes moved " << number(fusion, "bytes_before") << " -> "
                    << number(fusion, "bytes_after") << " (fusion)\n";
+    }
     if (auto plan = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kMemoryPlanAttrName))
       llvm::errs() << "  @" << func.getName() << ": arena "
                    << number(plan, "arena_bytes") << " bytes, lower bound "

@@ -183,9 +183,25 @@ def Parallelize : Pass<"vdl-parallelize", "::mlir::func::FuncOp"> {
 }
 
 def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
-  let summary = "Register-tile matmuls and vectorize every linalg op";
+  let summary = "Register-tile matmuls, fuse their epilogues, vectorize every linalg op";
+  let options = [
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Compute each elementwise consumer of a matmul (and the bias "
+           "broadcast that initializes it) in the matmul's register blocks">,
+  ];
   let description = [{
-    On linalg-on-tensors, before bufferization. Each `linalg.matmul` [M,K]x[K,N]
+    On linalg-on-tensors, before bufferization. First (unless
+    `fuse-epilogues=false`, which `vaec --no-fusion` sets) every all-parallel
+    elementwise consumer of a matmul's whole result (the activation; for the
+    decoder's logits the likelihood's elementwise part) is tiled in the
+    matmul's register blocks and the matmul, and the bias broadcast or zero
+    fill that initializes it, are fused into its loops (MLIR's
+    tile-consumer-and-fuse-producers): bias splat, k loop and activation then
+    work on one accumulator block in registers, written once. A
+    pre-activation that other ops read (an activation's derivative) is
+    yielded from the same loops. `--stats` counts the loop nests after this.
+
+    Then each `linalg.matmul` [M,K]x[K,N]
     is tiled to an `mb x nb` block of accumulators per step of k (mb and nb
     the largest of 16, 8, 4, 2, 1 that divide M and N: tile sizes must divide
     the shapes, and power-of-two vector widths are the fast ones) and the tile

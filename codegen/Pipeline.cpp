@@ -100,7 +100,9 @@ void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
     return;
 
   pm.addNestedPass<func::FuncOp>(createUpdateInPlace());
-  pm.addNestedPass<func::FuncOp>(createTileAndVectorize());
+  TileAndVectorizeOptions tiling;
+  tiling.fuseEpilogues = options.fusion;
+  pm.addNestedPass<func::FuncOp>(createTileAndVectorize(tiling));
   pm.addPass(createCanonicalizerPass());
 
   bufferization::OneShotBufferizationOptions bufferization;

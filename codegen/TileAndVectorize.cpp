@@ -36,8 +36,16 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
     // at most for the accumulators, the rest for operands.
     int64_t mb = largestDivisor(ranges[0], {16, 8, 4, 2, 1});
     int64_t nb = largestDivisor(ranges[1], {16, 8, 4, 2, 1});
-    return {mb, nb, 1};
+    // A matmul tile fused into an epilogue's loop is one block already.
+    return {mb == ranges[0] ? 0 : mb, nb == ranges[1] ? 0 : nb, 1};
   }
+  // A tile of a fused epilogue (at most one 16x16 register block): one
+  // vector op, so that its reads of the accumulator fold away.
+  int64_t elements = 1;
+  for (int64_t range : ranges)
+    elements *= range;
+  if (!ranges.empty() && ranges.back() <= 16 && elements <= 256)
+    return SmallVector<int64_t>(ranges.size(), 0);
   // Elementwise and reductions: one element of every outer loop, a vector of
   // the innermost.
   SmallVector<int64_t> sizes(ranges.size(), 1);
@@ -68,20 +76,142 @@ bool rowsAreIndependent(linalg::LinalgOp op) {
   return elements >= kMinParallelElements;
 }
 
+/// The matmul whose whole result `op` reads elementwise, if `op` is an
+/// all-parallel 2-D generic (an activation, or any elementwise epilogue):
+/// tiled like the matmul, it can take the matmul's tile from registers.
+linalg::LinalgOp epilogueProducer(linalg::GenericOp op) {
+  if (op.getNumLoops() != 2 || op.getNumReductionLoops() != 0 || op.getNumDpsInits() != 1 ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return nullptr;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto matmul = input->get().getDefiningOp<linalg::LinalgOp>();
+    if (matmul && isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(matmul) &&
+        op.getMatchingIndexingMap(input).isIdentity())
+      return matmul;
+  }
+  return nullptr;
+}
+
+/// Tiles each matmul epilogue in the matmul's register blocks and fuses the
+/// matmul and the bias broadcast (or zero fill) that initializes it into the
+/// same loop nest: bias, k loop and activation then share one accumulator
+/// block in registers. A matmul result with other users (the pre-activation
+/// that an activation's derivative reads) is written from the same loop.
+void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter) {
+  SmallVector<linalg::GenericOp> epilogues;
+  func.walk([&](linalg::GenericOp op) {
+    if (op.hasPureTensorSemantics() && epilogueProducer(op))
+      epilogues.push_back(op);
+  });
+  for (linalg::GenericOp epilogue : epilogues) {
+    // Asked again: an earlier fusion may have taken this matmul (a matmul
+    // with two elementwise consumers is fused into the first one's loops).
+    linalg::LinalgOp matmul = epilogueProducer(epilogue);
+    if (!matmul)
+      continue;
+    SmallVector<int64_t> ranges = matmul.getStaticLoopRanges();
+    if (llvm::is_contained(ranges, ShapedType::kDynamic))
+      continue;
+    Operation *consumer = epilogue;
+    // The loop nest yields the matmul's result to its other users, so it
+    // must come before them: move the epilogue up when its operands allow.
+    Operation *firstOtherUser = nullptr;
+    for (Operation *user : matmul->getUsers())
+      if (user != consumer && user->getBlock() == consumer->getBlock() &&
+          (!firstOtherUser || user->isBeforeInBlock(firstOtherUser)))
+        firstOtherUser = user;
+    bool sharedResult = llvm::any_of(matmul->getUsers(), [&](Operation *user) {
+      return user != consumer;
+    });
+    if (firstOtherUser && firstOtherUser->isBeforeInBlock(consumer)) {
+      bool movable = llvm::all_of(consumer->getOperands(), [&](Value operand) {
+        Operation *def = operand.getDefiningOp();
+        return !def || def->getBlock() != consumer->getBlock() ||
+               def->isBeforeInBlock(firstOtherUser);
+      });
+      if (!movable)
+        continue;
+      consumer->moveBefore(firstOtherUser);
+    }
+    // The matmul's initial value (bias broadcast or zero fill) is fused only
+    // when nothing else reads it. (Counted now: during fusion the original
+    // matmul still uses it next to its tile.)
+    Operation *init = matmul.getDpsInitOperand(0)->get().getDefiningOp();
+    if (!init || !isa<linalg::BroadcastOp, linalg::FillOp>(init) ||
+        !init->getResult(0).hasOneUse())
+      init = nullptr;
+    scf::SCFTileAndFuseOptions options;
+    options.tilingOptions.setTileSizes(getAsIndexOpFoldResult(
+        rewriter.getContext(), {largestDivisor(ranges[0], {16, 8, 4, 2, 1}),
+                                largestDivisor(ranges[1], {16, 8, 4, 2, 1})}));
+    options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer,
+                                   bool) -> std::tuple<bool, bool> {
+      Operation *op = producer.getOwner();
+      if (op == matmul.getOperation())
+        return {true, sharedResult};
+      return {op == init, false};
+    });
+    rewriter.setInsertionPoint(epilogue);
+    FailureOr<scf::SCFTileAndFuseResult> fused = scf::tileConsumerAndFuseProducersUsingSCF(
+        rewriter, cast<TilingInterface>(consumer), options);
+    if (failed(fused))
+      continue; // the epilogue stays a kernel of its own
+    for (auto [original, replacement] : fused->replacements)
+      rewriter.replaceAllUsesWith(original, replacement);
+    if (!fused->loops.empty())
+      fused->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName,
+                                    rewriter.getUnitAttr());
+  }
+}
+
+/// Kernels as vdl-fusion counts them (linalg ops, each a loop nest once
+/// lowered), a loop nest of fused linalg ops counting once.
+int64_t countKernels(func::FuncOp func) {
+  int64_t kernels = 0;
+  for (Operation &op : func.getBody().front()) {
+    WalkResult found = op.walk([](linalg::LinalgOp) { return WalkResult::interrupt(); });
+    kernels += found.wasInterrupted();
+  }
+  return kernels;
+}
+
 struct TileAndVectorizePass
     : vaec::impl::TileAndVectorizeBase<TileAndVectorizePass> {
+  using TileAndVectorizeBase::TileAndVectorizeBase;
+
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    func::FuncOp func = getOperation();
+    if (fuseEpilogues) {
+      int64_t kernelsBefore = countKernels(func);
+      fuseMatmulEpilogues(func, rewriter);
+      // The fused producers and their slices are dead now: gone before the
+      // count, and before tiling would tile them.
+      if (failed(applyPatternsAndFoldGreedily(func, RewritePatternSet(&getContext()))))
+        return signalPassFailure();
+      // --stats: the graph-level numbers of vdl-fusion, then these.
+      if (auto stats = func->getAttrOfType<DictionaryAttr>(vaec::vdl::VDLDialect::kFusionAttrName)) {
+        NamedAttrList entries(stats);
+        entries.set("kernels_before_epilogues", rewriter.getI64IntegerAttr(kernelsBefore));
+        entries.set("kernels_after_epilogues", rewriter.getI64IntegerAttr(countKernels(func)));
+        func->setAttr(vaec::vdl::VDLDialect::kFusionAttrName, entries.getDictionary(&getContext()));
+      }
+    }
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op.hasPureTensorSemantics() && op.getNumLoops() > 0 &&
           !llvm::is_contained(op.getStaticLoopRanges(), ShapedType::kDynamic))
         ops.push_back(op);
     });
-    IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
       rewriter.setInsertionPoint(op);
+      SmallVector<int64_t> sizes = tileSizesFor(op);
+      if (llvm::all_of(sizes, [](int64_t size) { return size == 0; })) {
+        (void)linalg::vectorize(rewriter, op);
+        continue;
+      }
       scf::SCFTilingOptions options;
-      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tileSizesFor(op)));
+      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
       auto tileable = dyn_cast<TilingInterface>(op.getOperation());
       if (!tileable)
         continue;
@@ -92,7 +222,7 @@ struct TileAndVectorizePass
       rewriter.replaceOp(op, tiled->replacements);
       // Each step of the outer tile loop writes its own rows of the result:
       // vdl-parallelize may spread them over threads.
-      if (!tiled->loops.empty() && rowsAreIndependent(op))
+      if (!tiled->loops.empty() && sizes[0] != 0 && rowsAreIndependent(op))
         tiled->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
       for (Operation *tile : tiled->tiledOps)
         if (isa<linalg::LinalgOp>(tile))

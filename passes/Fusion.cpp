@@ -6,7 +6,8 @@
 // derivatives feeding a bias-gradient reduction) become one loop nest and
 // their intermediates never reach memory. A producer with several users is
 // left alone (fusing it would recompute it per user), and so are matmuls:
-// their epilogues need tile-level fusion, which this pass does not do.
+// their epilogues (bias, activation) are fused at tile level, in register
+// blocks, by vdl-tile-and-vectorize.
 //
 //===----------------------------------------------------------------------===//
 
