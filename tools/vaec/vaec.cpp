@@ -35,16 +35,18 @@ int main(int argc, char **argv) {
                "print textual IR without loc(...) annotations");
   app.add_flag("--stats", options.stats,
                "print per entry point FLOPs, kernels and bytes moved before and "
-               "after fusion, and arena bytes against the lower bound and the "
-               "no-reuse total, to stderr");
+               "after fusion (and the loop nests once matmul epilogues are fused), "
+               "and arena bytes against the lower bound and the no-reuse total, "
+               "to stderr");
   app.add_flag("--timing", options.timing,
-               "print the wall time of every pass to stderr (as mlir-opt --mlir-timing)");
+               "print the wall time of every pass (as mlir-opt --mlir-timing) and of "
+               "LLVM's translation, -O3, machine code and link to stderr");
   app.add_flag("!--no-fusion", options.fusion,
-               "skip vdl-fusion (one kernel per operation)");
+               "skip vdl-fusion and the matmul epilogue fusion (one kernel per operation)");
   app.add_flag("!--no-memory-plan", options.memoryPlan,
                "give every temporary its own place in the arena (no reuse)");
   app.add_flag("!--no-parallel", options.parallel,
-               "run every matmul on one thread (no OpenMP, no libomp dependency)");
+               "run every kernel on one thread (no OpenMP, no libomp dependency)");
   app.add_option("--cpu", options.cpu,
                  "CPU to generate code for, e.g. znver4 (default: this machine's)");
   app.add_option("--target-triple", options.targetTriple,
