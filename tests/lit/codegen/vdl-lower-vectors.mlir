@@ -20,3 +20,16 @@ func.func @outer_product_step(%col: vector<16x1xf32>, %row: vector<1x16xf32>,
       : vector<16x1xf32>, vector<1x16xf32> into vector<16x16xf32>
   return %0 : vector<16x16xf32>
 }
+
+// A 16x16 block of a transpose: 64 two-source shuffles (unpack, shuffle and
+// permute stages of AVX-512), not 256 scalar extracts and inserts.
+// CHECK-LABEL: func.func @transpose_block
+// CHECK-COUNT-64: vector.shuffle
+// CHECK-NOT: vector.shuffle
+// CHECK-NOT: vector.extract %{{.*}}[{{[0-9]+}}, {{[0-9]+}}]
+// CHECK: return
+func.func @transpose_block(%block: vector<16x16xf32>) -> vector<16x16xf32> {
+  %0 = vector.transpose %block, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+  return %0 : vector<16x16xf32>
+}
+

@@ -1,9 +1,11 @@
 // RUN: vae-opt %s --vdl-tile-and-vectorize --canonicalize | FileCheck %s
 
-// 128x400 output: 16x16 accumulator blocks, one k per step.
+// 128x400 output: 16x16 accumulator blocks, one k per step. 25 column
+// blocks against 8 row blocks: the column-block loop goes outside (each
+// 784x16 panel of w is read once and used by all 8 row blocks).
 // CHECK-LABEL: func.func @matmul
-// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c16
 // CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c16
 // The accumulator block is read once before the k loop and carried through
 // it as a vector (registers), then written once.
 // CHECK: %[[BLOCK:.*]] = vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
@@ -16,11 +18,41 @@
 // CHECK: %[[NEXT:.*]] = vector.contract {{.*}} %[[COL]], %[[ROW]], %[[ACC]] : vector<16x1xf32>, vector<1x16xf32> into vector<16x16xf32>
 // CHECK-NEXT: scf.yield %[[NEXT]]
 // CHECK: vector.transfer_write %[[SUM]], {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
-// The outer (row block) loop writes disjoint rows: marked for vdl-parallelize.
+// The outer (column block) loop writes disjoint columns: marked for
+// vdl-parallelize.
 // CHECK: } {vdl.parallel}
 func.func @matmul(%x: tensor<128x784xf32>, %w: tensor<784x400xf32>, %c: tensor<128x400xf32>) -> tensor<128x400xf32> {
   %0 = linalg.matmul ins(%x, %w : tensor<128x784xf32>, tensor<784x400xf32>) outs(%c : tensor<128x400xf32>) -> tensor<128x400xf32>
   return %0 : tensor<128x400xf32>
+}
+
+// A weight gradient xᵀ·dy (784x400 output): 49 row blocks against 25 column
+// blocks, so the row-block loop stays outside and is the parallel one.
+// CHECK-LABEL: func.func @weight_gradient
+// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c1
+// CHECK: vector.contract
+// CHECK: } {vdl.parallel}
+func.func @weight_gradient(%x: tensor<128x784xf32>, %dy: tensor<128x400xf32>, %c: tensor<784x400xf32>) -> tensor<784x400xf32> {
+  %0 = linalg.matmul_transpose_a ins(%x, %dy : tensor<128x784xf32>, tensor<128x400xf32>) outs(%c : tensor<784x400xf32>) -> tensor<784x400xf32>
+  return %0 : tensor<784x400xf32>
+}
+
+// The transpose that packs Wᵀ for dy·Wᵀ: 16x16 register blocks, one
+// vector.transpose each (vdl-lower-vectors makes it AVX-512 shuffles), not a
+// strided column read.
+// CHECK-LABEL: func.func @transpose
+// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK: %[[BLOCK:.*]] = vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK: %[[T:.*]] = vector.transpose %[[BLOCK]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK: vector.transfer_write %[[T]], {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
+// CHECK: } {vdl.parallel}
+func.func @transpose(%w: tensor<400x784xf32>) -> tensor<784x400xf32> {
+  %e = tensor.empty() : tensor<784x400xf32>
+  %t = linalg.transpose ins(%w : tensor<400x784xf32>) outs(%e : tensor<784x400xf32>) permutation = [1, 0]
+  return %t : tensor<784x400xf32>
 }
 
 // Odd shapes: tile sizes must divide them, so 7 rows go one at a time and
