@@ -76,7 +76,7 @@ void vaec::registerCodegenDialects(DialectRegistry &registry) {
   registerOpenMPDialectTranslation(registry);
 }
 
-void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
+void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
                                  const PipelineOptions &options) {
   auto flops = [&] {
     if (options.countFlops)
@@ -98,7 +98,11 @@ void vaec::buildLoweringPipeline(PassManager &pm, Stage stage,
     pm.addNestedPass<func::FuncOp>(createFusion());
   if (stage == Stage::Fused)
     return;
+  buildCodegenPipeline(pm, stage, options);
+}
 
+void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
+                                const PipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createUpdateInPlace());
   TileAndVectorizeOptions tiling;
   tiling.fuseEpilogues = options.fusion;

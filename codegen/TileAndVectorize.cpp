@@ -58,11 +58,29 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
     // A matmul tile fused into an epilogue's loop is one block already.
     return {mb == ranges[0] ? 0 : mb, nb == ranges[1] ? 0 : nb, 1};
   }
+  // Any other contraction (a matmul on packed operands, say the k-major
+  // panels [M/16][K][16] of x): the same register block, on the innermost
+  // m and n dimensions; every other loop one step at a time.
+  if (isa<linalg::GenericOp>(op) && linalg::isaContractionOpInterface(op)) {
+    FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+    if (succeeded(dims) && !dims->m.empty() && !dims->n.empty()) {
+      SmallVector<int64_t> sizes(ranges.size(), 1);
+      sizes[dims->m.back()] = matmulBlock(ranges[dims->m.back()]);
+      sizes[dims->n.back()] = matmulBlock(ranges[dims->n.back()]);
+      return sizes;
+    }
+  }
   // A transpose (Wᵀ packed for dy·Wᵀ, see convert-vdl-to-linalg): 16x16
   // blocks, each a vector.transpose of a register block (16 row loads,
   // AVX-512 shuffles, 16 row stores) rather than a gather down a column.
-  if (isa<linalg::TransposeOp>(op) && ranges.size() == 2)
-    return {matmulBlock(ranges[0]), matmulBlock(ranges[1])};
+  // (Of more dimensions, as when W is packed into [N/16][K][16] panels: the
+  // same blocks on the last two, one step of the others.)
+  if (isa<linalg::TransposeOp>(op) && ranges.size() >= 2) {
+    SmallVector<int64_t> sizes(ranges.size(), 1);
+    for (size_t d = ranges.size() - 2; d < ranges.size(); ++d)
+      sizes[d] = matmulBlock(ranges[d]);
+    return sizes;
+  }
   // A tile of a fused epilogue (at most one 16x16 register block): one
   // vector op, so that its reads of the accumulator fold away.
   int64_t elements = 1;

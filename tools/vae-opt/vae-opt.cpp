@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -27,6 +28,12 @@ int main(int argc, char **argv) {
   mlir::bufferization::registerBufferizationPasses();
   vaec::registerPasses();
   vaec::registerCodegenPasses();
+  mlir::PassPipelineRegistration<>(
+      "vdl-codegen",
+      "Lower linalg on tensors to the LLVM dialect as vaec does after vdl-fusion",
+      [](mlir::OpPassManager &pm) {
+        vaec::buildCodegenPipeline(pm, vaec::Stage::LLVMDialect);
+      });
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "vaec optimizer driver\n", registry));
 }

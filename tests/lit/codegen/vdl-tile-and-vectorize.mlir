@@ -39,6 +39,33 @@ func.func @weight_gradient(%x: tensor<128x784xf32>, %dy: tensor<128x400xf32>, %c
   return %0 : tensor<784x400xf32>
 }
 
+// A matmul on x packed into k-major panels [8][784][16] (a generic
+// contraction, as in bench/gemm/kernels.mlir): the same 16x16 register
+// block on the innermost m (mi) and n dimensions, the panel loop one step
+// at a time and parallel; each k step reads one contiguous 16-float line of
+// the panel.
+// CHECK-LABEL: func.func @packed_matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c1 iter_args({{.*}}) -> (vector<1x16x16xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<1x1x16xf32>, vector<1x1x16xf32>
+// CHECK: vector.contract {{.*}} into vector<1x16x16xf32>
+// CHECK: } {vdl.parallel}
+#panel_x = affine_map<(mo, mi, n, k) -> (mo, k, mi)>
+#panel_w = affine_map<(mo, mi, n, k) -> (k, n)>
+#panel_y = affine_map<(mo, mi, n, k) -> (mo, mi, n)>
+func.func @packed_matmul(%xp: tensor<8x784x16xf32>, %w: tensor<784x400xf32>, %c: tensor<8x16x400xf32>) -> tensor<8x16x400xf32> {
+  %0 = linalg.generic {indexing_maps = [#panel_x, #panel_w, #panel_y],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%xp, %w : tensor<8x784x16xf32>, tensor<784x400xf32>) outs(%c : tensor<8x16x400xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x16x400xf32>
+  return %0 : tensor<8x16x400xf32>
+}
+
 // The transpose that packs Wᵀ for dy·Wᵀ: 16x16 register blocks, one
 // vector.transpose each (vdl-lower-vectors makes it AVX-512 shuffles), not a
 // strided column read.
