@@ -12,7 +12,8 @@ train samples/s (median of the epochs after the first), time to first step
 (compilation included), test -ELBO after the last epoch, peak RSS; then vaec's
 GFLOP/s (the FLOPs vaec --stats counts for a training step) against an
 OpenBLAS sgemm measured here on the same threads, and the training step with
-each vaec pass on and off (bench time_steps). Numbers only, no thresholds.
+each vaec pass on and off (bench time_steps), and the matmul kernels alone
+(bench/gemm.py). Numbers only, no thresholds.
 """
 import argparse
 import datetime
@@ -233,6 +234,11 @@ def main():
             lines.append(f"| {model} | {flags} | {kernels} | {int(arena):,} | {ms:.3f} | "
                          f"{rate:,.0f} |" if arena != "-" else
                          f"| {model} | {flags} | {kernels} | - | {ms:.3f} | {rate:,.0f} |")
+    # The matmul kernels alone, and on packed operands (bench/gemm.py).
+    print("== matmul kernels (bench/gemm.py)", file=sys.stderr)
+    kernels, _, _ = run([sys.executable, os.path.join(ROOT, "bench", "gemm.py"),
+                         "--build", os.path.dirname(BIN)])
+    lines += ["", "## The matmul kernels alone (bench/gemm.py)", "", kernels.strip()]
     table = "\n".join(lines) + "\n"
     os.makedirs(args.out, exist_ok=True)
     name = f"{started:%Y-%m-%d}-{platform.node() or 'host'}.md"
