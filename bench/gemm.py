@@ -117,7 +117,7 @@ def main():
 
     gflops = lambda key: FLOPS / statistics.median(seconds[key]) * 1e-9  # noqa: E731
     print(f"128x784x400 products ({FLOPS / 1e6:.1f} MFLOP), {os.cpu_count()} threads, "
-          f"median of {args.rounds} rounds of 50 calls")
+          f"median of {args.rounds} rounds of 50 calls\n")
     print(f"| kernel | product | vaec GFLOP/s | OpenBLAS GFLOP/s (numpy, same shape) |")
     print("|---|---|---:|---:|")
     for name, what, *_ in cases:
