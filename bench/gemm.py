@@ -52,9 +52,11 @@ def build(vae_opt, out_dir):
 
 def kernel(library, name, arena, inputs, result):
     function = getattr(library, name)
-    buffers = [arena, *inputs, result]  # kept alive by the closure
+    buffers = [arena, *inputs, result]
     args = [ctypes.c_void_p(b.ctypes.data) for b in buffers]
-    return lambda: function(*args) if buffers else None
+    call = lambda: function(*args)  # noqa: E731
+    call.buffers = buffers  # the arrays must outlive the pointers
+    return call
 
 
 def time_calls(call, calls=50):

@@ -27,7 +27,7 @@ struct LowerVectorsPass : vaec::impl::LowerVectorsBase<LowerVectorsPass> {
     vector::VectorTransformsOptions options;
     options.setVectorTransformsOptions(vector::VectorContractLowering::OuterProduct);
     // 16x16 f32 transposes (the register blocks of linalg.transpose) as
-    // AVX-512 shuffles; other shapes element by element.
+    // AVX-512 shuffles; other shapes by MLIR's generic lowering.
     options.setVectorTransposeLowering(vector::VectorTransposeLowering::Shuffle16x16);
     // Applied in stages, as IREE's CPU pipeline does: contracts first, then
     // what they leave behind. Mixing every pattern in one set costs memory.

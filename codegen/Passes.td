@@ -160,8 +160,9 @@ def Parallelize : Pass<"vdl-parallelize", "::mlir::func::FuncOp"> {
   let summary = "Run the loops marked vdl.parallel on every core";
   let description = [{
     After bufferization. `vdl-tile-and-vectorize` marks the outer tile loop
-    `vdl.parallel` where each iteration writes its own rows of every result:
-    every matmul (forward, dy·Wᵀ and the transposed weight-gradient product),
+    `vdl.parallel` where each iteration writes its own part of every result:
+    every matmul (its row or column blocks, whichever loop is outside:
+    forward, dy·Wᵀ and the transposed weight-gradient product), transposes,
     and the elementwise kernels of at least 32K elements whose outer loop is
     a parallel one (activations on 128x400, the likelihood on 128x784, the
     Adam update of a weight matrix). This pass turns those `scf.for`s into
@@ -205,15 +206,21 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
     is tiled to an `mb x nb` block of accumulators per step of k (mb and nb
     the largest of 16, 8, 4, 2, 1 that divide M and N: tile sizes must divide
     the shapes, and power-of-two vector widths are the fast ones) and the tile
-    becomes a `vector.contract` of an mb x 1 column and a 1 x nb row. The
+    becomes a `vector.contract` of an mb x 1 column and a 1 x nb row. Of the
+    M and N block loops the one with more blocks goes outside (better balance
+    over the threads, and for x·W each K x nb panel of W is read once and
+    serves every row block from cache). Other contractions (matmuls on packed
+    operands) get the same block on their innermost m and n dimensions.
+    Transposes (the packing of Wᵀ for dy·Wᵀ) are tiled in 16x16 blocks, one
+    `vector.transpose` each, which `vdl-lower-vectors` makes shuffles. The
     accumulator block is then hoisted out of the k loop (on tensors, with
     MLIR's subset hoisting: after bufferization the tiles are views of the
     arena, which memref hoisting refuses), so it lives in registers for the
     whole k loop. Elementwise ops, reductions, broadcasts and fills are tiled
     to one row by a power-of-two chunk of the innermost dimension and
     vectorized. An op that cannot be vectorized stays scalar. Outer loops
-    whose iterations write disjoint rows get `vdl.parallel` (see
-    `vdl-parallelize`).
+    whose iterations write disjoint parts of the result get `vdl.parallel`
+    (see `vdl-parallelize`).
 
     Before:
     ```mlir
@@ -222,7 +229,7 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
     ```
     After (schematically):
     ```mlir
-    scf.for %m = 0 to 128 step 16 { scf.for %n = 0 to 400 step 16 {
+    scf.for %n = 0 to 400 step 16 { scf.for %m = 0 to 128 step 16 {
       %init = vector.transfer_read %block ... : vector<16x16xf32>
       %sum = scf.for %k = 0 to 784 step 1 iter_args(%acc = %init) {
         %a = vector.transfer_read ... : vector<16x1xf32>
@@ -246,8 +253,9 @@ def LowerVectors : Pass<"vdl-lower-vectors", "::mlir::func::FuncOp"> {
     After bufferization: hoists what read/write pairs are left out of their
     loops (those on plain buffers), then lowers `vector.contract` to
     outer products (one `vector.fma` per row), transfers to plain 1-D loads
-    and stores, and transposes, broadcasts and multi-reductions to what the
-    LLVM lowering takes.
+    and stores, 16x16 transposes to AVX-512-style shuffles (64
+    `vector.shuffle`), and other transposes, broadcasts and multi-reductions
+    to what the LLVM lowering takes.
   }];
   let dependentDialects = [
     "::mlir::vector::VectorDialect", "::mlir::memref::MemRefDialect",

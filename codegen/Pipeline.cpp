@@ -115,6 +115,10 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   bufferization.setFunctionBoundaryTypeConversion(
       bufferization::LayoutMapOption::IdentityLayoutMap);
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  // Tile loops carry their buffer as an iter_arg and yield it unchanged:
+  // folded away, a returned buffer is its alloc again, which
+  // buffer-results-to-out-params can then replace by the out-parameter.
+  pm.addPass(createCanonicalizerPass());
   // vae_train_step updates its parameters and optimizer state in place: the
   // results equal to those arguments go away.
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());

@@ -20,17 +20,15 @@ using namespace mlir;
 
 namespace {
 
-/// The largest of `candidates` (descending) that divides `size`.
-int64_t largestDivisor(int64_t size, std::initializer_list<int64_t> candidates) {
-  for (int64_t c : candidates)
-    if (size % c == 0)
-      return c;
+/// The register block along a dimension of `size`: 16 rows, or one 16-float
+/// vector, when the size allows (tile sizes must divide the shapes, and
+/// power-of-two vector widths are the fast ones).
+int64_t registerBlock(int64_t size) {
+  for (int64_t block : {16, 8, 4, 2})
+    if (size % block == 0)
+      return block;
   return 1;
 }
-
-/// The register block of a matmul's M or N dimension: 16 rows (or one
-/// 16-float vector of columns) when the size allows.
-int64_t matmulBlock(int64_t size) { return largestDivisor(size, {16, 8, 4, 2, 1}); }
 
 /// The order of a matmul's M and N block loops: the one with more blocks
 /// outside, where it is spread over the threads (more blocks, better
@@ -40,8 +38,8 @@ int64_t matmulBlock(int64_t size) { return largestDivisor(size, {16, 8, 4, 2, 1}
 /// column panel stays in L1/L2 while all 8 row blocks of x use it, instead
 /// of streaming all of W (1.25 MB, more than L2) from L3 per row block.
 SmallVector<int64_t> matmulBlockOrder(ArrayRef<int64_t> ranges) {
-  int64_t mBlocks = ranges[0] / matmulBlock(ranges[0]);
-  int64_t nBlocks = ranges[1] / matmulBlock(ranges[1]);
+  int64_t mBlocks = ranges[0] / registerBlock(ranges[0]);
+  int64_t nBlocks = ranges[1] / registerBlock(ranges[1]);
   if (nBlocks > mBlocks)
     return {1, 0};
   return {0, 1};
@@ -53,8 +51,8 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
   if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op)) {
     // [M, N, K]: an mb x nb accumulator block per k step; 16 zmm registers
     // at most for the accumulators, the rest for operands.
-    int64_t mb = matmulBlock(ranges[0]);
-    int64_t nb = matmulBlock(ranges[1]);
+    int64_t mb = registerBlock(ranges[0]);
+    int64_t nb = registerBlock(ranges[1]);
     // A matmul tile fused into an epilogue's loop is one block already.
     return {mb == ranges[0] ? 0 : mb, nb == ranges[1] ? 0 : nb, 1};
   }
@@ -65,8 +63,8 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
     FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
     if (succeeded(dims) && !dims->m.empty() && !dims->n.empty()) {
       SmallVector<int64_t> sizes(ranges.size(), 1);
-      sizes[dims->m.back()] = matmulBlock(ranges[dims->m.back()]);
-      sizes[dims->n.back()] = matmulBlock(ranges[dims->n.back()]);
+      sizes[dims->m.back()] = registerBlock(ranges[dims->m.back()]);
+      sizes[dims->n.back()] = registerBlock(ranges[dims->n.back()]);
       return sizes;
     }
   }
@@ -78,7 +76,7 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
   if (isa<linalg::TransposeOp>(op) && ranges.size() >= 2) {
     SmallVector<int64_t> sizes(ranges.size(), 1);
     for (size_t d = ranges.size() - 2; d < ranges.size(); ++d)
-      sizes[d] = matmulBlock(ranges[d]);
+      sizes[d] = registerBlock(ranges[d]);
     return sizes;
   }
   // A tile of a fused epilogue (at most one 16x16 register block): one
@@ -92,7 +90,7 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
   // the innermost.
   SmallVector<int64_t> sizes(ranges.size(), 1);
   if (!sizes.empty())
-    sizes.back() = largestDivisor(ranges.back(), {16, 8, 4, 2, 1});
+    sizes.back() = registerBlock(ranges.back());
   return sizes;
 }
 
@@ -100,8 +98,9 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
 /// libomp costs about as much as a pass over 32K floats.
 constexpr int64_t kMinParallelElements = 32768;
 
-/// Whether the iterations of `op`'s outermost loop write disjoint rows of
-/// every result, and there are enough of them to be worth a fork/join.
+/// Whether the iterations of `op`'s outermost tile loop write disjoint parts
+/// of every result (rows; for a matmul, row or column blocks), and there are
+/// enough of them to be worth a fork/join.
 bool rowsAreIndependent(linalg::LinalgOp op) {
   if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
     return true;
@@ -184,7 +183,7 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter) {
       init = nullptr;
     scf::SCFTileAndFuseOptions options;
     options.tilingOptions.setTileSizes(getAsIndexOpFoldResult(
-        rewriter.getContext(), {matmulBlock(ranges[0]), matmulBlock(ranges[1])}));
+        rewriter.getContext(), {registerBlock(ranges[0]), registerBlock(ranges[1])}));
     options.tilingOptions.setInterchange(matmulBlockOrder(ranges));
     options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer,
                                    bool) -> std::tuple<bool, bool> {
