@@ -264,15 +264,16 @@ struct TileAndVectorizePass
       auto tileable = dyn_cast<TilingInterface>(op.getOperation());
       if (!tileable)
         continue;
+      // Each step of the outer tile loop writes its own rows (or, for a
+      // matmul's n loop, columns) of the result: vdl-parallelize may spread
+      // them over threads. Asked of `op` now: replaceOp below erases it.
+      bool parallel = sizes[outerDim] != 0 && rowsAreIndependent(op);
       FailureOr<scf::SCFTilingResult> tiled =
           scf::tileUsingSCF(rewriter, tileable, options);
       if (failed(tiled))
         continue; // stays as it is: correct, only slower
       rewriter.replaceOp(op, tiled->replacements);
-      // Each step of the outer tile loop writes its own rows (or, for a
-      // matmul's n loop, columns) of the result: vdl-parallelize may spread
-      // them over threads.
-      if (!tiled->loops.empty() && sizes[outerDim] != 0 && rowsAreIndependent(op))
+      if (parallel && !tiled->loops.empty())
         tiled->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
       for (Operation *tile : tiled->tiledOps)
         if (isa<linalg::LinalgOp>(tile))

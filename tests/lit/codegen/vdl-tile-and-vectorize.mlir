@@ -143,3 +143,36 @@ func.func @column_sum(%dy: tensor<128x784xf32>, %init: tensor<784xf32>) -> tenso
   } -> tensor<784xf32>
   return %0 : tensor<784xf32>
 }
+
+// Regression (use after free): the parallel mark used to be decided after
+// replaceOp had erased the op it asks about, so it read freed memory and a
+// wrong answer would have been a data race in the training step. Built with
+// -fsanitize=address (the `asan` preset), this function aborted vae-opt.
+// Three kernels in a row, each decided on its own: the matmul and the large
+// elementwise op are parallel, the column sum between them is not.
+// CHECK-LABEL: func.func @decided_before_replacement
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK: } {vdl.parallel}
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c1 iter_args({{.*}}) -> (tensor<400xf32>)
+// CHECK: arith.addf {{.*}} : vector<16xf32>
+// CHECK-NOT: vdl.parallel
+// CHECK: math.exp %{{.*}} : vector<1x16xf32>
+// CHECK: } {vdl.parallel}
+func.func @decided_before_replacement(%x: tensor<128x784xf32>, %w: tensor<784x400xf32>,
+    %c: tensor<128x400xf32>, %init: tensor<400xf32>) -> (tensor<400xf32>, tensor<128x400xf32>) {
+  %y = linalg.matmul ins(%x, %w : tensor<128x784xf32>, tensor<784x400xf32>) outs(%c : tensor<128x400xf32>) -> tensor<128x400xf32>
+  %sum = linalg.generic {indexing_maps = [#rows, #cols], iterator_types = ["reduction", "parallel"]}
+      ins(%y : tensor<128x400xf32>) outs(%init : tensor<400xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %1 = arith.addf %in, %acc : f32
+    linalg.yield %1 : f32
+  } -> tensor<400xf32>
+  %e = tensor.empty() : tensor<128x400xf32>
+  %exp = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<128x400xf32>) outs(%e : tensor<128x400xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %1 = math.exp %in : f32
+    linalg.yield %1 : f32
+  } -> tensor<128x400xf32>
+  return %sum, %exp : tensor<400xf32>, tensor<128x400xf32>
+}
