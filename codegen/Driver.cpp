@@ -93,35 +93,6 @@ llvm::StringSet<> passNames(mlir::PassManager &pm) {
   return names;
 }
 
-/// Descriptor fields the frontend knows.
-ModelInfo modelInfo(const Module &ast) {
-  ModelInfo info;
-  info.name = ast.name;
-  info.batch = ast.train.batch;
-  info.inputShape = ast.input->shape;
-  info.latentSize = ast.latent->size;
-  info.beta = ast.train.beta;
-  info.warmupEpochs = ast.train.warmup;
-  info.priorMean = ast.priorMean;
-  info.priorStd = ast.priorStd;
-  info.epochs = ast.train.epochs;
-  info.seed = ast.train.seed;
-  auto *likelihood =
-      llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
-  if (likelihood->callee == "bernoulli") {
-    info.likelihood = 1;
-    info.decodeOutputs = 1;
-  } else if (likelihood->operand(1)) {
-    info.likelihood = 2;
-    info.decodeOutputs = 2;
-  } else {
-    info.likelihood = 3;
-    info.decodeOutputs = 1;
-    info.likelihoodSigma = likelihood->number(2);
-  }
-  return info;
-}
-
 std::string defaultOutput(const DriverOptions &options) {
   if (options.emit != "so" && options.emit != "obj")
     return "-";
@@ -170,6 +141,34 @@ void printStats(mlir::ModuleOp module) {
 }
 
 } // namespace
+
+ModelInfo vaec::modelInfo(const Module &ast) {
+  ModelInfo info;
+  info.name = ast.name;
+  info.batch = ast.train.batch;
+  info.inputShape = ast.input->shape;
+  info.latentSize = ast.latent->size;
+  info.beta = ast.train.beta;
+  info.warmupEpochs = ast.train.warmup;
+  info.priorMean = ast.priorMean;
+  info.priorStd = ast.priorStd;
+  info.epochs = ast.train.epochs;
+  info.seed = ast.train.seed;
+  auto *likelihood =
+      llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
+  if (likelihood->callee == "bernoulli") {
+    info.likelihood = 1;
+    info.decodeOutputs = 1;
+  } else if (likelihood->operand(1)) {
+    info.likelihood = 2;
+    info.decodeOutputs = 2;
+  } else {
+    info.likelihood = 3;
+    info.decodeOutputs = 1;
+    info.likelihoodSigma = likelihood->number(2);
+  }
+  return info;
+}
 
 int vaec::runDriver(const DriverOptions &options) {
   const auto &all = allEmitStages();

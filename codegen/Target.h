@@ -41,6 +41,12 @@ struct ModelInfo {
   int64_t arenaBytes = 0;
 };
 
+struct Module;
+/// The descriptor fields the frontend knows (name, shapes, likelihood, the
+/// train block's settings) of a module Sema has checked. (Defined with the
+/// driver, which owns the AST.)
+ModelInfo modelInfo(const Module &ast);
+
 /// Fills the layout fields of `info` from the attributes the lowering
 /// passes left on `module`, then removes those attributes.
 mlir::LogicalResult takeLayout(mlir::ModuleOp module, ModelInfo &info);

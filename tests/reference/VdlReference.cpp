@@ -1,0 +1,408 @@
+//===- VdlReference.cpp - float64 interpreter of any VDL model ------------===//
+
+#include "VdlReference.h"
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+namespace vaec::reference {
+
+namespace {
+
+Matrix sigmoid(const Matrix &a) { return 1.0 / (1.0 + xt::exp(-a)); }
+Matrix softplus(const Matrix &a) { return xt::log1p(xt::exp(-xt::abs(a))) + xt::maximum(a, 0.0); }
+
+/// a · b for a [n, k] and b [k, m] (transposes spelled out by the caller).
+Matrix matmul(const Matrix &a, const Matrix &b) {
+  size_t n = a.shape(0), k = a.shape(1), m = b.shape(1);
+  Matrix c = xt::zeros<double>({n, m});
+  for (size_t i = 0; i < n; ++i)
+    for (size_t l = 0; l < k; ++l) {
+      double ail = a(i, l);
+      for (size_t j = 0; j < m; ++j)
+        c(i, j) += ail * b(l, j);
+    }
+  return c;
+}
+
+Matrix transpose(const Matrix &m) { return xt::transpose(m); }
+
+/// The sum over each row: one number per example.
+std::vector<double> rowSums(const Matrix &m) {
+  std::vector<double> sums(m.shape(0), 0.0);
+  for (size_t i = 0; i < m.shape(0); ++i)
+    for (size_t j = 0; j < m.shape(1); ++j)
+      sums[i] += m(i, j);
+  return sums;
+}
+
+/// The sum over the batch, [1, n]: a bias's gradient.
+Matrix columnSums(const Matrix &m) {
+  Matrix sums = xt::zeros<double>({size_t(1), m.shape(1)});
+  for (size_t i = 0; i < m.shape(0); ++i)
+    for (size_t j = 0; j < m.shape(1); ++j)
+      sums(0, j) += m(i, j);
+  return sums;
+}
+
+/// Scales row b of `m` by `scale[b]`.
+Matrix scaleRows(const Matrix &m, const std::vector<double> &scale) {
+  Matrix r = m;
+  for (size_t i = 0; i < m.shape(0); ++i)
+    xt::row(r, i) *= scale[i];
+  return r;
+}
+
+/// Reverse mode: every tensor value is a node holding its value and, once
+/// the backward sweep reaches it, its adjoint. A node's closure turns its
+/// adjoint into contributions to its operands (and to parameter gradients).
+class Tape {
+public:
+  using Backward = std::function<void(Tape &, const Matrix &)>;
+  explicit Tape(Parameters *paramGrads) : paramGrads(paramGrads) {}
+
+  size_t push(Matrix value, Backward backward = nullptr) {
+    nodes.push_back({std::move(value), Matrix(), std::move(backward)});
+    return nodes.size() - 1;
+  }
+  const Matrix &value(size_t node) const { return nodes[node].value; }
+  void accumulate(size_t node, const Matrix &grad) {
+    Matrix &adjoint = nodes[node].grad;
+    if (adjoint.size() == 0)
+      adjoint = grad;
+    else
+      adjoint += grad;
+  }
+  void accumulateParam(int index, const Matrix &grad) {
+    if (paramGrads)
+      (*paramGrads)[size_t(index)] += grad;
+  }
+  /// Nodes are pushed after their operands: reverse order is topological.
+  void backward() {
+    for (size_t i = nodes.size(); i-- > 0;)
+      if (nodes[i].backward && nodes[i].grad.size() != 0)
+        nodes[i].backward(*this, nodes[i].grad);
+  }
+
+private:
+  struct Node {
+    Matrix value, grad;
+    Backward backward;
+  };
+  std::vector<Node> nodes;
+  Parameters *paramGrads;
+};
+
+/// Evaluates the expressions of one block on a tape.
+class BlockEvaluator {
+public:
+  BlockEvaluator(Tape &tape, const Parameters &params,
+                 const Module &module)
+      : tape(tape), params(params), module(module) {}
+
+  /// Binds the block's argument, runs its statements, and returns the
+  /// resolved arguments of its return call (null where defaulted).
+  std::vector<const Expr *> run(const Block &block, size_t argument) {
+    scope.clear();
+    scope[block.param] = argument;
+    for (const Stmt &stmt : block.stmts) {
+      if (!stmt.isReturn) {
+        // Named numbers are folded into every use by Sema.
+        if (stmt.value->type.kind == SemaType::Tensor)
+          scope[stmt.name] = eval(*stmt.value);
+        continue;
+      }
+      const auto &call = llvm::cast<CallExpr>(*stmt.value);
+      returned = &call;
+      return {call.resolved.begin(), call.resolved.end()};
+    }
+    throw std::runtime_error("block without a return");
+  }
+  const CallExpr *returnedCall() const { return returned; }
+
+  size_t eval(const Expr &expr) {
+    if (expr.type.kind != SemaType::Tensor)
+      throw std::runtime_error("eval of a non-tensor expression");
+    switch (expr.getKind()) {
+    case Expr::Name:
+      return scope.at(llvm::cast<NameExpr>(expr).name);
+    case Expr::Negate: {
+      size_t a = eval(*llvm::cast<NegateExpr>(expr).operand);
+      return tape.push(-tape.value(a), [a](Tape &t, const Matrix &g) {
+        t.accumulate(a, -g);
+      });
+    }
+    case Expr::Binary:
+      return binary(llvm::cast<BinaryExpr>(expr));
+    case Expr::Call:
+      return call(llvm::cast<CallExpr>(expr));
+    case Expr::Number:
+      break;
+    }
+    throw std::runtime_error("unexpected expression");
+  }
+
+private:
+  size_t binary(const BinaryExpr &e) {
+    bool lhsTensor = e.lhs->type.kind == SemaType::Tensor;
+    bool rhsTensor = e.rhs->type.kind == SemaType::Tensor;
+    char op = e.op;
+    if (lhsTensor && rhsTensor) {
+      size_t a = eval(*e.lhs), b = eval(*e.rhs);
+      const Matrix &va = tape.value(a), &vb = tape.value(b);
+      switch (op) {
+      case '+':
+        return tape.push(va + vb, [a, b](Tape &t, const Matrix &g) {
+          t.accumulate(a, g);
+          t.accumulate(b, g);
+        });
+      case '-':
+        return tape.push(va - vb, [a, b](Tape &t, const Matrix &g) {
+          t.accumulate(a, g);
+          t.accumulate(b, -g);
+        });
+      case '*':
+        return tape.push(va * vb, [a, b, va, vb](Tape &t, const Matrix &g) {
+          t.accumulate(a, g * vb);
+          t.accumulate(b, g * va);
+        });
+      default: // '/'
+        return tape.push(va / vb, [a, b, va, vb](Tape &t, const Matrix &g) {
+          t.accumulate(a, g / vb);
+          t.accumulate(b, -g * va / (vb * vb));
+        });
+      }
+    }
+    // One side is a number, folded by Sema.
+    size_t a = eval(lhsTensor ? *e.lhs : *e.rhs);
+    double c = lhsTensor ? e.rhs->type.value : e.lhs->type.value;
+    const Matrix &v = tape.value(a);
+    auto linear = [&](Matrix value, double slope) {
+      return tape.push(std::move(value), [a, slope](Tape &t, const Matrix &g) {
+        t.accumulate(a, g * slope);
+      });
+    };
+    switch (op) {
+    case '+': return linear(v + c, 1.0);
+    case '-': return lhsTensor ? linear(v - c, 1.0) : linear(c - v, -1.0);
+    case '*': return linear(v * c, c);
+    default:
+      if (lhsTensor)
+        return linear(v / c, 1.0 / c);
+      return tape.push(c / v, [a, c, v](Tape &t, const Matrix &g) {
+        t.accumulate(a, -g * c / (v * v));
+      });
+    }
+  }
+
+  size_t call(const CallExpr &e) {
+    size_t a = eval(*e.operand(0));
+    const Matrix &v = tape.value(a);
+    const std::string &f = e.callee;
+    if (f == "dense") {
+      int index = e.paramIndex;
+      const Matrix &w = params.at(size_t(index)), &b = params.at(size_t(index) + 1);
+      Matrix y = matmul(v, w) + b; // b is [1, out]: broadcast over rows
+      return tape.push(std::move(y), [a, index, w, v](Tape &t, const Matrix &g) {
+        t.accumulate(a, matmul(g, transpose(w)));
+        t.accumulateParam(index, matmul(transpose(v), g));
+        t.accumulateParam(index + 1, columnSums(g));
+      });
+    }
+    // Elementwise: the value and the derivative with respect to the input.
+    Matrix value, slope;
+    double alpha = e.resolved.size() > 1 ? e.number(1) : 0.0;
+    if (f == "relu") {
+      value = xt::maximum(v, 0.0);
+      slope = xt::where(v > 0.0, 1.0, 0.0);
+    } else if (f == "tanh") {
+      value = xt::tanh(v);
+      slope = 1.0 - value * value;
+    } else if (f == "sigmoid") {
+      value = sigmoid(v);
+      slope = value * (1.0 - value);
+    } else if (f == "softplus") {
+      value = softplus(v);
+      slope = sigmoid(v);
+    } else if (f == "exp") {
+      value = xt::exp(v);
+      slope = value;
+    } else if (f == "log") {
+      value = xt::log(v);
+      slope = 1.0 / v;
+    } else if (f == "leaky_relu") {
+      value = xt::where(v > 0.0, v, alpha * v);
+      slope = xt::where(v > 0.0, 1.0, alpha);
+    } else if (f == "elu") {
+      value = xt::where(v > 0.0, v, alpha * xt::expm1(v));
+      slope = xt::where(v > 0.0, 1.0, alpha * xt::exp(v));
+    } else {
+      throw std::runtime_error("the reference has no rule for '" + f + "'");
+    }
+    return tape.push(std::move(value), [a, slope](Tape &t, const Matrix &g) {
+      t.accumulate(a, g * slope);
+    });
+  }
+
+  Tape &tape;
+  const Parameters &params;
+  const Module &module;
+  std::map<std::string, size_t> scope;
+  const CallExpr *returned = nullptr;
+};
+
+/// Node ids of one pass through the model.
+struct Outputs {
+  size_t mu, logvar;
+  std::vector<size_t> likelihood;
+  const CallExpr *likelihoodCall;
+};
+
+/// The whole model on `tape`: encoder, reparameterization, decoder.
+Outputs run(Tape &tape, const Module &module, const Parameters &params, const Matrix &x,
+            const Matrix &eps) {
+  Outputs out;
+  BlockEvaluator encoder(tape, params, module);
+  std::vector<const Expr *> posterior = encoder.run(*module.encoder, tape.push(x));
+  out.mu = encoder.eval(*posterior[0]);
+  out.logvar = encoder.eval(*posterior[1]);
+  Matrix sigma = xt::exp(0.5 * tape.value(out.logvar));
+  size_t mu = out.mu, logvar = out.logvar;
+  size_t z = tape.push(tape.value(mu) + sigma * eps,
+                       [mu, logvar, sigma, eps](Tape &t, const Matrix &g) {
+                         t.accumulate(mu, g);
+                         t.accumulate(logvar, g * 0.5 * sigma * eps);
+                       });
+  BlockEvaluator decoder(tape, params, module);
+  std::vector<const Expr *> likelihood = decoder.run(*module.decoder, z);
+  out.likelihoodCall = decoder.returnedCall();
+  for (const Expr *arg : likelihood)
+    if (arg && arg->type.kind == SemaType::Tensor)
+      out.likelihood.push_back(decoder.eval(*arg));
+  return out;
+}
+
+} // namespace
+
+Evaluation VdlReference::evaluate(const Parameters &params, const Matrix &x,
+                                  const Matrix &eps) const {
+  Tape tape(nullptr);
+  Outputs out = run(tape, module, params, x, eps);
+  Evaluation e;
+  e.mu = tape.value(out.mu);
+  e.logvar = tape.value(out.logvar);
+  for (size_t node : out.likelihood)
+    e.likelihood.push_back(tape.value(node));
+
+  // KL(N(mu, exp(lv)) || N(m, s^2)) = 0.5 sum((exp(lv) + (mu - m)^2) / s^2 - 1 - lv + 2 log s)
+  double m = module.priorMean, s = module.priorStd;
+  Matrix klTerms = 0.5 * ((xt::exp(e.logvar) + xt::square(e.mu - m)) / (s * s) - 1.0 -
+                          e.logvar + 2.0 * std::log(s));
+  e.kl = rowSums(klTerms);
+
+  Matrix logProb;
+  const CallExpr &call = *out.likelihoodCall;
+  if (call.callee == "bernoulli") {
+    const Matrix &logits = e.likelihood[0];
+    logProb = x * logits - softplus(logits);
+  } else if (e.likelihood.size() == 2) {
+    const Matrix &mean = e.likelihood[0], &lv = e.likelihood[1];
+    logProb = -0.5 * (std::log(2 * M_PI) + lv + xt::square(x - mean) * xt::exp(-lv));
+  } else {
+    double sigma = call.number(2);
+    logProb = -0.5 * xt::square((x - e.likelihood[0]) / sigma) - std::log(sigma) -
+              0.5 * std::log(2 * M_PI);
+  }
+  e.reconstruction = rowSums(-logProb);
+  return e;
+}
+
+std::vector<Matrix> VdlReference::decode(const Parameters &params, const Matrix &z) const {
+  Tape tape(nullptr);
+  BlockEvaluator decoder(tape, params, module);
+  std::vector<Matrix> outputs;
+  for (const Expr *arg : decoder.run(*module.decoder, tape.push(z)))
+    if (arg && arg->type.kind == SemaType::Tensor)
+      outputs.push_back(tape.value(decoder.eval(*arg)));
+  return outputs;
+}
+
+Parameters VdlReference::zeros() const {
+  Parameters p;
+  for (const Param &param : module.params) {
+    size_t rows = param.shape.size() == 2 ? size_t(param.shape[0]) : 1;
+    p.push_back(xt::zeros<double>({rows, size_t(param.shape.back())}));
+  }
+  return p;
+}
+
+Parameters VdlReference::gradients(const Parameters &params, const Matrix &x,
+                                   const Matrix &eps, const std::vector<double> &weights,
+                                   double klWeight) const {
+  Parameters grads = zeros();
+  Tape tape(&grads);
+  Outputs out = run(tape, module, params, x, eps);
+  double batch = double(x.shape(0));
+  std::vector<double> perExample(weights.size()), perExampleKL(weights.size());
+  for (size_t b = 0; b < weights.size(); ++b) {
+    perExample[b] = weights[b] / batch;
+    perExampleKL[b] = weights[b] * klWeight / batch;
+  }
+  // The KL term.
+  double m = module.priorMean, s2 = module.priorStd * module.priorStd;
+  const Matrix &mu = tape.value(out.mu), &lv = tape.value(out.logvar);
+  tape.accumulate(out.mu, scaleRows((mu - m) / s2, perExampleKL));
+  tape.accumulate(out.logvar, scaleRows(0.5 * (xt::exp(lv) / s2 - 1.0), perExampleKL));
+  // The reconstruction term, -log p(x | z).
+  const CallExpr &call = *out.likelihoodCall;
+  const Matrix &first = tape.value(out.likelihood[0]);
+  if (call.callee == "bernoulli") {
+    tape.accumulate(out.likelihood[0], scaleRows(sigmoid(first) - x, perExample));
+  } else if (out.likelihood.size() == 2) {
+    const Matrix &llv = tape.value(out.likelihood[1]);
+    Matrix precision = xt::exp(-llv);
+    tape.accumulate(out.likelihood[0], scaleRows((first - x) * precision, perExample));
+    tape.accumulate(out.likelihood[1],
+                    scaleRows(0.5 * (1.0 - xt::square(x - first) * precision), perExample));
+  } else {
+    double sigma = call.number(2);
+    tape.accumulate(out.likelihood[0], scaleRows((first - x) / (sigma * sigma), perExample));
+  }
+  tape.backward();
+  return grads;
+}
+
+ReferenceOptimizer::ReferenceOptimizer(const TrainConfig &config, const Parameters &shapes)
+    : config(config) {
+  for (const Matrix &p : shapes) {
+    first.push_back(xt::zeros_like(p));
+    second.push_back(xt::zeros_like(p));
+  }
+}
+
+void ReferenceOptimizer::update(Parameters &params, const Parameters &grads, int64_t step) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Matrix &g = grads[i];
+    if (config.optimizer == "sgd") {
+      first[i] = config.momentum * first[i] + g;
+      params[i] -= config.lr * first[i];
+      continue;
+    }
+    first[i] = config.beta1 * first[i] + (1 - config.beta1) * g;
+    second[i] = config.beta2 * second[i] + (1 - config.beta2) * g * g;
+    double correction1 = 1 - std::pow(config.beta1, double(step));
+    double correction2 = 1 - std::pow(config.beta2, double(step));
+    params[i] -= config.lr * (first[i] / correction1) /
+                 (xt::sqrt(second[i] / correction2) + config.eps);
+  }
+}
+
+} // namespace vaec::reference
