@@ -10,7 +10,6 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/BitVector.h"
-#include "llvm/ADT/SmallPtrSet.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_PACKPARAMETERS
@@ -130,26 +129,6 @@ void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
   func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
                                  ValueRange(kept).getTypes()));
   func.setAllResultAttrs(keptAttrs);
-}
-
-/// Each result of an entry point becomes an out-parameter the caller owns, so
-/// it must be a fresh value: a returned argument (`return bernoulli(logits =
-/// z)`) or a value returned twice gets a copy. (MLIR 19's
-/// buffer-results-to-out-params also crashes on a returned argument.)
-void makeResultsFresh(func::FuncOp func) {
-  auto ret = cast<func::ReturnOp>(func.front().getTerminator());
-  OpBuilder b(ret);
-  llvm::SmallPtrSet<Value, 4> seen;
-  for (OpOperand &operand : ret->getOpOperands()) {
-    Value value = operand.get();
-    bool fresh = !isa<BlockArgument>(value) && seen.insert(value).second;
-    if (fresh)
-      continue;
-    auto type = cast<RankedTensorType>(value.getType());
-    Value empty = b.create<tensor::EmptyOp>(ret.getLoc(), type.getShape(),
-                                            type.getElementType());
-    operand.set(b.create<linalg::CopyOp>(ret.getLoc(), value, empty).getResult(0));
-  }
 }
 
 /// mulhilo of the Philox round: (hi, lo) of the 64-bit product.
@@ -325,7 +304,6 @@ struct PackParametersPass
         }
       }
       packResults(func, Value(), totalFloats, "gradients", isGrad);
-      makeResultsFresh(func);
       func.setSymName(to);
     }
     buildInitParams(module, ordered, totalFloats);

@@ -50,8 +50,6 @@ def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
     and `vae_init_params(memref<P x f32>, i64)` is added: Philox4x32-10 keyed
     by the seed, counter (element, parameter index, 0, 0), scaled to each
     parameter's initializer. The layout is recorded in `vdl.params`.
-    Results that are arguments or repeat another result are copied, so each
-    can become an out-parameter of its own.
 
     Before:
     ```mlir
@@ -125,6 +123,43 @@ def UpdateInPlace : Pass<"vdl-update-in-place", "::mlir::func::FuncOp"> {
     destination-style op on the same slice is left as it is.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+def FreshResults : Pass<"vdl-fresh-results", "::mlir::func::FuncOp"> {
+  let summary = "Give every output of an entry point a buffer of its own";
+  let description = [{
+    After bufferization, before `drop-equivalent-buffer-results` and
+    `buffer-results-to-out-params`. Each result of an entry point becomes an
+    out-parameter the caller owns, so its buffer must be fresh. Two cases are
+    not: a result that is (a view of) an argument, as when `vae_encode`
+    returns the input itself as the posterior mean (`normal(mu = x, ...)`) or
+    `vae_decode` returns `z` as the logits; and a buffer returned twice
+    (`normal(mu = h, logvar = h)`). Left alone, the first is dropped as
+    "equivalent to an argument" (and every later output lands in the wrong
+    out-parameter), the second makes `buffer-results-to-out-params` crash.
+    Both get a new buffer and a copy. A result that updates an argument in
+    place (its `vdl.input` names an argument's, as `vae_train_step`'s
+    `params` and `opt_state`) is left to be dropped.
+
+    (Copies made on tensors do not survive: once vectorized, a copy into a
+    `tensor.empty` folds back into its source.)
+
+    Before:
+    ```mlir
+    func.func @vae_encode(%params: memref<64xf32> {vdl.input = "params"},
+        %x: memref<5x6xf32> {vdl.input = "x"}) -> (memref<5x6xf32>, memref<5x6xf32>) {
+      ...
+      return %x, %logvar : memref<5x6xf32>, memref<5x6xf32>
+    }
+    ```
+    After:
+    ```mlir
+      %mu = memref.alloc() {alignment = 64 : i64} : memref<5x6xf32>
+      memref.copy %x, %mu : memref<5x6xf32> to memref<5x6xf32>
+      return %mu, %logvar : memref<5x6xf32>, memref<5x6xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def JoinOptimizerState : Pass<"vdl-join-optimizer-state", "::mlir::func::FuncOp"> {

@@ -3,7 +3,7 @@
 //   vdl     --vdl-pack-parameters --convert-vdl-to-linalg -> linalg (tensors)
 //   linalg  --vdl-fusion                                   -> fused (tensors)
 //   fused   --vdl-update-in-place --vdl-tile-and-vectorize
-//   linalg  --one-shot-bufferize --buffer-results-to-out-params
+//   linalg  --one-shot-bufferize --vdl-fresh-results --buffer-results-to-out-params
 //           --vdl-memory-plan                              -> memref
 //   memref  --convert-linalg-to-loops --vdl-approximate-math ... -> llvm
 //
@@ -119,8 +119,11 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   // folded away, a returned buffer is its alloc again, which
   // buffer-results-to-out-params can then replace by the out-parameter.
   pm.addPass(createCanonicalizerPass());
-  // vae_train_step updates its parameters and optimizer state in place: the
-  // results equal to those arguments go away.
+  // A returned argument (encode's mu = x) or a buffer returned twice gets a
+  // copy of its own; vae_train_step's in-place updates of its parameters and
+  // optimizer state are then the only results equal to arguments, and go
+  // away.
+  pm.addNestedPass<func::FuncOp>(createFreshResults());
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   bufferization::BufferResultsToOutParamsOpts outParams;
   outParams.hoistStaticAllocs = true; // write results straight into them
