@@ -76,7 +76,10 @@ const std::map<std::string, std::string> &knownVariants() {
       {"no-fusion", "--no-fusion"},
       {"no-memory-plan", "--no-memory-plan"},
       {"no-parallel", "--no-parallel"},
-      {"none", "--no-fusion --no-memory-plan --no-parallel"}};
+      {"none", "--no-fusion --no-memory-plan --no-parallel"},
+      // Another instruction set than the host's best (SSE2 only): vector
+      // widths and register blocks that do not match the code's.
+      {"x86-64", "--cpu=x86-64"}};
   return variants;
 }
 
@@ -515,7 +518,7 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   app.add_option("--variants", variantNames,
                  "pass configurations: default, no-fusion, no-memory-plan, no-parallel, none (all "
-                 "three off)")
+                 "three off), x86-64 (--cpu=x86-64: SSE2 only)")
       ->delimiter(',')
       ->capture_default_str();
   app.add_flag("--keep", keep, "keep the libraries of models that pass");
