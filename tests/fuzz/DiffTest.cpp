@@ -150,6 +150,7 @@ public:
     size_t batch = size_t(d.batch), in = size_t(d.input_size), latent = size_t(d.latent_size);
     vae::AlignedBuffer params = model.newParams(), arena = model.newArena();
     model.initParams(params.data(), 1234);
+    checkInit(params.data(), 1234);
     Parameters p = read(params.data());
     Matrix x = pixels(batch, in, 0), eps = normals(batch, latent, 0);
     std::vector<float> xf = toFloat(x), ef = toFloat(eps);
@@ -224,6 +225,31 @@ private:
                     "offset of " + param.name);
     }
     return ok;
+  }
+
+  /// vae_init_params: PyTorch's nn.Linear init, uniform within
+  /// ±1/sqrt(fan_in), drawn by Philox per (parameter, element) as
+  /// runtime/include/vae/philox.h spells out.
+  void checkInit(const float *params, uint64_t seed) {
+    for (int64_t i = 0; i < d.num_params; ++i) {
+      const vae_param &p = d.params[i];
+      const vaec::Param *source = nullptr;
+      for (const vaec::Param &param : module.params)
+        if (param.name == p.name)
+          source = &param;
+      double bound = 1.0 / std::sqrt(double(source->fanIn));
+      if (std::fabs(p.init_bound - bound) > 1e-12 * bound)
+        failures.push_back(fmt::format("descriptor: init bound of {} is {} for fan-in {}",
+                                       p.name, p.init_bound, source->fanIn));
+      for (int64_t e = 0; e < p.size; ++e) {
+        float expected = vae::initUniform(seed, uint32_t(i), uint32_t(e), float(bound));
+        if (!(std::fabs(params[p.offset + e] - expected) <= 1e-7)) {
+          failures.push_back(fmt::format("vae_init_params: {}[{}] is {} vs {}", p.name, e,
+                                         params[p.offset + e], expected));
+          break;
+        }
+      }
+    }
   }
 
   /// The parameters of a buffer, in float64, in Module::params order.
@@ -327,6 +353,16 @@ private:
     std::fill(grads.data(), grads.data() + d.param_floats, std::numeric_limits<float>::quiet_NaN());
     float terms[3];
     model.gradStep(params, arena.bytes(), xf.data(), ef.data(), wf.data(), terms, grads.data());
+    // abi.h: gradients are laid out like the parameters, the padding zero.
+    std::vector<bool> inParam(size_t(d.param_floats), false);
+    for (int64_t i = 0; i < d.num_params; ++i)
+      std::fill_n(inParam.begin() + d.params[i].offset, d.params[i].size, true);
+    for (int64_t k = 0; k < d.param_floats; ++k)
+      if (!inParam[size_t(k)] && grads.data()[k] != 0.0f) {
+        failures.push_back(fmt::format("grad_step: padding float {} of the gradient buffer is {}, "
+                                       "not 0", k, grads.data()[k]));
+        break;
+      }
     compareTerms(fmt::format("grad_step ({} of {} rows real)", real, batch), terms,
                  reference.evaluate(p, x, eps), weights, module.train.beta);
     compareGradients(fmt::format("grad_step ({} of {} rows real) gradient", real, batch),
