@@ -4,6 +4,7 @@
 
 #include "codegen/Pipeline.h"
 #include "codegen/Target.h"
+#include "codegen/TargetDescription.h"
 
 #include "frontend/MLIRGen.h"
 #include "frontend/Parser.h"
@@ -228,6 +229,14 @@ int vaec::runDriver(const DriverOptions &options) {
   mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, ast, sourceMgr);
   if (mlir::failed(mlir::verify(*module)))
     return fail("internal error: the frontend produced invalid IR");
+  // What every code generation pass reads of the CPU (#vdl.target).
+  auto machine = createTargetMachine(options.targetTriple, options.cpu, options.features,
+                                     errorMessage);
+  if (!machine)
+    return fail(errorMessage);
+  (*module)->setAttr(vdl::VDLDialect::kTargetAttrName,
+                     describeTarget(&context, *machine,
+                                    isHostTarget(options.targetTriple, options.cpu)));
 
   mlir::PassManager pm(&context);
   PipelineOptions pipeline;
@@ -308,10 +317,6 @@ int vaec::runDriver(const DriverOptions &options) {
   ModelInfo info = modelInfo(ast);
   if (mlir::failed(takeLayout(*module, info)))
     return 1;
-  auto machine = createTargetMachine(options.targetTriple, options.cpu,
-                                     errorMessage);
-  if (!machine)
-    return fail(errorMessage);
   llvm::LLVMContext llvmContext;
   auto llvmModule = translateAndOptimize(*module, info, *machine, llvmContext,
                                          rootTimer, errorMessage);

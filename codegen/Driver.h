@@ -32,6 +32,7 @@ struct DriverOptions {
   bool parallel = true;                  // --no-parallel: one thread, no libomp
   std::string cpu;                       // empty: the host CPU
   std::string targetTriple;              // empty: the host
+  std::string features;                  // --mattr: "+avx2,-avx512f" on top of the CPU's
 };
 
 /// Every stage name DESIGN.md §3 defines, in pipeline order.

@@ -1,8 +1,12 @@
 //===- LowerVectors.cpp - the vdl-lower-vectors pass ----------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/TargetDescription.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
@@ -17,18 +21,51 @@ using namespace mlir;
 
 namespace {
 
+bool isContiguous(Value buffer) {
+  auto type = dyn_cast<MemRefType>(buffer.getType());
+  return type && (type.getLayout().isIdentity() || memref::isStaticShapeAndContiguousRowMajor(type));
+}
+
+/// Rewrites each copy between strided views (a peeled edge tile that
+/// bufferization could not write in place) as vector loads and stores when
+/// it fits the vector registers, else as a linalg.copy that
+/// convert-linalg-to-loops makes loops: as a memref.copy it would lower to a
+/// call of MLIR's runtime library (memrefCopy), which a vaec library does not
+/// link. Contiguous copies stay: they lower to llvm.memcpy.
+void lowerStridedCopies(func::FuncOp func) {
+  vaec::vdl::TargetAttr target = vaec::targetOf(func);
+  SmallVector<memref::CopyOp> copies;
+  func.walk([&](memref::CopyOp copy) {
+    if (!isContiguous(copy.getSource()) || !isContiguous(copy.getTarget()))
+      copies.push_back(copy);
+  });
+  IRRewriter rewriter(func.getContext());
+  for (memref::CopyOp copy : copies) {
+    rewriter.setInsertionPoint(copy);
+    auto type = cast<MemRefType>(copy.getSource().getType());
+    auto linalgCopy =
+        rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(), copy.getTarget());
+    if (type.hasStaticShape() &&
+        type.getNumElements() <= target.getVectorRegisters() * target.getLanes())
+      (void)linalg::vectorize(rewriter, linalgCopy);
+  }
+}
+
 struct LowerVectorsPass : vaec::impl::LowerVectorsBase<LowerVectorsPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    lowerStridedCopies(func);
     // Keep each accumulator block in registers across its k loop.
     linalg::hoistRedundantVectorTransfers(func);
 
     MLIRContext *ctx = &getContext();
     vector::VectorTransformsOptions options;
     options.setVectorTransformsOptions(vector::VectorContractLowering::OuterProduct);
-    // 16x16 f32 transposes (the register blocks of linalg.transpose) as
-    // AVX-512 shuffles; other shapes by MLIR's generic lowering.
-    options.setVectorTransposeLowering(vector::VectorTransposeLowering::Shuffle16x16);
+    // 16x16 f32 transposes (the register blocks of linalg.transpose on
+    // AVX-512) as 512-bit shuffles; other shapes and targets by MLIR's
+    // generic lowering, which LLVM turns into the target's shuffles.
+    if (vaec::targetOf(func).getLanes() == 16)
+      options.setVectorTransposeLowering(vector::VectorTransposeLowering::Shuffle16x16);
     // Applied in stages, as IREE's CPU pipeline does: contracts first, then
     // what they leave behind. Mixing every pattern in one set costs memory.
     {

@@ -3,6 +3,8 @@
 #ifndef VAEC_CODEGEN_PASSES_H
 #define VAEC_CODEGEN_PASSES_H
 
+#include "ir/VDLDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

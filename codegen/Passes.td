@@ -5,6 +5,34 @@
 
 include "mlir/Pass/PassBase.td"
 
+def SetTarget : Pass<"vdl-set-target", "::mlir::ModuleOp"> {
+  let summary = "Describe the CPU to generate code for as the module's #vdl.target";
+  let options = [
+    Option<"triple", "triple", "std::string", /*default=*/"\"\"",
+           "LLVM target triple (empty: this machine's)">,
+    Option<"cpu", "cpu", "std::string", /*default=*/"\"\"",
+           "LLVM CPU name, e.g. znver3, skylake-avx512, neoverse-v1 (empty: this machine's)">,
+    Option<"mattr", "mattr", "std::string", /*default=*/"\"\"",
+           "features to add or remove, as llc's -mattr: +avx2,-avx512f">,
+  ];
+  let description = [{
+    What `vaec --target-triple --cpu --mattr` does before its pipeline, as a
+    pass for `vae-opt`: resolves the CPU through LLVM's target registry and
+    sets the module's `vdl.target` (see `#vdl.target`), which the code
+    generation passes read. Without it they assume an AVX-512 x86-64 core.
+
+    ```
+    vae-opt kernels.mlir --vdl-set-target="cpu=znver3" --vdl-codegen
+    ```
+    sets
+    ```mlir
+    module attributes {vdl.target = #vdl.target<"x86_64-unknown-linux-gnu", "znver3",
+        vector_bits = 256, vector_registers = 16, fma = true,
+        l1d = 32768, l2 = 524288, threads = 2>}
+    ```
+  }];
+}
+
 def ConvertVDLToLinalg : Pass<"convert-vdl-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lower the vdl dialect to linalg, tensor, arith and math";
   let description = [{
@@ -224,6 +252,10 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Compute each elementwise consumer of a matmul (and the bias "
            "broadcast that initializes it) in the matmul's register blocks">,
+    Option<"registerRows", "register-rows", "int64_t", /*default=*/"0",
+           "Rows of every matmul register block (0: from the target)">,
+    Option<"registerCols", "register-cols", "int64_t", /*default=*/"0",
+           "Columns of every matmul register block (0: from the target)">,
   ];
   let description = [{
     On linalg-on-tensors, before bufferization. First (unless
@@ -237,25 +269,35 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
     pre-activation that other ops read (an activation's derivative) is
     yielded from the same loops. `--stats` counts the loop nests after this.
 
-    Then each `linalg.matmul` [M,K]x[K,N]
-    is tiled to an `mb x nb` block of accumulators per step of k (mb and nb
-    the largest of 16, 8, 4, 2, 1 that divide M and N: tile sizes must divide
-    the shapes, and power-of-two vector widths are the fast ones) and the tile
-    becomes a `vector.contract` of an mb x 1 column and a 1 x nb row. Of the
-    M and N block loops the one with more blocks goes outside (better balance
-    over the threads, and for x·W each K x nb panel of W is read once and
-    serves every row block from cache). Other contractions (matmuls on packed
-    operands) get the same block on their innermost m and n dimensions.
-    Transposes (the packing of Wᵀ for dy·Wᵀ) are tiled in 16x16 blocks, one
-    `vector.transpose` each, which `vdl-lower-vectors` makes shuffles. The
-    accumulator block is then hoisted out of the k loop (on tensors, with
-    MLIR's subset hoisting: after bufferization the tiles are views of the
-    arena, which memref hoisting refuses), so it lives in registers for the
-    whole k loop. Elementwise ops, reductions, broadcasts and fills are tiled
-    to one row by a power-of-two chunk of the innermost dimension and
-    vectorized. An op that cannot be vectorized stays scalar. Outer loops
-    whose iterations write disjoint parts of the result get `vdl.parallel`
-    (see `vdl-parallelize`).
+    Then each `linalg.matmul` [M,K]x[K,N] is tiled to an `mb x nb` block
+    of accumulators per step of k, and the tile becomes a `vector.contract`
+    of an mb x 1 column and a 1 x nb row. The block comes from the module's
+    `#vdl.target` (see `vdl-set-target`; `register-rows`/`register-cols`
+    override it): the accumulators (mb x nb/lanes registers), one k step's
+    row of B and a broadcast of A fit the vector registers, nb a whole number
+    of registers (or a power of two narrower than one), and among those the
+    fewest estimated cycles over the whole M x N (edge tiles included),
+    preferring blocks that divide the shape. On AVX-512 (32 zmm) that is
+    16x16 for mnist_vae's 128x400; on AVX2 (16 ymm) 4x16; on NEON (32 q)
+    e.g. 8x16. Blocks need not divide the shapes: the last, partial step of
+    each tile loop is peeled off, so edges are smaller static tiles
+    (128x20 in 16x16 blocks: a 16x16 tile and a 16x4 one), vectorized the
+    same way. Of the M and N block loops the one over the larger operand
+    goes outside (for x·W each K x nb panel of W is then read once and
+    serves every row block from cache). The k loop is unrolled twice where
+    two k steps' operands still fit the registers. Other contractions
+    (matmuls on packed operands) get the same block on their innermost m and
+    n dimensions. Transposes (the packing of Wᵀ for dy·Wᵀ) are tiled in
+    square blocks of one register a row, one `vector.transpose` each, which
+    `vdl-lower-vectors` makes shuffles. The accumulator block is then
+    hoisted out of the k loop (on tensors, with MLIR's subset hoisting:
+    after bufferization the tiles are views of the arena, which memref
+    hoisting refuses), so it lives in registers for the whole k loop.
+    Elementwise ops, reductions, broadcasts and fills are tiled to one row
+    by one register of the innermost dimension (a power of two narrower at
+    an edge) and vectorized. An op that cannot be vectorized stays scalar.
+    Outer loops whose iterations write disjoint parts of the result get
+    `vdl.parallel` (see `vdl-parallelize`).
 
     Before:
     ```mlir
@@ -278,23 +320,39 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
   }];
   let dependentDialects = [
     "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::vaec::vdl::VDLDialect"
   ];
 }
 
 def LowerVectors : Pass<"vdl-lower-vectors", "::mlir::func::FuncOp"> {
   let summary = "Hoist accumulators and lower vector ops to FMAs and loads";
   let description = [{
-    After bufferization: hoists what read/write pairs are left out of their
-    loops (those on plain buffers), then lowers `vector.contract` to
-    outer products (one `vector.fma` per row), transfers to plain 1-D loads
-    and stores, 16x16 transposes to AVX-512-style shuffles (64
-    `vector.shuffle`), and other transposes, broadcasts and multi-reductions
-    to what the LLVM lowering takes.
+    After bufferization: copies between strided views (an edge tile that
+    bufferization could not write in place) become vector loads and stores
+    (or a `linalg.copy`, for loops, when larger than the register file)
+    rather than a call of MLIR's runtime library; then hoists what
+    read/write pairs are left out of their loops (those on plain buffers),
+    and lowers `vector.contract` to outer products (one `vector.fma` per
+    row), transfers to plain 1-D loads and stores, 16x16 transposes on a
+    16-lane target (AVX-512) to 64 `vector.shuffle`s, and other transposes,
+    broadcasts and multi-reductions to what the LLVM lowering takes.
+
+    Before:
+    ```mlir
+    memref.copy %tile, %edge : memref<7x4xf32> to memref<7x4xf32, strided<[6, 1]>>
+    ```
+    After:
+    ```mlir
+    %0 = vector.load %tile[%c0, %c0] : memref<7x4xf32>, vector<4xf32>
+    vector.store %0, %edge[%c0, %c0] : memref<7x4xf32, strided<[6, 1]>>, vector<4xf32>
+    ... (one load and store per row)
+    ```
   }];
   let dependentDialects = [
     "::mlir::vector::VectorDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect", "::vaec::vdl::VDLDialect"
   ];
 }
 

@@ -5,7 +5,7 @@
 #include "ir/VDLDialect.h"
 #include "runtime/include/vae/abi.h"
 
-#include "mlir/ExecutionEngine/OptUtils.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/Constants.h"
@@ -66,7 +66,7 @@ mlir::LogicalResult vaec::takeLayout(mlir::ModuleOp module, ModelInfo &info) {
 
 std::unique_ptr<llvm::TargetMachine>
 vaec::createTargetMachine(const std::string &tripleName, const std::string &cpu,
-                          std::string &error) {
+                          const std::string &extraFeatures, std::string &error) {
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargets();
   llvm::InitializeAllTargetMCs();
@@ -90,6 +90,25 @@ vaec::createTargetMachine(const std::string &tripleName, const std::string &cpu,
       error = "unknown CPU '" + cpuName + "' for " + triple +
               " (llc-19 -mcpu=help lists them)";
       return nullptr;
+    }
+  }
+  if (!extraFeatures.empty()) {
+    std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+        target->createMCSubtargetInfo(triple, cpuName, ""));
+    llvm::SmallVector<llvm::StringRef> list;
+    llvm::StringRef(extraFeatures).split(list, ',', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef feature : list) {
+      feature = feature.trim();
+      bool known = llvm::any_of(subtarget->getAllProcessorFeatures(),
+                                [&](const llvm::SubtargetFeatureKV &kv) {
+                                  return feature.drop_front() == kv.Key;
+                                });
+      if ((!feature.starts_with("+") && !feature.starts_with("-")) || !known) {
+        error = "unknown CPU feature '" + feature.str() + "' for " + triple +
+                " (features are +name or -name; llc-19 -mattr=help lists them)";
+        return nullptr;
+      }
+      features += feature.str() + ",";
     }
   }
   llvm::TargetOptions options;
@@ -171,6 +190,32 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
                            "vae_model_desc");
 }
 
+/// LLVM's -O3 pipeline for `machine`, minus what the MLIR pipeline has done
+/// already: the code arrives vectorized and register-blocked, so LLVM's loop
+/// and SLP vectorizers have nothing to find (and cost compile time). Its
+/// unroller stays: unrolling the elementwise and optimizer loops is worth
+/// 35 % of mnist_vae's training step on Zen 3 (3.8 against 5.9 ms).
+static void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = true;
+  tuning.LoopInterleaving = false;
+  tuning.LoopVectorization = false;
+  tuning.SLPVectorization = false;
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager sccs;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder(&machine, tuning);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(sccs);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, sccs, modules);
+  llvm::ModulePassManager passes =
+      builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  passes.run(module, modules);
+}
+
 std::unique_ptr<llvm::Module>
 vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
                            llvm::TargetMachine &machine,
@@ -188,11 +233,7 @@ vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
   addDescriptor(*llvmModule, info);
   translateTimer.stop();
   mlir::TimingScope optimizeTimer = timer.nest("LLVM -O3");
-  auto optimize = mlir::makeOptimizingTransformer(3, 0, &machine);
-  if (llvm::Error err = optimize(llvmModule.get())) {
-    error = llvm::toString(std::move(err));
-    return nullptr;
-  }
+  optimize(*llvmModule, machine);
   return llvmModule;
 }
 
@@ -202,6 +243,9 @@ bool vaec::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
   llvm::legacy::PassManager passes;
   auto kind = assembly ? llvm::CodeGenFileType::AssemblyFile
                        : llvm::CodeGenFileType::ObjectFile;
+  // As llc: comments that name loops (`Inner Loop Header: Depth=2`), spills
+  // and reloads (`64-byte Spill`) in the assembly.
+  machine.Options.MCOptions.AsmVerbose = assembly;
   if (machine.addPassesToEmitFile(passes, os, nullptr, kind)) {
     error = "the target cannot emit this file type";
     return false;

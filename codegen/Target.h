@@ -52,10 +52,17 @@ ModelInfo modelInfo(const Module &ast);
 mlir::LogicalResult takeLayout(mlir::ModuleOp module, ModelInfo &info);
 
 /// A TargetMachine for `triple` (empty: the host) and `cpu` (empty: the
-/// host's, with its features). On failure returns null and sets `error`.
+/// host's, with its features), with `features` (llc's -mattr syntax,
+/// "+avx2,-avx512f") on top. On failure returns null and sets `error`.
 std::unique_ptr<llvm::TargetMachine>
 createTargetMachine(const std::string &triple, const std::string &cpu,
-                    std::string &error);
+                    const std::string &features, std::string &error);
+
+/// Whether `triple` and `cpu` as given to createTargetMachine mean this
+/// machine (both empty).
+inline bool isHostTarget(const std::string &triple, const std::string &cpu) {
+  return triple.empty() && cpu.empty();
+}
 
 /// Translates LLVM-dialect `module` to LLVM IR, adds the descriptor and
 /// runs LLVM's -O3 pipeline for `machine`.

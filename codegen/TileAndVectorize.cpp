@@ -1,9 +1,12 @@
 //===- TileAndVectorize.cpp - the vdl-tile-and-vectorize pass -------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/TargetDescription.h"
 #include "ir/VDLDialect.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
@@ -17,44 +20,66 @@ namespace vaec {
 } // namespace vaec
 
 using namespace mlir;
+using vaec::RegisterBlock;
+namespace vdl = vaec::vdl;
 
 namespace {
 
-/// The register block along a dimension of `size`: 16 rows, or one 16-float
-/// vector, when the size allows (tile sizes must divide the shapes, and
-/// power-of-two vector widths are the fast ones).
-int64_t registerBlock(int64_t size) {
-  for (int64_t block : {16, 8, 4, 2})
-    if (size % block == 0)
-      return block;
-  return 1;
+/// A tile size for a dimension of `size` in blocks of `block`: 0 (not
+/// tiled) when one block covers it.
+int64_t tileOf(int64_t size, int64_t block) { return block >= size ? 0 : block; }
+
+/// The register block of a matmul-like op with an M x N output: the
+/// target's (vdl-tile-and-vectorize's register-rows/cols options override it).
+RegisterBlock blockFor(vdl::TargetAttr target, int64_t m, int64_t n, RegisterBlock forced) {
+  RegisterBlock block = vaec::matmulRegisterBlock(target, m, n);
+  if (forced.rows > 0)
+    block.rows = forced.rows;
+  if (forced.cols > 0)
+    block.cols = forced.cols;
+  return block;
 }
 
-/// The order of a matmul's M and N block loops: the one with more blocks
-/// outside, where it is spread over the threads (more blocks, better
-/// balance), and where the operand it slices is read once rather than once
-/// per block of the other: for x·W with a 400- or 784-wide W, the n loop
-/// goes outside, so each thread reads its half of W once and the K×16
-/// column panel stays in L1/L2 while all 8 row blocks of x use it, instead
-/// of streaming all of W (1.25 MB, more than L2) from L3 per row block.
+/// The order of a matmul's M and N block loops: the one that slices the
+/// larger operand outside (N > M: B is K x N, A is M x K), where it is spread
+/// over the threads and where each of its panels is read once and then
+/// serves every block of the other loop from cache: for x·W with a 400- or
+/// 784-wide W, the n loop goes outside, so each thread reads its half of W
+/// once and each K x nb panel of W stays in L2 while every row block of x
+/// uses it, instead of streaming all of W (1.25 MB, more than L2) from L3
+/// once per row block.
 SmallVector<int64_t> matmulBlockOrder(ArrayRef<int64_t> ranges) {
-  int64_t mBlocks = ranges[0] / registerBlock(ranges[0]);
-  int64_t nBlocks = ranges[1] / registerBlock(ranges[1]);
-  if (nBlocks > mBlocks)
+  if (ranges[1] > ranges[0])
     return {1, 0};
   return {0, 1};
 }
 
-/// Tile sizes for `op`, one per loop, 0 meaning "not tiled".
-SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
+/// Whether `op` is small enough to be one vector op as it is: a tile of a
+/// fused epilogue (a register block, or its remainder at an edge), whose
+/// reads of the accumulator then fold away.
+bool isRegisterTile(linalg::LinalgOp op, vdl::TargetAttr target) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (ranges.empty())
+    return false;
+  int64_t elements = 1;
+  for (int64_t range : ranges)
+    elements *= range;
+  int64_t lanes = target.getLanes(), last = ranges.back();
+  bool vectorizable = last % lanes == 0 || llvm::isPowerOf2_64(uint64_t(last));
+  return vectorizable && last <= 4 * lanes &&
+         elements <= target.getVectorRegisters() * lanes;
+}
+
+/// Tile sizes for `op`, one per loop, 0 meaning "not tiled". Sizes need not
+/// divide the shapes: the remainders are peeled.
+SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op, vdl::TargetAttr target,
+                                  RegisterBlock forced) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op)) {
-    // [M, N, K]: an mb x nb accumulator block per k step; 16 zmm registers
-    // at most for the accumulators, the rest for operands.
-    int64_t mb = registerBlock(ranges[0]);
-    int64_t nb = registerBlock(ranges[1]);
-    // A matmul tile fused into an epilogue's loop is one block already.
-    return {mb == ranges[0] ? 0 : mb, nb == ranges[1] ? 0 : nb, 1};
+    // [M, N, K]: a register block of accumulators per k step. A matmul tile
+    // fused into an epilogue's loop is one block already.
+    RegisterBlock block = blockFor(target, ranges[0], ranges[1], forced);
+    return {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols), 1};
   }
   // Any other contraction (a matmul on packed operands, say the k-major
   // panels [M/16][K][16] of x): the same register block, on the innermost
@@ -62,36 +87,83 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
   if (isa<linalg::GenericOp>(op) && linalg::isaContractionOpInterface(op)) {
     FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
     if (succeeded(dims) && !dims->m.empty() && !dims->n.empty()) {
+      int64_t m = dims->m.back(), n = dims->n.back();
+      RegisterBlock block = blockFor(target, ranges[m], ranges[n], forced);
       SmallVector<int64_t> sizes(ranges.size(), 1);
-      sizes[dims->m.back()] = registerBlock(ranges[dims->m.back()]);
-      sizes[dims->n.back()] = registerBlock(ranges[dims->n.back()]);
+      sizes[m] = tileOf(ranges[m], block.rows);
+      sizes[n] = tileOf(ranges[n], block.cols);
       return sizes;
     }
   }
-  // A transpose (Wᵀ packed for dy·Wᵀ, see convert-vdl-to-linalg): 16x16
-  // blocks, each a vector.transpose of a register block (16 row loads,
-  // AVX-512 shuffles, 16 row stores) rather than a gather down a column.
-  // (Of more dimensions, as when W is packed into [N/16][K][16] panels: the
-  // same blocks on the last two, one step of the others.)
+  // A transpose (Wᵀ packed for dy·Wᵀ, see convert-vdl-to-linalg): square
+  // blocks of one vector register a row, each a vector.transpose of a
+  // register block (row loads, shuffles, row stores) rather than a gather
+  // down a column. (Of more dimensions, as when W is packed into
+  // [N/16][K][16] panels: the same blocks on the last two, one step of the
+  // others.)
   if (isa<linalg::TransposeOp>(op) && ranges.size() >= 2) {
     SmallVector<int64_t> sizes(ranges.size(), 1);
     for (size_t d = ranges.size() - 2; d < ranges.size(); ++d)
-      sizes[d] = registerBlock(ranges[d]);
+      sizes[d] = tileOf(ranges[d], vaec::vectorWidth(target, ranges[d]));
     return sizes;
   }
-  // A tile of a fused epilogue (at most one 16x16 register block): one
-  // vector op, so that its reads of the accumulator fold away.
-  int64_t elements = 1;
-  for (int64_t range : ranges)
-    elements *= range;
-  if (!ranges.empty() && ranges.back() <= 16 && elements <= 256)
+  if (isRegisterTile(op, target))
     return SmallVector<int64_t>(ranges.size(), 0);
   // Elementwise and reductions: one element of every outer loop, a vector of
   // the innermost.
   SmallVector<int64_t> sizes(ranges.size(), 1);
   if (!sizes.empty())
-    sizes.back() = registerBlock(ranges.back());
+    sizes.back() = tileOf(ranges.back(), vaec::vectorWidth(target, ranges.back()));
   return sizes;
+}
+
+/// Marks a tile that is vectorized once the function's remainders are folded
+/// to static shapes.
+constexpr llvm::StringLiteral kTileAttrName = "vdl.tile";
+
+/// Peels the remainder iteration off every loop of a tile nest (outermost
+/// first in `loops`) whose step does not divide its range. The remainder's
+/// sizes become constants only once its single iteration is inlined into the
+/// parent: the function-wide folding after tiling does that (folding inside
+/// the loop cannot), and its tiles then have static shapes and vectorize.
+void peelRemainders(RewriterBase &rewriter, ArrayRef<scf::ForOp> loops) {
+  for (scf::ForOp loop : llvm::reverse(loops)) { // innermost first
+    scf::ForOp remainder;
+    (void)scf::peelForLoopAndSimplifyBounds(rewriter, loop, remainder);
+  }
+}
+
+/// Unrolls each matmul k loop (an scf.for carrying a vector.contract's
+/// accumulator) by two where the accumulators and two k steps' operands
+/// (B's vectors and A's broadcasts) fit the vector registers: twice the
+/// work per loop branch and address update, and LLVM's own unroller can stay
+/// off (it unrolls without looking at the register file).
+void unrollKLoops(func::FuncOp func, vdl::TargetAttr target) {
+  SmallVector<scf::ForOp> kLoops;
+  func.walk([&](scf::ForOp loop) {
+    vector::ContractionOp contract;
+    for (Value yielded : loop.getYieldedValues())
+      if (auto op = yielded.getDefiningOp<vector::ContractionOp>())
+        contract = op;
+    if (!contract)
+      return;
+    auto accumulator = cast<VectorType>(contract.getAccType());
+    int64_t cols = accumulator.getShape().back(), rows = accumulator.getNumElements() / cols;
+    int64_t vectors = (cols + target.getLanes() - 1) / target.getLanes();
+    if (rows * vectors + 2 * (vectors + vaec::broadcastRegisters(target, rows)) <=
+        target.getVectorRegisters())
+      kLoops.push_back(loop);
+  });
+  for (scf::ForOp loop : kLoops)
+    (void)loopUnrollByFactor(loop, 2);
+}
+
+SmallVector<scf::ForOp> forLoops(ArrayRef<LoopLikeOpInterface> loops) {
+  SmallVector<scf::ForOp> fors;
+  for (LoopLikeOpInterface loop : loops)
+    if (auto forOp = dyn_cast<scf::ForOp>(loop.getOperation()))
+      fors.push_back(forOp);
+  return fors;
 }
 
 /// Elementwise ops smaller than this stay on one thread: a fork/join of
@@ -138,7 +210,8 @@ linalg::LinalgOp epilogueProducer(linalg::GenericOp op) {
 /// same loop nest: bias, k loop and activation then share one accumulator
 /// block in registers. A matmul result with other users (the pre-activation
 /// that an activation's derivative reads) is written from the same loop.
-void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter) {
+void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAttr target,
+                         RegisterBlock forced) {
   SmallVector<linalg::GenericOp> epilogues;
   func.walk([&](linalg::GenericOp op) {
     if (op.hasPureTensorSemantics() && epilogueProducer(op))
@@ -181,9 +254,10 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter) {
     if (!init || !isa<linalg::BroadcastOp, linalg::FillOp>(init) ||
         !init->getResult(0).hasOneUse())
       init = nullptr;
+    RegisterBlock block = blockFor(target, ranges[0], ranges[1], forced);
     scf::SCFTileAndFuseOptions options;
     options.tilingOptions.setTileSizes(getAsIndexOpFoldResult(
-        rewriter.getContext(), {registerBlock(ranges[0]), registerBlock(ranges[1])}));
+        rewriter.getContext(), {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols)}));
     options.tilingOptions.setInterchange(matmulBlockOrder(ranges));
     options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer,
                                    bool) -> std::tuple<bool, bool> {
@@ -199,9 +273,10 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter) {
       continue; // the epilogue stays a kernel of its own
     for (auto [original, replacement] : fused->replacements)
       rewriter.replaceAllUsesWith(original, replacement);
-    if (!fused->loops.empty())
-      fused->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName,
-                                    rewriter.getUnitAttr());
+    SmallVector<scf::ForOp> loops = forLoops(fused->loops);
+    peelRemainders(rewriter, loops);
+    if (!loops.empty())
+      loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
   }
 }
 
@@ -220,15 +295,32 @@ struct TileAndVectorizePass
     : vaec::impl::TileAndVectorizeBase<TileAndVectorizePass> {
   using TileAndVectorizeBase::TileAndVectorizeBase;
 
+  /// Canonicalization of every op the context knows, run after peeling: it
+  /// inlines single-iteration remainder loops and turns the sizes that
+  /// become constant into static shapes (affine.min, extract_slice, tensor.cast
+  /// into linalg ops).
+  LogicalResult initialize(MLIRContext *context) override {
+    RewritePatternSet patterns(context);
+    for (Dialect *dialect : context->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName op : context->getRegisteredOperations())
+      op.getCanonicalizationPatterns(patterns, context);
+    folding = FrozenRewritePatternSet(std::move(patterns));
+    return success();
+  }
+
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
     func::FuncOp func = getOperation();
+    vdl::TargetAttr target = vaec::targetOf(func);
+    RegisterBlock forced{registerRows, registerCols};
     if (fuseEpilogues) {
       int64_t kernelsBefore = countKernels(func);
-      fuseMatmulEpilogues(func, rewriter);
+      fuseMatmulEpilogues(func, rewriter, target, forced);
       // The fused producers and their slices are dead now: gone before the
-      // count, and before tiling would tile them.
-      if (failed(applyPatternsAndFoldGreedily(func, RewritePatternSet(&getContext()))))
+      // count, and before tiling would tile them; the remainder tiles get
+      // static shapes.
+      if (failed(applyPatternsAndFoldGreedily(func, folding)))
         return signalPassFailure();
       // --stats: the graph-level numbers of vdl-fusion, then these.
       if (auto stats = func->getAttrOfType<DictionaryAttr>(vaec::vdl::VDLDialect::kFusionAttrName)) {
@@ -246,7 +338,7 @@ struct TileAndVectorizePass
     });
     for (linalg::LinalgOp op : ops) {
       rewriter.setInsertionPoint(op);
-      SmallVector<int64_t> sizes = tileSizesFor(op);
+      SmallVector<int64_t> sizes = tileSizesFor(op, target, forced);
       if (llvm::all_of(sizes, [](int64_t size) { return size == 0; })) {
         (void)linalg::vectorize(rewriter, op);
         continue;
@@ -272,16 +364,29 @@ struct TileAndVectorizePass
           scf::tileUsingSCF(rewriter, tileable, options);
       if (failed(tiled))
         continue; // stays as it is: correct, only slower
-      rewriter.replaceOp(op, tiled->replacements);
-      if (parallel && !tiled->loops.empty())
-        tiled->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
       for (Operation *tile : tiled->tiledOps)
-        if (isa<linalg::LinalgOp>(tile))
-          (void)linalg::vectorize(rewriter, tile);
+        tile->setAttr(kTileAttrName, rewriter.getUnitAttr());
+      rewriter.replaceOp(op, tiled->replacements);
+      SmallVector<scf::ForOp> loops = forLoops(tiled->loops);
+      peelRemainders(rewriter, loops);
+      // (Marked after peeling: the remainder, one iteration, stays serial.)
+      if (parallel && !loops.empty())
+        loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
     }
-    // A vectorized matmul tile is broadcast + mulf + multi_reduction over a
-    // 16x16x1 iteration space: folded into vector.contract it lowers to 16
-    // FMAs on vector<16xf32>. Left alone, the canonicalizer drops the unit
+    if (failed(applyPatternsAndFoldGreedily(func, folding)))
+      return signalPassFailure();
+    SmallVector<linalg::LinalgOp> tiles;
+    func.walk([&](linalg::LinalgOp tile) {
+      if (tile->removeAttr(kTileAttrName))
+        tiles.push_back(tile);
+    });
+    for (linalg::LinalgOp tile : tiles) {
+      rewriter.setInsertionPoint(tile);
+      (void)linalg::vectorize(rewriter, tile);
+    }
+    // A vectorized matmul tile is broadcast + mulf + multi_reduction over an
+    // mb x nb x 1 iteration space: folded into vector.contract it lowers to
+    // mb FMAs on vector<nb x f32>. Left alone, the canonicalizer drops the unit
     // reduction and the 3-D mulf is unrolled into 256 scalar multiplies that
     // LLVM's SLP vectorizer has to put back together (slowly).
     // The operands' broadcasts hide in the transfer_reads' permutation maps:
@@ -299,7 +404,10 @@ struct TileAndVectorizePass
       moveLoopInvariantCode(loop);
       (void)hoistLoopInvariantSubsets(rewriter, loop);
     });
+    unrollKLoops(func, target);
   }
+
+  FrozenRewritePatternSet folding;
 };
 
 } // namespace

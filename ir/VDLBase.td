@@ -72,6 +72,9 @@ def VDL_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kGradOfAttrName = "vdl.grad_of";
     /// Function attribute: static FLOP count (set by vdl-count-flops).
     static constexpr ::llvm::StringLiteral kFlopsAttrName = "vdl.flops";
+    /// Module attribute: the #vdl.target code is generated for (set by the
+    /// driver or vdl-set-target; read by every code generation pass).
+    static constexpr ::llvm::StringLiteral kTargetAttrName = "vdl.target";
   }];
 }
 
@@ -96,6 +99,44 @@ def VDL_UniformFanInAttr : VDL_Attr<"UniformFanIn", "uniform_fan_in"> {
   let extraClassDeclaration = [{
     /// Half-width of the uniform interval.
     double getBound() const;
+  }];
+}
+
+def VDL_TargetAttr : VDL_Attr<"Target", "target"> {
+  let summary = "the CPU code is generated for, as code generation sees it";
+  let description = [{
+    Computed once from the target triple, CPU and features (the host's by
+    default; `vaec --target-triple`, `--cpu`, `--mattr`, or the
+    `vdl-set-target` pass) and kept on the module as `vdl.target`. Every code
+    generation decision reads it: register blocks from the vector width and
+    the number of vector registers, cache blocking from the L1d and L2 sizes,
+    the vector width of elementwise kernels, which shuffles a transpose uses.
+
+    ```mlir
+    module attributes {vdl.target = #vdl.target<"x86_64-pc-linux-gnu", "znver3",
+        vector_bits = 256, vector_registers = 16, fma = true,
+        l1d = 32768, l2 = 524288, threads = 2>} { ... }
+    ```
+
+    `vector_bits` is the widest vector register (128: SSE, NEON; 256: AVX2;
+    512: AVX-512), `vector_registers` how many the ISA has (16 on x86 before
+    AVX-512, 32 on AVX-512 and AArch64), `l1d` and `l2` the per-core data
+    cache sizes in bytes, `threads` the cores the parallel loops may use.
+  }];
+  let parameters = (ins StringRefParameter<"LLVM target triple">:$triple,
+                        StringRefParameter<"LLVM CPU name">:$cpu,
+                        "int64_t":$vectorBits, "int64_t":$vectorRegisters,
+                        "bool":$fma, "int64_t":$l1dBytes, "int64_t":$l2Bytes,
+                        "int64_t":$threads);
+  let assemblyFormat = [{
+    `<` $triple `,` $cpu `,` `vector_bits` `=` $vectorBits `,`
+    `vector_registers` `=` $vectorRegisters `,` `fma` `=` $fma `,`
+    `l1d` `=` $l1dBytes `,` `l2` `=` $l2Bytes `,` `threads` `=` $threads `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// f32 elements in one vector register.
+    int64_t getLanes() const { return getVectorBits() / 32; }
   }];
 }
 

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
@@ -37,6 +38,19 @@ UniformFanInAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          int64_t fanIn) {
   if (fanIn <= 0)
     return emitError() << "fan_in must be positive, got " << fanIn;
+  return success();
+}
+
+LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 StringRef triple, StringRef cpu, int64_t vectorBits,
+                                 int64_t vectorRegisters, bool fma, int64_t l1dBytes,
+                                 int64_t l2Bytes, int64_t threads) {
+  if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)
+    return emitError() << "vector_bits must be 128, 256 or 512, got " << vectorBits;
+  if (vectorRegisters < 8 || vectorRegisters > 64)
+    return emitError() << "vector_registers must be in [8, 64], got " << vectorRegisters;
+  if (l1dBytes <= 0 || l2Bytes <= 0 || threads <= 0)
+    return emitError() << "l1d, l2 and threads must be positive";
   return success();
 }
 
@@ -106,6 +120,11 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
       name == kFusionAttrName) {
     if (!isa<DictionaryAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a dictionary";
+    return success();
+  }
+  if (name == kTargetAttrName) {
+    if (!isa<TargetAttr>(attr.getValue()) || !isa<ModuleOp>(op))
+      return op->emitError() << "'" << name << "' must be a #vdl.target on a module";
     return success();
   }
   if (name == kParallelAttrName) {

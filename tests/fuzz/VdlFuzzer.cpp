@@ -16,6 +16,7 @@
 
 #include "codegen/Pipeline.h"
 #include "codegen/Target.h"
+#include "codegen/TargetDescription.h"
 #include "frontend/MLIRGen.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
@@ -63,6 +64,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::OwningOpRef<mlir::ModuleOp> ir = vaec::mlirGen(context, module, sourceMgr);
   if (mlir::failed(mlir::verify(*ir)))
     bug("does not verify");
+  std::string error;
+  static std::unique_ptr<llvm::TargetMachine> machine =
+      vaec::createTargetMachine("", "", "", error);
+  if (!machine)
+    bug(("has no target machine: " + error).c_str());
+  (*ir)->setAttr(vaec::vdl::VDLDialect::kTargetAttrName,
+                 vaec::describeTarget(&context, *machine, /*host=*/true));
   mlir::PassManager pm(&context);
   vaec::buildLoweringPipeline(pm, vaec::Stage::LLVMDialect);
   if (mlir::failed(pm.run(*ir)))
@@ -71,11 +79,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   vaec::ModelInfo info = vaec::modelInfo(module);
   if (mlir::failed(vaec::takeLayout(*ir, info)))
     bug("left no parameter layout");
-  std::string error;
-  static std::unique_ptr<llvm::TargetMachine> machine =
-      vaec::createTargetMachine("", "", error);
-  if (!machine)
-    bug(("has no target machine: " + error).c_str());
   llvm::LLVMContext llvmContext;
   mlir::DefaultTimingManager timing; // disabled: no report
   mlir::TimingScope timer = timing.getRootScope();

@@ -51,6 +51,8 @@ int main(int argc, char **argv) {
                  "CPU to generate code for, e.g. znver4 (default: this machine's)");
   app.add_option("--target-triple", options.targetTriple,
                  "target triple (default: this machine's)");
+  app.add_option("--mattr", options.features,
+                 "CPU features to add or remove, as llc's -mattr: +avx2,-avx512f");
   CLI11_PARSE(app, argc, argv);
   if (batch)
     options.batch = batch;

@@ -13,7 +13,7 @@
 // CHECK: scf.for %{{.*}} = %c0 to %c128 step %c16
 // CHECK: %[[BIAS:.*]] = vector.transfer_read {{.*}} : tensor<16xf32>, vector<16xf32>
 // CHECK: %[[INIT:.*]] = vector.broadcast %[[BIAS]] : vector<16xf32> to vector<16x16xf32>
-// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c784 step %c1 iter_args(%{{.*}} = %[[INIT]]) -> (vector<16x16xf32>)
+// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c784 step %c2 iter_args(%{{.*}} = %[[INIT]]) -> (vector<16x16xf32>)
 // CHECK: vector.contract
 // CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : vector<16x16xf32>
 // CHECK: vector.transfer_write %[[RELU]]
@@ -44,7 +44,7 @@ func.func @dense_relu(%x: tensor<128x784xf32>, %w: tensor<784x400xf32>, %b: tens
 // activation's derivative): one loop nest still, writing both blocks.
 // CHECK-LABEL: func.func @shared_preactivation
 // CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<128x400xf32>, tensor<128x400xf32>)
-// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c784 step %c1
+// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c784 step %c2
 // CHECK-DAG: vector.transfer_write %[[SUM]]
 // CHECK-DAG: arith.maximumf %[[SUM]]
 // CHECK: } {vdl.parallel}

@@ -1,0 +1,37 @@
+//===- SetTarget.cpp - the vdl-set-target pass ----------------------------===//
+//
+// Resolves a target triple, CPU and features through LLVM and records what
+// code generation needs of them as the module's #vdl.target.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+#include "codegen/Target.h"
+#include "codegen/TargetDescription.h"
+
+namespace vaec {
+#define GEN_PASS_DEF_SETTARGET
+#include "codegen/Passes.h.inc"
+} // namespace vaec
+
+using namespace mlir;
+
+namespace {
+
+struct SetTargetPass : vaec::impl::SetTargetBase<SetTargetPass> {
+  using SetTargetBase::SetTargetBase;
+
+  void runOnOperation() override {
+    std::string error;
+    auto machine = vaec::createTargetMachine(triple, cpu, mattr, error);
+    if (!machine) {
+      getOperation().emitError("vdl-set-target: ") << error;
+      return signalPassFailure();
+    }
+    getOperation()->setAttr(
+        vaec::vdl::VDLDialect::kTargetAttrName,
+        vaec::describeTarget(&getContext(), *machine, vaec::isHostTarget(triple, cpu)));
+  }
+};
+
+} // namespace
