@@ -31,6 +31,7 @@ def SetTarget : Pass<"vdl-set-target", "::mlir::ModuleOp"> {
         l1d = 32768, l2 = 524288, threads = 2>}
     ```
   }];
+  let dependentDialects = ["::vaec::vdl::VDLDialect"];
 }
 
 def ConvertVDLToLinalg : Pass<"convert-vdl-to-linalg", "::mlir::ModuleOp"> {
