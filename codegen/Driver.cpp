@@ -234,6 +234,13 @@ int vaec::runDriver(const DriverOptions &options) {
                                      errorMessage);
   if (!machine)
     return fail(errorMessage);
+  // A library for another architecture: what its link needs is checked
+  // now, not after seconds of compiling.
+  if (options.emit == "so") {
+    std::string missing = missingForLink(options.targetTriple, options.parallel);
+    if (!missing.empty())
+      return fail(missing);
+  }
   (*module)->setAttr(vdl::VDLDialect::kTargetAttrName,
                      describeTarget(&context, *machine,
                                     isHostTarget(options.targetTriple, options.cpu)));
@@ -362,7 +369,8 @@ int vaec::runDriver(const DriverOptions &options) {
     return fail("a shared library cannot be written to stdout; use -o FILE.so");
   bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
   mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");
-  if (!linkSharedLibrary(objectPath.str().str(), outputPath, openmp, errorMessage))
+  if (!linkSharedLibrary(objectPath.str().str(), outputPath, options.targetTriple, openmp,
+                         errorMessage))
     return fail(errorMessage);
   return 0;
 }

@@ -13,7 +13,9 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
@@ -254,9 +256,80 @@ bool vaec::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
   return true;
 }
 
-bool vaec::linkSharedLibrary(const std::string &objectPath,
-                             const std::string &outputPath, bool openmp,
-                             std::string &error) {
+namespace {
+
+/// Whether `triple` is another architecture than this machine's.
+bool isCrossTriple(const llvm::Triple &triple) {
+  return triple.getArch() != llvm::Triple(llvm::sys::getDefaultTargetTriple()).getArch();
+}
+
+/// Debian's multiarch name of `triple` (aarch64-linux-gnu) and the
+/// architecture in its package names (arm64).
+std::pair<std::string, std::string> debianArchOf(const llvm::Triple &triple) {
+  std::string arch = triple.getArchName().str();
+  std::string debian = llvm::StringSwitch<std::string>(arch)
+                           .Case("aarch64", "arm64")
+                           .Case("x86_64", "amd64")
+                           .Case("riscv64", "riscv64")
+                           .Case("powerpc64le", "ppc64el")
+                           .Default(arch);
+  return {arch + "-linux-gnu", debian};
+}
+
+/// The first of `paths` that exists, or "".
+std::string firstExisting(std::initializer_list<std::string> paths) {
+  for (const std::string &path : paths)
+    if (llvm::sys::fs::exists(path))
+      return path;
+  return "";
+}
+
+/// Where libomp for a cross `triple` is, if it is anywhere we know of.
+std::string crossLibompDir(const llvm::Triple &triple) {
+  auto [multiarch, debian] = debianArchOf(triple);
+  std::string found = firstExisting({"/usr/lib/" + multiarch + "/libomp.so",
+                                     "/usr/" + multiarch + "/lib/libomp.so"});
+  return found.empty() ? "" : llvm::sys::path::parent_path(found).str();
+}
+
+} // namespace
+
+std::string vaec::missingForLink(const std::string &tripleName, bool openmp) {
+  llvm::Triple triple(llvm::Triple::normalize(tripleName.empty() ? llvm::sys::getDefaultTargetTriple()
+                                                                 : tripleName));
+  if (!isCrossTriple(triple))
+    return "";
+  auto [multiarch, debian] = debianArchOf(triple);
+  if (!triple.isOSLinux())
+    return "vaec links shared libraries for Linux only; for " + triple.str() +
+           " use --emit=obj and link the object with that system's tools";
+  if (!llvm::sys::findProgramByName("clang-19") && !llvm::sys::findProgramByName("clang"))
+    return "linking for " + triple.str() + " needs clang-19 (Debian: clang-19)";
+  if (!llvm::sys::findProgramByName("ld.lld-19") && !llvm::sys::findProgramByName("ld.lld"))
+    return "linking for " + triple.str() +
+           " needs LLVM's linker ld.lld (Debian: lld-19, which tools/install-deps.sh installs)";
+  if (firstExisting({"/usr/" + multiarch + "/lib/libc.so", "/usr/lib/" + multiarch + "/libc.so"})
+          .empty())
+    return "linking for " + triple.str() + " needs its C library, not found in /usr/" +
+           multiarch + "/lib (Debian: libc6-dev-" + debian +
+           "-cross, which tools/install-deps.sh installs for arm64)";
+  if (openmp && crossLibompDir(triple).empty())
+    return "the parallel training step calls LLVM's OpenMP runtime, and no libomp for " +
+           triple.str() + " was found (/usr/lib/" + multiarch + "/libomp.so); add --no-parallel " +
+           "for a single-threaded library, or install libomp for " + debian;
+  return "";
+}
+
+bool vaec::linkSharedLibrary(const std::string &objectPath, const std::string &outputPath,
+                             const std::string &tripleName, bool openmp, std::string &error) {
+  llvm::Triple triple(llvm::Triple::normalize(tripleName.empty() ? llvm::sys::getDefaultTargetTriple()
+                                                                 : tripleName));
+  bool cross = isCrossTriple(triple);
+  if (cross) {
+    error = missingForLink(tripleName, openmp);
+    if (!error.empty())
+      return false;
+  }
   std::string driver;
   for (const char *name : {"clang-19", "clang", "cc"})
     if (auto found = llvm::sys::findProgramByName(name)) {
@@ -272,15 +345,20 @@ bool vaec::linkSharedLibrary(const std::string &objectPath,
   // on the user's machine.
   llvm::SmallVector<llvm::StringRef> args = {
       driver, "-shared", "-o", outputPath, objectPath, "-Wl,-z,defs", "-lm"};
+  // Another architecture: clang's cross driver finds Debian's cross C
+  // library (/usr/aarch64-linux-gnu) by the target; the system linker
+  // cannot link for it, LLVM's can.
+  std::string targetFlag = "--target=" + debianArchOf(triple).first;
+  if (cross)
+    args.append({targetFlag, "-fuse-ld=lld"});
   // The parallel loops call libomp (LLVM's, the one MLIR's OpenMP lowering
   // targets); the rpath lets dlopen find it outside the linker's path.
-  std::string libompDir = VAEC_LIBOMP_DIR, searchPath = "-L" + libompDir,
-              runPath = "-Wl,-rpath," + libompDir;
+  std::string libompDir = cross ? crossLibompDir(triple) : VAEC_LIBOMP_DIR;
+  std::string searchPath = "-L" + libompDir, runPath = "-Wl,-rpath," + libompDir;
   if (openmp)
     args.append({searchPath, runPath, "-lomp"});
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0,
-                                     &message);
+  int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0) {
     error = "linking " + outputPath + " with " + driver + " failed" +
             (message.empty() ? "" : ": " + message);

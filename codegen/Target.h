@@ -78,11 +78,18 @@ bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
                      bool assembly, llvm::raw_pwrite_stream &os,
                      std::string &error);
 
-/// Links `objectPath` into the shared library `outputPath` with the system's
-/// C compiler driver (clang-19, clang or cc), against libomp when `openmp`.
-bool linkSharedLibrary(const std::string &objectPath,
-                       const std::string &outputPath, bool openmp,
-                       std::string &error);
+/// What linking a library for `triple` (an LLVM triple, possibly another
+/// architecture than this machine's) needs and this machine lacks: "" when
+/// nothing is missing, else a message that names the missing piece and the
+/// Debian package that has it. `openmp`: the library calls libomp.
+std::string missingForLink(const std::string &triple, bool openmp);
+
+/// Links `objectPath` into the shared library `outputPath` for `triple`
+/// with the system's C compiler driver (clang-19, clang or cc; for another
+/// architecture clang-19 --target with ld.lld and Debian's cross C library),
+/// against libomp when `openmp`.
+bool linkSharedLibrary(const std::string &objectPath, const std::string &outputPath,
+                       const std::string &triple, bool openmp, std::string &error);
 
 } // namespace vaec
 

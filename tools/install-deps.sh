@@ -20,6 +20,10 @@ packages=(
   libomp-19-dev
   # Default training data (MNIST format).
   dataset-fashion-mnist
+  # aarch64 libraries (`vaec --target-triple=aarch64-linux-gnu`): Debian's
+  # arm64 cross C library and GCC runtime to link against, and qemu-user to
+  # run them in the cross test.
+  libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static
 )
 
 missing=()
