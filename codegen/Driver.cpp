@@ -31,6 +31,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <thread>
 #include <algorithm>
 
 using namespace vaec;
@@ -223,7 +224,10 @@ int vaec::runDriver(const DriverOptions &options) {
   mlir::DialectRegistry registry;
   registerCodegenDialects(registry);
   mlir::MLIRContext context(registry);
-  context.disableMultithreading(); // small IR; keeps IR dumps in order
+  // The entry points are lowered in parallel, except when IR is printed
+  // (dumps stay in pass order).
+  if (options.printIRAfterAll || !options.printIRAfter.empty())
+    context.disableMultithreading();
   context.printOpOnDiagnostic(false); // the source line says enough
   mlir::SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, ast, sourceMgr);
@@ -325,52 +329,60 @@ int vaec::runDriver(const DriverOptions &options) {
   if (mlir::failed(takeLayout(*module, info)))
     return 1;
   llvm::LLVMContext llvmContext;
+  if (options.emit == "so") {
+    // A library: -O3 and machine code on every core (up to 4), a part of
+    // the module each, then one link.
+    mlir::TimingScope translateTimer = rootTimer.nest("translate to LLVM IR");
+    auto llvmModule = translateToLLVMIR(*module, info, *machine, llvmContext, errorMessage);
+    if (!llvmModule)
+      return fail(errorMessage);
+    translateTimer.stop();
+    if (outputPath == "-")
+      return fail("a shared library cannot be written to stdout; use -o FILE.so");
+    bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
+    unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
+    std::vector<std::string> objectPaths;
+    std::vector<llvm::FileRemover> removers;
+    removers.reserve(threads);
+    for (unsigned i = 0; i < threads; ++i) {
+      machines.push_back(createTargetMachine(options.targetTriple, options.cpu, options.features,
+                                             errorMessage));
+      if (!machines.back())
+        return fail(errorMessage);
+      llvm::SmallString<128> objectPath;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile("vaec", "o", objectPath))
+        return fail("cannot create a temporary object file: " + ec.message());
+      objectPaths.push_back(objectPath.str().str());
+      removers.emplace_back(objectPath);
+    }
+    {
+      mlir::TimingScope emitTimer =
+          rootTimer.nest("LLVM -O3 and machine code (" + std::to_string(threads) + " threads)");
+      if (!optimizeAndEmitInParallel(*llvmModule, machines, objectPaths, errorMessage))
+        return fail(errorMessage);
+    }
+    mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");
+    if (!linkSharedLibrary(objectPaths, outputPath, options.targetTriple, openmp, errorMessage))
+      return fail(errorMessage);
+    return 0;
+  }
   auto llvmModule = translateAndOptimize(*module, info, *machine, llvmContext,
                                          rootTimer, errorMessage);
   if (!llvmModule)
     return fail(errorMessage);
 
-  if (options.emit == "llvm" || options.emit == "asm") {
-    auto output = mlir::openOutputFile(outputPath, &errorMessage);
-    if (!output)
-      return fail(errorMessage);
-    if (options.emit == "llvm")
-      llvmModule->print(output->os(), nullptr);
-    else if (!emitMachineCode(*llvmModule, *machine, true, output->os(),
-                              errorMessage))
-      return fail(errorMessage);
-    output->keep();
-    return 0;
-  }
-  if (options.emit == "obj") {
-    auto output = mlir::openOutputFile(outputPath, &errorMessage);
-    if (!output)
-      return fail(errorMessage);
-    if (!emitMachineCode(*llvmModule, *machine, false, output->os(),
-                         errorMessage))
-      return fail(errorMessage);
-    output->keep();
-    return 0;
-  }
-  // so: object to a temporary file, then the system linker.
-  llvm::SmallString<128> objectPath;
-  int fd;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("vaec", "o", fd, objectPath))
-    return fail("cannot create a temporary object file: " + ec.message());
-  llvm::FileRemover removeObject(objectPath);
-  {
-    mlir::TimingScope emitTimer = rootTimer.nest("LLVM machine code");
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    if (!emitMachineCode(*llvmModule, *machine, false, os, errorMessage))
-      return fail(errorMessage);
-  }
-  if (outputPath == "-")
-    return fail("a shared library cannot be written to stdout; use -o FILE.so");
-  bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
-  mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");
-  if (!linkSharedLibrary(objectPath.str().str(), outputPath, options.targetTriple, openmp,
-                         errorMessage))
+  auto output = mlir::openOutputFile(outputPath, &errorMessage);
+  if (!output)
     return fail(errorMessage);
+  if (options.emit == "llvm") {
+    llvmModule->print(output->os(), nullptr);
+  } else {
+    mlir::TimingScope emitTimer = rootTimer.nest("LLVM machine code");
+    if (!emitMachineCode(*llvmModule, *machine, options.emit == "asm", output->os(),
+                         errorMessage))
+      return fail(errorMessage);
+  }
+  output->keep();
   return 0;
 }

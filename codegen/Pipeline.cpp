@@ -149,16 +149,23 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
     // inlines them before scf-to-cf would give them several blocks.
     pm.addPass(createCanonicalizerPass());
   }
-  pm.addPass(createApproximateMath());
-  pm.addPass(createConvertVectorToSCFPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertSCFToCFPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  // The lowering to the LLVM dialect works on the whole unrolled vector code
+  // (most of the MLIR pipeline's time): every pass that can runs per
+  // function, so the entry points are lowered in parallel when the context
+  // has threads.
+  OpPassManager &perFunction = pm.nest<func::FuncOp>();
+  perFunction.addPass(createApproximateMath());
+  // Transfers of more than one row (strided reads of a column block) as
+  // straight-line loads rather than a loop over a stack temporary.
+  perFunction.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  perFunction.addPass(createLowerAffinePass());
+  perFunction.addPass(createConvertSCFToCFPass());
+  perFunction.addPass(memref::createExpandStridedMetadataPass());
+  perFunction.addPass(createLowerAffinePass());
+  perFunction.addPass(createConvertVectorToLLVMPass());
+  perFunction.addPass(createConvertMathToLLVMPass());
+  perFunction.addPass(createArithToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   ConvertFuncToLLVMPassOptions funcToLLVM;
   funcToLLVM.useBarePtrCallConv = true; // memref<...> arguments -> float*

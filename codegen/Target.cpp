@@ -5,7 +5,10 @@
 #include "ir/VDLDialect.h"
 #include "runtime/include/vae/abi.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/Constants.h"
@@ -21,6 +24,7 @@
 #include "llvm/TargetParser/Host.h"
 
 #include <cmath>
+#include <thread>
 
 using namespace vaec;
 
@@ -218,12 +222,11 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
   passes.run(module, modules);
 }
 
-std::unique_ptr<llvm::Module>
-vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
-                           llvm::TargetMachine &machine,
-                           llvm::LLVMContext &context, mlir::TimingScope &timer,
-                           std::string &error) {
-  mlir::TimingScope translateTimer = timer.nest("translate to LLVM IR");
+std::unique_ptr<llvm::Module> vaec::translateToLLVMIR(mlir::ModuleOp module,
+                                                      const ModelInfo &info,
+                                                      llvm::TargetMachine &machine,
+                                                      llvm::LLVMContext &context,
+                                                      std::string &error) {
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, context, info.name);
   if (!llvmModule) {
@@ -233,10 +236,68 @@ vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
   llvmModule->setTargetTriple(machine.getTargetTriple().str());
   llvmModule->setDataLayout(machine.createDataLayout());
   addDescriptor(*llvmModule, info);
+  return llvmModule;
+}
+
+std::unique_ptr<llvm::Module>
+vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
+                           llvm::TargetMachine &machine,
+                           llvm::LLVMContext &context, mlir::TimingScope &timer,
+                           std::string &error) {
+  mlir::TimingScope translateTimer = timer.nest("translate to LLVM IR");
+  std::unique_ptr<llvm::Module> llvmModule = translateToLLVMIR(module, info, machine, context, error);
+  if (!llvmModule)
+    return nullptr;
   translateTimer.stop();
   mlir::TimingScope optimizeTimer = timer.nest("LLVM -O3");
   optimize(*llvmModule, machine);
   return llvmModule;
+}
+
+bool vaec::optimizeAndEmitInParallel(
+    llvm::Module &module, llvm::ArrayRef<std::unique_ptr<llvm::TargetMachine>> machines,
+    llvm::ArrayRef<std::string> objectPaths, std::string &error) {
+  // Each partition travels as bitcode: LLVM IR belongs to one LLVMContext,
+  // and a context is not shared between threads.
+  std::vector<llvm::SmallVector<char, 0>> partitions;
+  llvm::SplitModule(
+      module, machines.size(),
+      [&](std::unique_ptr<llvm::Module> part) {
+        llvm::SmallVector<char, 0> &bitcode = partitions.emplace_back();
+        llvm::raw_svector_ostream os(bitcode);
+        llvm::WriteBitcodeToFile(*part, os);
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  std::vector<std::string> errors(partitions.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < partitions.size(); ++i)
+    threads.emplace_back([&, i] {
+      llvm::LLVMContext context;
+      llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(llvm::StringRef(partitions[i].data(), partitions[i].size()),
+                                "partition"),
+          context);
+      if (!part) {
+        errors[i] = llvm::toString(part.takeError());
+        return;
+      }
+      optimize(**part, *machines[i]);
+      std::error_code ec;
+      llvm::raw_fd_ostream os(objectPaths[i], ec);
+      if (ec) {
+        errors[i] = "cannot write " + objectPaths[i] + ": " + ec.message();
+        return;
+      }
+      (void)emitMachineCode(**part, *machines[i], /*assembly=*/false, os, errors[i]);
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (const std::string &message : errors)
+    if (!message.empty()) {
+      error = message;
+      return false;
+    }
+  return true;
 }
 
 bool vaec::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
@@ -320,7 +381,7 @@ std::string vaec::missingForLink(const std::string &tripleName, bool openmp) {
   return "";
 }
 
-bool vaec::linkSharedLibrary(const std::string &objectPath, const std::string &outputPath,
+bool vaec::linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths, const std::string &outputPath,
                              const std::string &tripleName, bool openmp, std::string &error) {
   llvm::Triple triple(llvm::Triple::normalize(tripleName.empty() ? llvm::sys::getDefaultTargetTriple()
                                                                  : tripleName));
@@ -343,8 +404,10 @@ bool vaec::linkSharedLibrary(const std::string &objectPath, const std::string &o
   }
   // -z defs: an unresolved symbol is a link error here, not a dlopen error
   // on the user's machine.
-  llvm::SmallVector<llvm::StringRef> args = {
-      driver, "-shared", "-o", outputPath, objectPath, "-Wl,-z,defs", "-lm"};
+  llvm::SmallVector<llvm::StringRef> args = {driver, "-shared", "-o", outputPath};
+  for (const std::string &object : objectPaths)
+    args.push_back(object);
+  args.append({"-Wl,-z,defs", "-lm"});
   // Another architecture: clang's cross driver finds Debian's cross C
   // library (/usr/aarch64-linux-gnu) by the target; the system linker
   // cannot link for it, LLVM's can.

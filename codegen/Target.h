@@ -73,6 +73,22 @@ std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
                                                    mlir::TimingScope &timer,
                                                    std::string &error);
 
+/// Translates LLVM-dialect `module` to LLVM IR and adds the descriptor
+/// (translateAndOptimize without -O3).
+std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, const ModelInfo &info,
+                                                llvm::TargetMachine &machine,
+                                                llvm::LLVMContext &context, std::string &error);
+
+/// Optimizes `module` and compiles it to one object file per machine of
+/// `machines`, in parallel: the module is split into as many partitions
+/// (functions spread by size; an entry point's outlined parallel regions
+/// are functions of their own), each optimized (-O3) and compiled on its own
+/// thread, in its own LLVMContext, with its own TargetMachine, into
+/// `objectPaths[i]`.
+bool optimizeAndEmitInParallel(llvm::Module &module,
+                               llvm::ArrayRef<std::unique_ptr<llvm::TargetMachine>> machines,
+                               llvm::ArrayRef<std::string> objectPaths, std::string &error);
+
 /// Writes assembly or an object file for `module`.
 bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
                      bool assembly, llvm::raw_pwrite_stream &os,
@@ -84,11 +100,11 @@ bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
 /// Debian package that has it. `openmp`: the library calls libomp.
 std::string missingForLink(const std::string &triple, bool openmp);
 
-/// Links `objectPath` into the shared library `outputPath` for `triple`
+/// Links `objectPaths` into the shared library `outputPath` for `triple`
 /// with the system's C compiler driver (clang-19, clang or cc; for another
 /// architecture clang-19 --target with ld.lld and Debian's cross C library),
 /// against libomp when `openmp`.
-bool linkSharedLibrary(const std::string &objectPath, const std::string &outputPath,
+bool linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths, const std::string &outputPath,
                        const std::string &triple, bool openmp, std::string &error);
 
 } // namespace vaec
