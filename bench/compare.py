@@ -7,13 +7,15 @@
 Trains every model with vaec (build/bin/vaec + vae-train) and each peer
 (bench/peers.py) one after the other in this run, on the same data, batch,
 optimizer, initialization scheme, epochs and thread count, and writes a
-Markdown table to bench/results/<date>-<host>.md and bench/results/latest.md:
+Markdown table to bench/results/<date>-<host>-<isa>.md and
+bench/results/latest-<isa>.md (avx512, avx2, neon: one per vector ISA seen):
 train samples/s (median of the epochs after the first), time to first step
 (compilation included), test -ELBO after the last epoch, peak RSS; then vaec's
 GFLOP/s (the FLOPs vaec --stats counts for a training step) against an
-OpenBLAS sgemm measured here on the same threads, and the training step with
-each vaec pass on and off (bench time_steps), and the matmul kernels alone
-(bench/gemm.py). Numbers only, no thresholds.
+OpenBLAS sgemm measured here on the same threads, the training step with
+each vaec pass on and off (bench time_steps), vaec's compile time of every
+model in models/, and the matmul kernels alone (bench/gemm.py). Numbers only,
+no thresholds.
 """
 import argparse
 import datetime
@@ -54,6 +56,51 @@ def cpu_model():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
+
+
+def vector_isa():
+    """The widest x86 vector ISA of this CPU (or the architecture)."""
+    flags = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith(("flags", "Features")):
+                flags = " " + line.split(":", 1)[1].strip() + " "
+                break
+    if " avx512f " in flags:
+        return "AVX-512"
+    if " avx2 " in flags:
+        return "AVX2" + (" + FMA" if " fma " in flags else "")
+    if " asimd " in flags:
+        return "NEON"
+    return platform.machine()
+
+
+def compile_times(models, work):
+    """vaec's wall time to a library for each of `models` (best of 3), with
+    its --timing split."""
+    rows = []
+    for model in models:
+        path = os.path.join(ROOT, "models", model + ".vdl")
+        best = None
+        for _ in range(3):
+            start = time.perf_counter()
+            timing = subprocess.run([os.path.join(BIN, "vaec"), path, "--timing", "-o",
+                                     os.path.join(work, model + "-timing.so")],
+                                    capture_output=True, text=True, check=True).stderr
+            seconds = time.perf_counter() - start
+            if best is None or seconds < best[0]:
+                best = (seconds, timing)
+        seconds, timing = best
+
+        def stage(name):
+            # The wall time: the last column (with threads, user time comes first).
+            found = re.search(r"^\s+(?:[0-9.]+ \([ 0-9.]+%\)\s+)?([0-9.]+) \([ 0-9.]+%\)\s+"
+                              + re.escape(name), timing, re.M)
+            return float(found.group(1)) if found else float("nan")
+        rows.append((model, seconds, stage("MLIR pass pipeline"),
+                     stage("translate to LLVM IR"), stage("LLVM -O3 and machine code"),
+                     stage("link (clang-19 -shared)")))
+    return rows
 
 
 def has_avx512():
@@ -168,8 +215,9 @@ def main():
 
     work = tempfile.mkdtemp(prefix="vaec-bench-")
     started = datetime.datetime.now()
-    lines = [f"# vaec against PyTorch and JAX ({started:%Y-%m-%d})", "",
-             f"Machine: {cpu_model()}, {os.cpu_count()} cores, "
+    isa = vector_isa()
+    lines = [f"# vaec against PyTorch and JAX ({started:%Y-%m-%d}, {isa})", "",
+             f"Machine: {cpu_model()} ({isa}), {os.cpu_count()} cores, "
              f"{platform.system()} {platform.release()}; "
              f"every framework on {args.threads} threads; {args.epochs} epochs of "
              f"Fashion-MNIST ({args.data}), batch 128, Adam lr 1e-3, nn.Linear init. "
@@ -234,6 +282,15 @@ def main():
             lines.append(f"| {model} | {flags} | {kernels} | {int(arena):,} | {ms:.3f} | "
                          f"{rate:,.0f} |" if arena != "-" else
                          f"| {model} | {flags} | {kernels} | - | {ms:.3f} | {rate:,.0f} |")
+    # Compile time of every model in models/ (deep_vae: an 8-layer MLP).
+    print("== compile times", file=sys.stderr)
+    models = sorted(f[:-4] for f in os.listdir(os.path.join(ROOT, "models")) if f.endswith(".vdl"))
+    lines += ["", f"## Compile time (vaec to a .so, wall, best of 3, {os.cpu_count()} cores)", "",
+              "| model | total | MLIR passes | translate | LLVM -O3 + machine code | link |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for model, total, passes, translate, llvm, link in compile_times(models, work):
+        lines.append(f"| {model} | {total:.2f} s | {passes:.2f} s | {translate:.2f} s | "
+                     f"{llvm:.2f} s | {link:.2f} s |")
     # The matmul kernels alone, and on packed operands (bench/gemm.py).
     print("== matmul kernels (bench/gemm.py)", file=sys.stderr)
     kernels, _, _ = run([sys.executable, os.path.join(ROOT, "bench", "gemm.py"),
@@ -241,8 +298,10 @@ def main():
     lines += ["", "## The matmul kernels alone (bench/gemm.py)", "", kernels.strip()]
     table = "\n".join(lines) + "\n"
     os.makedirs(args.out, exist_ok=True)
-    name = f"{started:%Y-%m-%d}-{platform.node() or 'host'}.md"
-    for path in (os.path.join(args.out, name), os.path.join(args.out, "latest.md")):
+    # One file per run, and the latest per vector ISA (the hosts differ).
+    tag = isa.split(" ")[0].lower().replace("-", "")
+    name = f"{started:%Y-%m-%d}-{platform.node() or 'host'}-{tag}.md"
+    for path in (os.path.join(args.out, name), os.path.join(args.out, f"latest-{tag}.md")):
         with open(path, "w") as f:
             f.write(table)
     print(table)
