@@ -66,6 +66,8 @@ struct LowerVectorsPass : vaec::impl::LowerVectorsBase<LowerVectorsPass> {
     // generic lowering, which LLVM turns into the target's shuffles.
     if (vaec::targetOf(func).getLanes() == 16)
       options.setVectorTransposeLowering(vector::VectorTransposeLowering::Shuffle16x16);
+    else
+      options.setVectorTransposeLowering(vector::VectorTransposeLowering::Shuffle1D);
     // Applied in stages, as IREE's CPU pipeline does: contracts first, then
     // what they leave behind. Mixing every pattern in one set costs memory.
     {

@@ -211,8 +211,3 @@ int64_t vaec::vectorWidth(vdl::TargetAttr target, int64_t size) {
     width /= 2;
   return width;
 }
-
-int64_t vaec::matmulKBlock(vdl::TargetAttr target, int64_t k, int64_t cols) {
-  int64_t rows = target.getL1dBytes() / 2 / (cols * int64_t(sizeof(float)));
-  return rows >= k ? 0 : std::max<int64_t>(rows, 1);
-}

@@ -60,11 +60,6 @@ RegisterBlock matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64_t n);
 /// narrower than one register.
 int64_t vectorWidth(vdl::TargetAttr target, int64_t size);
 
-/// K-panel depth for a matmul whose k-step reads `cols` columns of B: as many
-/// rows as keep that panel within half of L1d (0: no K blocking needed for
-/// `k`).
-int64_t matmulKBlock(vdl::TargetAttr target, int64_t k, int64_t cols);
-
 } // namespace vaec
 
 #endif // VAEC_CODEGEN_TARGETDESCRIPTION_H
