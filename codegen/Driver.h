@@ -33,6 +33,7 @@ struct DriverOptions {
   std::string cpu;                       // empty: the host CPU
   std::string targetTriple;              // empty: the host
   std::string features;                  // --mattr: "+avx2,-avx512f" on top of the CPU's
+  bool verifyEach = false;               // --verify-each: verify the IR after every pass
 };
 
 /// Every stage name DESIGN.md §3 defines, in pipeline order.

@@ -531,7 +531,9 @@ bool checkModel(const std::string &path, const std::string &label, const std::st
     for (const Variant &variant : variants) {
       fs::path library = work / (stem + "." + variant.name + ".so");
       fs::path log = work / (stem + "." + variant.name + ".log");
-      std::string command = fmt::format("{} {} {} -o {}", vaec, path, variant.flags, library.string());
+      // --verify-each: a pass that leaves invalid IR is named, not just a crash.
+      std::string command =
+          fmt::format("{} {} --verify-each {} -o {}", vaec, path, variant.flags, library.string());
       ++tally.builds;
       std::string error = runCommand(command + " > " + log.string() + " 2>&1");
       std::vector<std::string> found;

@@ -53,6 +53,8 @@ int main(int argc, char **argv) {
                  "target triple (default: this machine's)");
   app.add_option("--mattr", options.features,
                  "CPU features to add or remove, as llc's -mattr: +avx2,-avx512f");
+  app.add_flag("--verify-each", options.verifyEach,
+               "verify the IR after every pass, as mlir-opt does (default: once, after the last)");
   CLI11_PARSE(app, argc, argv);
   if (batch)
     options.batch = batch;
