@@ -57,3 +57,26 @@ func.func @carried() -> f32 {
   } {vdl.parallel}
   return %sum : f32
 }
+
+// -----
+
+// Regression (fuzz seed 2021, a race): an edge tile's temporary that
+// bufferization placed at one arena offset, hoisted out of the tile loop.
+// Every iteration writes it, so the loop stays serial.
+// CHECK-LABEL: func.func @shared_temporary
+// CHECK-NOT: scf.parallel
+// CHECK: scf.for
+// CHECK-NOT: vdl.parallel
+func.func @shared_temporary(%arena: memref<4096xi8>, %out: memref<28x3xf32>) {
+  %c0 = arith.constant 0 : index
+  %c7 = arith.constant 7 : index
+  %c28 = arith.constant 28 : index
+  %cst = arith.constant dense<1.0> : vector<7x3xf32>
+  %tmp = memref.view %arena[%c0][] : memref<4096xi8> to memref<7x3xf32>
+  scf.for %i = %c0 to %c28 step %c7 {
+    vector.transfer_write %cst, %tmp[%c0, %c0] {in_bounds = [true, true]} : vector<7x3xf32>, memref<7x3xf32>
+    %tile = memref.subview %out[%i, 0] [7, 3] [1, 1] : memref<28x3xf32> to memref<7x3xf32, strided<[3, 1], offset: ?>>
+    memref.copy %tmp, %tile : memref<7x3xf32> to memref<7x3xf32, strided<[3, 1], offset: ?>>
+  } {vdl.parallel}
+  return
+}
