@@ -234,6 +234,9 @@ def Parallelize : Pass<"vdl-parallelize", "::mlir::func::FuncOp"> {
     `omp.wsloop` (libomp, one thread per core unless OMP_NUM_THREADS says
     otherwise). Smaller kernels, and reductions over the batch, stay on the
     calling thread: a fork and join costs about a pass over 32K floats.
+    A marked loop whose body writes a buffer defined outside the loop (a
+    temporary that bufferization gave an edge tile, placed at one arena
+    offset by `vdl-memory-plan`) stays serial: its threads would race on it.
 
     Before:
     ```mlir
@@ -280,7 +283,7 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
     fewest estimated cycles over the whole M x N (edge tiles included),
     preferring blocks that divide the shape. On AVX-512 (32 zmm) that is
     16x16 for mnist_vae's 128x400; on AVX2 (16 ymm) 4x16; on NEON (32 q)
-    e.g. 8x16. Blocks need not divide the shapes: the last, partial step of
+    8x8. Blocks need not divide the shapes: the last, partial step of
     each tile loop is peeled off, so edges are smaller static tiles
     (128x20 in 16x16 blocks: a 16x16 tile and a 16x4 one), vectorized the
     same way. Of the M and N block loops the one over the larger operand
