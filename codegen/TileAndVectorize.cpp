@@ -136,8 +136,8 @@ void peelRemainders(RewriterBase &rewriter, ArrayRef<scf::ForOp> loops) {
 /// Unrolls each matmul k loop (an scf.for carrying a vector.contract's
 /// accumulator) by two where the accumulators and two k steps' operands
 /// (B's vectors and A's broadcasts) fit the vector registers: twice the
-/// work per loop branch and address update, and LLVM's own unroller can stay
-/// off (it unrolls without looking at the register file).
+/// work per loop branch and address update. (Not where they do not: on
+/// AVX2's 4x16 blocks the unrolled loop spilled.)
 void unrollKLoops(func::FuncOp func, vdl::TargetAttr target) {
   SmallVector<scf::ForOp> kLoops;
   func.walk([&](scf::ForOp loop) {
