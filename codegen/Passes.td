@@ -250,6 +250,58 @@ def Parallelize : Pass<"vdl-parallelize", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def OutlineKernels : Pass<"vdl-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Make every loop nest of an entry point a function, one per distinct kernel";
+  let description = [{
+    After `vdl-parallelize` and `convert-scf-to-openmp`, before the lowering
+    to the LLVM dialect. The entry points share most of their kernels (the
+    encoder's layers run in encode, eval_elbo, score, grad_step and
+    train_step; grad_step and train_step differ only in the optimizer):
+    every top-level loop nest (`scf.for`, `scf.parallel`, `omp.parallel`)
+    becomes a private, never-inlined function, and kernels with the same
+    text become one function that every entry point calls. The rest of the
+    pipeline, LLVM's -O3 and instruction selection then see each kernel
+    once. A kernel takes the buffers it uses as arguments (arena views at
+    the entry point's own offsets, parameter views) and recomputes
+    constants and dynamic-offset views inside; one that uses a vector value
+    of the entry point stays inline.
+
+    Before:
+    ```mlir
+    func.func @vae_encode(%params: memref<652848xf32>, ...) {
+      %h = memref.view %arena[%c0][] : memref<3968064xi8> to memref<128x400xf32>
+      omp.parallel { ... %h ... }
+      return
+    }
+    func.func @vae_score(...) {
+      %h = memref.view %arena[%c1024][] : memref<3968064xi8> to memref<128x400xf32>
+      omp.parallel { ... %h ... }
+      return
+    }
+    ```
+    After:
+    ```mlir
+    func.func @vae_encode(%params: memref<652848xf32>, ...) {
+      %h = memref.view %arena[%c0][] : memref<3968064xi8> to memref<128x400xf32>
+      call @vae_encode_kernel0(%params, %h) : (...) -> ()
+      return
+    }
+    func.func private @vae_encode_kernel0(%params: memref<652848xf32>,
+        %h: memref<128x400xf32>) attributes {llvm.linkage = #llvm.linkage<internal>,
+        passthrough = ["noinline"]} {
+      omp.parallel { ... %h ... }
+      return
+    }
+    func.func @vae_score(...) {
+      %h = memref.view %arena[%c1024][] : memref<3968064xi8> to memref<128x400xf32>
+      call @vae_encode_kernel0(%params, %h) : (...) -> ()
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect"];
+}
+
 def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Register-tile matmuls, fuse their epilogues, vectorize every linalg op";
   let options = [

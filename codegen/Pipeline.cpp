@@ -90,8 +90,8 @@ void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
     return;
   pm.addPass(createPackParameters());
   pm.addPass(createConvertVDLToLinalg());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
   if (stage == Stage::Linalg)
     return;
   if (options.fusion)
@@ -107,7 +107,7 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   TileAndVectorizeOptions tiling;
   tiling.fuseEpilogues = options.fusion;
   pm.addNestedPass<func::FuncOp>(createTileAndVectorize(tiling));
-  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
 
   bufferization::OneShotBufferizationOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
@@ -118,7 +118,7 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   // Tile loops carry their buffer as an iter_arg and yield it unchanged:
   // folded away, a returned buffer is its alloc again, which
   // buffer-results-to-out-params can then replace by the out-parameter.
-  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   // A returned argument (encode's mu = x) or a buffer returned twice gets a
   // copy of its own; vae_train_step's in-place updates of its parameters and
   // optimizer state are then the only results equal to arguments, and go
@@ -130,13 +130,13 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   // CSE merges the identical subviews tiling leaves on both sides of a
   // copy; the canonicalizer then drops the self-copies.
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createJoinOptimizerState());
   MemoryPlanOptions memoryPlan;
   memoryPlan.reuse = options.memoryPlan;
   pm.addPass(createMemoryPlan(memoryPlan));
-  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   if (stage == Stage::Memref)
     return;
 
@@ -147,8 +147,9 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
     pm.addPass(createConvertSCFToOpenMPPass());
     // Its memref.alloca_scope bodies hold no allocas: the canonicalizer
     // inlines them before scf-to-cf would give them several blocks.
-    pm.addPass(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   }
+  pm.addPass(createOutlineKernels());
   // The lowering to the LLVM dialect works on the whole unrolled vector code
   // (most of the MLIR pipeline's time): every pass that can runs per
   // function, so the entry points are lowered in parallel when the context

