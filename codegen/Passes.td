@@ -250,6 +250,52 @@ def Parallelize : Pass<"vdl-parallelize", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def PackPanels : Pass<"vdl-pack-panels", "::mlir::func::FuncOp"> {
+  let summary = "Copy each matmul panel of B that row blocks re-read into a contiguous stack buffer";
+  let description = [{
+    After `vdl-lower-vectors`. A matmul whose column-block loop is outside
+    (x·W with W 784x400: each thread takes column blocks of 16) reads the
+    same K x 16 panel of B once per row block, one 64-byte row per k step,
+    each row in another cache line 1,600 bytes on and a new page every
+    three steps. This pass copies the panel once per column block into an
+    aligned stack buffer (per thread: the loop body becomes a
+    `memref.alloca_scope`) and points the k loop's row reads at the copy,
+    which is then one sequential stream. Panels larger than a quarter of
+    the target's L2 (`#vdl.target`'s l2) are left as they are, as are
+    contiguous ones and panels read by one row block only.
+
+    Before:
+    ```mlir
+    scf.for %n = %c0 to %c400 step %c16 {
+      %panel = memref.subview %w[0, %n] [784, 16] [1, 1] : memref<784x400xf32> to memref<784x16xf32, strided<[400, 1], offset: ?>>
+      scf.for %m = %c0 to %c128 step %c4 {
+        %acc = scf.for %k = %c0 to %c784 step %c1 iter_args(%a = %init) -> (vector<4x16xf32>) {
+          %row = memref.subview %panel[%k, 0] [1, 16] [1, 1] : ... to memref<1x16xf32, strided<[400, 1], offset: ?>>
+          %b = vector.transfer_read %row[%c0, %c0], %pad : ..., vector<1x16xf32>
+          ...
+    ```
+    After:
+    ```mlir
+    scf.for %n = %c0 to %c400 step %c16 {
+      memref.alloca_scope {
+        %panel = memref.subview %w[0, %n] [784, 16] [1, 1] : ...
+        %packed = memref.alloca() {alignment = 64 : i64} : memref<784x16xf32>
+        scf.for %k = %c0 to %c784 step %c1 {
+          %r = vector.load %panel[%k, %c0] : ..., vector<16xf32>
+          vector.store %r, %packed[%k, %c0] : memref<784x16xf32>, vector<16xf32>
+        }
+        scf.for %m = %c0 to %c128 step %c4 {
+          %acc = scf.for %k = %c0 to %c784 step %c1 iter_args(%a = %init) -> (vector<4x16xf32>) {
+            %row = memref.subview %packed[%k, 0] [1, 16] [1, 1] : memref<784x16xf32> to memref<1x16xf32, strided<[16, 1], offset: ?>>
+            ...
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
 def OutlineKernels : Pass<"vdl-outline-kernels", "::mlir::ModuleOp"> {
   let summary = "Make every loop nest of an entry point a function, one per distinct kernel";
   let description = [{

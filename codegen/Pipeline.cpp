@@ -142,8 +142,11 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
 
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  if (options.parallel) {
+  if (options.parallel)
     pm.addNestedPass<func::FuncOp>(createParallelize());
+  // After vdl-parallelize: a packed panel is allocated once per thread.
+  pm.addNestedPass<func::FuncOp>(createPackPanels());
+  if (options.parallel) {
     pm.addPass(createConvertSCFToOpenMPPass());
     // Its memref.alloca_scope bodies hold no allocas: the canonicalizer
     // inlines them before scf-to-cf would give them several blocks.
