@@ -292,7 +292,7 @@ def PackPanels : Pass<"vdl-pack-panels", "::mlir::func::FuncOp"> {
   }];
   let dependentDialects = [
     "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
-    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect", "::vaec::vdl::VDLDialect"
   ];
 }
 
