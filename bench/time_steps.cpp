@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <string>
 #include <vector>
 
@@ -63,8 +64,18 @@ int main(int argc, char **argv) {
   double forward = median([&] {
     model->evalElbo(params.data(), arena.bytes(), x.data(), eps.data(), terms);
   });
-  std::printf("model %s batch %lld, one thread, median of %d runs\n", d.name,
-              (long long)d.batch, repeats);
+  // The threads the library's kernels run on: libomp's, where it linked it
+  // (vaec without --no-parallel), else the calling thread alone.
+  int threads = 1;
+  for (const char *name : {"libomp.so.5", "libomp.so"})
+    if (void *libomp = dlopen(name, RTLD_LAZY | RTLD_NOLOAD)) {
+      if (auto maxThreads = reinterpret_cast<int (*)()>(dlsym(libomp, "omp_get_max_threads")))
+        threads = maxThreads();
+      dlclose(libomp);
+      break;
+    }
+  std::printf("model %s batch %lld, %d thread%s, median of %d runs\n", d.name,
+              (long long)d.batch, threads, threads == 1 ? "" : "s", repeats);
   std::printf("  forward (vae_eval_elbo): %.3f ms, %.1f GFLOP/s, %.0f samples/s, "
               "loss %.3f\n",
               forward * 1e3, flops / forward / 1e9, d.batch / forward, terms[0]);

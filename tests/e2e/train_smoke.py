@@ -92,6 +92,16 @@ with tempfile.TemporaryDirectory() as tmp:
     bad = subprocess.run([vae_train, so, "--binarize", "sometimes"], capture_output=True, text=True)
     check(bad.returncode != 0 and "sometimes not in {none,static,dynamic}" in bad.stderr,
           "an unknown --binarize is a clear error: " + bad.stderr.strip())
+    # Counts out of range and flags that contradict each other are errors,
+    # before anything is trained or written.
+    for flags, message in [(["--limit", "0"], "--limit: Value 0 not in range 1"),
+                           (["--limit", "-5"], "--limit: Value -5 not in range 1"),
+                           (["--resume", "--overwrite"], "--resume excludes --overwrite")]:
+        folder = os.path.join(tmp, "refused")
+        bad = subprocess.run([vae_train, so, "--out", folder] + flags,
+                             capture_output=True, text=True)
+        check(bad.returncode != 0 and message in bad.stderr and not os.path.exists(folder),
+              f"{' '.join(flags)} is a clear error: " + bad.stderr.strip())
 
     # A run resumed after epoch 1 ends bit-identical to an uninterrupted one.
     straight, split = os.path.join(tmp, "straight"), os.path.join(tmp, "split")

@@ -42,7 +42,9 @@ int main(int argc, char **argv) {
   common(train);
   train->add_option("--epochs", options.epochs, "epochs (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
-  train->add_option("--limit", options.limit, "train on the first N examples only");
+  int64_t limit = 0; // parsed signed, so that a negative count is an error
+  train->add_option("--limit", limit, "train on the first N examples only (N >= 1)")
+      ->check(CLI::Range(int64_t{1}, int64_t{9007199254740992}));
   train
       ->add_option("--last-batch", lastBatch,
                    "the partial last batch of an epoch: pad (train on it, the "
@@ -50,10 +52,11 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"pad", "drop"}));
   train->add_flag("!--no-progress", options.progress,
                   "no progress bar (there is none when stdout is not a terminal)");
-  train->add_flag("--resume", options.resume,
-                  "continue from OUT/checkpoint.bin up to --epochs");
-  train->add_flag("--overwrite", options.overwrite,
-                  "start over even if OUT holds a checkpoint");
+  CLI::Option *resume = train->add_flag("--resume", options.resume,
+                                        "continue from OUT/checkpoint.bin up to --epochs");
+  CLI::Option *overwrite = train->add_flag("--overwrite", options.overwrite,
+                                           "start over even if OUT holds a checkpoint");
+  resume->excludes(overwrite);
   struct Inference {
     const char *name, *help;
     vae::Command command;
@@ -102,6 +105,7 @@ int main(int argc, char **argv) {
                      : binarize == "dynamic" ? vae::Binarize::Dynamic
                                              : vae::Binarize::None;
   options.padLastBatch = lastBatch == "pad";
+  options.limit = size_t(limit);
   std::string error;
   auto model = vae::Model::load(modelPath, error);
   if (!model) {
