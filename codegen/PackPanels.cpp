@@ -80,10 +80,11 @@ bool writtenIn(Operation *loop, Value buffer) {
   Extent read = extentOf(buffer);
   WalkResult walk = loop->getRegion(0).walk([&](Operation *op) {
     auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    // Effects unknown (not declared, nor those of the ops nested in it):
+    // it may write B.
     if (!effects)
-      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || op->getNumRegions() == 0
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ? WalkResult::advance()
+                                                                 : WalkResult::interrupt();
     SmallVector<MemoryEffects::EffectInstance> instances;
     effects.getEffects(instances);
     for (const MemoryEffects::EffectInstance &effect : instances)
