@@ -165,7 +165,8 @@ SmallVector<Panel> panelsIn(Operation *loop, Block *body, Value iv, int64_t l2By
 /// points its row views at the copy. The buffer is allocated once per thread:
 /// at the start of the innermost scf.parallel's body around (the OpenMP
 /// lowering's alloca_scope hoists it into the thread's parallel region), or
-/// else in the function's entry block.
+/// else in the function's body right before the loop nest, so that
+/// vdl-outline-kernels takes it into that nest's kernel.
 void pack(Operation *loop, Block *body, Panel &panel) {
   Location loc = panel.rows.front().getLoc();
   auto source = cast<MemRefType>(panel.buffer.getType());
@@ -175,7 +176,8 @@ void pack(Operation *loop, Block *body, Panel &panel) {
                                                  : loop->getParentOfType<scf::ParallelOp>())
     b.setInsertionPointToStart(parallel.getBody());
   else
-    b.setInsertionPointToStart(&loop->getParentOfType<func::FuncOp>().getBody().front());
+    b.setInsertionPoint(
+        loop->getParentOfType<func::FuncOp>().getBody().front().findAncestorOpInBlock(*loop));
   auto packed = b.create<memref::AllocaOp>(
       loc, MemRefType::get({rows, panel.width}, source.getElementType()),
       b.getI64IntegerAttr(64));

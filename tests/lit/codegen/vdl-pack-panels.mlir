@@ -2,12 +2,12 @@
 
 // x·W, its column-block loop outside: each k step reads a 16-float row of
 // W 1,600 bytes after the last. The 784x16 panel is copied once per column
-// block into a buffer allocated once (the loop is serial: in the entry
-// block), and the k loop reads the copy.
+// block into a buffer allocated once (the loop is serial: right before the
+// loop nest), and the k loop reads the copy.
 // CHECK-LABEL: func.func @serial(
 // CHECK-SAME: %[[X:.*]]: memref<128x784xf32>, %[[W:.*]]: memref<784x400xf32>
-// CHECK-NEXT: %[[BUF:.*]] = memref.alloca() {alignment = 64 : i64} : memref<784x16xf32>
-// CHECK: scf.for %[[N:.*]] = %c0 to %c400 step %c16 {
+// CHECK: %[[BUF:.*]] = memref.alloca() {alignment = 64 : i64} : memref<784x16xf32>
+// CHECK-NEXT: scf.for %[[N:.*]] = %c0 to %c400 step %c16 {
 // CHECK-NEXT: %[[PANEL:.*]] = memref.subview %[[W]][0, %[[N]]] [784, 16] [1, 1]
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK-NEXT: %[[ROW:.*]] = vector.load %[[PANEL]][%[[K]], %{{.*}}] : memref<784x16xf32, strided<[400, 1], offset: ?>>, vector<16xf32>
