@@ -109,8 +109,10 @@ struct Panel {
 /// of a 2-D buffer B with strided rows, made inside two or more loops of
 /// `loop` (row blocks and the k loop) from a column j fixed for `loop`'s
 /// iteration, read only as vectors, of a B that nothing in `loop` writes and
-/// whose K x nb panel fits a quarter of L2 beside the other operands.
-SmallVector<Panel> panelsIn(Operation *loop, Block *body, Value iv, int64_t l2Bytes) {
+/// whose K x nb panel fits a quarter of L2 beside the other operands
+/// (panelDepth; vdl-tile-and-vectorize cut a deeper K into blocks that do).
+SmallVector<Panel> panelsIn(Operation *loop, Block *body, Value iv,
+                             vaec::vdl::TargetAttr target) {
   SmallVector<Panel> panels;
   body->walk([&](memref::SubViewOp row) {
     if (row.getType().getRank() != 2 || !row.hasUnitStride())
@@ -138,7 +140,7 @@ SmallVector<Panel> panelsIn(Operation *loop, Block *body, Value iv, int64_t l2By
     if (!source.hasStaticShape() || !source.getElementType().isF32() ||
         failed(getStridesAndOffset(source, strides, offset)) || strides[1] != 1 ||
         strides[0] == width || source.getDimSize(0) < 2 ||
-        source.getDimSize(0) * width * 4 > l2Bytes / 4)
+        source.getDimSize(0) > vaec::panelDepth(target, width))
       return;
     // B and j from outside the loop's body, or j its induction variable.
     auto fixed = [&](Value value) {
@@ -215,7 +217,6 @@ void pack(Operation *loop, Block *body, Panel &panel) {
 struct PackPanelsPass : vaec::impl::PackPanelsBase<PackPanelsPass> {
   void runOnOperation() override {
     vaec::vdl::TargetAttr target = vaec::targetOf(getOperation());
-    int64_t l2 = target ? target.getL2Bytes() : 256 * 1024;
     // Outer loops first: a panel goes to the outermost loop that fixes its
     // column.
     SmallVector<Operation *> loops;
@@ -229,7 +230,7 @@ struct PackPanelsPass : vaec::impl::PackPanelsBase<PackPanelsPass> {
     for (Operation *loop : loops) {
       Block *body = &loop->getRegion(0).front();
       Value iv = body->getArgument(0);
-      for (Panel &panel : panelsIn(loop, body, iv, l2))
+      for (Panel &panel : panelsIn(loop, body, iv, target))
         pack(loop, body, panel);
     }
   }

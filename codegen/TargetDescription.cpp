@@ -211,3 +211,7 @@ int64_t vaec::vectorWidth(vdl::TargetAttr target, int64_t size) {
     width /= 2;
   return width;
 }
+
+int64_t vaec::panelDepth(vdl::TargetAttr target, int64_t cols) {
+  return std::max<int64_t>(1, target.getL2Bytes() / 4 / (cols * int64_t(sizeof(float))));
+}

@@ -60,6 +60,12 @@ RegisterBlock matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64_t n);
 /// narrower than one register.
 int64_t vectorWidth(vdl::TargetAttr target, int64_t size);
 
+/// The most rows of a K x `cols` f32 panel of B that fit a quarter of L2,
+/// beside the row blocks of A and C that stream past it: a matmul with a
+/// deeper K is cut into K blocks of at most this depth (vdl-tile-and-vectorize)
+/// and each block's panel is packed (vdl-pack-panels).
+int64_t panelDepth(vdl::TargetAttr target, int64_t cols);
+
 } // namespace vaec
 
 #endif // VAEC_CODEGEN_TARGETDESCRIPTION_H

@@ -40,6 +40,30 @@ RegisterBlock blockFor(vdl::TargetAttr target, int64_t m, int64_t n, RegisterBlo
   return block;
 }
 
+/// The K block of a matmul (linalg.matmul or matmul_transpose_a, loops
+/// [M, N, K]) whose K x nb panels of B are deeper than fit L2 (panelDepth):
+/// K cut into blocks of at most that depth; 0 when the panels fit.
+/// Each block then sums into C: a K x nb panel of B is packed once per block
+/// and serves every row block from L2, instead of streaming from memory once
+/// per row block.
+int64_t kBlockFor(linalg::LinalgOp op, vdl::TargetAttr target, RegisterBlock forced) {
+  if (!isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
+    return 0;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::is_contained(ranges, ShapedType::kDynamic))
+    return 0;
+  int64_t depth = vaec::panelDepth(target, blockFor(target, ranges[0], ranges[1], forced).cols);
+  if (ranges[2] <= depth)
+    return 0;
+  // A depth that divides K, if one is at least half the most (no remainder
+  // block, which would be a loop nest of its own); else equal blocks and a
+  // shorter last one.
+  for (int64_t kBlock = depth; 2 * kBlock >= depth; --kBlock)
+    if (ranges[2] % kBlock == 0)
+      return kBlock;
+  return llvm::divideCeil(ranges[2], llvm::divideCeil(ranges[2], depth));
+}
+
 /// The order of a matmul's M and N block loops: the one that slices the
 /// larger operand outside (N > M: B is K x N, A is M x K), where it is spread
 /// over the threads and where each of its panels is read once and then
@@ -224,7 +248,9 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
     if (!matmul)
       continue;
     SmallVector<int64_t> ranges = matmul.getStaticLoopRanges();
-    if (llvm::is_contained(ranges, ShapedType::kDynamic))
+    // A matmul cut into K blocks keeps its epilogue apart: the epilogue can
+    // only run after the last block.
+    if (llvm::is_contained(ranges, ShapedType::kDynamic) || kBlockFor(matmul, target, forced))
       continue;
     Operation *consumer = epilogue;
     // The loop nest yields the matmul's result to its other users, so it
@@ -280,6 +306,36 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
   }
 }
 
+/// Cuts the K loop of every matmul with panels deeper than L2 holds
+/// (kBlockFor) into a loop over K blocks, each a matmul of the same M x N
+/// that adds into C, tiled into register blocks after this like any other.
+LogicalResult cutKBlocks(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAttr target,
+                         RegisterBlock forced, const FrozenRewritePatternSet &folding) {
+  SmallVector<std::pair<linalg::LinalgOp, int64_t>> deep;
+  func.walk([&](linalg::LinalgOp op) {
+    if (!op.hasPureTensorSemantics())
+      return;
+    if (int64_t kBlock = kBlockFor(op, target, forced))
+      deep.push_back({op, kBlock});
+  });
+  if (deep.empty())
+    return success();
+  for (auto [op, kBlock] : deep) {
+    rewriter.setInsertionPoint(op);
+    scf::SCFTilingOptions options;
+    options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), {0, 0, kBlock}));
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      continue; // one K loop: correct, only slower
+    rewriter.replaceOp(op, tiled->replacements);
+    peelRemainders(rewriter, forLoops(tiled->loops));
+  }
+  // The blocks' matmuls get static shapes (the remainder's once its loop is
+  // inlined) before they are tiled.
+  return applyPatternsAndFoldGreedily(func, folding);
+}
+
 /// Kernels as vdl-fusion counts them (linalg ops, each a loop nest once
 /// lowered), a loop nest of fused linalg ops counting once.
 int64_t countKernels(func::FuncOp func) {
@@ -330,6 +386,8 @@ struct TileAndVectorizePass
         func->setAttr(vaec::vdl::VDLDialect::kFusionAttrName, entries.getDictionary(&getContext()));
       }
     }
+    if (failed(cutKBlocks(func, rewriter, target, forced, folding)))
+      return signalPassFailure();
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op.hasPureTensorSemantics() && op.getNumLoops() > 0 &&

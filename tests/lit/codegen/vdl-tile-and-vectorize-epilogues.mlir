@@ -86,3 +86,34 @@ func.func @transposed_consumer(%x: tensor<128x128xf32>, %w: tensor<128x128xf32>,
   } -> tensor<128x128xf32>
   return %h : tensor<128x128xf32>
 }
+
+// A K of 10,000: a 10000x16 panel of w (625 KiB) is more than a quarter of
+// the default target's 1 MiB L2, so the K loop is cut into blocks of 2,500
+// rows (at most 4,096 fit; 2,500 divides K), each adding into the
+// accumulator in memory. The relu can only follow the last block: it stays
+// a loop nest of its own, as does the bias broadcast that the first block
+// adds to.
+// CHECK-LABEL: func.func @deep_dense_relu
+// CHECK: vector.broadcast {{.*}} : vector<16xf32> to vector<1x16xf32>
+// CHECK: } {vdl.parallel}
+// CHECK: scf.for %{{.*}} = %c0 to %c10000 step %c2500
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c2500 step %c2 iter_args({{.*}}) -> (vector<16x16xf32>)
+// CHECK: } {vdl.parallel}
+// CHECK: arith.maximumf {{.*}} : vector<1x16xf32>
+// CHECK: } {vdl.parallel}
+// CHECK-NEXT: return
+func.func @deep_dense_relu(%x: tensor<128x10000xf32>, %w: tensor<10000x400xf32>, %b: tensor<400xf32>) -> tensor<128x400xf32> {
+  %e = tensor.empty() : tensor<128x400xf32>
+  %bias = linalg.broadcast ins(%b : tensor<400xf32>) outs(%e : tensor<128x400xf32>) dimensions = [0]
+  %z = linalg.matmul ins(%x, %w : tensor<128x10000xf32>, tensor<10000x400xf32>) outs(%bias : tensor<128x400xf32>) -> tensor<128x400xf32>
+  %h = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%z : tensor<128x400xf32>) outs(%e : tensor<128x400xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %zero = arith.constant 0.0 : f32
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<128x400xf32>
+  return %h : tensor<128x400xf32>
+}
