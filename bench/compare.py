@@ -261,7 +261,7 @@ def main():
             rate = steady_rate(result)
             lines.append(f"| {model} | {name} | {rate:,.0f} | {rate / ours:.2f}× | "
                          f"{result['first_step_seconds']:.2f} s | "
-                         f"{result['test']['loss']:.2f} | {result['rss']:.0f} MiB |")
+                         f"{result['test']['neg_elbo']:.2f} | {result['rss']:.0f} MiB |")
         flops = vaec_flops(os.path.join(ROOT, "models", model + ".vdl"))
         gflops = flops * ours / 128 / 1e9
         best = max((steady_rate(r), n) for n, r in results.items() if n != "vaec") \

@@ -220,7 +220,9 @@ def main():
         "framework": args.framework, "model": args.model, "epochs": args.epochs,
         "samples_per_second": [len(train) / s for s in epoch_seconds],
         "first_step_seconds": first_step, "train_loss": train_loss,
-        "test": {"loss": test_terms[0], "reconstruction": test_terms[1], "kl": test_terms[2]},
+        # (as vae-train's metrics.json: the -ELBO is reconstruction + KL)
+        "test": {"neg_elbo": test_terms[1] + test_terms[2], "objective": test_terms[0],
+                 "reconstruction": test_terms[1], "kl": test_terms[2]},
     }))
 
 

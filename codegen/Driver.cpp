@@ -25,7 +25,9 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -143,6 +145,47 @@ void printStats(mlir::ModuleOp module) {
 }
 
 } // namespace
+
+/// The fingerprint of the model `text` defines, for vae_model.fingerprint:
+/// "encoder=H decoder=H prior=H", each H the first 8 bytes (hex) of the
+/// SHA-256 of that part's vdl IR, printed without locations, of the model at
+/// batch 1, so that it names the architecture and nothing of the batch, the
+/// train block or the target: the libraries of one model, compiled for any
+/// CPU or batch, share checkpoints; another activation, layer or likelihood
+/// does not. The decoder's part covers its likelihood (kind and sigma), the
+/// prior's the prior's mean and standard deviation.
+static std::string modelFingerprint(llvm::StringRef text, llvm::StringRef filename,
+                                    const ModelInfo &info) {
+  llvm::SourceMgr sourceMgr;
+  unsigned id = sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(text, filename), llvm::SMLoc());
+  DiagnosticEngine diags(sourceMgr, llvm::nulls());
+  // (Locations point into the source manager's copy.)
+  Parser parser(sourceMgr.getMemoryBuffer(id)->getBuffer(), filename, diags);
+  Module ast = parser.parseModule();
+  if (diags.hadError() || !analyze(ast, diags, /*batch=*/1))
+    return "";
+  mlir::DialectRegistry registry;
+  registerCodegenDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.disableMultithreading();
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, ast, sourceMgr);
+  auto hash = [](llvm::StringRef part) {
+    std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(part));
+    return llvm::toHex(llvm::ArrayRef(digest).take_front(8), /*LowerCase=*/true);
+  };
+  auto printed = [&](llvm::StringRef name) {
+    std::string ir;
+    llvm::raw_string_ostream os(ir);
+    if (auto func = module->lookupSymbol<mlir::func::FuncOp>(name))
+      func.print(os, mlir::OpPrintingFlags().enableDebugInfo(false));
+    return ir;
+  };
+  return "encoder=" + hash(printed("encode")) + " decoder=" +
+         hash(printed("decode") + llvm::formatv(" likelihood {0} sigma {1}", info.likelihood,
+                                                info.likelihoodSigma).str()) +
+         " prior=" + hash(llvm::formatv("normal {0} {1}", info.priorMean, info.priorStd).str());
+}
 
 ModelInfo vaec::modelInfo(const Module &ast) {
   ModelInfo info;
@@ -332,6 +375,7 @@ int vaec::runDriver(const DriverOptions &options) {
 
   // LLVM IR and below.
   ModelInfo info = modelInfo(ast);
+  info.fingerprint = modelFingerprint(text, filename, info);
   if (mlir::failed(takeLayout(*module, info)))
     return 1;
   llvm::LLVMContext llvmContext;

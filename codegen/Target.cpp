@@ -174,7 +174,7 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
   auto *modelType = llvm::StructType::create(
       ctx,
       {i32, i32, ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64, ptr,
-       i64, i64, i64, f64, i64, i64, i64, f64, f64},
+       i64, i64, i64, f64, i64, i64, i64, f64, f64, ptr},
       "struct.vae_model");
   int64_t inputSize = 1;
   for (int64_t d : info.inputShape)
@@ -191,7 +191,8 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
        llvm::ConstantFP::get(f64, info.beta), i64c(info.warmupEpochs),
        i64c(info.epochs), i64c(info.seed),
        llvm::ConstantFP::get(f64, info.priorMean),
-       llvm::ConstantFP::get(f64, info.priorStd)});
+       llvm::ConstantFP::get(f64, info.priorStd),
+       string(info.fingerprint, "vae.model.fingerprint")});
   new llvm::GlobalVariable(module, modelType, true,
                            llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");

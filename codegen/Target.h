@@ -29,6 +29,8 @@ struct ModelInfo {
   int64_t epochs = 0;
   int64_t seed = 0;
   double priorMean = 0, priorStd = 1;
+  /// "encoder=H decoder=H prior=H" (the driver's modelFingerprint).
+  std::string fingerprint;
   /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
   struct Param {
     std::string name;

@@ -1,7 +1,11 @@
 //===- Checkpoint.h - vae-train checkpoints ---------------------*- C++ -*-===//
 //
-// checkpoint.bin: "VAECKPT1", five int64 (parameter floats, optimizer-state
-// floats, epochs done, steps done, seed), the parameters, the optimizer state.
+// checkpoint.bin: "VAECKPT2"; seven int64 (parameter floats, optimizer-state
+// floats, epochs done, steps done, seed, steps done of the running epoch,
+// bytes of the run record); four doubles (the running epoch's sums of the
+// objective, reconstruction and KL over its examples, and their count); the
+// run record ("key=value" lines: the model's fingerprint, the data and its
+// settings, the hyperparameters); the parameters; the optimizer state.
 // The RNG position is (seed, epoch, step): every draw is keyed by them.
 //
 //===----------------------------------------------------------------------===//
@@ -12,12 +16,21 @@
 #include "runtime/Model.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace vae {
 
 struct CheckpointHeader {
   int64_t paramFloats = 0, stateFloats = 0, epoch = 0, step = 0, seed = 0;
+  /// Steps of epoch `epoch + 1` already taken: 0 at the end of an epoch,
+  /// more for a run stopped in the middle of one (SIGINT, SIGTERM).
+  int64_t epochSteps = 0;
+  /// That epoch's sums so far: objective, reconstruction and KL, each
+  /// weighted by examples, and the examples.
+  double epochSums[4] = {0, 0, 0, 0};
+  /// What made it, compared when it is loaded (see Trainer.cpp).
+  std::map<std::string, std::string> run;
 };
 
 /// Writes through a temporary file and a rename: a crash at any moment

@@ -5,6 +5,8 @@
 #include "runtime/Idx.h"
 #include "vae/philox.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -33,7 +35,10 @@ bool Dataset::load(const std::string &path, size_t limit, Dataset &out,
   out.path = path;
   out.count = limit ? std::min<size_t>(limit, reader->count()) : reader->count();
   out.size = reader->exampleSize();
-  return reader->read(out.count, out.pixels, error);
+  if (!reader->read(out.count, out.pixels, error))
+    return false;
+  out.checksum = uint32_t(::crc32_z(0L, out.pixels.data(), out.pixels.size()));
+  return true;
 }
 
 void Dataset::binarizeStatically(uint32_t stream) {

@@ -29,6 +29,9 @@ struct Dataset {
   std::string path;
   std::vector<uint8_t> pixels;
   size_t count = 0, size = 0;
+  /// zlib's CRC-32 of the examples as loaded (before any binarization): a
+  /// checkpoint records it, so a run resumes on the data it began with.
+  uint32_t checksum = 0;
   static bool load(const std::string &path, size_t limit, Dataset &out,
                    std::string &error);
   /// Replaces every pixel by a Bernoulli draw with its intensity as the

@@ -40,6 +40,8 @@ std::string checkDescriptor(const vae_model &d) {
     return "has a descriptor of " + std::to_string(d.struct_size) +
            " bytes, but this runtime expects " +
            std::to_string(sizeof(vae_model));
+  if (!d.fingerprint)
+    return "has no model fingerprint";
   if (!d.name || d.batch <= 0 || d.input_rank < 1 ||
       d.input_rank > VAE_MAX_RANK || d.latent_size <= 0 || d.input_size <= 0)
     return "has a malformed descriptor (name, batch or shapes)";

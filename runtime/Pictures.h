@@ -13,7 +13,7 @@ namespace vae {
 
 /// The losses a run has seen, for loss_curve.png.
 struct LossHistory {
-  /// Training loss of every step, at its position in epochs (k / batches
+  /// Training −ELBO of every step, at its position in epochs (k / batches
   /// into epoch e is e + k / batches).
   std::vector<std::pair<double, double>> steps;
   /// Test -ELBO after each epoch (epoch number, nats).
@@ -30,7 +30,7 @@ bool writePictures(const Model &model, const float *params, void *arena,
                    const Dataset &test, uint64_t seed, const std::string &dir,
                    std::string &error);
 
-/// loss_curve.png: training loss per step (light grey), its moving average
+/// loss_curve.png: training −ELBO per step (light grey), its moving average
 /// (dark grey) and the test -ELBO per epoch (black squares), with the epochs
 /// on the x axis and nats on the y axis.
 bool writeLossCurve(const std::string &path, const LossHistory &history,

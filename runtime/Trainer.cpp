@@ -6,11 +6,14 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Pictures.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,17 +49,23 @@ std::vector<std::vector<double>> readCsv(const std::string &path) {
   return rows;
 }
 
-/// A run resumed from the checkpoint of epoch `epoch` drops the rows of
-/// later epochs (written before a crash that came ahead of the checkpoint).
-bool keepRowsUpTo(const std::string &path, int64_t epoch, std::string &error) {
+/// A run resumed from a checkpoint drops the rows of `path` whose `column`
+/// is past `last` (the epoch or step of the checkpoint): rows written before
+/// a crash or stop that came ahead of the checkpoint.
+bool keepRowsUpTo(const std::string &path, size_t column, int64_t last, std::string &error) {
   std::ifstream in(path);
   if (!in)
     return true;
   std::string header, line, kept;
   std::getline(in, header);
-  while (std::getline(in, line))
-    if (std::strtoll(line.c_str(), nullptr, 10) <= epoch)
+  while (std::getline(in, line)) {
+    const char *field = line.c_str();
+    for (size_t c = 0; c < column && field; ++c)
+      if ((field = std::strchr(field, ',')))
+        ++field;
+    if (field && std::strtoll(field, nullptr, 10) <= last)
       kept += line + '\n';
+  }
   in.close();
   return writeAtomically(path, [&](std::ostream &out) { out << header << '\n' << kept; },
                          error);
@@ -71,7 +80,16 @@ struct EpochRecord {
   double samplesPerSecond, seconds;
 };
 
-/// metrics.json: every epoch of the run (a resumed run included).
+/// The terms of an epoch as metrics.json writes them.
+std::string termsJson(const Terms &t) {
+  std::ostringstream out;
+  out << "{\"neg_elbo\": " << t.negElbo() << ", \"reconstruction\": " << t.reconstruction
+      << ", \"kl\": " << t.kl << ", \"objective\": " << t.objective << "}";
+  return out.str();
+}
+
+/// metrics.json: every epoch of the run (a resumed run included). The −ELBO
+/// is the true one (beta = 1); `objective` is what training minimized.
 bool writeMetricsJson(const std::string &path, const vae_model &d,
                       const std::vector<EpochRecord> &history, double firstStepSeconds,
                       std::string &error) {
@@ -79,17 +97,15 @@ bool writeMetricsJson(const std::string &path, const vae_model &d,
       path,
       [&](std::ostream &out) {
         out << "{\n  \"model\": \"" << d.name << "\",\n  \"batch\": " << d.batch
+            << ",\n  \"beta\": " << d.beta << ",\n  \"warmup_epochs\": " << d.warmup_epochs
             << ",\n  \"first_step_seconds\": " << firstStepSeconds
             << ",\n  \"epochs\": [";
         for (size_t i = 0; i < history.size(); ++i) {
           const EpochRecord &r = history[i];
           out << (i ? "," : "") << "\n    {\"epoch\": " << i + 1
-              << ", \"train\": {\"loss\": " << r.train.loss
-              << ", \"reconstruction\": " << r.train.reconstruction
-              << ", \"kl\": " << r.train.kl << "}, \"test\": {\"loss\": " << r.test.loss
-              << ", \"reconstruction\": " << r.test.reconstruction
-              << ", \"kl\": " << r.test.kl << "}, \"samples_per_second\": "
-              << r.samplesPerSecond << ", \"seconds\": " << r.seconds << "}";
+              << ", \"train\": " << termsJson(r.train) << ", \"test\": " << termsJson(r.test)
+              << ", \"samples_per_second\": " << r.samplesPerSecond
+              << ", \"seconds\": " << r.seconds << "}";
         }
         out << "\n  ]\n}\n";
       },
@@ -127,6 +143,163 @@ bool loadImages(const Model &model, const TrainOptions &options, bool wantTrain,
   return true;
 }
 
+const char *binarizeName(Binarize binarize) {
+  return binarize == Binarize::Static    ? "static"
+         : binarize == Binarize::Dynamic ? "dynamic"
+                                         : "none";
+}
+
+/// The flag that sets each data setting of the run record.
+const std::pair<const char *, const char *> kDataFlags[] = {
+    {"data", "--data"}, {"limit", "--limit"}, {"binarize", "--binarize"},
+    {"last_batch", "--last-batch"}};
+
+/// The settings of `options` the user did not give, from the run record of
+/// a checkpoint: a resumed run, or eval/score of one, sees the data the
+/// run trained on, as it trained on it. (`limit` and `last_batch` only
+/// when `forTraining`.)
+void adoptRunSettings(const std::map<std::string, std::string> &run, TrainOptions &options,
+                      bool forTraining) {
+  auto take = [&](const char *key, bool given, auto apply) {
+    auto it = run.find(key);
+    if (!given && it != run.end())
+      apply(it->second);
+  };
+  take("data", options.dataGiven, [&](const std::string &v) { options.dataDir = v; });
+  take("binarize", options.binarizeGiven, [&](const std::string &v) {
+    options.binarize = v == "static"    ? Binarize::Static
+                       : v == "dynamic" ? Binarize::Dynamic
+                                        : Binarize::None;
+  });
+  if (!forTraining)
+    return;
+  take("limit", options.limitGiven, [&](const std::string &v) {
+    options.limit = v == "all" ? 0 : size_t(std::strtoull(v.c_str(), nullptr, 10));
+  });
+  take("last_batch", options.lastBatchGiven,
+       [&](const std::string &v) { options.padLastBatch = v != "drop"; });
+}
+
+/// What a checkpoint records of the run that made it: the model's
+/// fingerprint (vae_model.fingerprint: its encoder, decoder and prior), the
+/// training data (folder, examples, CRC-32) and its settings, and the
+/// hyperparameters compiled into the library.
+std::map<std::string, std::string> runRecord(const Model &model, const TrainOptions &options,
+                                             const Dataset &trainSet) {
+  const vae_model &d = model.desc();
+  std::error_code ec;
+  std::filesystem::path data = std::filesystem::absolute(options.dataDir, ec);
+  char crc[16];
+  std::snprintf(crc, sizeof(crc), "%08x", unsigned(trainSet.checksum));
+  std::ostringstream beta;
+  beta << d.beta;
+  return {{"model", d.name},
+          {"fingerprint", d.fingerprint},
+          {"batch", std::to_string(d.batch)},
+          {"data", (ec ? std::filesystem::path(options.dataDir) : data).lexically_normal()},
+          {"train_examples", std::to_string(trainSet.count)},
+          {"train_crc32", crc},
+          {"limit", options.limit ? std::to_string(options.limit) : "all"},
+          {"binarize", binarizeName(options.binarize)},
+          {"last_batch", options.padLastBatch ? "pad" : "drop"},
+          {"beta", beta.str()},
+          {"warmup_epochs", std::to_string(d.warmup_epochs)}};
+}
+
+/// The parts of two fingerprints ("encoder=H decoder=H prior=H") that
+/// differ: "the decoder differs", "the encoder and the prior differ".
+std::string differingParts(const std::string &a, const std::string &b) {
+  std::istringstream left(a), right(b);
+  std::vector<std::string> parts;
+  for (std::string x, y; left >> x && right >> y;)
+    if (x != y)
+      parts.push_back("the " + x.substr(0, x.find('=')));
+  if (parts.empty())
+    return "its fingerprint differs";
+  std::string out = parts[0];
+  for (size_t i = 1; i < parts.size(); ++i)
+    out += (i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  return out + (parts.size() == 1 ? " differs" : " differ");
+}
+
+/// Whether the model of `model` is the one that made a checkpoint with the
+/// run record `run`; otherwise `error` says what differs.
+bool sameModel(const std::map<std::string, std::string> &run, const Model &model,
+               const std::string &path, std::string &error) {
+  auto it = run.find("fingerprint");
+  if (it == run.end() || it->second == model.desc().fingerprint)
+    return true;
+  std::string name = run.count("model") ? run.at("model") : "?";
+  error = "'" + path + "' was trained by another model: " +
+          differingParts(it->second, model.desc().fingerprint) + " between the '" + name +
+          "' that made it (" + it->second + ") and this '" + model.desc().name + "' (" +
+          model.desc().fingerprint + "); its parameters mean nothing to this one";
+  return false;
+}
+
+/// For --resume: every difference between the run record of the checkpoint
+/// and this run's, one line each, naming the flag that makes it. (Another
+/// --data or --limit changes the examples too: said once, by the flag.)
+std::string runDifferences(const std::map<std::string, std::string> &saved,
+                           const std::map<std::string, std::string> &now) {
+  auto differs = [&](const std::string &key) {
+    auto it = now.find(key), was = saved.find(key);
+    return it != now.end() && was != saved.end() && it->second != was->second;
+  };
+  std::string lines;
+  for (const auto &[key, value] : saved) {
+    if (key == "fingerprint" || key == "model" || !differs(key))
+      continue;
+    const std::string &current = now.at(key);
+    std::string flag;
+    for (const auto &[k, f] : kDataFlags)
+      if (key == k)
+        flag = f;
+    if (key == "train_examples" || key == "train_crc32") {
+      if (!differs("data") && !differs("limit"))
+        lines += "\n  the training data differ: " + key + " " + value + " then, " + current +
+                 " now (the files in the run's --data folder changed)";
+    } else if (!flag.empty()) {
+      lines += "\n  " + flag + " " + current + ", but the run trained with " + flag + " " +
+               value;
+    } else {
+      lines += "\n  " + key + " " + current + " in this library, " + value +
+               " in the run's (recompiled with another train block?)";
+    }
+  }
+  return lines;
+}
+
+/// SIGINT and SIGTERM during training: the first one asks the loop to stop
+/// after the current step (and is then reset, so a second one kills).
+volatile std::sig_atomic_t stopSignal = 0;
+
+extern "C" void requestStop(int signal) { stopSignal = signal; }
+
+/// Installs requestStop for SIGINT and SIGTERM while training; restores the
+/// previous handlers after.
+class StopOnSignals {
+public:
+  StopOnSignals() {
+    stopSignal = 0;
+    struct sigaction action {};
+    action.sa_handler = requestStop;
+    action.sa_flags = SA_RESETHAND; // a second signal does what it always does
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous[0]);
+    sigaction(SIGTERM, &action, &previous[1]);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &previous[0], nullptr);
+    sigaction(SIGTERM, &previous[1], nullptr);
+  }
+  StopOnSignals(const StopOnSignals &) = delete;
+  StopOnSignals &operator=(const StopOnSignals &) = delete;
+
+private:
+  struct sigaction previous[2];
+};
+
 /// One line redrawn in place on a terminal; nothing otherwise.
 class ProgressBar {
 public:
@@ -139,7 +312,7 @@ public:
     last = now;
     const int width = 30;
     int filled = int(double(width) * double(done) / double(total));
-    std::printf("\r\033[Kepoch %lld/%lld [%s%s] %zu/%zu  loss %.2f  %.0f samples/s",
+    std::printf("\r\033[Kepoch %lld/%lld [%s%s] %zu/%zu  -ELBO %.2f  %.0f samples/s",
                 (long long)epoch, (long long)epochs, std::string(size_t(filled), '#').c_str(),
                 std::string(size_t(width - filled), '.').c_str(), done, total, loss,
                 samplesPerSecond);
@@ -191,14 +364,14 @@ Terms vae::evaluate(const Model &model, const float *params, void *arena,
                  if (n == batch) {
                    float terms[3];
                    model.evalElbo(params, arena, x.data(), eps.data(), terms);
-                   total.loss += double(terms[0]) * double(n);
+                   total.objective += double(terms[0]) * double(n);
                    total.reconstruction += double(terms[1]) * double(n);
                    total.kl += double(terms[2]) * double(n);
                  } else { // per example: the padding must not count
                    model.score(params, arena, x.data(), eps.data(), loss.data(),
                                rec.data(), kl.data());
                    for (size_t b = 0; b < n; ++b) {
-                     total.loss += loss[b];
+                     total.objective += loss[b];
                      total.reconstruction += rec[b];
                      total.kl += kl[b];
                    }
@@ -206,7 +379,7 @@ Terms vae::evaluate(const Model &model, const float *params, void *arena,
                  total.examples += n;
                });
   if (total.examples) {
-    total.loss /= double(total.examples);
+    total.objective /= double(total.examples);
     total.reconstruction /= double(total.examples);
     total.kl /= double(total.examples);
   }
@@ -257,9 +430,28 @@ std::vector<double> vae::importanceWeightedLogLikelihood(
   return result;
 }
 
-int vae::train(const Model &model, const TrainOptions &options) {
+int vae::train(const Model &model, const TrainOptions &given) {
   const vae_model &d = model.desc();
+  TrainOptions options = given;
   std::string error;
+  std::filesystem::create_directories(options.outDir);
+  AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
+  AlignedBuffer arena = model.newArena();
+  std::string checkpoint = options.outDir + "/checkpoint.bin";
+  std::string metricsPath = options.outDir + "/metrics.csv";
+  std::string stepsPath = options.outDir + "/steps.csv";
+  CheckpointHeader position;
+  if (options.resume) {
+    // The run's own data settings unless given; a given one must agree.
+    if (!readCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
+        !sameModel(position.run, model, checkpoint, error))
+      return fail(error);
+    adoptRunSettings(position.run, options, /*forTraining=*/true);
+  } else if (std::filesystem::exists(checkpoint) && !options.overwrite) {
+    return fail("'" + checkpoint +
+                "' exists; --resume continues it, --overwrite starts over, "
+                "or choose another --out");
+  }
   Dataset trainSet, testSet;
   if (!loadImages(model, options, true, trainSet, testSet, error))
     return fail(error);
@@ -270,53 +462,73 @@ int vae::train(const Model &model, const TrainOptions &options) {
                 (options.padLastBatch ? "" : " (--last-batch drop)"));
   int64_t epochs = options.epochs > 0 ? options.epochs : d.epochs;
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
+  std::map<std::string, std::string> record = runRecord(model, options, trainSet);
 
-  std::filesystem::create_directories(options.outDir);
-  AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
-  AlignedBuffer arena = model.newArena();
-  std::string checkpoint = options.outDir + "/checkpoint.bin";
-  std::string metricsPath = options.outDir + "/metrics.csv";
-  std::string stepsPath = options.outDir + "/steps.csv";
-  CheckpointHeader position;
   std::vector<EpochRecord> history;
   LossHistory losses;
+  // Where the last checkpoint of this run is, for the messages of a stop.
+  std::string saved = "no checkpoint was written (no epoch finished)";
+  auto describe = [&](const CheckpointHeader &at) {
+    std::string where = at.epochSteps ? "epoch " + std::to_string(at.epoch + 1) + ", step " +
+                                            std::to_string(at.step)
+                                      : "the end of epoch " + std::to_string(at.epoch);
+    return "the checkpoint of " + where + " is kept in '" + checkpoint +
+           "' (--resume continues from it)";
+  };
   if (options.resume) {
-    if (!readCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
-      return fail(error);
     if (options.seed >= 0 && uint64_t(position.seed) != seed)
       return fail("'" + checkpoint + "' was trained with seed " +
                   std::to_string(position.seed) + ", not " + std::to_string(seed));
+    if (std::string differences = runDifferences(position.run, record); !differences.empty())
+      return fail("cannot resume '" + checkpoint + "': this run differs from it:" +
+                  differences + "\nLeave such flags out to continue the run as it was, or "
+                  "start a new run with another --out (metrics.csv would mix the two).");
     seed = uint64_t(position.seed);
-    if (!keepRowsUpTo(metricsPath, position.epoch, error) ||
-        !keepRowsUpTo(stepsPath, position.epoch, error))
+    if (!keepRowsUpTo(metricsPath, 0, position.epoch, error) ||
+        !keepRowsUpTo(stepsPath, 1, position.step, error))
       return fail(error);
     for (const auto &row : readCsv(metricsPath))
-      if (row.size() >= 9) {
-        history.push_back({{row[1], row[2], row[3], 0}, {row[4], row[5], row[6], 0}, row[7], row[8]});
-        losses.test.push_back({row[0], row[4]});
+      if (row.size() >= 11) {
+        // (objective, reconstruction, kl: the −ELBO is their sum.)
+        history.push_back({{row[4], row[2], row[3], 0}, {row[8], row[6], row[7], 0}, row[9],
+                           row[10]});
+        losses.test.push_back({row[0], row[5]});
       }
     for (const auto &row : readCsv(stepsPath))
-      if (row.size() >= 4)
-        losses.steps.push_back({row[2], row[3]});
-    std::printf("resuming from '%s' after epoch %lld (step %lld)\n",
-                checkpoint.c_str(), (long long)position.epoch, (long long)position.step);
+      if (row.size() >= 5)
+        losses.steps.push_back({row[2], row[4]});
+    saved = describe(position);
+    std::printf("resuming from '%s' at %s (step %lld)\n", checkpoint.c_str(),
+                position.epochSteps ? ("epoch " + std::to_string(position.epoch + 1) +
+                                       ", step " + std::to_string(position.epochSteps) +
+                                       " of it").c_str()
+                                    : ("the end of epoch " + std::to_string(position.epoch)).c_str(),
+                (long long)position.step);
   } else {
-    if (std::filesystem::exists(checkpoint) && !options.overwrite)
-      return fail("'" + checkpoint +
-                  "' exists; --resume continues it, --overwrite starts over, "
-                  "or choose another --out");
     model.initParams(params.data(), seed);
     position.seed = int64_t(seed);
   }
+  position.run = record;
   if (!options.resume || !std::filesystem::exists(metricsPath)) {
     std::ofstream(metricsPath, std::ios::trunc)
-        << "epoch,train_loss,train_reconstruction,train_kl,test_loss,"
-           "test_reconstruction,test_kl,samples_per_second,seconds\n";
+        << "epoch,train_neg_elbo,train_reconstruction,train_kl,train_objective,"
+           "test_neg_elbo,test_reconstruction,test_kl,test_objective,"
+           "samples_per_second,seconds\n";
     std::ofstream(stepsPath, std::ios::trunc)
-        << "epoch,step,position,loss,reconstruction,kl\n";
+        << "epoch,step,position,objective,neg_elbo,reconstruction,kl\n";
   }
   std::ofstream metrics(metricsPath, std::ios::app), stepLog(stepsPath, std::ios::app);
 
+  StopOnSignals stopOnSignals;
+  // A stop by SIGINT or SIGTERM: the process's exit code.
+  auto interrupted = [&](const std::string &when) {
+    std::fprintf(stderr, "vae-train: %s %s; %s\n",
+                 stopSignal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)",
+                 when.c_str(), saved.c_str());
+    return 128 + int(stopSignal);
+  };
+  // Objective and −ELBO differ where beta is not 1 or the KL weight warms up.
+  bool weighted = d.beta != 1.0 || d.warmup_epochs > 0;
   size_t batches = options.padLastBatch ? (trainSet.count + batch - 1) / batch
                                         : trainSet.count / batch;
   size_t dropped = trainSet.count - std::min(trainSet.count, batches * batch);
@@ -328,7 +540,10 @@ int vae::train(const Model &model, const TrainOptions &options) {
               : dropped ? "the partial batch dropped"
                         : "the partial batch padded",
               (long long)epochs, options.resume ? "the checkpoint" : "initialization",
-              initial.loss);
+              initial.negElbo());
+  std::fflush(stdout);
+  if (stopSignal)
+    return interrupted("before the first step");
 
   std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
   std::vector<float> ones = model.exampleWeights(batch);
@@ -337,9 +552,13 @@ int vae::train(const Model &model, const TrainOptions &options) {
   for (int64_t epoch = position.epoch; epoch < epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
     std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
-    Terms trainTerms;
+    // A run stopped within this epoch goes on from its next step, with the
+    // sums of the steps it took.
+    Terms trainTerms{position.epochSums[0], position.epochSums[1], position.epochSums[2],
+                     size_t(position.epochSums[3])};
+    size_t firstStep = size_t(position.epochSteps), examplesBefore = trainTerms.examples;
     std::ostringstream stepRows;
-    for (size_t k = 0; k < batches; ++k) {
+    for (size_t k = firstStep; k < batches; ++k) {
       size_t n = std::min(batch, trainSet.count - k * batch);
       gather(trainSet, order.data() + k * batch, n, x);
       if (options.binarize == Binarize::Dynamic)
@@ -351,54 +570,86 @@ int vae::train(const Model &model, const TrainOptions &options) {
       double at = double(epoch) + double(k) / double(batches);
       float terms[3];
       model.trainStep(params.data(), state.data(), arena.bytes(), x.data(), eps.data(),
-                      n < batch ? partial.data() : ones.data(), ++position.step,
+                      n < batch ? partial.data() : ones.data(), position.step + 1,
                       model.klWeight(at), terms);
+      double negElbo = double(terms[1]) + double(terms[2]);
+      stepRows << epoch + 1 << ',' << position.step + 1 << ','
+               << at + 1.0 / double(batches) << ',' << terms[0] << ',' << negElbo << ','
+               << terms[1] << ',' << terms[2] << '\n';
       if (!std::isfinite(terms[0])) {
+        // The parameters are lost: the steps so far go to the log, nothing
+        // to the checkpoint.
         progress.clear();
-        return fail("the loss became " + std::to_string(terms[0]) + " at epoch " +
-                    std::to_string(epoch + 1) + ", step " + std::to_string(position.step) +
-                    "; stopping (the checkpoint of the last finished epoch is kept)");
+        stepLog << stepRows.str();
+        stepLog.flush();
+        const char *value = std::isnan(terms[0]) ? "NaN" : terms[0] > 0 ? "+Inf" : "-Inf";
+        return fail(std::string("the loss became ") + value + " at epoch " +
+                    std::to_string(epoch + 1) + ", step " + std::to_string(position.step + 1) +
+                    "; stopped (steps.csv has every step up to it); " + saved);
       }
+      ++position.step;
       if (firstStepSeconds < 0)
         firstStepSeconds = std::chrono::duration<double>(
                                std::chrono::steady_clock::now() - kLoadedAt).count();
-      trainTerms.loss += double(terms[0]) * double(n);
+      trainTerms.objective += double(terms[0]) * double(n);
       trainTerms.reconstruction += double(terms[1]) * double(n);
       trainTerms.kl += double(terms[2]) * double(n);
       trainTerms.examples += n;
-      losses.steps.push_back({at + 1.0 / double(batches), terms[0]});
-      stepRows << epoch + 1 << ',' << position.step << ',' << losses.steps.back().first
-               << ',' << terms[0] << ',' << terms[1] << ',' << terms[2] << '\n';
+      losses.steps.push_back({at + 1.0 / double(batches), negElbo});
       double elapsed = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start).count();
       progress.update(epoch + 1, epochs, k + 1, batches,
-                      trainTerms.loss / double(trainTerms.examples),
-                      double(trainTerms.examples) / elapsed);
+                      trainTerms.negElbo() / double(trainTerms.examples),
+                      double(trainTerms.examples - examplesBefore) / elapsed);
+      if (stopSignal) {
+        progress.clear();
+        position.epochSteps = int64_t(k + 1);
+        position.epochSums[0] = trainTerms.objective;
+        position.epochSums[1] = trainTerms.reconstruction;
+        position.epochSums[2] = trainTerms.kl;
+        position.epochSums[3] = double(trainTerms.examples);
+        stepLog << stepRows.str();
+        stepLog.flush();
+        if (!stepLog)
+          return fail("cannot append to '" + stepsPath + "'");
+        if (!writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
+          return fail(error);
+        saved = describe(position);
+        return interrupted("at epoch " + std::to_string(epoch + 1) + ", step " +
+                           std::to_string(position.step) + " (" + std::to_string(k + 1) +
+                           " of " + std::to_string(batches) + " in the epoch)");
+      }
     }
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start).count();
+    double rate = double(trainTerms.examples - examplesBefore) / seconds;
     double examples = double(trainTerms.examples);
-    trainTerms.loss /= examples;
+    trainTerms.objective /= examples;
     trainTerms.reconstruction /= examples;
     trainTerms.kl /= examples;
     Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed);
-    double rate = examples / seconds;
     progress.clear();
     std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)  test "
-                "-ELBO %.2f (rec %.2f, KL %.2f)  %.0f samples/s  %.2f s\n",
-                (long long)epoch + 1, (long long)epochs, trainTerms.loss,
-                trainTerms.reconstruction, trainTerms.kl, test.loss,
-                test.reconstruction, test.kl, rate, seconds);
+                "-ELBO %.2f (rec %.2f, KL %.2f)",
+                (long long)epoch + 1, (long long)epochs, trainTerms.negElbo(),
+                trainTerms.reconstruction, trainTerms.kl, test.negElbo(),
+                test.reconstruction, test.kl);
+    if (weighted)
+      std::printf("  objective train %.2f test %.2f", trainTerms.objective, test.objective);
+    std::printf("  %.0f samples/s  %.2f s\n", rate, seconds);
     std::fflush(stdout);
-    metrics << epoch + 1 << ',' << trainTerms.loss << ',' << trainTerms.reconstruction
-            << ',' << trainTerms.kl << ',' << test.loss << ',' << test.reconstruction
-            << ',' << test.kl << ',' << rate << ',' << seconds << '\n';
+    metrics << epoch + 1 << ',' << trainTerms.negElbo() << ',' << trainTerms.reconstruction
+            << ',' << trainTerms.kl << ',' << trainTerms.objective << ',' << test.negElbo()
+            << ',' << test.reconstruction << ',' << test.kl << ',' << test.objective << ','
+            << rate << ',' << seconds << '\n';
     metrics.flush();
     stepLog << stepRows.str();
     stepLog.flush();
     history.push_back({trainTerms, test, rate, seconds});
-    losses.test.push_back({double(epoch + 1), test.loss});
+    losses.test.push_back({double(epoch + 1), test.negElbo()});
     position.epoch = epoch + 1;
+    position.epochSteps = 0;
+    std::fill(std::begin(position.epochSums), std::end(position.epochSums), 0.0);
     if (!metrics || !stepLog)
       return fail("cannot append to '" + metricsPath + "' or '" + stepsPath + "'");
     if (!writeMetricsJson(options.outDir + "/metrics.json", d, history,
@@ -406,16 +657,20 @@ int vae::train(const Model &model, const TrainOptions &options) {
         !writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
         !writeLossCurve(options.outDir + "/loss_curve.png", losses, error))
       return fail(error);
+    saved = describe(position);
+    if (stopSignal)
+      return interrupted("after epoch " + std::to_string(epoch + 1));
   }
   if (!writePictures(model, params.data(), arena.bytes(), testSet, seed,
                      options.outDir, error))
     return fail(error);
-  return 0;
+  return stopSignal ? interrupted("while drawing the pictures") : 0;
 }
 
-int vae::runCommand(const Model &model, const TrainOptions &options,
+int vae::runCommand(const Model &model, const TrainOptions &given,
                     const std::string &checkpointPath, Command command) {
   const vae_model &d = model.desc();
+  TrainOptions options = given;
   std::string error;
   std::string path = checkpointPath.empty() ? options.outDir + "/checkpoint.bin"
                                             : checkpointPath;
@@ -424,7 +679,12 @@ int vae::runCommand(const Model &model, const TrainOptions &options,
   CheckpointHeader header;
   Dataset unused, images, labels;
   if (!readCheckpoint(path, model, params.data(), state.data(), header, error) ||
-      !loadImages(model, options, false, unused, images, error))
+      !sameModel(header.run, model, path, error))
+    return fail(error);
+  // The test set of the run's data, binarized as it was, unless --data or
+  // --binarize say otherwise.
+  adoptRunSettings(header.run, options, /*forTraining=*/false);
+  if (!loadImages(model, options, false, unused, images, error))
     return fail(error);
   std::string labelPath = findIdx(options.dataDir, "t10k-labels-idx1-ubyte");
   if (!labelPath.empty() && !Dataset::load(labelPath, 0, labels, error))
@@ -439,8 +699,11 @@ int vae::runCommand(const Model &model, const TrainOptions &options,
   case Command::Eval: {
     Terms t = evaluate(model, params.data(), arena.bytes(), images, seed);
     std::printf("test -ELBO %.2f nats (reconstruction %.2f, KL %.2f) over %zu "
-                "examples, checkpoint of epoch %lld\n",
-                t.loss, t.reconstruction, t.kl, t.examples, (long long)header.epoch);
+                "examples, checkpoint of epoch %lld",
+                t.negElbo(), t.reconstruction, t.kl, t.examples, (long long)header.epoch);
+    if (d.beta != 1.0)
+      std::printf("; objective with beta %g: %.2f", d.beta, t.objective);
+    std::printf("\n");
     return 0;
   }
   case Command::Encode:
@@ -487,8 +750,9 @@ int vae::runCommand(const Model &model, const TrainOptions &options,
                            if (encode)
                              for (size_t j = 0; j < latent; ++j)
                                csv << ',' << mu[b * latent + j];
-                           else
-                             csv << ',' << loss[b] << ',' << rec[b] << ',' << kl[b];
+                           else // the −ELBO whatever beta is
+                             csv << ',' << double(rec[b]) + double(kl[b]) << ',' << rec[b]
+                                 << ',' << kl[b];
                            if (!iw.empty())
                              csv << ',' << -iw[first + b];
                            csv << '\n';

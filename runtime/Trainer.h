@@ -13,6 +13,10 @@ namespace vae {
 
 struct TrainOptions {
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
+  /// Which data settings were given on the command line: those not given
+  /// are the run's own (its checkpoint's) when one is resumed or used, and
+  /// those given must agree with a resumed run's.
+  bool dataGiven = false, binarizeGiven = false, limitGiven = false, lastBatchGiven = false;
   std::string outDir = "vae-train-out";
   int64_t epochs = 0; // 0: the model's
   int64_t seed = -1;  // -1: the model's
@@ -30,14 +34,17 @@ struct TrainOptions {
   int64_t importanceSamples = 0;
 };
 
-/// Nats per example, averaged over the examples seen.
+/// Nats per example, averaged over the examples seen. `objective` is what
+/// training minimizes, reconstruction + beta KL (with the KL weight of each
+/// step during warm-up); the −ELBO is reconstruction + KL whatever beta is.
 struct Terms {
-  double loss = 0, reconstruction = 0, kl = 0;
+  double objective = 0, reconstruction = 0, kl = 0;
   size_t examples = 0;
+  double negElbo() const { return reconstruction + kl; }
 };
 
-/// −ELBO of every example of `data`: full batches through vae_eval_elbo, the
-/// last partial batch padded and scored per example with vae_score.
+/// The terms of every example of `data`: full batches through vae_eval_elbo,
+/// the last partial batch padded and scored per example with vae_score.
 Terms evaluate(const Model &model, const float *params, void *arena,
                const Dataset &data, uint64_t seed);
 
@@ -64,7 +71,9 @@ int runCommand(const Model &model, const TrainOptions &options,
 
 /// Trains and writes metrics.csv, metrics.json, steps.csv, checkpoint.bin
 /// and the pictures into options.outDir. Returns the process exit code;
-/// messages go to stderr.
+/// messages go to stderr. SIGINT and SIGTERM end the run after the current
+/// step with a checkpoint that --resume continues bit-identically (exit
+/// code 128 + the signal); a second one ends it at once.
 int train(const Model &model, const TrainOptions &options);
 
 } // namespace vae

@@ -7,9 +7,11 @@ Also: bad data gives a clear error naming the file and a non-zero exit."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 vaec, vae_train, models = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
@@ -39,7 +41,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(len(metrics) == 2 and metrics[1].startswith("1,"), "metrics.csv has one epoch")
     record = json.load(open(os.path.join(out, "metrics.json")))
     check(record["model"] == "mnist_vae" and len(record["epochs"]) == 1 and
-          abs(record["epochs"][0]["test"]["loss"] - after) < 0.01, "metrics.json matches")
+          abs(record["epochs"][0]["test"]["neg_elbo"] - after) < 0.01, "metrics.json matches")
     check(os.path.getsize(os.path.join(out, "checkpoint.bin")) > 0, "checkpoint written")
     check(not os.path.exists(os.path.join(out, "checkpoint.bin.tmp")), "no temporary left")
     # 2,000 = 15 x 128 + 80: the partial batch is trained on (padded, masked).
@@ -89,6 +91,20 @@ with tempfile.TemporaryDirectory() as tmp:
         rows = open(os.path.join(other, "steps.csv")).read().splitlines()
         check(variant.returncode == 0 and len(rows) == 1 + expected_steps,
               f"{' '.join(flags)}: {expected_steps} steps")
+    # eval of a --binarize dynamic run evaluates the test set as the run did
+    # (statically binarized), without the flag given again.
+    dynamic = os.path.join(tmp, "--binarize-dynamic")
+    last = open(os.path.join(dynamic, "metrics.csv")).read().splitlines()[-1].split(",")
+    ev = subprocess.run([vae_train, "eval", so, "--out", dynamic], capture_output=True, text=True)
+    value = float(re.search(r"test -ELBO ([0-9.]+)", ev.stdout).group(1))
+    check(ev.returncode == 0 and abs(value - float(last[5])) < 0.01,
+          f"eval of a --binarize dynamic run uses its binarized test set: {value:.2f} "
+          f"(the run's {float(last[5]):.2f})")
+    ev = subprocess.run([vae_train, "eval", so, "--out", dynamic, "--binarize", "none"],
+                        capture_output=True, text=True)
+    other_value = float(re.search(r"test -ELBO ([0-9.]+)", ev.stdout).group(1))
+    check(ev.returncode == 0 and abs(other_value - value) > 0.05,
+          f"an explicit --binarize none overrides it: {other_value:.2f}")
     bad = subprocess.run([vae_train, so, "--binarize", "sometimes"], capture_output=True, text=True)
     check(bad.returncode != 0 and "sometimes not in {none,static,dynamic}" in bad.stderr,
           "an unknown --binarize is a clear error: " + bad.stderr.strip())
@@ -129,14 +145,145 @@ with tempfile.TemporaryDirectory() as tmp:
     # A crash after metrics.csv got epoch 3 but before its checkpoint: the
     # resumed run drops that row and writes it again, once.
     with open(os.path.join(split, "metrics.csv"), "a") as f:
-        f.write("3,1,1,1,1,1,1,1,1\n")
+        f.write("3,1,1,1,1,1,1,1,1,1,1\n")
     subprocess.run(common + ["--epochs", "3", "--out", split, "--resume"], check=True,
                    capture_output=True)
     rows = open(os.path.join(split, "metrics.csv")).read().splitlines()
-    check(len(rows) == 4 and rows[3].startswith("3,") and rows[3] != "3,1,1,1,1,1,1,1,1",
+    check(len(rows) == 4 and rows[3].startswith("3,") and rows[3] != "3,1,1,1,1,1,1,1,1,1,1",
           "a resumed run replaces rows past its checkpoint")
     record = json.load(open(os.path.join(split, "metrics.json")))
     check(len(record["epochs"]) == 3, "metrics.json of a resumed run holds every epoch")
+
+    # A resumed run takes its data settings from the checkpoint; another
+    # --limit or --binarize is refused, naming the flag, and nothing changes.
+    before = open(os.path.join(split, "checkpoint.bin"), "rb").read()
+    for flags, message in [(["--limit", "512"], "--limit 512, but the run trained with --limit 1024"),
+                           (["--binarize", "static"],
+                            "--binarize static, but the run trained with --binarize none")]:
+        bad = subprocess.run(common[:2] + ["--epochs", "4", "--out", split, "--resume"] + flags,
+                             capture_output=True, text=True)
+        check(bad.returncode != 0 and message in bad.stderr and
+              open(os.path.join(split, "checkpoint.bin"), "rb").read() == before,
+              f"--resume {' '.join(flags)} is refused: " + bad.stderr.strip().splitlines()[-2])
+
+    # Another model of the same shapes (tanh for relu in the decoder): its
+    # checkpoint is refused by eval and --resume, naming the decoder.
+    tanh_vdl = os.path.join(tmp, "tanh.vdl")
+    with open(tanh_vdl, "w") as f:
+        f.write(open(os.path.join(models, "mnist_vae.vdl")).read()
+                .replace("h = relu(dense(z, 400));", "h = tanh(dense(z, 400));"))
+    tanh_so = os.path.join(tmp, "tanh.so")
+    subprocess.run([vaec, tanh_vdl, "-o", tanh_so], check=True)
+    for args in (["eval", tanh_so, "--out", split],
+                 [tanh_so, "--epochs", "4", "--out", split, "--resume"]):
+        bad = subprocess.run([vae_train] + args, capture_output=True, text=True)
+        check(bad.returncode != 0 and "was trained by another model: the decoder differs" in
+              bad.stderr, f"{args[0]} with another model is refused: " + bad.stderr.strip())
+    # The same model for another batch and CPU shares the checkpoint.
+    other_so = os.path.join(tmp, "batch64.so")
+    subprocess.run([vaec, os.path.join(models, "mnist_vae.vdl"), "--batch", "64",
+                    "--cpu", "x86-64", "-o", other_so], check=True)
+    ev = subprocess.run([vae_train, "eval", other_so, "--out", split], capture_output=True, text=True)
+    check(ev.returncode == 0, "the library of another batch and CPU evaluates the checkpoint")
+
+    # beta = 0.5 with a KL warm-up: every number called -ELBO is
+    # reconstruction + KL; the objective (reconstruction + beta KL, with the
+    # warm-up's weight in training) is reported under its own name.
+    beta_vdl = os.path.join(tmp, "beta.vdl")
+    with open(beta_vdl, "w") as f:
+        f.write(open(os.path.join(models, "mnist_vae.vdl")).read()
+                .replace("loss elbo(beta = 1.0);", "loss elbo(beta = 0.5, warmup = 1);"))
+    beta_so = os.path.join(tmp, "beta.so")
+    subprocess.run([vaec, beta_vdl, "-o", beta_so], check=True)
+    beta_run = os.path.join(tmp, "beta")
+    run = subprocess.run([vae_train, beta_so, "--epochs", "2", "--limit", "1000", "--out", beta_run],
+                         capture_output=True, text=True)
+    number = r"([0-9.]+)"
+    lines = re.findall(rf"epoch (\d)/2  train -ELBO {number} \(rec {number}, KL {number}\)  test "
+                       rf"-ELBO {number} \(rec {number}, KL {number}\)  objective train {number} "
+                       rf"test {number}", run.stdout)
+    check(run.returncode == 0 and len(lines) == 2, "beta 0.5: two epoch lines with the objective")
+    for fields in lines:
+        e, tr, trr, trk, te, ter, tek, otr, ote = [float(v) for v in fields]
+        check(abs(tr - (trr + trk)) < 0.011 and abs(te - (ter + tek)) < 0.011,
+              f"epoch {e:.0f}: -ELBO = rec + KL (train {tr}, test {te})")
+        check(abs(ote - (ter + 0.5 * tek)) < 0.011, f"epoch {e:.0f}: test objective = rec + 0.5 KL")
+        if e == 1:
+            check(otr < tr - 0.5 * trk * 0.5, f"epoch 1 (warm-up): train objective {otr} "
+                  f"weighs the KL less than the -ELBO {tr}")
+    record = json.load(open(os.path.join(beta_run, "metrics.json")))
+    test = record["epochs"][-1]["test"]
+    check(abs(test["neg_elbo"] - test["reconstruction"] - test["kl"]) < 1e-3 and
+          abs(test["objective"] - test["reconstruction"] - 0.5 * test["kl"]) < 1e-2,
+          "metrics.json: neg_elbo and objective")
+    ev = subprocess.run([vae_train, "eval", beta_so, "--out", beta_run], capture_output=True,
+                        text=True)
+    value = float(re.search(r"test -ELBO ([0-9.]+)", ev.stdout).group(1))
+    check(ev.returncode == 0 and abs(value - test["neg_elbo"]) < 0.01 and
+          "objective with beta 0.5" in ev.stdout, f"eval prints the -ELBO {value} and the objective")
+    subprocess.run([vae_train, "score", beta_so, "--out", beta_run], check=True,
+                   capture_output=True)
+    rows = [[float(v) for v in r.split(",")[2:5]]
+            for r in open(os.path.join(beta_run, "scores.csv")).read().splitlines()[1:]]
+    check(all(abs(n - (r + k)) <= 1e-3 * max(1, n) for n, r, k in rows) and
+          abs(sum(n for n, _, _ in rows) / len(rows) - value) < 0.01,
+          "scores.csv: neg_elbo = reconstruction + kl, averaging to eval's -ELBO")
+
+    # A diverging run (Adam at lr 1e4) stops at the first NaN: steps.csv has
+    # every step up to it, and the message says which checkpoint is left.
+    div_vdl = os.path.join(tmp, "diverge.vdl")
+    with open(div_vdl, "w") as f:
+        f.write(open(os.path.join(models, "mnist_vae.vdl")).read()
+                .replace("adam(lr = 1e-3)", "adam(lr = 1e4)"))
+    div_so = os.path.join(tmp, "diverge.so")
+    subprocess.run([vaec, div_vdl, "-o", div_so], check=True)
+    fresh = os.path.join(tmp, "diverge")
+    bad = subprocess.run([vae_train, div_so, "--limit", "1000", "--out", fresh],
+                         capture_output=True, text=True)
+    steps = open(os.path.join(fresh, "steps.csv")).read().splitlines()
+    check(bad.returncode != 0 and "the loss became NaN at epoch 1" in bad.stderr and
+          "no checkpoint was written" in bad.stderr and len(steps) > 1 and
+          "nan" in steps[-1] and not os.path.exists(os.path.join(fresh, "checkpoint.bin")),
+          f"a NaN stop with no checkpoint says so ({len(steps) - 1} steps logged): " +
+          bad.stderr.strip())
+    resumed = os.path.join(tmp, "diverge-resumed")
+    subprocess.run([vae_train, so, "--limit", "1000", "--epochs", "1", "--out", resumed],
+                   check=True, capture_output=True)
+    bad = subprocess.run([vae_train, div_so, "--epochs", "3", "--out", resumed, "--resume"],
+                         capture_output=True, text=True)
+    check(bad.returncode != 0 and "the checkpoint of the end of epoch 1 is kept" in bad.stderr,
+          "a NaN stop after a checkpoint names it: " + bad.stderr.strip())
+
+    # SIGINT, then SIGTERM, each after the current step: a checkpoint, exit
+    # 128 + the signal; resuming twice ends bit-identical to a straight run.
+    full = [vae_train, so, "--epochs", "2", "--seed", "11"]
+    straight2, stopped = os.path.join(tmp, "straight2"), os.path.join(tmp, "stopped")
+    subprocess.run(full + ["--out", straight2], check=True, capture_output=True)
+    for signal_number, resume in ((signal.SIGINT, []), (signal.SIGTERM, ["--resume"])):
+        proc = subprocess.Popen(full + ["--out", stopped] + resume, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        for line in proc.stdout:  # training starts after this line
+            if "test -ELBO at" in line:
+                break
+        time.sleep(0.3)
+        proc.send_signal(signal_number)
+        _, err = proc.communicate()
+        name = signal.Signals(signal_number).name
+        check(proc.returncode == 128 + signal_number and f"({name})" in err and
+              "--resume continues from it" in err,
+              f"{name}: exit {proc.returncode}, " + err.strip())
+    finished = subprocess.run(full + ["--out", stopped, "--resume"], capture_output=True, text=True)
+    check(finished.returncode == 0 and
+          open(os.path.join(straight2, "checkpoint.bin"), "rb").read() ==
+          open(os.path.join(stopped, "checkpoint.bin"), "rb").read(),
+          "stopped twice and resumed: the checkpoint is bit-identical to the straight run's")
+    check(open(os.path.join(straight2, "steps.csv")).read() ==
+          open(os.path.join(stopped, "steps.csv")).read(),
+          "and steps.csv is the same, every step once")
+    rows = [r.split(",")[:9] for r in open(os.path.join(stopped, "metrics.csv")).read().splitlines()]
+    check(rows == [r.split(",")[:9] for r in
+                   open(os.path.join(straight2, "metrics.csv")).read().splitlines()],
+          "and metrics.csv has the same -ELBO and terms per epoch")
 
     # Bad data: an empty folder, then a file with a wrong magic number.
     empty = os.path.join(tmp, "empty")

@@ -90,7 +90,44 @@ TEST_CASE("a checkpoint reads back bit for bit", "[checkpoint]") {
   CHECK(read.paramFloats == model->desc().param_floats);
   CHECK(read.stateFloats == model->desc().opt_state_floats);
   CHECK(std::filesystem::file_size(path) ==
-        48 + 4 * uintmax_t(model->desc().param_floats + model->desc().opt_state_floats));
+        96 + 4 * uintmax_t(model->desc().param_floats + model->desc().opt_state_floats));
+}
+
+TEST_CASE("a checkpoint keeps the running epoch and the run record", "[checkpoint]") {
+  auto model = loadTestModel();
+  std::string path = tmpPath("record.ckpt"), error;
+  Snapshot saved(*model, 0.5f), loaded(*model, 0.0f);
+  CheckpointHeader header{0, 0, 2, 1000, 9};
+  header.epochSteps = 61;
+  header.epochSums[0] = 1234.5;
+  header.epochSums[3] = 7808;
+  header.run = {{"fingerprint", model->desc().fingerprint}, {"limit", "all"},
+                {"data", "/some where/with = sign"}};
+  REQUIRE(writeCheckpoint(path, *model, saved.params.data(), saved.state.data(), header, error));
+  CheckpointHeader read;
+  REQUIRE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+  CHECK(loaded.equals(saved));
+  CHECK(read.epochSteps == 61);
+  CHECK(read.epochSums[0] == 1234.5);
+  CHECK(read.epochSums[3] == 7808);
+  CHECK(read.run == header.run);
+
+  SECTION("a checkpoint of the earlier format is refused, saying why") {
+    std::string bytes = readFile(path);
+    bytes[7] = '1';
+    std::ofstream(path, std::ios::binary) << bytes;
+    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK(error.find("is a checkpoint of format 1 (byte 7)") != std::string::npos);
+  }
+  SECTION("a damaged run record is refused with its offset") {
+    std::string bytes = readFile(path);
+    size_t line = bytes.find("limit=all");
+    REQUIRE(line != std::string::npos);
+    bytes[line + 5] = '\n'; // "limit\nall": a line without '='
+    std::ofstream(path, std::ios::binary) << bytes;
+    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK(error.find("malformed run record line at byte") != std::string::npos);
+  }
 }
 
 TEST_CASE("damaged checkpoints are refused with the byte offset", "[checkpoint]") {
@@ -110,10 +147,10 @@ TEST_CASE("damaged checkpoints are refused with the byte offset", "[checkpoint]"
   SECTION("truncated in the header") {
     std::ofstream(path, std::ios::binary) << bytes.substr(0, 20);
     CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
-    CHECK(error.find("truncated in its header (at byte 20 of 48)") != std::string::npos);
+    CHECK(error.find("truncated in its header (at byte 20 of 96)") != std::string::npos);
   }
   SECTION("bad magic") {
-    std::ofstream(path, std::ios::binary) << "VAECKPT9" << bytes.substr(8);
+    std::ofstream(path, std::ios::binary) << "PNGCKPT2" << bytes.substr(8);
     CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("is not a vae-train checkpoint (bad magic at byte 0)") != std::string::npos);
   }

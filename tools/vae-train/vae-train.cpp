@@ -23,30 +23,36 @@ int main(int argc, char **argv) {
   app.require_subcommand(0, 1);
   std::string modelPath, checkpoint, binarize = "none", lastBatch = "pad";
   vae::TrainOptions options;
+  std::vector<CLI::Option *> dataFlags, binarizeFlags;
   auto common = [&](CLI::App *command) {
     command->add_option("model", modelPath, "library built by vaec")->required();
-    command->add_option("--data", options.dataDir,
-                        "folder with train-images-idx3-ubyte[.gz], "
-                        "t10k-images-idx3-ubyte[.gz] (and labels)");
+    dataFlags.push_back(command->add_option(
+        "--data", options.dataDir,
+        "folder with train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] (and "
+        "labels); default: the run's own (a resumed or evaluated run), else "
+        "/usr/share/datasets/fashion-mnist"));
     command->add_option("--out", options.outDir,
                         "the run's folder: metrics, checkpoint, pictures, CSVs");
     command->add_option("--seed", options.seed, "seed (default: the model's)")
         ->check(CLI::Range(int64_t{0}, int64_t{9007199254740992}));
-    command
-        ->add_option("--binarize", binarize,
-                     "none; static: one fixed Bernoulli draw per pixel; dynamic: a "
-                     "fresh draw per use in training (the test set static)")
-        ->check(CLI::IsMember({"none", "static", "dynamic"}));
+    binarizeFlags.push_back(
+        command
+            ->add_option("--binarize", binarize,
+                         "none; static: one fixed Bernoulli draw per pixel; dynamic: a "
+                         "fresh draw per use in training (the test set static); default: "
+                         "the run's own, else none")
+            ->check(CLI::IsMember({"none", "static", "dynamic"})));
   };
   CLI::App *train = app.add_subcommand("train", "train (the default subcommand)");
   common(train);
   train->add_option("--epochs", options.epochs, "epochs (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   int64_t limit = 0; // parsed signed, so that a negative count is an error
-  train->add_option("--limit", limit, "train on the first N examples only (N >= 1)")
-      ->check(CLI::Range(int64_t{1}, int64_t{9007199254740992}));
-  train
-      ->add_option("--last-batch", lastBatch,
+  CLI::Option *limitFlag =
+      train->add_option("--limit", limit, "train on the first N examples only (N >= 1)")
+          ->check(CLI::Range(int64_t{1}, int64_t{9007199254740992}));
+  CLI::Option *lastBatchFlag =
+      train->add_option("--last-batch", lastBatch,
                    "the partial last batch of an epoch: pad (train on it, the "
                    "padding masked) or drop")
       ->check(CLI::IsMember({"pad", "drop"}));
@@ -106,6 +112,13 @@ int main(int argc, char **argv) {
                                              : vae::Binarize::None;
   options.padLastBatch = lastBatch == "pad";
   options.limit = size_t(limit);
+  auto given = [](const std::vector<CLI::Option *> &flags) {
+    return std::any_of(flags.begin(), flags.end(), [](CLI::Option *o) { return o->count() > 0; });
+  };
+  options.dataGiven = given(dataFlags);
+  options.binarizeGiven = given(binarizeFlags);
+  options.limitGiven = limitFlag->count() > 0;
+  options.lastBatchGiven = lastBatchFlag->count() > 0;
   std::string error;
   auto model = vae::Model::load(modelPath, error);
   if (!model) {

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VAE_ABI_VERSION 2
+#define VAE_ABI_VERSION 3
 #define VAE_MAX_RANK 4
 /* Every buffer the runtime passes is aligned to this many bytes. */
 #define VAE_ALIGNMENT 64
@@ -67,6 +67,11 @@ typedef struct vae_model {
   int64_t seed;          /* `seed` of the train block */
   double prior_mean;     /* `prior normal(mean, std)` */
   double prior_std;
+  /* "encoder=H decoder=H prior=H": 16 hex digits of SHA-256 per part, of
+   * its IR at batch 1 (the decoder's with its likelihood, the prior's
+   * parameters). Libraries of one model share it whatever the batch, train
+   * settings or CPU; a checkpoint records it and vae-train refuses another. */
+  const char *fingerprint;
 } vae_model;
 
 /* The entry points. `arena` holds arena_bytes; x is [batch, input_size],
