@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
   std::vector<float> weights = model->exampleWeights(size_t(d.batch));
   double train = median([&] {
     model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                     eps.data(), weights.data(), ++step, model->klWeight(0), terms);
+                     eps.data(), weights.data(), ++step, d.defaults, terms);
   });
   std::printf("  train step (vae_train_step): %.3f ms, %.1f GFLOP/s, %.0f "
               "steps/s, %.0f samples/s, loss after %lld steps %.3f\n",

@@ -558,36 +558,71 @@ SmallVector<Value> updateInPlace(OpBuilder &b, Location loc, ValueRange state,
   return SmallVector<Value>(generic.getResults());
 }
 
+/// The clipping factor of a gradient: `max > 0 ? min(1, max / (sqrt(n) +
+/// 1e-6)) : 1` on 0-d tensors.
+struct ClipCoefficientLowering : OpConversionPattern<ClipCoefficientOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ClipCoefficientOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    AffineMap scalar = AffineMap::get(0, 0, {}, rewriter.getContext());
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, op.getType(), ValueRange{adaptor.getNormSq(), adaptor.getMaxNorm()},
+        emptyLike(rewriter, loc, op.getType()), SmallVector<AffineMap>(3, scalar),
+        SmallVector<utils::IteratorType>{},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value norm = b.create<arith::AddFOp>(l, b.create<math::SqrtOp>(l, args[0]),
+                                               f32(b, l, 1e-6));
+          Value clipped = b.create<arith::MinimumFOp>(
+              l, f32(b, l, 1.0), b.create<arith::DivFOp>(l, args[1], norm));
+          Value enabled = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, args[1],
+                                                  f32(b, l, 0.0));
+          b.create<linalg::YieldOp>(
+              l, b.create<arith::SelectOp>(l, enabled, clipped, f32(b, l, 1.0)).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
 struct AdamUpdateLowering : OpConversionPattern<AdamUpdateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(AdamUpdateOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    double lr = op.getLr().convertToFloat(), beta1 = op.getBeta1().convertToFloat();
-    double beta2 = op.getBeta2().convertToFloat(), eps = op.getEps().convertToFloat();
+    SmallVector<Value> scalars = {adaptor.getBiasCorrection1(), adaptor.getBiasCorrection2(),
+                                  adaptor.getLr(),    adaptor.getBeta1(),
+                                  adaptor.getBeta2(), adaptor.getEps(),
+                                  adaptor.getWeightDecay()};
+    Value gradScale = adaptor.getGradScale();
+    if (gradScale)
+      scalars.push_back(gradScale);
     auto results = updateInPlace(
         rewriter, op.getLoc(),
-        {adaptor.getParam(), adaptor.getM(), adaptor.getV()}, {adaptor.getGrad()},
-        {adaptor.getBiasCorrection1(), adaptor.getBiasCorrection2()},
+        {adaptor.getParam(), adaptor.getM(), adaptor.getV()}, {adaptor.getGrad()}, scalars,
         [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
-          // a = (g, bc1, bc2, p, m, v)
+          // a = (g, bc1, bc2, lr, beta1, beta2, eps, wd[, grad_scale], p, m, v)
           // m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2
-          // p' = p - lr (m' / bc1) / (sqrt(v' / bc2) + eps)
-          Value g = a[0];
-          Value m = b.create<arith::AddFOp>(
-              loc, b.create<arith::MulFOp>(loc, f32(b, loc, beta1), a[4]),
-              b.create<arith::MulFOp>(loc, f32(b, loc, 1 - beta1), g));
-          Value v = b.create<arith::AddFOp>(
-              loc, b.create<arith::MulFOp>(loc, f32(b, loc, beta2), a[5]),
-              b.create<arith::MulFOp>(
-                  loc, f32(b, loc, 1 - beta2), b.create<arith::MulFOp>(loc, g, g)));
-          Value mHat = b.create<arith::DivFOp>(loc, m, a[1]);
+          // p' = p (1 - lr wd) - lr (m' / bc1) / (sqrt(v' / bc2) + eps)
+          Value g = a[0], bc1 = a[1], bc2 = a[2], lr = a[3], beta1 = a[4], beta2 = a[5];
+          Value eps = a[6], wd = a[7];
+          ValueRange state = a.drop_front(gradScale ? 9 : 8);
+          Value p = state[0];
+          Value one = f32(b, loc, 1.0);
+          auto mul = [&](Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y); };
+          auto sub = [&](Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y); };
+          if (gradScale)
+            g = mul(g, a[8]);
+          Value m = b.create<arith::AddFOp>(loc, mul(beta1, state[1]), mul(sub(one, beta1), g));
+          Value v = b.create<arith::AddFOp>(loc, mul(beta2, state[2]),
+                                            mul(sub(one, beta2), mul(g, g)));
+          Value mHat = b.create<arith::DivFOp>(loc, m, bc1);
           Value denom = b.create<arith::AddFOp>(
-              loc, b.create<math::SqrtOp>(loc, b.create<arith::DivFOp>(loc, v, a[2])),
-              f32(b, loc, eps));
-          Value step = b.create<arith::MulFOp>(
-              loc, f32(b, loc, lr), b.create<arith::DivFOp>(loc, mHat, denom));
-          return {b.create<arith::SubFOp>(loc, a[3], step), m, v};
+              loc, b.create<math::SqrtOp>(loc, b.create<arith::DivFOp>(loc, v, bc2)), eps);
+          Value step = mul(lr, b.create<arith::DivFOp>(loc, mHat, denom));
+          Value decayed = mul(p, sub(one, mul(lr, wd)));
+          return {sub(decayed, step), m, v};
         });
     rewriter.replaceOp(op, results);
     return success();
@@ -599,17 +634,22 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
   LogicalResult
   matchAndRewrite(SgdUpdateOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    double lr = op.getLr().convertToFloat();
-    double momentum = op.getMomentum().convertToFloat();
+    SmallVector<Value> scalars = {adaptor.getLr(), adaptor.getMomentum()};
+    Value gradScale = adaptor.getGradScale();
+    if (gradScale)
+      scalars.push_back(gradScale);
     auto results = updateInPlace(
         rewriter, op.getLoc(), {adaptor.getParam(), adaptor.getVelocity()},
-        {adaptor.getGrad()}, {},
+        {adaptor.getGrad()}, scalars,
         [&](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
-          // a = (g, p, v);  v' = momentum v + g;  p' = p - lr v'
+          // a = (g, lr, momentum[, grad_scale], p, v);  v' = momentum v + g;
+          // p' = p - lr v'
+          Value g = gradScale ? b.create<arith::MulFOp>(loc, a[0], a[3]) : a[0];
+          ValueRange state = a.drop_front(gradScale ? 4 : 3);
           Value v = b.create<arith::AddFOp>(
-              loc, b.create<arith::MulFOp>(loc, f32(b, loc, momentum), a[2]), a[0]);
+              loc, b.create<arith::MulFOp>(loc, a[2], state[1]), g);
           return {b.create<arith::SubFOp>(
-                      loc, a[1], b.create<arith::MulFOp>(loc, f32(b, loc, lr), v)),
+                      loc, state[0], b.create<arith::MulFOp>(loc, a[1], v)),
                   v};
         });
     rewriter.replaceOp(op, results);
@@ -684,8 +724,8 @@ struct ConvertVDLToLinalgPass
                  PerExampleGradLowering<BernoulliLogProbGradOp>,
                  PerExampleGradLowering<GaussianLogProbGradOp>,
                  PerExampleGradLowering<GaussianFixedLogProbGradOp>, MatmulLowering,
-                 ReduceRowsLowering, BroadcastLowering, AdamUpdateLowering,
-                 SgdUpdateLowering>(ctx);
+                 ReduceRowsLowering, BroadcastLowering, ClipCoefficientLowering,
+                 AdamUpdateLowering, SgdUpdateLowering>(ctx);
     patterns.add<ReductionLowering<KLNormalOp>,
                  ReductionLowering<BernoulliLogProbOp>,
                  ReductionLowering<GaussianLogProbOp>,

@@ -199,6 +199,19 @@ ModelInfo vaec::modelInfo(const Module &ast) {
   info.priorStd = ast.priorStd;
   info.epochs = ast.train.epochs;
   info.seed = ast.train.seed;
+  const TrainConfig &train = ast.train;
+  info.optimizer = train.optimizer == "sgd" ? 2 : train.optimizer == "adamw" ? 3 : 1;
+  info.clipsGradients = train.clipGradNorm > 0;
+  info.hyperparams = {float(train.lr),       float(train.beta),        float(train.beta1),
+                      float(train.beta2),    float(train.eps),         float(train.momentum),
+                      float(train.weightDecay), float(train.clipGradNorm)};
+  info.lrSchedule = train.schedule == "cosine" ? 1 : train.schedule == "step" ? 2 : 0;
+  info.patience = int32_t(train.patience);
+  info.lrWarmupEpochs = train.lrWarmup;
+  info.lrMin = train.lrMin;
+  info.lrStepEpochs = train.lrStepEpochs;
+  info.lrGamma = train.lrGamma;
+  info.valFraction = train.valFraction;
   auto *likelihood =
       llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
   if (likelihood->callee == "bernoulli") {

@@ -170,11 +170,19 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
       module, tableType, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantArray::get(tableType, params), "vae.params");
 
+  // struct vae_hyperparams { float lr, kl_weight, ...; }: 8 floats.
+  auto *f32 = llvm::Type::getFloatTy(ctx);
+  auto *hyperType = llvm::ArrayType::get(f32, info.hyperparams.size());
+  std::vector<llvm::Constant *> hyper;
+  for (float value : info.hyperparams)
+    hyper.push_back(llvm::ConstantFP::get(f32, value));
+
   // struct vae_model, field for field as in abi.h.
   auto *modelType = llvm::StructType::create(
       ctx,
       {i32, i32, ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64, ptr,
-       i64, i64, i64, f64, i64, i64, i64, f64, f64, ptr},
+       i64, i64, i64, f64, i64, i64, i64, f64, f64, ptr, i32, i32, hyperType, i32, i32,
+       f64, f64, f64, f64, f64},
       "struct.vae_model");
   int64_t inputSize = 1;
   for (int64_t d : info.inputShape)
@@ -192,7 +200,12 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
        i64c(info.epochs), i64c(info.seed),
        llvm::ConstantFP::get(f64, info.priorMean),
        llvm::ConstantFP::get(f64, info.priorStd),
-       string(info.fingerprint, "vae.model.fingerprint")});
+       string(info.fingerprint, "vae.model.fingerprint"), i32c(info.optimizer),
+       i32c(info.clipsGradients), llvm::ConstantArray::get(hyperType, hyper),
+       i32c(info.lrSchedule), i32c(info.patience),
+       llvm::ConstantFP::get(f64, info.lrWarmupEpochs), llvm::ConstantFP::get(f64, info.lrMin),
+       llvm::ConstantFP::get(f64, info.lrStepEpochs), llvm::ConstantFP::get(f64, info.lrGamma),
+       llvm::ConstantFP::get(f64, info.valFraction)});
   new llvm::GlobalVariable(module, modelType, true,
                            llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");

@@ -9,6 +9,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@ struct ModelInfo {
   double priorMean = 0, priorStd = 1;
   /// "encoder=H decoder=H prior=H" (the driver's modelFingerprint).
   std::string fingerprint;
+  /// The train block's optimizer (enum vae_optimizer), run-time defaults
+  /// (vae_hyperparams, in order) and runtime-only settings.
+  int32_t optimizer = 1;
+  bool clipsGradients = false;
+  std::array<float, 8> hyperparams{};
+  int32_t lrSchedule = 0; // enum vae_lr_schedule
+  int32_t patience = 0;
+  double lrWarmupEpochs = 0, lrMin = 0, lrStepEpochs = 1, lrGamma = 0.1, valFraction = 0;
   /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
   struct Param {
     std::string name;

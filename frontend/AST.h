@@ -182,10 +182,21 @@ struct Param {
 
 /// Resolved `train { ... }` settings, defaults filled in (PyTorch's for Adam).
 struct TrainConfig {
-  std::string optimizer = "adam";
+  std::string optimizer = "adam"; // adam, adamw, sgd
   double lr = 1e-3, momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weightDecay = 0; // adamw's decoupled decay
   int64_t batch = 128, epochs = 10, warmup = 0, seed = 1;
   double beta = 1.0;
+  /// `clip_grad_norm N`: the gradient's global L2 norm is clipped to N in
+  /// the compiled step (0: not compiled in).
+  double clipGradNorm = 0;
+  /// `schedule constant|cosine|step(...)`: the learning rate per step.
+  std::string schedule = "constant";
+  double lrWarmup = 0, lrMin = 0, lrStepEpochs = 1, lrGamma = 0.1;
+  /// `validation_split F; patience P;`: F of the training set held out,
+  /// and a stop after P epochs without a better validation -ELBO.
+  double valFraction = 0;
+  int64_t patience = 0;
 };
 
 struct Module {

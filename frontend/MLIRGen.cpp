@@ -296,6 +296,8 @@ OwningOpRef<ModuleOp> Generator::run() {
       builder.getNamedAttr("beta1", builder.getF64FloatAttr(train.beta1)),
       builder.getNamedAttr("beta2", builder.getF64FloatAttr(train.beta2)),
       builder.getNamedAttr("eps", builder.getF64FloatAttr(train.eps)),
+      builder.getNamedAttr("weight_decay", builder.getF64FloatAttr(train.weightDecay)),
+      builder.getNamedAttr("clip_grad_norm", builder.getF64FloatAttr(train.clipGradNorm)),
       builder.getNamedAttr("epochs", builder.getI64IntegerAttr(train.epochs)),
       builder.getNamedAttr("beta", builder.getF64FloatAttr(train.beta)),
       builder.getNamedAttr("warmup", builder.getI64IntegerAttr(train.warmup)),

@@ -75,8 +75,29 @@ const std::vector<BuiltinSpec> &optimizerBuiltins() {
         {"beta1", ArgKind::Number, 0.9},
         {"beta2", ArgKind::Number, 0.999},
         {"eps", ArgKind::Number, 1e-8}}},
+      {"adamw", BuiltinSpec::Elementwise,
+       {{"lr", ArgKind::Number, 1e-3},
+        {"beta1", ArgKind::Number, 0.9},
+        {"beta2", ArgKind::Number, 0.999},
+        {"eps", ArgKind::Number, 1e-8},
+        {"weight_decay", ArgKind::Number, 0.01}}},
       {"sgd", BuiltinSpec::Elementwise,
        {{"lr", ArgKind::Number}, {"momentum", ArgKind::Number, 0.0}}},
+  };
+  return specs;
+}
+
+/// `schedule ...`: the learning rate of each step, set by the runtime;
+/// `warmup` epochs of linear warm-up from 0 first.
+const std::vector<BuiltinSpec> &scheduleBuiltins() {
+  static const std::vector<BuiltinSpec> specs = {
+      {"constant", BuiltinSpec::Elementwise, {{"warmup", ArgKind::Number, 0.0}}},
+      {"cosine", BuiltinSpec::Elementwise,
+       {{"warmup", ArgKind::Number, 0.0}, {"min_lr", ArgKind::Number, 0.0}}},
+      {"step", BuiltinSpec::Elementwise,
+       {{"every", ArgKind::Number},
+        {"gamma", ArgKind::Number, 0.1},
+        {"warmup", ArgKind::Number, 0.0}}},
   };
   return specs;
 }
@@ -680,8 +701,9 @@ std::optional<int64_t> Checker::checkCount(Expr &expr, llvm::StringRef what,
 
 void Checker::checkTrain(std::optional<int64_t> batchOverride) {
   scope.clear();
-  static const char *const keys[] = {"optimizer", "batch", "epochs", "loss",
-                                     "seed"};
+  static const char *const keys[] = {"optimizer", "batch",    "epochs",           "loss",
+                                     "seed",      "schedule", "clip_grad_norm",   "validation_split",
+                                     "patience"};
   llvm::StringMap<SMLoc> seen;
   TrainConfig &train = module.train;
   for (Setting &setting : module.settings) {
@@ -702,24 +724,47 @@ void Checker::checkTrain(std::optional<int64_t> batchOverride) {
     } else if (setting.key == "seed") {
       if (auto n = checkCount(value, "seed", 0, (int64_t{1} << 53)))
         train.seed = *n;
-    } else if (setting.key == "optimizer" || setting.key == "loss") {
-      bool isOptimizer = setting.key == "optimizer";
+    } else if (setting.key == "clip_grad_norm") {
+      SemaType type = checkConstant(value, "clip_grad_norm");
+      if (type.isError())
+        continue;
+      if (type.value > 0 && std::isfinite(type.value))
+        train.clipGradNorm = type.value;
+      else
+        diags.error(value.loc, "clip_grad_norm must be positive, got " +
+                                   formatNumber(type.value));
+    } else if (setting.key == "validation_split") {
+      SemaType type = checkConstant(value, "validation_split");
+      if (type.isError())
+        continue;
+      if (type.value > 0 && type.value < 1)
+        train.valFraction = type.value;
+      else
+        diags.error(value.loc, "validation_split must be in (0, 1), got " +
+                                   formatNumber(type.value));
+    } else if (setting.key == "patience") {
+      if (auto n = checkCount(value, "patience", 0, 1000000))
+        train.patience = *n;
+    } else if (setting.key == "optimizer" || setting.key == "loss" ||
+               setting.key == "schedule") {
+      llvm::StringRef key = setting.key;
       auto *call = llvm::dyn_cast<CallExpr>(&value);
+      std::vector<llvm::StringRef> names =
+          key == "optimizer"  ? namesOf(optimizerBuiltins())
+          : key == "schedule" ? namesOf(scheduleBuiltins())
+                              : std::vector<llvm::StringRef>{"elbo"};
       const BuiltinSpec *spec =
-          !call ? nullptr
-          : isOptimizer ? findBuiltin(optimizerBuiltins(), call->callee)
-          : call->callee == "elbo" ? &kElboLoss
-                                   : nullptr;
+          !call                ? nullptr
+          : key == "optimizer" ? findBuiltin(optimizerBuiltins(), call->callee)
+          : key == "schedule"  ? findBuiltin(scheduleBuiltins(), call->callee)
+                               : (call->callee == "elbo" ? &kElboLoss : nullptr);
       if (!spec) {
         llvm::StringRef expected =
-            isOptimizer ? "an optimizer: adam(...) or sgd(lr = ...)"
-                        : "elbo(beta = ..., warmup = ...)";
+            key == "optimizer"  ? "an optimizer: adam(...), adamw(...) or sgd(lr = ...)"
+            : key == "schedule" ? "a schedule: constant(...), cosine(...) or step(every = ...)"
+                                : "elbo(beta = ..., warmup = ...)";
         std::string found =
-            call ? "'" + call->callee + "'" + suggestion(call->callee,
-                                                         isOptimizer
-                                                             ? namesOf(optimizerBuiltins())
-                                                             : std::vector<llvm::StringRef>{"elbo"})
-                 : "an expression";
+            call ? "'" + call->callee + "'" + suggestion(call->callee, names) : "an expression";
         diags.error(value.loc, "expected " + expected + ", found " + found);
         continue;
       }
@@ -742,8 +787,29 @@ void Checker::checkTrain(std::optional<int64_t> batchOverride) {
                         formatNumber(v));
         return false;
       };
-      if (call->callee == "adam") {
-        train.optimizer = "adam";
+      auto nonNegative = [&](size_t i, const char *what) {
+        if (call->number(i) >= 0 && std::isfinite(call->number(i)))
+          return true;
+        diags.error(call->operand(i) ? call->operand(i)->loc : call->loc,
+                    llvm::Twine(what) + " must be non-negative, got " +
+                        formatNumber(call->number(i)));
+        return false;
+      };
+      if (key == "schedule") {
+        train.schedule = call->callee;
+        size_t warmup = call->callee == "step" ? 2 : 0;
+        if (nonNegative(warmup, "the learning-rate warm-up"))
+          train.lrWarmup = call->number(warmup);
+        if (call->callee == "cosine" && nonNegative(1, "min_lr"))
+          train.lrMin = call->number(1);
+        if (call->callee == "step") {
+          if (positive(0, "every (epochs)"))
+            train.lrStepEpochs = call->number(0);
+          if (positive(1, "gamma"))
+            train.lrGamma = call->number(1);
+        }
+      } else if (call->callee == "adam" || call->callee == "adamw") {
+        train.optimizer = call->callee;
         if (positive(0, "learning rate"))
           train.lr = call->number(0);
         if (unitInterval(1, "beta1"))
@@ -752,6 +818,8 @@ void Checker::checkTrain(std::optional<int64_t> batchOverride) {
           train.beta2 = call->number(2);
         if (positive(3, "eps"))
           train.eps = call->number(3);
+        if (call->callee == "adamw" && nonNegative(4, "weight_decay"))
+          train.weightDecay = call->number(4);
       } else if (call->callee == "sgd") {
         train.optimizer = "sgd";
         if (positive(0, "learning rate"))

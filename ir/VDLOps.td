@@ -16,6 +16,10 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def VDL_Tensor : StaticShapeTensorOf<[F32]>;
 def VDL_Scalar : 0DTensorOf<[F32]>;
+// The same, buildable: an optional scalar operand's type in an assembly
+// format is then implied.
+def VDL_ImpliedScalar : 0DTensorOf<[F32]>,
+    BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF32Type())">;
 
 class VDL_Op<string mnemonic, list<Trait> traits = []>
     : Op<VDL_Dialect, mnemonic, !listconcat(traits, [Pure])>;
@@ -473,56 +477,88 @@ def VDL_GaussianFixedLogProbGradOp : VDL_Op<"gaussian_fixed_log_prob_grad",
 // Optimizers
 //===----------------------------------------------------------------------===//
 
-def VDL_AdamUpdateOp : VDL_Op<"adam_update",
-    [AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m", "new_v"]>,
-     AllTypesMatch<["bias_correction1", "bias_correction2"]>]> {
-  let summary = "one Adam step on a parameter (PyTorch's formula)";
+def VDL_ClipCoefficientOp : VDL_Op<"clip_coefficient",
+    [AllTypesMatch<["norm_sq", "max_norm", "result"]>]> {
+  let summary = "the factor that clips a gradient to a largest global L2 norm";
   let description = [{
-    With the bias corrections `bc1 = 1 - beta1^t`, `bc2 = 1 - beta2^t`
-    computed once per step and passed as scalars:
+    PyTorch's `clip_grad_norm_`: with `norm_sq` the sum of the squares of
+    every gradient element,
 
     ```
-    m' = beta1 m + (1 - beta1) g
-    v' = beta2 v + (1 - beta2) g^2
-    p' = p - lr (m' / bc1) / (sqrt(v' / bc2) + eps)
+    max_norm > 0 ? min(1, max_norm / (sqrt(norm_sq) + 1e-6)) : 1
+    ```
+
+    (`max_norm` 0 turns clipping off at run time). The optimizer updates
+    multiply each gradient by it (their `grad_scale`).
+
+    ```mlir
+    %scale = vdl.clip_coefficient %norm_sq, %max_norm : tensor<f32>
+    ```
+  }];
+  let arguments = (ins VDL_Scalar:$norm_sq, VDL_Scalar:$max_norm);
+  let results = (outs VDL_Scalar:$result);
+  let assemblyFormat = "$norm_sq `,` $max_norm attr-dict `:` type($result)";
+}
+
+def VDL_AdamUpdateOp : VDL_Op<"adam_update",
+    [AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m", "new_v"]>,
+     AllTypesMatch<["bias_correction1", "bias_correction2", "lr", "beta1", "beta2",
+                    "eps", "weight_decay"]>]> {
+  let summary = "one AdamW step on a parameter (PyTorch's formula; Adam at weight_decay 0)";
+  let description = [{
+    With the bias corrections `bc1 = 1 - beta1^t`, `bc2 = 1 - beta2^t`
+    computed once per step, and the learning rate, decay rates, epsilon and
+    decoupled weight decay as run-time scalars (train_step reads them from
+    its `hyper` argument):
+
+    ```
+    g' = g grad_scale                        (when clipping: vdl.clip_coefficient)
+    m' = beta1 m + (1 - beta1) g'
+    v' = beta2 v + (1 - beta2) g'^2
+    p' = p (1 - lr weight_decay) - lr (m' / bc1) / (sqrt(v' / bc2) + eps)
     ```
 
     ```mlir
     %p2, %m2, %v2 = vdl.adam_update %p, %g, %m, %v, %bc1, %bc2
-        lr = 1.000000e-03 beta1 = 0.9 beta2 = 0.999 eps = 1.000000e-08
+        lr %lr beta1 %b1 beta2 %b2 eps %eps weight_decay %wd grad_scale %s
         : tensor<784x400xf32>, tensor<f32>
     ```
   }];
   let arguments = (ins VDL_Tensor:$param, VDL_Tensor:$grad, VDL_Tensor:$m,
                        VDL_Tensor:$v, VDL_Scalar:$bias_correction1,
-                       VDL_Scalar:$bias_correction2, F32Attr:$lr,
-                       F32Attr:$beta1, F32Attr:$beta2, F32Attr:$eps);
+                       VDL_Scalar:$bias_correction2, VDL_Scalar:$lr,
+                       VDL_Scalar:$beta1, VDL_Scalar:$beta2, VDL_Scalar:$eps,
+                       VDL_Scalar:$weight_decay, Optional<VDL_ImpliedScalar>:$grad_scale);
   let results = (outs VDL_Tensor:$new_param, VDL_Tensor:$new_m,
                       VDL_Tensor:$new_v);
   let assemblyFormat = [{
     $param `,` $grad `,` $m `,` $v `,` $bias_correction1 `,` $bias_correction2
-    `lr` `=` $lr `beta1` `=` $beta1 `beta2` `=` $beta2 `eps` `=` $eps
-    attr-dict `:` type($param) `,` type($bias_correction1)
+    `lr` $lr `beta1` $beta1 `beta2` $beta2 `eps` $eps `weight_decay` $weight_decay
+    (`grad_scale` $grad_scale^)? attr-dict `:` type($param) `,` type($bias_correction1)
   }];
 }
 
 def VDL_SgdUpdateOp : VDL_Op<"sgd_update",
-    [AllTypesMatch<["param", "grad", "velocity", "new_param", "new_velocity"]>]> {
+    [AllTypesMatch<["param", "grad", "velocity", "new_param", "new_velocity"]>,
+     AllTypesMatch<["lr", "momentum"]>]> {
   let summary = "one SGD step with momentum (PyTorch's formula)";
   let description = [{
-    `v' = momentum v + g`, `p' = p - lr v'` (no dampening, no Nesterov).
+    `v' = momentum v + g grad_scale`, `p' = p - lr v'` (no dampening, no
+    Nesterov; `grad_scale` only when clipping); the learning rate and
+    momentum are run-time scalars.
 
     ```mlir
-    %p2, %v2 = vdl.sgd_update %p, %g, %v lr = 1.000000e-01 momentum = 0.9
-        : tensor<784x400xf32>
+    %p2, %v2 = vdl.sgd_update %p, %g, %v lr %lr momentum %mom
+        : tensor<784x400xf32>, tensor<f32>
     ```
   }];
   let arguments = (ins VDL_Tensor:$param, VDL_Tensor:$grad,
-                       VDL_Tensor:$velocity, F32Attr:$lr, F32Attr:$momentum);
+                       VDL_Tensor:$velocity, VDL_Scalar:$lr, VDL_Scalar:$momentum,
+                       Optional<VDL_ImpliedScalar>:$grad_scale);
   let results = (outs VDL_Tensor:$new_param, VDL_Tensor:$new_velocity);
   let assemblyFormat = [{
-    $param `,` $grad `,` $velocity `lr` `=` $lr `momentum` `=` $momentum
-    attr-dict `:` type($param)
+    $param `,` $grad `,` $velocity `lr` $lr `momentum` $momentum
+    (`grad_scale` $grad_scale^)? attr-dict `:` type($param) `,` type($lr)
   }];
 }
 

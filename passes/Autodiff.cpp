@@ -124,35 +124,34 @@ void addExampleWeights(func::FuncOp func) {
   }
 }
 
-/// Optimizer settings from the module's `vdl.train` dictionary.
+/// The optimizer of the module's `vdl.train` dictionary. Its constants are
+/// not compiled in: train_step reads them from its `hyper` argument.
 struct Optimizer {
-  bool adam = true;
-  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, momentum = 0;
+  bool adam = true; // adam or adamw (sgd otherwise)
+  /// `clip_grad_norm` in the train block: the global norm is computed and
+  /// the gradients clipped (to the run-time clip_norm).
+  bool clips = false;
   unsigned slots() const { return adam ? 2 : 1; }
 
   static Optimizer from(ModuleOp module) {
     Optimizer o;
     auto train = module->getAttrOfType<DictionaryAttr>(VDLDialect::kTrainAttrName);
-    if (!train)
-      return o;
-    auto number = [&](StringRef key, float &out) {
-      if (auto value = train.getAs<FloatAttr>(key))
-        out = float(value.getValueAsDouble());
-    };
-    if (auto name = train.getAs<StringAttr>("optimizer"))
+    if (auto name = train ? train.getAs<StringAttr>("optimizer") : StringAttr())
       o.adam = name.getValue() != "sgd";
-    number("lr", o.lr);
-    number("beta1", o.beta1);
-    number("beta2", o.beta2);
-    number("eps", o.eps);
-    number("momentum", o.momentum);
+    if (auto clip = train ? train.getAs<FloatAttr>("clip_grad_norm") : FloatAttr())
+      o.clips = clip.getValueAsDouble() > 0;
     return o;
   }
 };
 
+/// The fields of vae_hyperparams (abi.h), in order: train_step's `hyper`
+/// argument is a tensor<8xf32> of them.
+enum HyperField { kLr, kKlWeight, kBeta1, kBeta2, kEps, kMomentum, kWeightDecay, kClipNorm,
+                  kHyperFields };
+
 /// Turns a clone of @grad_step into @train_step: optimizer-state arguments
-/// per parameter and slot, a `step` argument, and the update of every
-/// parameter in place of its gradient.
+/// per parameter and slot, a `step` and a `hyper` argument, and the update
+/// of every parameter in place of its gradient.
 void buildTrainStep(func::FuncOp train, const Optimizer &opt,
                     unsigned forwardResults) {
   MLIRContext *ctx = train.getContext();
@@ -181,20 +180,28 @@ void buildTrainStep(func::FuncOp train, const Optimizer &opt,
                            VDLDialect::kInputAttrName, attrs.getStringAttr("step"))),
                        train.getLoc());
   Value step = train.getArguments().back();
+  train.insertArgument(train.getNumArguments(),
+                       RankedTensorType::get({kHyperFields}, Float32Type::get(ctx)),
+                       attrs.getDictionaryAttr(attrs.getNamedAttr(
+                           VDLDialect::kInputAttrName, attrs.getStringAttr("hyper"))),
+                       train.getLoc());
+  Value hyper = train.getArguments().back();
+  // Each field as a 0-d slice of `hyper`: after bufferization a view of the
+  // caller's struct, not a copy in the arena.
+  OpBuilder atStart(&train.front(), train.front().begin());
+  auto scalar = RankedTensorType::get({}, atStart.getF32Type());
+  auto field = [&](HyperField index) -> Value {
+    Value element = atStart.create<tensor::ExtractSliceOp>(
+        train.getLoc(), hyper, ArrayRef<OpFoldResult>{atStart.getIndexAttr(index)},
+        ArrayRef<OpFoldResult>{atStart.getIndexAttr(1)},
+        ArrayRef<OpFoldResult>{atStart.getIndexAttr(1)});
+    return atStart.create<tensor::CollapseShapeOp>(train.getLoc(), scalar, element,
+                                                   ArrayRef<ReassociationIndices>{});
+  };
   // The KL weight of this step (beta, annealed by KL warm-up in the
   // runtime) replaces @loss's constant beta, in the loss and its adjoint.
-  train.insertArgument(train.getNumArguments(), Float32Type::get(ctx),
-                       attrs.getDictionaryAttr(attrs.getNamedAttr(
-                           VDLDialect::kInputAttrName, attrs.getStringAttr("kl_weight"))),
-                       train.getLoc());
-  Value klWeight = train.getArguments().back();
-  train.walk([&](ElboOp elbo) {
-    OpBuilder atStart(&train.front(), train.front().begin());
-    Value weight = atStart.create<tensor::FromElementsOp>(
-        elbo.getLoc(), RankedTensorType::get({}, atStart.getF32Type()),
-        ValueRange{klWeight});
-    elbo.getBeta().replaceAllUsesWith(weight);
-  });
+  Value klWeight = field(kKlWeight);
+  train.walk([&](ElboOp elbo) { elbo.getBeta().replaceAllUsesWith(klWeight); });
 
   auto ret = cast<func::ReturnOp>(train.front().getTerminator());
   OpBuilder b(ret);
@@ -202,37 +209,46 @@ void buildTrainStep(func::FuncOp train, const Optimizer &opt,
   SmallVector<Value> results(ret.getOperands().take_front(forwardResults));
   ValueRange gradients = ret.getOperands().drop_front(forwardResults);
   SmallVector<Value> newParams, newState[2];
+  Value lr = field(kLr);
+  // Clipping by the global norm: the sum of every gradient's squares (each
+  // a fused square-and-sum over that gradient), one factor for them all.
+  Value gradScale;
+  if (opt.clips && !gradients.empty()) {
+    Value normSq;
+    for (Value gradient : gradients) {
+      Value squares = b.create<ReduceSumOp>(loc, scalar, b.create<MulOp>(loc, gradient, gradient));
+      normSq = normSq ? b.create<AddOp>(loc, normSq, squares).getResult() : squares;
+    }
+    gradScale = b.create<ClipCoefficientOp>(loc, normSq, field(kClipNorm));
+  }
   if (opt.adam) {
+    Value beta1 = field(kBeta1), beta2 = field(kBeta2), eps = field(kEps);
+    Value weightDecay = field(kWeightDecay);
     // bc = 1 - beta^t = 1 - exp(t ln beta), once per step.
-    auto scalar = RankedTensorType::get({}, b.getF32Type());
     Value t = b.create<tensor::FromElementsOp>(
         loc, scalar, ValueRange{b.create<arith::SIToFPOp>(loc, b.getF32Type(), step)});
-    auto correction = [&](float beta) -> Value {
-      Value power = b.create<ExpOp>(
-          loc, b.create<MulOp>(loc, t,
-                               b.create<ConstantOp>(loc, scalar,
-                                                    b.getF32FloatAttr(std::log(beta)))));
+    auto correction = [&](Value beta) -> Value {
+      Value power = b.create<ExpOp>(loc, b.create<MulOp>(loc, t, b.create<LogOp>(loc, beta)));
       return b.create<SubOp>(loc,
                              b.create<ConstantOp>(loc, scalar, b.getF32FloatAttr(1.0f)),
                              power);
     };
-    Value bc1 = correction(opt.beta1), bc2 = correction(opt.beta2);
+    Value bc1 = correction(beta1), bc2 = correction(beta2);
     for (auto [i, param] : llvm::enumerate(params)) {
       auto update = b.create<AdamUpdateOp>(
           train.getArgument(param.first).getLoc(), train.getArgument(param.first),
-          gradients[i], state[0][i], state[1][i], bc1, bc2,
-          b.getF32FloatAttr(opt.lr), b.getF32FloatAttr(opt.beta1),
-          b.getF32FloatAttr(opt.beta2), b.getF32FloatAttr(opt.eps));
+          gradients[i], state[0][i], state[1][i], bc1, bc2, lr, beta1, beta2, eps,
+          weightDecay, gradScale);
       newParams.push_back(update.getNewParam());
       newState[0].push_back(update.getNewM());
       newState[1].push_back(update.getNewV());
     }
   } else {
+    Value momentum = field(kMomentum);
     for (auto [i, param] : llvm::enumerate(params)) {
       auto update = b.create<SgdUpdateOp>(
           train.getArgument(param.first).getLoc(), train.getArgument(param.first),
-          gradients[i], state[0][i], b.getF32FloatAttr(opt.lr),
-          b.getF32FloatAttr(opt.momentum));
+          gradients[i], state[0][i], lr, momentum, gradScale);
       newParams.push_back(update.getNewParam());
       newState[0].push_back(update.getNewVelocity());
     }

@@ -68,8 +68,9 @@ int64_t flopsOf(Operation *op) {
       .Case<ReduceMeanOp, ReduceSumOp>(
           [](Operation *op) { return elementsOf(op->getOperand(0)); })
       .Case([](ElboOp) { return int64_t{2}; })
-      // m, v, bias-corrected ratio, sqrt, update: 12 per element.
-      .Case([](AdamUpdateOp op) { return 12 * elementsOf(op.getParam()); })
+      // m, v, bias-corrected ratio, sqrt, update: 12 per element, and the
+      // decoupled weight decay's multiply.
+      .Case([](AdamUpdateOp op) { return 13 * elementsOf(op.getParam()); })
       .Case([](SgdUpdateOp op) { return 4 * elementsOf(op.getParam()); })
       .Default([](Operation *) { return int64_t{0}; });
 }

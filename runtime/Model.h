@@ -69,21 +69,24 @@ public:
     gradFn(params, arena, x, eps, weights, &terms[0], &terms[1], &terms[2], grads);
   }
   /// One optimizer step; `params` and `state` are updated in place.
+  /// `hyper`: this step's learning rate, KL weight and optimizer constants
+  /// (desc().defaults are the train block's).
   void trainStep(float *params, float *state, void *arena, const float *x,
                  const float *eps, const float *weights, int64_t step,
-                 float klWeight, float terms[3]) const {
-    trainFn(params, state, arena, x, eps, weights, step, klWeight, &terms[0],
+                 const vae_hyperparams &hyper, float terms[3]) const {
+    trainFn(params, state, arena, x, eps, weights, step, &hyper, &terms[0],
             &terms[1], &terms[2]);
+  }
+  /// The train block's hyperparameters (desc().defaults) with the KL weight
+  /// `klWeight`.
+  vae_hyperparams hyperparams(float klWeight) const {
+    vae_hyperparams hyper = descriptor->defaults;
+    hyper.kl_weight = klWeight;
+    return hyper;
   }
   /// Example weights for a batch whose first `n` examples are real (ones
   /// when n == batch).
   std::vector<float> exampleWeights(size_t n) const;
-  /// The KL weight after `epochs` epochs (fractions allowed): beta, ramped up
-  /// linearly over the first warmup_epochs.
-  float klWeight(double epochs) const {
-    double beta = descriptor->beta, warmup = double(descriptor->warmup_epochs);
-    return float(warmup > 0 && epochs < warmup ? beta * epochs / warmup : beta);
-  }
   /// `out1` is written only when desc().decode_outputs == 2.
   void decode(const float *params, void *arena, const float *z, float *out0,
               float *out1) const;

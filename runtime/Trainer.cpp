@@ -28,6 +28,9 @@ namespace {
 /// 0xffffffff - k for importance sample k), never colliding with training.
 constexpr uint64_t kEvalNoiseKey = 0x5eed5eedull;
 
+/// The validation split's permutation is keyed by this, mixed into the seed.
+constexpr uint64_t kValidationKey = 0x76616c69ull;
+
 /// Philox streams of the two static binarizations (one per file).
 constexpr uint32_t kTrainSetStream = 0, kTestSetStream = 1;
 
@@ -91,14 +94,24 @@ std::string termsJson(const Terms &t) {
 /// metrics.json: every epoch of the run (a resumed run included). The −ELBO
 /// is the true one (beta = 1); `objective` is what training minimized.
 bool writeMetricsJson(const std::string &path, const vae_model &d,
+                      const std::map<std::string, std::string> &hyperparams,
                       const std::vector<EpochRecord> &history, double firstStepSeconds,
                       std::string &error) {
   return writeAtomically(
       path,
       [&](std::ostream &out) {
         out << "{\n  \"model\": \"" << d.name << "\",\n  \"batch\": " << d.batch
-            << ",\n  \"beta\": " << d.beta << ",\n  \"warmup_epochs\": " << d.warmup_epochs
-            << ",\n  \"first_step_seconds\": " << firstStepSeconds
+            << ",\n  \"hyperparams\": {";
+        bool first = true;
+        for (const auto &[key, value] : hyperparams) {
+          out << (first ? "" : ", ") << '"' << key << "\": ";
+          if (key == "schedule")
+            out << '"' << value << '"';
+          else
+            out << value;
+          first = false;
+        }
+        out << "},\n  \"first_step_seconds\": " << firstStepSeconds
             << ",\n  \"epochs\": [";
         for (size_t i = 0; i < history.size(); ++i) {
           const EpochRecord &r = history[i];
@@ -151,8 +164,19 @@ const char *binarizeName(Binarize binarize) {
 
 /// The flag that sets each data setting of the run record.
 const std::pair<const char *, const char *> kDataFlags[] = {
-    {"data", "--data"}, {"limit", "--limit"}, {"binarize", "--binarize"},
-    {"last_batch", "--last-batch"}};
+    {"data", "--data"},         {"limit", "--limit"},          {"binarize", "--binarize"},
+    {"last_batch", "--last-batch"}, {"val_fraction", "--val-fraction"}};
+
+/// Whether `key` of a run record is a hyperparameter that a resumed run may
+/// change (the validation split may not: it changes the training data).
+bool isChangeableHyperparam(const std::string &key) {
+  if (key == "schedule")
+    return true;
+  for (const HyperparamFlag &flag : hyperparamFlags())
+    if (key == flag.key)
+      return key != "val_fraction";
+  return false;
+}
 
 /// The settings of `options` the user did not give, from the run record of
 /// a checkpoint: a resumed run, or eval/score of one, sees the data the
@@ -182,8 +206,8 @@ void adoptRunSettings(const std::map<std::string, std::string> &run, TrainOption
 
 /// What a checkpoint records of the run that made it: the model's
 /// fingerprint (vae_model.fingerprint: its encoder, decoder and prior), the
-/// training data (folder, examples, CRC-32) and its settings, and the
-/// hyperparameters compiled into the library.
+/// training data (folder, examples, CRC-32) and its settings. (The
+/// hyperparameters join it: hyperparamRecord.)
 std::map<std::string, std::string> runRecord(const Model &model, const TrainOptions &options,
                                              const Dataset &trainSet) {
   const vae_model &d = model.desc();
@@ -191,8 +215,6 @@ std::map<std::string, std::string> runRecord(const Model &model, const TrainOpti
   std::filesystem::path data = std::filesystem::absolute(options.dataDir, ec);
   char crc[16];
   std::snprintf(crc, sizeof(crc), "%08x", unsigned(trainSet.checksum));
-  std::ostringstream beta;
-  beta << d.beta;
   return {{"model", d.name},
           {"fingerprint", d.fingerprint},
           {"batch", std::to_string(d.batch)},
@@ -201,9 +223,7 @@ std::map<std::string, std::string> runRecord(const Model &model, const TrainOpti
           {"train_crc32", crc},
           {"limit", options.limit ? std::to_string(options.limit) : "all"},
           {"binarize", binarizeName(options.binarize)},
-          {"last_batch", options.padLastBatch ? "pad" : "drop"},
-          {"beta", beta.str()},
-          {"warmup_epochs", std::to_string(d.warmup_epochs)}};
+          {"last_batch", options.padLastBatch ? "pad" : "drop"}};
 }
 
 /// The parts of two fingerprints ("encoder=H decoder=H prior=H") that
@@ -248,7 +268,7 @@ std::string runDifferences(const std::map<std::string, std::string> &saved,
   };
   std::string lines;
   for (const auto &[key, value] : saved) {
-    if (key == "fingerprint" || key == "model" || !differs(key))
+    if (key == "fingerprint" || key == "model" || isChangeableHyperparam(key) || !differs(key))
       continue;
     const std::string &current = now.at(key);
     std::string flag;
@@ -262,12 +282,58 @@ std::string runDifferences(const std::map<std::string, std::string> &saved,
     } else if (!flag.empty()) {
       lines += "\n  " + flag + " " + current + ", but the run trained with " + flag + " " +
                value;
+    } else if (key == "batch") {
+      lines += "\n  this library trains batches of " + current + ", the run's were " + value +
+               " (compiled with another --batch or train block?)";
     } else {
-      lines += "\n  " + key + " " + current + " in this library, " + value +
-               " in the run's (recompiled with another train block?)";
+      lines += "\n  " + key + " " + current + " now, " + value + " in the run";
     }
   }
   return lines;
+}
+
+/// "2 epochs", "0.5 epochs", "1 epoch".
+std::string formatEpochs(double epochs) {
+  char text[48];
+  std::snprintf(text, sizeof(text), "%g epoch%s", epochs, epochs == 1 ? "" : "s");
+  return text;
+}
+
+std::string formatNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
+
+/// Moves `fraction` of `train`'s examples (at least one, a seeded choice,
+/// kept in file order) into `val`; the rest stay, in file order.
+bool splitValidation(Dataset &train, Dataset &val, double fraction, uint64_t seed,
+                     std::string &error) {
+  size_t held = std::max<size_t>(1, size_t(std::llround(fraction * double(train.count))));
+  if (held >= train.count) {
+    error = "--val-fraction " + formatNumber(fraction) + " of " + std::to_string(train.count) +
+            " examples leaves none to train on";
+    return false;
+  }
+  // Its own Philox stream: not an epoch's order, whatever the epochs.
+  std::vector<uint32_t> order = shuffle(train.count, seed ^ kValidationKey, 0xfffffffeu);
+  std::vector<bool> isVal(train.count, false);
+  for (size_t i = 0; i < held; ++i)
+    isVal[order[i]] = true;
+  val.path = train.path + " (validation)";
+  val.size = train.size;
+  val.count = held;
+  std::vector<uint8_t> kept;
+  kept.reserve((train.count - held) * train.size);
+  val.pixels.reserve(held * train.size);
+  for (size_t i = 0; i < train.count; ++i) {
+    const uint8_t *row = &train.pixels[i * train.size];
+    (isVal[i] ? val.pixels : kept).insert((isVal[i] ? val.pixels : kept).end(), row,
+                                          row + train.size);
+  }
+  train.pixels = std::move(kept);
+  train.count -= held;
+  return true;
 }
 
 /// SIGINT and SIGTERM during training: the first one asks the loop to stop
@@ -434,7 +500,6 @@ int vae::train(const Model &model, const TrainOptions &given) {
   const vae_model &d = model.desc();
   TrainOptions options = given;
   std::string error;
-  std::filesystem::create_directories(options.outDir);
   AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
   AlignedBuffer arena = model.newArena();
   std::string checkpoint = options.outDir + "/checkpoint.bin";
@@ -463,9 +528,39 @@ int vae::train(const Model &model, const TrainOptions &given) {
   int64_t epochs = options.epochs > 0 ? options.epochs : d.epochs;
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
   std::map<std::string, std::string> record = runRecord(model, options, trainSet);
+  // The train block's hyperparameters, then a resumed run's own, then the
+  // flags; a flag that changes a resumed run's value says so.
+  const Hyperparams defaults = Hyperparams::of(d);
+  Hyperparams hyper = defaults;
+  if (options.resume)
+    applyHyperparamRecord(position.run, hyper);
+  Hyperparams before = hyper;
+  for (const HyperparamFlag &flag : hyperparamFlags())
+    if (auto it = options.hyper.find(flag.key); it != options.hyper.end())
+      hyper.*flag.field = it->second;
+  if (!options.schedule.empty())
+    hyper.schedule = options.schedule;
+  if (std::string problem = checkAgainstModel(hyper, defaults, d); !problem.empty())
+    return fail(problem);
+  // Nothing is written before the settings are known to be sound.
+  std::filesystem::create_directories(options.outDir);
+  std::map<std::string, std::string> hyperRecord = hyperparamRecord(hyper);
+  record.insert(hyperRecord.begin(), hyperRecord.end());
+  // A validation split: held out of the training set, seeded, the same in
+  // every run with this seed and fraction.
+  Dataset valSet;
+  if (hyper.valFraction > 0 &&
+      !splitValidation(trainSet, valSet, hyper.valFraction,
+                       uint64_t(options.resume ? position.seed
+                                               : options.seed >= 0 ? options.seed : d.seed),
+                       error))
+    return fail(error);
 
   std::vector<EpochRecord> history;
   LossHistory losses;
+  // The best validation -ELBO so far and its epoch (best.bin).
+  double bestVal = HUGE_VAL;
+  int64_t bestEpoch = 0;
   // Where the last checkpoint of this run is, for the messages of a stop.
   std::string saved = "no checkpoint was written (no epoch finished)";
   auto describe = [&](const CheckpointHeader &at) {
@@ -484,6 +579,14 @@ int vae::train(const Model &model, const TrainOptions &given) {
                   differences + "\nLeave such flags out to continue the run as it was, or "
                   "start a new run with another --out (metrics.csv would mix the two).");
     seed = uint64_t(position.seed);
+    for (const auto &[key, value] : hyperparamRecord(before))
+      if (hyperRecord.at(key) != value)
+        std::printf("note: %s %s from step %lld on (the run used %s)\n", key.c_str(),
+                    hyperRecord.at(key).c_str(), (long long)position.step + 1, value.c_str());
+    if (auto it = position.run.find("best_val_neg_elbo"); it != position.run.end()) {
+      bestVal = std::strtod(it->second.c_str(), nullptr);
+      bestEpoch = std::strtoll(position.run.at("best_epoch").c_str(), nullptr, 10);
+    }
     if (!keepRowsUpTo(metricsPath, 0, position.epoch, error) ||
         !keepRowsUpTo(stepsPath, 1, position.step, error))
       return fail(error);
@@ -509,13 +612,19 @@ int vae::train(const Model &model, const TrainOptions &given) {
     position.seed = int64_t(seed);
   }
   position.run = record;
+  if (bestEpoch > 0) {
+    char text[40];
+    std::snprintf(text, sizeof(text), "%.17g", bestVal);
+    position.run["best_val_neg_elbo"] = text;
+    position.run["best_epoch"] = std::to_string(bestEpoch);
+  }
   if (!options.resume || !std::filesystem::exists(metricsPath)) {
     std::ofstream(metricsPath, std::ios::trunc)
         << "epoch,train_neg_elbo,train_reconstruction,train_kl,train_objective,"
            "test_neg_elbo,test_reconstruction,test_kl,test_objective,"
-           "samples_per_second,seconds\n";
+           "samples_per_second,seconds,val_neg_elbo,val_reconstruction,val_kl,lr\n";
     std::ofstream(stepsPath, std::ios::trunc)
-        << "epoch,step,position,objective,neg_elbo,reconstruction,kl\n";
+        << "epoch,step,position,objective,neg_elbo,reconstruction,kl,lr,kl_weight\n";
   }
   std::ofstream metrics(metricsPath, std::ios::app), stepLog(stepsPath, std::ios::app);
 
@@ -528,7 +637,7 @@ int vae::train(const Model &model, const TrainOptions &given) {
     return 128 + int(stopSignal);
   };
   // Objective and −ELBO differ where beta is not 1 or the KL weight warms up.
-  bool weighted = d.beta != 1.0 || d.warmup_epochs > 0;
+  bool weighted = hyper.beta != 1.0 || hyper.klWarmupEpochs > 0;
   size_t batches = options.padLastBatch ? (trainSet.count + batch - 1) / batch
                                         : trainSet.count / batch;
   size_t dropped = trainSet.count - std::min(trainSet.count, batches * batch);
@@ -541,6 +650,25 @@ int vae::train(const Model &model, const TrainOptions &given) {
                         : "the partial batch padded",
               (long long)epochs, options.resume ? "the checkpoint" : "initialization",
               initial.negElbo());
+  std::printf("%s lr %g (%s%s), beta %g%s%s%s\n",
+              d.optimizer == VAE_OPTIMIZER_SGD     ? "sgd"
+              : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
+                                                   : "adam",
+              hyper.lr, hyper.schedule.c_str(),
+              hyper.lrWarmupEpochs > 0
+                  ? (", warm-up " + formatEpochs(hyper.lrWarmupEpochs)).c_str()
+                  : "",
+              hyper.beta,
+              hyper.klWarmupEpochs > 0
+                  ? (", KL warm-up " + formatEpochs(hyper.klWarmupEpochs)).c_str()
+                  : "",
+              hyper.clipGradNorm > 0
+                  ? (", gradient clipped to norm " + formatNumber(hyper.clipGradNorm)).c_str()
+                  : "",
+              valSet.count ? (", " + std::to_string(valSet.count) +
+                              " training examples held out for validation")
+                                 .c_str()
+                           : "");
   std::fflush(stdout);
   if (stopSignal)
     return interrupted("before the first step");
@@ -568,14 +696,16 @@ int vae::train(const Model &model, const TrainOptions &given) {
       if (n < batch)
         partial = model.exampleWeights(n);
       double at = double(epoch) + double(k) / double(batches);
+      vae_hyperparams settings = hyper.at(epoch, k, batches, epochs);
       float terms[3];
       model.trainStep(params.data(), state.data(), arena.bytes(), x.data(), eps.data(),
-                      n < batch ? partial.data() : ones.data(), position.step + 1,
-                      model.klWeight(at), terms);
+                      n < batch ? partial.data() : ones.data(), position.step + 1, settings,
+                      terms);
       double negElbo = double(terms[1]) + double(terms[2]);
       stepRows << epoch + 1 << ',' << position.step + 1 << ','
                << at + 1.0 / double(batches) << ',' << terms[0] << ',' << negElbo << ','
-               << terms[1] << ',' << terms[2] << '\n';
+               << terms[1] << ',' << terms[2] << ',' << settings.lr << ','
+               << settings.kl_weight << '\n';
       if (!std::isfinite(terms[0])) {
         // The parameters are lost: the steps so far go to the log, nothing
         // to the checkpoint.
@@ -627,21 +757,34 @@ int vae::train(const Model &model, const TrainOptions &given) {
     trainTerms.objective /= examples;
     trainTerms.reconstruction /= examples;
     trainTerms.kl /= examples;
+    // (The objective at this run's beta, which need not be the library's.)
     Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed);
+    test.objective = test.reconstruction + hyper.beta * test.kl;
+    Terms val;
+    if (valSet.count)
+      val = evaluate(model, params.data(), arena.bytes(), valSet, seed);
     progress.clear();
-    std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)  test "
-                "-ELBO %.2f (rec %.2f, KL %.2f)",
+    std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)",
                 (long long)epoch + 1, (long long)epochs, trainTerms.negElbo(),
-                trainTerms.reconstruction, trainTerms.kl, test.negElbo(),
-                test.reconstruction, test.kl);
+                trainTerms.reconstruction, trainTerms.kl);
+    if (valSet.count)
+      std::printf("  val -ELBO %.2f", val.negElbo());
+    std::printf("  test -ELBO %.2f (rec %.2f, KL %.2f)", test.negElbo(), test.reconstruction,
+                test.kl);
     if (weighted)
       std::printf("  objective train %.2f test %.2f", trainTerms.objective, test.objective);
     std::printf("  %.0f samples/s  %.2f s\n", rate, seconds);
     std::fflush(stdout);
+    float lastLr = hyper.at(epoch, batches - 1, batches, epochs).lr;
     metrics << epoch + 1 << ',' << trainTerms.negElbo() << ',' << trainTerms.reconstruction
             << ',' << trainTerms.kl << ',' << trainTerms.objective << ',' << test.negElbo()
             << ',' << test.reconstruction << ',' << test.kl << ',' << test.objective << ','
-            << rate << ',' << seconds << '\n';
+            << rate << ',' << seconds << ',';
+    if (valSet.count)
+      metrics << val.negElbo() << ',' << val.reconstruction << ',' << val.kl;
+    else
+      metrics << ",,";
+    metrics << ',' << lastLr << '\n';
     metrics.flush();
     stepLog << stepRows.str();
     stepLog.flush();
@@ -652,14 +795,35 @@ int vae::train(const Model &model, const TrainOptions &given) {
     std::fill(std::begin(position.epochSums), std::end(position.epochSums), 0.0);
     if (!metrics || !stepLog)
       return fail("cannot append to '" + metricsPath + "' or '" + stepsPath + "'");
-    if (!writeMetricsJson(options.outDir + "/metrics.json", d, history,
+    // The best validation -ELBO so far: best.bin, a checkpoint like the
+    // others (eval --checkpoint OUT/best.bin).
+    bool improved = valSet.count && val.negElbo() < bestVal;
+    if (improved) {
+      bestVal = val.negElbo();
+      bestEpoch = epoch + 1;
+      char text[40];
+      std::snprintf(text, sizeof(text), "%.17g", bestVal);
+      position.run["best_val_neg_elbo"] = text;
+      position.run["best_epoch"] = std::to_string(bestEpoch);
+    }
+    if (!writeMetricsJson(options.outDir + "/metrics.json", d, hyperRecord, history,
                           firstStepSeconds, error) ||
+        (improved && !writeCheckpoint(options.outDir + "/best.bin", model, params.data(),
+                                      state.data(), position, error)) ||
         !writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
         !writeLossCurve(options.outDir + "/loss_curve.png", losses, error))
       return fail(error);
     saved = describe(position);
     if (stopSignal)
       return interrupted("after epoch " + std::to_string(epoch + 1));
+    if (hyper.patience > 0 && valSet.count &&
+        double(epoch + 1 - bestEpoch) >= hyper.patience) {
+      std::printf("early stopping: no better validation -ELBO in %s; the best, %.2f at "
+                  "epoch %lld, is in '%s/best.bin'\n",
+                  formatEpochs(hyper.patience).c_str(), bestVal, (long long)bestEpoch,
+                  options.outDir.c_str());
+      break;
+    }
   }
   if (!writePictures(model, params.data(), arena.bytes(), testSet, seed,
                      options.outDir, error))
@@ -698,11 +862,15 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
   switch (command) {
   case Command::Eval: {
     Terms t = evaluate(model, params.data(), arena.bytes(), images, seed);
+    // The objective at the run's beta (--beta may have set it), else the library's.
+    Hyperparams hyper = Hyperparams::of(d);
+    applyHyperparamRecord(header.run, hyper);
+    t.objective = t.reconstruction + hyper.beta * t.kl;
     std::printf("test -ELBO %.2f nats (reconstruction %.2f, KL %.2f) over %zu "
                 "examples, checkpoint of epoch %lld",
                 t.negElbo(), t.reconstruction, t.kl, t.examples, (long long)header.epoch);
-    if (d.beta != 1.0)
-      std::printf("; objective with beta %g: %.2f", d.beta, t.objective);
+    if (hyper.beta != 1.0)
+      std::printf("; objective with beta %g: %.2f", hyper.beta, t.objective);
     std::printf("\n");
     return 0;
   }

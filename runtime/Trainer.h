@@ -4,9 +4,11 @@
 #define VAE_RUNTIME_TRAINER_H
 
 #include "runtime/Data.h"
+#include "runtime/Hyperparams.h"
 #include "runtime/Model.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace vae {
@@ -32,6 +34,11 @@ struct TrainOptions {
   /// `score`: importance samples per example for the log-likelihood
   /// estimate (0: none).
   int64_t importanceSamples = 0;
+  /// Hyperparameters given on the command line, by run-record key
+  /// (hyperparamFlags()), and --schedule ("" when not given): they override
+  /// the train block's, and a resumed run's own.
+  std::map<std::string, double> hyper;
+  std::string schedule;
 };
 
 /// Nats per example, averaged over the examples seen. `objective` is what

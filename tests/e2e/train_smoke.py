@@ -231,14 +231,8 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # A diverging run (Adam at lr 1e4) stops at the first NaN: steps.csv has
     # every step up to it, and the message says which checkpoint is left.
-    div_vdl = os.path.join(tmp, "diverge.vdl")
-    with open(div_vdl, "w") as f:
-        f.write(open(os.path.join(models, "mnist_vae.vdl")).read()
-                .replace("adam(lr = 1e-3)", "adam(lr = 1e4)"))
-    div_so = os.path.join(tmp, "diverge.so")
-    subprocess.run([vaec, div_vdl, "-o", div_so], check=True)
     fresh = os.path.join(tmp, "diverge")
-    bad = subprocess.run([vae_train, div_so, "--limit", "1000", "--out", fresh],
+    bad = subprocess.run([vae_train, so, "--limit", "1000", "--out", fresh, "--lr", "1e4"],
                          capture_output=True, text=True)
     steps = open(os.path.join(fresh, "steps.csv")).read().splitlines()
     check(bad.returncode != 0 and "the loss became NaN at epoch 1" in bad.stderr and
@@ -249,8 +243,8 @@ with tempfile.TemporaryDirectory() as tmp:
     resumed = os.path.join(tmp, "diverge-resumed")
     subprocess.run([vae_train, so, "--limit", "1000", "--epochs", "1", "--out", resumed],
                    check=True, capture_output=True)
-    bad = subprocess.run([vae_train, div_so, "--epochs", "3", "--out", resumed, "--resume"],
-                         capture_output=True, text=True)
+    bad = subprocess.run([vae_train, so, "--epochs", "3", "--out", resumed, "--resume",
+                          "--lr", "1e4"], capture_output=True, text=True)
     check(bad.returncode != 0 and "the checkpoint of the end of epoch 1 is kept" in bad.stderr,
           "a NaN stop after a checkpoint names it: " + bad.stderr.strip())
 
@@ -284,6 +278,83 @@ with tempfile.TemporaryDirectory() as tmp:
     check(rows == [r.split(",")[:9] for r in
                    open(os.path.join(straight2, "metrics.csv")).read().splitlines()],
           "and metrics.csv has the same -ELBO and terms per epoch")
+
+    # Hyperparameters at run time, no recompiling: --lr reaches every step
+    # (steps.csv's lr column), the checkpoint records it, a resumed run keeps
+    # it unless told otherwise, and says so when told.
+    tuned = os.path.join(tmp, "tuned")
+    run = subprocess.run([vae_train, so, "--epochs", "1", "--limit", "1024", "--seed", "5",
+                          "--out", tuned, "--lr", "0.003"], capture_output=True, text=True)
+    steps = [r.split(",") for r in open(os.path.join(tuned, "steps.csv")).read().splitlines()]
+    record = json.load(open(os.path.join(tuned, "metrics.json")))
+    check(run.returncode == 0 and steps[0][7] == "lr" and
+          all(abs(float(r[7]) - 0.003) < 1e-9 for r in steps[1:]) and
+          abs(record["hyperparams"]["lr"] - 0.003) < 1e-12 and "adam lr 0.003" in run.stdout,
+          "--lr 0.003 is the learning rate of every step")
+    default_test = float(open(os.path.join(split, "metrics.csv")).read().splitlines()[1].split(",")[5])
+    tuned_test = float(open(os.path.join(tuned, "metrics.csv")).read().splitlines()[1].split(",")[5])
+    check(abs(tuned_test - default_test) > 1, f"and changes the result: test -ELBO {tuned_test:.2f} "
+          f"against {default_test:.2f} at lr 0.001 (same data and seed)")
+    run = subprocess.run([vae_train, so, "--epochs", "2", "--out", tuned, "--resume"],
+                         capture_output=True, text=True)
+    steps = [r.split(",") for r in open(os.path.join(tuned, "steps.csv")).read().splitlines()]
+    check(run.returncode == 0 and all(abs(float(r[7]) - 0.003) < 1e-9 for r in steps[1:]),
+          "a resumed run keeps the run's --lr")
+    run = subprocess.run([vae_train, so, "--epochs", "3", "--out", tuned, "--resume", "--lr", "1e-4"],
+                         capture_output=True, text=True)
+    steps = [r.split(",") for r in open(os.path.join(tuned, "steps.csv")).read().splitlines()]
+    check(run.returncode == 0 and "note: lr 0.0001 from step 17 on (the run used 0.003)" in run.stdout
+          and abs(float(steps[-1][7]) - 1e-4) < 1e-12 and abs(float(steps[16][7]) - 0.003) < 1e-9,
+          "--lr on --resume changes it from the next step, with a note")
+
+    # A cosine schedule with warm-up: up over the first epoch, down to
+    # --min-lr by the end.
+    cosine = os.path.join(tmp, "cosine")
+    run = subprocess.run([vae_train, so, "--epochs", "3", "--limit", "512", "--out", cosine,
+                          "--schedule", "cosine", "--lr-warmup", "1", "--min-lr", "1e-5"],
+                         capture_output=True, text=True)
+    lrs = [float(r.split(",")[7]) for r in open(os.path.join(cosine, "steps.csv")).read().splitlines()[1:]]
+    check(run.returncode == 0 and len(lrs) == 12 and lrs[0] < lrs[1] < lrs[2] < lrs[3] and
+          abs(lrs[3] - 1e-3) < 1e-9 and all(a > b for a, b in zip(lrs[4:], lrs[5:])) and
+          lrs[-1] < 1e-4, "cosine with warm-up: " + ", ".join(f"{v:.2g}" for v in lrs))
+
+    # A validation split with early stopping. At lr 1e-30 no parameter moves,
+    # so the validation -ELBO never improves after epoch 1: patience 1 stops
+    # after epoch 2, on every CPU.
+    stopped_early = os.path.join(tmp, "early")
+    run = subprocess.run([vae_train, so, "--epochs", "6", "--limit", "1000", "--out", stopped_early,
+                          "--val-fraction", "0.2", "--patience", "1", "--lr", "1e-30"],
+                         capture_output=True, text=True)
+    rows = open(os.path.join(stopped_early, "metrics.csv")).read().splitlines()
+    check(run.returncode == 0 and "800 train" in run.stdout and
+          "200 training examples held out for validation" in run.stdout and
+          "early stopping: no better validation -ELBO in 1 epoch; the best" in run.stdout and
+          len(rows) == 3 and rows[1].split(",")[11] == rows[2].split(",")[11],
+          "--val-fraction 0.2 --patience 1 stops after epoch 2: " + run.stdout.strip().splitlines()[-2])
+    ev = subprocess.run([vae_train, "eval", so, "--out", stopped_early, "--checkpoint",
+                         os.path.join(stopped_early, "best.bin")], capture_output=True, text=True)
+    check(ev.returncode == 0 and "checkpoint of epoch 1" in ev.stdout,
+          "best.bin holds the best epoch's parameters: " + ev.stdout.strip())
+    validated = os.path.join(tmp, "validated")
+    run = subprocess.run([vae_train, so, "--epochs", "2", "--limit", "1000", "--out", validated,
+                          "--val-fraction", "0.2"], capture_output=True, text=True)
+    vals = [float(r.split(",")[11]) for r in open(os.path.join(validated, "metrics.csv")).read().splitlines()[1:]]
+    check(run.returncode == 0 and vals[1] < vals[0] and
+          open(os.path.join(validated, "best.bin"), "rb").read() ==
+          open(os.path.join(validated, "checkpoint.bin"), "rb").read(),
+          f"validation -ELBO {vals[0]:.2f} -> {vals[1]:.2f}: best.bin is the last epoch's")
+    bad = subprocess.run([vae_train, so, "--epochs", "3", "--out", validated, "--resume",
+                          "--val-fraction", "0.1"], capture_output=True, text=True)
+    check(bad.returncode != 0 and "--val-fraction 0.1, but the run trained with --val-fraction 0.2"
+          in bad.stderr, "another --val-fraction on --resume is refused")
+    for flags, message in [(["--lr", "0"], "--lr: 0 is not in (0, inf)"),
+                           (["--weight-decay", "0.1"], "--weight-decay is AdamW's decoupled"),
+                           (["--clip-grad-norm", "1"], "compiled without gradient clipping"),
+                           (["--momentum", "0.9"], "--momentum is SGD's")]:
+        folder = os.path.join(tmp, "refused-hyper")
+        bad = subprocess.run([vae_train, so, "--out", folder] + flags, capture_output=True, text=True)
+        check(bad.returncode != 0 and message in bad.stderr and not os.path.exists(folder),
+              f"{' '.join(flags)} is refused before anything is written: " + bad.stderr.strip().splitlines()[0])
 
     # Bad data: an empty folder, then a file with a wrong magic number.
     empty = os.path.join(tmp, "empty")

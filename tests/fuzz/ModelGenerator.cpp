@@ -251,8 +251,12 @@ private:
     std::string optimizer;
     if (rng.chance(0.7)) {
       const char *lr = rng.pick<const char *>({"1e-3", "0.01", "0.05"});
-      switch (rng.below(3)) {
+      switch (rng.below(4)) {
       case 0: optimizer = fmt::format("adam(lr = {})", lr); break;
+      case 3:
+        optimizer = fmt::format("adamw(lr = {}, weight_decay = {})", lr,
+                                rng.pick<const char *>({"0.01", "0.5", "0"}));
+        break;
       case 1:
         optimizer = fmt::format("adam(lr = {}, beta1 = {}, beta2 = {}, eps = {})", lr,
                                 rng.pick<const char *>({"0.9", "0.8", "0"}),
@@ -268,6 +272,9 @@ private:
     }
     if (!(optimizer == "adam(lr = 1e-3)" && rng.chance(0.5)))
       settings.push_back(fmt::format("  optimizer {};\n", optimizer));
+    if (rng.chance(0.2)) // clipping compiled in: hard (0.1) or not at all (1e6)
+      settings.push_back(
+          fmt::format("  clip_grad_norm {};\n", rng.pick<const char *>({"0.1", "1e6"})));
     settings.push_back(fmt::format("  batch {};\n", batch));
     if (rng.chance(0.7))
       settings.push_back(fmt::format("  loss elbo(beta = {}{});\n",

@@ -16,6 +16,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <fstream>
+#include <functional>
 
 using namespace vaec::reference;
 
@@ -204,44 +208,65 @@ TEST_CASE("example weights mask the padding of a partial batch", "[reference][gr
   SECTION("seed_vae 80 of 128") { checkGradients("seed_vae", 128, seedVaeGradients, 80); }
 }
 
-/// Three Adam steps of vae_train_step against Adam in float64 on the
-/// reference gradients: every parameter within 1e-4 relative (L2).
-void checkTraining(const std::string &name, int batch,
-                   GradientMap (*reference)(const vae::Model &, const float *,
-                                            const Matrix &, const Matrix &)) {
-  auto model = compile(name, batch);
+using ReferenceGradients = GradientMap (*)(const vae::Model &, const float *, const Matrix &,
+                                           const Matrix &);
+
+/// Three AdamW steps of vae_train_step against AdamW in float64 on the
+/// reference gradients, with the hyperparameters of each step passed at run
+/// time (`hyper(step)`; the library's own by default), the gradient clipped
+/// to hyper.clip_norm by its global norm when the library clips: every
+/// parameter within 1e-4 relative (L2).
+void checkTraining(const std::string &name, int batch, ReferenceGradients reference,
+                   std::unique_ptr<vae::Model> model = nullptr,
+                   std::function<vae_hyperparams(int)> hyper = nullptr) {
+  if (!model)
+    model = compile(name, batch);
   const vae_model &d = model->desc();
+  if (!hyper)
+    hyper = [&](int) { return d.defaults; };
   REQUIRE(d.opt_state_floats == 2 * d.param_floats); // Adam: m and v
   vae::AlignedBuffer params = model->newParams(), arena = model->newArena();
   vae::AlignedBuffer state = model->newOptimizerState();
   model->initParams(params.data(), 7);
   std::vector<double> p(params.data(), params.data() + d.param_floats);
   std::vector<double> m(p.size(), 0.0), v(p.size(), 0.0);
-  const double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
 
   for (int step = 1; step <= 3; ++step) {
+    vae_hyperparams h = hyper(step);
+    double lr = h.lr, b1 = h.beta1, b2 = h.beta2, eps = h.eps, wd = h.weight_decay;
     Matrix x = pixels(batch, d.input_size), e = normals(batch, d.latent_size);
     // Shift the data per step so the three batches differ.
     x = xt::fmod(x + 0.37 * step, 1.0);
     std::vector<float> xf = toFloat(x), ef = toFloat(e);
     std::vector<float> pf(p.begin(), p.end());
     GradientMap g = reference(*model, pf.data(), x, e);
+    // PyTorch's clip_grad_norm_: one factor from the norm of all gradients.
+    double scale = 1;
+    if (d.clips_gradients && h.clip_norm > 0) {
+      double squares = 0;
+      for (const auto &[paramName, gi] : g)
+        for (double value : gi)
+          squares += value * value;
+      scale = std::min(1.0, double(h.clip_norm) / (std::sqrt(squares) + 1e-6));
+      INFO("step " << step << ": gradient norm " << std::sqrt(squares) << ", clipped to "
+                   << h.clip_norm);
+    }
     for (int64_t i = 0; i < d.num_params; ++i) {
       const vae_param &param = d.params[i];
       const std::vector<double> &gi = g.at(param.name);
       for (int64_t k = 0; k < param.size; ++k) {
         size_t j = size_t(param.offset + k);
-        m[j] = b1 * m[j] + (1 - b1) * gi[k];
-        v[j] = b2 * v[j] + (1 - b2) * gi[k] * gi[k];
+        double gk = gi[k] * scale;
+        m[j] = b1 * m[j] + (1 - b1) * gk;
+        v[j] = b2 * v[j] + (1 - b2) * gk * gk;
         double mHat = m[j] / (1 - std::pow(b1, step));
         double vHat = v[j] / (1 - std::pow(b2, step));
-        p[j] -= lr * mHat / (std::sqrt(vHat) + eps);
+        p[j] = p[j] * (1 - lr * wd) - lr * mHat / (std::sqrt(vHat) + eps);
       }
     }
     float terms[3];
     model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(),
-                     ef.data(), model->exampleWeights(size_t(batch)).data(), step,
-                     1.0f, terms);
+                     ef.data(), model->exampleWeights(size_t(batch)).data(), step, h, terms);
     CHECK(std::isfinite(terms[0]));
   }
   for (int64_t i = 0; i < d.num_params; ++i) {
@@ -265,6 +290,57 @@ TEST_CASE("mnist_vae train_step matches Adam in float64", "[reference][train]") 
     SECTION("batch " + std::to_string(batch)) {
       checkTraining("mnist_vae", batch, mnistVaeGradients);
     }
+  }
+}
+
+// The learning rate, decay rates, epsilon and weight decay are arguments of
+// the step, not constants of the library: a schedule or a sweep changes them
+// between steps without recompiling. Clipping (`clip_grad_norm` in the train
+// block) scales every gradient by one factor from their global norm; the
+// norm here is in the hundreds, so 5 clips hard, 1e6 not at all, and 0 turns
+// clipping off.
+TEST_CASE("train_step takes AdamW's hyperparameters at run time and clips by global norm",
+          "[reference][train]") {
+  auto perStep = [](float clip) {
+    return [clip](int step) {
+      vae_hyperparams h{};
+      h.lr = step == 2 ? 3e-3f : 1e-3f;
+      h.kl_weight = 1;
+      h.beta1 = 0.8f;
+      h.beta2 = 0.99f;
+      h.eps = 1e-6f;
+      h.weight_decay = step == 3 ? 2.0f : 0.5f; // lr wd well above the tolerance
+      h.clip_norm = step == 3 ? 0.0f : clip;
+      return h;
+    };
+  };
+  SECTION("AdamW, no clipping compiled in") {
+    checkTraining("mnist_vae", 7, mnistVaeGradients, nullptr, perStep(0));
+  }
+  std::string source = std::string(VAEC_TEST_TMP) + "/mnist_vae_clip.vdl";
+  {
+    std::ifstream in(std::string(VAEC_MODELS_DIR) + "/mnist_vae.vdl");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string vdl = text.str();
+    size_t at = vdl.find("optimizer adam(lr = 1e-3);");
+    REQUIRE(at != std::string::npos);
+    vdl.replace(at, std::strlen("optimizer adam(lr = 1e-3);"),
+                "optimizer adamw(lr = 1e-3, weight_decay = 0.01);\n  clip_grad_norm 5;");
+    std::ofstream(source) << vdl;
+  }
+  auto clipping = [&] {
+    auto model = vaec::test::compileAndLoad(source, "mnist_vae_clip_b7", "--batch 7");
+    REQUIRE(model->desc().clips_gradients == 1);
+    REQUIRE(model->desc().optimizer == VAE_OPTIMIZER_ADAMW);
+    REQUIRE(model->desc().defaults.clip_norm == 5.0f);
+    return model;
+  };
+  SECTION("clipped to norm 5") {
+    checkTraining("mnist_vae", 7, mnistVaeGradients, clipping(), perStep(5));
+  }
+  SECTION("a bound above the norm leaves the gradient alone") {
+    checkTraining("mnist_vae", 7, mnistVaeGradients, clipping(), perStep(1e6f));
   }
 }
 
@@ -346,7 +422,7 @@ TEST_CASE("200 Adam steps on an IDX file lower the loss by a clear margin",
     }
     float terms[3];
     model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                     eps.data(), ones.data(), step, model->klWeight(0), terms);
+                     eps.data(), ones.data(), step, model->desc().defaults, terms);
     REQUIRE(std::isfinite(terms[0]));
     if (step == 1)
       first = terms[0];
@@ -363,7 +439,7 @@ TEST_CASE("the KL weight of a training step scales the KL term", "[train]") {
   const vae_model &d = model->desc();
   CHECK(d.beta == 1.0);
   CHECK(d.warmup_epochs == 0);
-  CHECK(model->klWeight(0) == 1.0f);
+  CHECK(d.defaults.kl_weight == 1.0f);
   Matrix x = pixels(7, d.input_size), e = normals(7, d.latent_size);
   std::vector<float> xf = toFloat(x), ef = toFloat(e);
   for (float weight : {0.0f, 0.25f, 1.0f}) {
@@ -372,7 +448,8 @@ TEST_CASE("the KL weight of a training step scales the KL term", "[train]") {
     model->initParams(params.data(), 11);
     float terms[3];
     model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(),
-                     ef.data(), model->exampleWeights(7).data(), 1, weight, terms);
+                     ef.data(), model->exampleWeights(7).data(), 1, model->hyperparams(weight),
+                     terms);
     INFO("kl weight " << weight);
     CHECK(terms[0] == Approx(terms[1] + weight * terms[2]).epsilon(1e-5));
   }
@@ -393,7 +470,7 @@ TEST_CASE("train_step is the same with fusion or memory planning or threads off"
     float terms[3];
     for (int64_t step = 1; step <= 3; ++step)
       model->trainStep(params.data(), state.data(), arena.bytes(), x.data(), e.data(),
-                       model->exampleWeights(7).data(), step, 1.0f, terms);
+                       model->exampleWeights(7).data(), step, model->hyperparams(1.0f), terms);
     return std::vector<float>(params.data(), params.data() + d.param_floats);
   };
   std::vector<float> both = run("", "_default");

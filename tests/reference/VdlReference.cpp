@@ -389,8 +389,16 @@ ReferenceOptimizer::ReferenceOptimizer(const TrainConfig &config, const Paramete
 }
 
 void ReferenceOptimizer::update(Parameters &params, const Parameters &grads, int64_t step) {
+  // clip_grad_norm: one factor from the global norm (PyTorch's clip_grad_norm_).
+  double scale = 1;
+  if (config.clipGradNorm > 0) {
+    double squares = 0;
+    for (const Matrix &g : grads)
+      squares += xt::sum(xt::square(g))();
+    scale = std::min(1.0, config.clipGradNorm / (std::sqrt(squares) + 1e-6));
+  }
   for (size_t i = 0; i < params.size(); ++i) {
-    const Matrix &g = grads[i];
+    const Matrix g = grads[i] * scale;
     if (config.optimizer == "sgd") {
       first[i] = config.momentum * first[i] + g;
       params[i] -= config.lr * first[i];
@@ -400,6 +408,8 @@ void ReferenceOptimizer::update(Parameters &params, const Parameters &grads, int
     second[i] = config.beta2 * second[i] + (1 - config.beta2) * g * g;
     double correction1 = 1 - std::pow(config.beta1, double(step));
     double correction2 = 1 - std::pow(config.beta2, double(step));
+    // AdamW's decoupled decay first (0 for Adam).
+    params[i] *= 1 - config.lr * config.weightDecay;
     params[i] -= config.lr * (first[i] / correction1) /
                  (xt::sqrt(second[i] / correction2) + config.eps);
   }

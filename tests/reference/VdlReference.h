@@ -60,7 +60,9 @@ private:
 };
 
 /// The optimizer of `train { ... }` in float64 (PyTorch's formulas): Adam
-/// with bias correction, or SGD with momentum (v = m v + g, p -= lr v).
+/// with bias correction (AdamW: with decoupled weight decay), or SGD with
+/// momentum (v = m v + g, p -= lr v); gradients clipped by their global norm
+/// first when the train block has clip_grad_norm.
 class ReferenceOptimizer {
 public:
   ReferenceOptimizer(const TrainConfig &config, const Parameters &shapes);

@@ -83,7 +83,7 @@ TEST_CASE("entry points touch no memory outside their buffers", "[guard]") {
                     weights.floats(), terms, grads.floats());
     for (int64_t step = 1; step <= 2; ++step)
       model->trainStep(params.floats(), state.floats(), arena.floats(), x.floats(),
-                       eps.floats(), weights.floats(), step, 1.0f, terms);
+                       eps.floats(), weights.floats(), step, model->hyperparams(1.0f), terms);
     CHECK(std::isfinite(terms[0]));
   }
 }

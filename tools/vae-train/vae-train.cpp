@@ -14,6 +14,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
 #include <cstdio>
 
 int main(int argc, char **argv) {
@@ -63,6 +65,31 @@ int main(int argc, char **argv) {
   CLI::Option *overwrite = train->add_flag("--overwrite", options.overwrite,
                                            "start over even if OUT holds a checkpoint");
   resume->excludes(overwrite);
+  // Hyperparameters: the train block's by default (a resumed run's own),
+  // these flags override them without recompiling.
+  std::map<std::string, double> hyperValues;
+  std::vector<std::pair<std::string, CLI::Option *>> hyperOptions;
+  for (const vae::HyperparamFlag &flag : vae::hyperparamFlags()) {
+    CLI::Option *option =
+        train->add_option(flag.flag, hyperValues[flag.key], flag.help)
+            ->group("Hyperparameters (default: the train block's, or a resumed run's)")
+            ->check(CLI::Validator(
+                [flag](std::string &text) -> std::string {
+                  char *end = nullptr;
+                  double value = std::strtod(text.c_str(), &end);
+                  std::string error;
+                  if (end == text.c_str() || *end)
+                    return "'" + text + "' is not a number";
+                  return vae::checkHyperparam(flag, value, error) ? "" : error;
+                },
+                "", ""));
+    hyperOptions.push_back({flag.key, option});
+  }
+  train->add_option("--schedule", options.schedule,
+                    "learning-rate schedule: constant, cosine (to --min-lr over the run) or "
+                    "step (times --lr-gamma every --lr-step-every epochs)")
+      ->group("Hyperparameters (default: the train block's, or a resumed run's)")
+      ->check(CLI::IsMember({"constant", "cosine", "step"}));
   struct Inference {
     const char *name, *help;
     vae::Command command;
@@ -119,6 +146,9 @@ int main(int argc, char **argv) {
   options.binarizeGiven = given(binarizeFlags);
   options.limitGiven = limitFlag->count() > 0;
   options.lastBatchGiven = lastBatchFlag->count() > 0;
+  for (const auto &[key, option] : hyperOptions)
+    if (option->count() > 0)
+      options.hyper[key] = hyperValues[key];
   std::string error;
   auto model = vae::Model::load(modelPath, error);
   if (!model) {

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VAE_ABI_VERSION 3
+#define VAE_ABI_VERSION 4
 #define VAE_MAX_RANK 4
 /* Every buffer the runtime passes is aligned to this many bytes. */
 #define VAE_ALIGNMENT 64
@@ -33,6 +33,34 @@ enum vae_likelihood {
   VAE_LIKELIHOOD_GAUSSIAN = 2,       /* mean, logvar */
   VAE_LIKELIHOOD_GAUSSIAN_FIXED = 3, /* mean; sigma in the descriptor */
 };
+
+/* The optimizer of the train block. */
+enum vae_optimizer {
+  VAE_OPTIMIZER_ADAM = 1,  /* PyTorch's Adam */
+  VAE_OPTIMIZER_SGD = 2,   /* SGD with momentum (no dampening, no Nesterov) */
+  VAE_OPTIMIZER_ADAMW = 3, /* Adam with decoupled weight decay (PyTorch's AdamW) */
+};
+
+/* How the runtime sets each step's learning rate (hyperparams.lr). */
+enum vae_lr_schedule {
+  VAE_LR_CONSTANT = 0,
+  VAE_LR_COSINE = 1, /* from lr down to lr_min over the run's epochs */
+  VAE_LR_STEP = 2,   /* times lr_gamma every lr_step_epochs epochs */
+};
+
+/* The run-time settings of one vae_train_step: what a sweep changes
+ * without recompiling. The descriptor holds the train block's values; the
+ * runtime passes them, or what its flags and the schedule make of them. */
+typedef struct vae_hyperparams {
+  float lr;           /* this step's learning rate */
+  float kl_weight;    /* the KL term's weight: beta, or less during warm-up */
+  float beta1, beta2; /* Adam(W)'s decay rates */
+  float eps;          /* Adam(W)'s epsilon */
+  float momentum;     /* SGD's momentum */
+  float weight_decay; /* AdamW's decoupled weight decay (0 for Adam) */
+  float clip_norm;    /* the largest global L2 norm of the gradient; read only
+                         when clips_gradients (0 there: no clipping) */
+} vae_hyperparams;
 
 typedef struct vae_param {
   const char *name;      /* "encoder.h.weight" */
@@ -72,6 +100,18 @@ typedef struct vae_model {
    * parameters). Libraries of one model share it whatever the batch, train
    * settings or CPU; a checkpoint records it and vae-train refuses another. */
   const char *fingerprint;
+  int32_t optimizer;        /* enum vae_optimizer: what opt_state holds */
+  int32_t clips_gradients;  /* 1: vae_train_step computes the gradient's global
+                               norm and clips it to hyperparams.clip_norm */
+  vae_hyperparams defaults; /* the train block's (kl_weight: beta) */
+  int32_t lr_schedule;      /* enum vae_lr_schedule */
+  int32_t patience;         /* early stopping after this many epochs without a
+                               better validation -ELBO (0: never) */
+  double lr_warmup_epochs;  /* the learning rate rises linearly from 0 first */
+  double lr_min;            /* VAE_LR_COSINE: the last learning rate */
+  double lr_step_epochs;    /* VAE_LR_STEP: every this many epochs, */
+  double lr_gamma;          /* the learning rate is multiplied by this */
+  double val_fraction;      /* of the training set held out for validation */
 } vae_model;
 
 /* The entry points. `arena` holds arena_bytes; x is [batch, input_size],
@@ -104,11 +144,12 @@ typedef void (*vae_grad_step_fn)(const float *params, void *arena,
 /* One optimizer step, in place: forward, backward, and the update of
  * `params` and `opt_state` (opt_state_floats floats, zero before step 1).
  * `weights` as for vae_grad_step; `step` counts from 1 (Adam's bias
- * correction); `kl_weight` is the KL term's weight for this step (beta, or
- * less during warm-up). */
+ * correction); `hyper` holds this step's learning rate, KL weight and
+ * optimizer constants. */
 typedef void (*vae_train_step_fn)(float *params, float *opt_state, void *arena,
                                   const float *x, const float *eps,
-                                  const float *weights, int64_t step, float kl_weight, float *loss,
+                                  const float *weights, int64_t step,
+                                  const vae_hyperparams *hyper, float *loss,
                                   float *reconstruction, float *kl);
 /* decode_outputs == 1 */
 typedef void (*vae_decode1_fn)(const float *params, void *arena,

@@ -257,12 +257,14 @@ func.func @per_example_grads(%m: tensor<4x2xf32>, %g: tensor<4xf32>) -> (tensor<
 // -----
 
 // The update writes into its own operands (destination-passing), so
-// bufferization updates parameters and state in place.
+// bufferization updates parameters and state in place. The learning rate,
+// decay rates, epsilon and weight decay are run-time scalars, read inside
+// the loop like the bias corrections.
 // CHECK-LABEL: func.func @adam
-// CHECK-SAME: (%[[P:[^:]*]]: tensor<8xf32>, %[[G:[^:]*]]: tensor<8xf32>, %[[M:[^:]*]]: tensor<8xf32>, %[[V:[^:]*]]: tensor<8xf32>, %[[BC1:[^:]*]]: tensor<f32>, %[[BC2:[^:]*]]: tensor<f32>)
-// CHECK: linalg.generic {{.*}} ins(%[[G]], %[[BC1]], %[[BC2]] : tensor<8xf32>, tensor<f32>, tensor<f32>) outs(%[[P]], %[[M]], %[[V]] : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+// CHECK-SAME: (%[[P:[^:]*]]: tensor<8xf32>, %[[G:[^:]*]]: tensor<8xf32>, %[[M:[^:]*]]: tensor<8xf32>, %[[V:[^:]*]]: tensor<8xf32>, %[[BC1:[^:]*]]: tensor<f32>, %[[BC2:[^:]*]]: tensor<f32>, %[[LR:[^:]*]]: tensor<f32>, %[[B1:[^:]*]]: tensor<f32>, %[[B2:[^:]*]]: tensor<f32>, %[[EPS:[^:]*]]: tensor<f32>, %[[WD:[^:]*]]: tensor<f32>)
+// CHECK: linalg.generic {{.*}} ins(%[[G]], %[[BC1]], %[[BC2]], %[[LR]], %[[B1]], %[[B2]], %[[EPS]], %[[WD]] : tensor<8xf32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>) outs(%[[P]], %[[M]], %[[V]] : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
 // CHECK: math.sqrt
-func.func @adam(%p: tensor<8xf32>, %g: tensor<8xf32>, %m: tensor<8xf32>, %v: tensor<8xf32>, %bc1: tensor<f32>, %bc2: tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) {
-  %0:3 = vdl.adam_update %p, %g, %m, %v, %bc1, %bc2 lr = 1.0e-3 beta1 = 0.9 beta2 = 0.999 eps = 1.0e-8 : tensor<8xf32>, tensor<f32>
+func.func @adam(%p: tensor<8xf32>, %g: tensor<8xf32>, %m: tensor<8xf32>, %v: tensor<8xf32>, %bc1: tensor<f32>, %bc2: tensor<f32>, %lr: tensor<f32>, %b1: tensor<f32>, %b2: tensor<f32>, %eps: tensor<f32>, %wd: tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %0:3 = vdl.adam_update %p, %g, %m, %v, %bc1, %bc2 lr %lr beta1 %b1 beta2 %b2 eps %eps weight_decay %wd : tensor<8xf32>, tensor<f32>
   return %0#0, %0#1, %0#2 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
 }

@@ -262,7 +262,7 @@ func.func @kl_grad_adjoint(%m: tensor<4x3xf32>, %g: tensor<3xf32>) {
 
 func.func @adam_types(%p: tensor<4x3xf32>, %g: tensor<4x2xf32>, %s: tensor<f32>) {
   // expected-error @+1 {{'vdl.adam_update' op failed to verify that all of {param, grad, m, v, new_param, new_m, new_v} have same type}}
-  %0:3 = "vdl.adam_update"(%p, %g, %p, %p, %s, %s) {lr = 1.0e-3 : f32, beta1 = 0.9 : f32, beta2 = 0.999 : f32, eps = 1.0e-8 : f32} : (tensor<4x3xf32>, tensor<4x2xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32>, tensor<f32>) -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
+  %0:3 = "vdl.adam_update"(%p, %g, %p, %p, %s, %s, %s, %s, %s, %s, %s) : (tensor<4x3xf32>, tensor<4x2xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>) -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
   return
 }
 

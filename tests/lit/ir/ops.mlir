@@ -96,10 +96,10 @@ func.func @gradients(%x: tensor<4x3xf32>, %w: tensor<3x2xf32>, %dy: tensor<4x2xf
   %8:2 = vdl.gaussian_log_prob_grad %m, %m, %m, %g : tensor<4x2xf32>, tensor<4xf32>
   // CHECK: vdl.gaussian_fixed_log_prob_grad %{{.*}}, %{{.*}}, %{{.*}} sigma = 2.000000e+00 : tensor<4x2xf32>, tensor<4xf32>
   %9 = vdl.gaussian_fixed_log_prob_grad %m, %m, %g sigma = 2.0 : tensor<4x2xf32>, tensor<4xf32>
-  // CHECK: vdl.adam_update %{{.*}} lr = 1.000000e-03 beta1 = 0.899999976 beta2 = 9.990000e-01 eps = 9.99999993E-9 : tensor<4x2xf32>, tensor<f32>
-  %10:3 = vdl.adam_update %m, %dy, %m, %m, %s, %s lr = 1.0e-3 beta1 = 0.9 beta2 = 0.999 eps = 1.0e-8 : tensor<4x2xf32>, tensor<f32>
-  // CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr = 1.000000e-01 momentum = 0.000000e+00 : tensor<4x2xf32>
-  %11:2 = vdl.sgd_update %m, %dy, %m lr = 0.1 momentum = 0.0 : tensor<4x2xf32>
+  // CHECK: vdl.adam_update %{{.*}} lr %{{.*}} beta1 %{{.*}} beta2 %{{.*}} eps %{{.*}} weight_decay %{{.*}} : tensor<4x2xf32>, tensor<f32>
+  %10:3 = vdl.adam_update %m, %dy, %m, %m, %s, %s lr %s beta1 %s beta2 %s eps %s weight_decay %s : tensor<4x2xf32>, tensor<f32>
+  // CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr %{{.*}} momentum %{{.*}} : tensor<4x2xf32>, tensor<f32>
+  %11:2 = vdl.sgd_update %m, %dy, %m lr %s momentum %s : tensor<4x2xf32>, tensor<f32>
   return
 }
 

@@ -23,19 +23,28 @@ func.func @loss(%w: tensor<3x2xf32> {vdl.param = "w"}, %b: tensor<2xf32> {vdl.pa
   return %l : tensor<f32>
 }
 
-// Adam by default: m and v per parameter after the parameters, the step,
-// the bias corrections once, one update per parameter.
+// Adam by default: m and v per parameter after the parameters, the step and
+// the run-time hyperparameters (vae_hyperparams: lr, kl_weight, beta1,
+// beta2, eps, momentum, weight_decay, clip_norm), the bias corrections once,
+// one update per parameter.
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME: %[[TW:[^:]*]]: tensor<3x2xf32> {vdl.param = "w"}, %{{[^:]*}}: tensor<2xf32> {vdl.param = "b"},
 // CHECK-SAME: %[[MW:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 0 : i64},
 // CHECK-SAME: %[[VW:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 1 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 1 : i64},
-// CHECK-SAME: %{{[^:]*}}: tensor<4x3xf32>, %[[STEP:[^:]*]]: i64 {vdl.input = "step"}, %{{[^:]*}}: f32 {vdl.input = "kl_weight"})
+// CHECK-SAME: %{{[^:]*}}: tensor<4x3xf32>, %[[STEP:[^:]*]]: i64 {vdl.input = "step"}, %[[HYPER:[^:]*]]: tensor<8xf32> {vdl.input = "hyper"})
 // CHECK-SAME: -> (tensor<f32>, tensor<3x2xf32> {vdl.update_of = "w"}, tensor<2xf32> {vdl.update_of = "b"}, tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}
+// Each field a 0-d view of `hyper` (no copy once bufferized):
+// CHECK-DAG: tensor.extract_slice %[[HYPER]][0] [1] [1] : tensor<8xf32> to tensor<1xf32>
+// CHECK-DAG: tensor.extract_slice %[[HYPER]][2] [1] [1] : tensor<8xf32> to tensor<1xf32>
+// CHECK-DAG: tensor.extract_slice %[[HYPER]][6] [1] [1] : tensor<8xf32> to tensor<1xf32>
+// CHECK-DAG: tensor.collapse_shape {{.*}} [] : tensor<1xf32> into tensor<f32>
 // CHECK: %[[T:.*]] = arith.sitofp %[[STEP]] : i64 to f32
+// CHECK: vdl.log
 // CHECK: vdl.exp
+// CHECK: vdl.log
 // CHECK: vdl.exp
 // CHECK-COUNT-2: vdl.adam_update
-// CHECK-SAME: lr = 1.000000e-03 beta1 = 0.899999976 beta2 = 9.990000e-01 eps = 9.99999993E-9
+// CHECK-SAME: lr %{{.*}} beta1 %{{.*}} beta2 %{{.*}} eps %{{.*}} weight_decay %{{.*}}
 // CHECK: return
 
 // -----
@@ -59,7 +68,7 @@ func.func @loss(%p: tensor<2xf32> {vdl.param = "p"}) -> tensor<f32> {
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME: {vdl.state_of = "p", vdl.state_slot = 0 : i64}
 // CHECK-NOT: vdl.state_slot = 1
-// CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr = 1.000000e-01 momentum = 0.899999976 : tensor<2xf32>
+// CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr %{{.*}} momentum %{{.*}} : tensor<2xf32>, tensor<f32>
 module attributes {vdl.train = {optimizer = "sgd", lr = 0.1 : f64, momentum = 0.9 : f64}} {
   func.func @loss(%p: tensor<2xf32> {vdl.param = "p"}) -> tensor<f32> {
     %e = vdl.exp %p : tensor<2xf32>
@@ -104,8 +113,9 @@ module {
 // CHECK: vdl.elbo %{{.*}}, %{{.*}}, %[[BETA]]
 // CHECK: vdl.mul %{{.*}}, %[[BETA]] : tensor<f32>
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: %[[KLW:[^:]*]]: f32 {vdl.input = "kl_weight"})
-// CHECK: %[[W:.*]] = tensor.from_elements %[[KLW]] : tensor<f32>
+// CHECK-SAME: %[[HYPER:[^:]*]]: tensor<8xf32> {vdl.input = "hyper"})
+// CHECK: %[[KLW:.*]] = tensor.extract_slice %[[HYPER]][1] [1] [1] : tensor<8xf32> to tensor<1xf32>
+// CHECK: %[[W:.*]] = tensor.collapse_shape %[[KLW]] [] : tensor<1xf32> into tensor<f32>
 // CHECK: vdl.elbo %{{.*}}, %{{.*}}, %[[W]]
 // CHECK: vdl.mul %{{.*}}, %[[W]] : tensor<f32>
 func.func @loss(%ll: tensor<f32> {vdl.param = "ll"}, %kl: tensor<f32> {vdl.param = "kl"}) -> tensor<f32> {

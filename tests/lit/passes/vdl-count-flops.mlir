@@ -27,11 +27,12 @@ func.func @constant() -> tensor<2xf32> {
   return %c : tensor<2xf32>
 }
 
-// Optimizer updates: Adam 12 and SGD 4 operations per element (8 elements).
+// Optimizer updates: AdamW 13 (Adam's 12 and the decay's multiply) and SGD
+// 4 operations per element (8 elements).
 // CHECK-LABEL: func.func @optimizers
-// CHECK-SAME: attributes {vdl.flops = 128 : i64}
+// CHECK-SAME: attributes {vdl.flops = 136 : i64}
 func.func @optimizers(%p: tensor<8xf32>, %s: tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>) {
-  %a:3 = vdl.adam_update %p, %p, %p, %p, %s, %s lr = 1.0e-3 beta1 = 0.9 beta2 = 0.999 eps = 1.0e-8 : tensor<8xf32>, tensor<f32>
-  %b:2 = vdl.sgd_update %p, %p, %p lr = 0.1 momentum = 0.9 : tensor<8xf32>
+  %a:3 = vdl.adam_update %p, %p, %p, %p, %s, %s lr %s beta1 %s beta2 %s eps %s weight_decay %s : tensor<8xf32>, tensor<f32>
+  %b:2 = vdl.sgd_update %p, %p, %p lr %s momentum %s : tensor<8xf32>, tensor<f32>
   return %a#0, %b#0 : tensor<8xf32>, tensor<8xf32>
 }
