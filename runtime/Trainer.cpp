@@ -583,9 +583,10 @@ int vae::train(const Model &model, const TrainOptions &given) {
       if (hyperRecord.at(key) != value)
         std::printf("note: %s %s from step %lld on (the run used %s)\n", key.c_str(),
                     hyperRecord.at(key).c_str(), (long long)position.step + 1, value.c_str());
-    if (auto it = position.run.find("best_val_neg_elbo"); it != position.run.end()) {
-      bestVal = std::strtod(it->second.c_str(), nullptr);
-      bestEpoch = std::strtoll(position.run.at("best_epoch").c_str(), nullptr, 10);
+    auto best = position.run.find("best_val_neg_elbo"), at = position.run.find("best_epoch");
+    if (best != position.run.end() && at != position.run.end()) {
+      bestVal = std::strtod(best->second.c_str(), nullptr);
+      bestEpoch = std::strtoll(at->second.c_str(), nullptr, 10);
     }
     if (!keepRowsUpTo(metricsPath, 0, position.epoch, error) ||
         !keepRowsUpTo(stepsPath, 1, position.step, error))
@@ -610,6 +611,9 @@ int vae::train(const Model &model, const TrainOptions &given) {
   } else {
     model.initParams(params.data(), seed);
     position.seed = int64_t(seed);
+    // (--overwrite: the old run's best epoch is no longer one of this run's.)
+    std::error_code ignored;
+    std::filesystem::remove(options.outDir + "/best.bin", ignored);
   }
   position.run = record;
   if (bestEpoch > 0) {

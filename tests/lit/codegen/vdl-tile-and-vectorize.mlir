@@ -185,3 +185,27 @@ func.func @decided_before_replacement(%x: tensor<128x784xf32>, %w: tensor<784x40
   } -> tensor<128x400xf32>
   return %sum, %exp : tensor<400xf32>, tensor<128x400xf32>
 }
+
+// A sum of everything into one scalar (the squared gradient norm of
+// clipping): partial sums per column first, a vector of 16 added to
+// elementwise for each row, then one sum of the 400 partial sums. No lane
+// reduction in the 784 x 400 loop.
+// CHECK-LABEL: func.func @squared_norm
+// CHECK: tensor.empty() : tensor<400xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c1 iter_args(%{{.*}}) -> (tensor<400xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16
+// CHECK-NOT: vector.multi_reduction
+// CHECK: vector.contract {{.*}} into vector<16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c400 step %c16 iter_args(%{{.*}}) -> (vector<f32>)
+// CHECK: vector.multi_reduction <add>, %{{.*}} [0] : vector<16xf32> to f32
+func.func @squared_norm(%g: tensor<784x400xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>],
+                       iterator_types = ["reduction", "reduction"]}
+      ins(%g : tensor<784x400xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %sq, %out : f32
+    linalg.yield %sum : f32
+  } -> tensor<f32>
+  return %0 : tensor<f32>
+}
