@@ -1,0 +1,80 @@
+//===- CudaDriver.h - the CUDA driver API, opened at run time ---*- C++ -*-===//
+//
+// vaec's GPU libraries (`--target=nvptx`, in progress) run through the CUDA
+// driver API. libvaert opens it with dlopen("libcuda.so.1") when a GPU
+// library is loaded: nothing CUDA at build time, no link dependency, and on
+// a machine without the driver or without a GPU a clear error at once.
+// The few types it needs are the driver's stable C ABI, declared here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef VAE_RUNTIME_CUDADRIVER_H
+#define VAE_RUNTIME_CUDADRIVER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace vae::cuda {
+
+using Result = int; // CUresult: 0 is CUDA_SUCCESS
+using Device = int;
+using DevicePtr = unsigned long long;
+using Context = struct OpaqueContext *;
+using Module = struct OpaqueModule *;
+using Function = struct OpaqueFunction *;
+using Stream = struct OpaqueStream *;
+
+/// The driver library's file: libcuda.so.1, or $VAE_CUDA_DRIVER where a
+/// driver lives somewhere else.
+std::string driverLibrary();
+
+/// The driver entry points vae-train uses, resolved from libcuda.so.1, and
+/// the primary context of device 0, current on the opening thread.
+class Driver {
+public:
+  /// The driver with device 0's primary context made current; nullptr with
+  /// `error` saying what is missing (the driver library, an entry point, a
+  /// device) and what to do.
+  static std::unique_ptr<Driver> open(std::string &error);
+  ~Driver();
+  Driver(const Driver &) = delete;
+  Driver &operator=(const Driver &) = delete;
+
+  /// "NVIDIA H200, compute capability 9.0".
+  std::string deviceDescription() const;
+  int computeCapability() const { return 10 * major + minor; }
+
+  /// The driver's name and text for `result` ("CUDA_ERROR_NO_DEVICE: no
+  /// CUDA-capable device is detected").
+  std::string describe(Result result) const;
+
+  Result (*moduleLoadData)(Module *, const void *) = nullptr;
+  Result (*moduleUnload)(Module) = nullptr;
+  Result (*moduleGetFunction)(Function *, Module, const char *) = nullptr;
+  Result (*launchKernel)(Function, unsigned, unsigned, unsigned, unsigned, unsigned,
+                         unsigned, unsigned, Stream, void **, void **) = nullptr;
+  Result (*memAlloc)(DevicePtr *, size_t) = nullptr;
+  Result (*memFree)(DevicePtr) = nullptr;
+  Result (*memcpyHtoD)(DevicePtr, const void *, size_t) = nullptr;
+  Result (*memcpyDtoH)(void *, DevicePtr, size_t) = nullptr;
+  Result (*streamCreate)(Stream *, unsigned) = nullptr;
+  Result (*streamDestroy)(Stream) = nullptr;
+  Result (*streamSynchronize)(Stream) = nullptr;
+
+private:
+  Driver() = default;
+  void *library = nullptr;
+  Device device = 0;
+  Context context = nullptr;
+  int major = 0, minor = 0;
+  std::string name;
+  Result (*getErrorName)(Result, const char **) = nullptr;
+  Result (*getErrorString)(Result, const char **) = nullptr;
+  Result (*primaryCtxRelease)(Device) = nullptr;
+};
+
+} // namespace vae::cuda
+
+#endif // VAE_RUNTIME_CUDADRIVER_H
