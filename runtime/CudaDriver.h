@@ -18,13 +18,17 @@
 
 namespace vae::cuda {
 
-using Result = int; // CUresult: 0 is CUDA_SUCCESS
+// The driver's C types: CUresult (0 is CUDA_SUCCESS), CUdevice, CUdeviceptr,
+// and its handles as the plain pointers they are in C, so that every call
+// goes through a pointer of the function's own C type (UBSan's
+// -fsanitize=function checks that).
+using Result = int;
 using Device = int;
 using DevicePtr = unsigned long long;
-using Context = struct OpaqueContext *;
-using Module = struct OpaqueModule *;
-using Function = struct OpaqueFunction *;
-using Stream = struct OpaqueStream *;
+using Context = void *;
+using Module = void *;
+using Function = void *;
+using Stream = void *;
 
 /// The driver library's file: libcuda.so.1, or $VAE_CUDA_DRIVER where a
 /// driver lives somewhere else.
