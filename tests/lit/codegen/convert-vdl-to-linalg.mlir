@@ -268,3 +268,18 @@ func.func @adam(%p: tensor<8xf32>, %g: tensor<8xf32>, %m: tensor<8xf32>, %v: ten
   %0:3 = vdl.adam_update %p, %g, %m, %v, %bc1, %bc2 lr %lr beta1 %b1 beta2 %b2 eps %eps weight_decay %wd : tensor<8xf32>, tensor<f32>
   return %0#0, %0#1, %0#2 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// The clipping factor: max > 0 ? min(1, max / (sqrt(n) + 1e-6)) : 1, one
+// scalar loop.
+// CHECK-LABEL: func.func @clip_coefficient
+// CHECK: linalg.generic
+// CHECK: math.sqrt
+// CHECK: arith.minimumf
+// CHECK: arith.cmpf ogt
+// CHECK: arith.select
+func.func @clip_coefficient(%n: tensor<f32>, %max: tensor<f32>) -> tensor<f32> {
+  %0 = vdl.clip_coefficient %n, %max : tensor<f32>
+  return %0 : tensor<f32>
+}

@@ -100,6 +100,12 @@ func.func @gradients(%x: tensor<4x3xf32>, %w: tensor<3x2xf32>, %dy: tensor<4x2xf
   %10:3 = vdl.adam_update %m, %dy, %m, %m, %s, %s lr %s beta1 %s beta2 %s eps %s weight_decay %s : tensor<4x2xf32>, tensor<f32>
   // CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr %{{.*}} momentum %{{.*}} : tensor<4x2xf32>, tensor<f32>
   %11:2 = vdl.sgd_update %m, %dy, %m lr %s momentum %s : tensor<4x2xf32>, tensor<f32>
+  // CHECK: %[[SCALE:.*]] = vdl.clip_coefficient %{{.*}}, %{{.*}} : tensor<f32>
+  %12 = vdl.clip_coefficient %s, %s : tensor<f32>
+  // CHECK: vdl.adam_update {{.*}} weight_decay %{{.*}} grad_scale %[[SCALE]] : tensor<4x2xf32>, tensor<f32>
+  %13:3 = vdl.adam_update %m, %dy, %m, %m, %s, %s lr %s beta1 %s beta2 %s eps %s weight_decay %s grad_scale %12 : tensor<4x2xf32>, tensor<f32>
+  // CHECK: vdl.sgd_update {{.*}} momentum %{{.*}} grad_scale %[[SCALE]] : tensor<4x2xf32>, tensor<f32>
+  %14:2 = vdl.sgd_update %m, %dy, %m lr %s momentum %s grad_scale %12 : tensor<4x2xf32>, tensor<f32>
   return
 }
 
