@@ -13,6 +13,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/MLIRContext.h"
@@ -44,15 +45,15 @@ static constexpr llvm::StringLiteral kImportPassName = "vdl-import";
 
 const std::vector<std::string> &vaec::allEmitStages() {
   static const std::vector<std::string> stages = {
-      "ast", "vdl", "grad", "linalg", "fused", "memref", "llvm-dialect",
-      "llvm", "asm", "obj", "so"};
+      "ast", "vdl", "grad", "linalg", "fused", "memref", "gpu", "nvvm", "llvm-dialect",
+      "ptx", "llvm", "asm", "obj", "so"};
   return stages;
 }
 
 const std::vector<std::string> &vaec::availableEmitStages() {
   static const std::vector<std::string> stages = {
-      "ast", "vdl", "grad", "linalg", "fused", "memref", "llvm-dialect", "llvm",
-      "asm", "obj", "so"};
+      "ast", "vdl", "grad", "linalg", "fused", "memref", "gpu", "nvvm", "llvm-dialect",
+      "ptx", "llvm", "asm", "obj", "so"};
   return stages;
 }
 
@@ -70,6 +71,8 @@ Stage mlirStageOf(llvm::StringRef emit) {
       .Case("linalg", Stage::Linalg)
       .Case("fused", Stage::Fused)
       .Case("memref", Stage::Memref)
+      .Case("gpu", Stage::Gpu)
+      .Case("nvvm", Stage::Nvvm)
       .Default(Stage::LLVMDialect);
 }
 
@@ -241,6 +244,13 @@ int vaec::runDriver(const DriverOptions &options) {
     return fail("--emit=" + options.emit +
                 " is not implemented yet; this build stops after " + list);
   }
+  bool gpuStage = options.emit == "gpu" || options.emit == "nvvm" || options.emit == "ptx";
+  if (gpuStage && options.target != "nvptx")
+    return fail("--emit=" + options.emit + " is a stage of --target=nvptx only");
+  if (options.target == "nvptx" && !options.targetTriple.empty() &&
+      !isHostTarget(options.targetTriple, ""))
+    return fail("--target=nvptx builds for this machine's CPU and an NVIDIA GPU; "
+                "--target-triple is for --target=cpu");
   if (options.batch && (*options.batch < 1 || *options.batch > Limits::kMaxBatch))
     return fail("--batch must be in [1, " + llvm::Twine(Limits::kMaxBatch) +
                 "]");
@@ -314,6 +324,8 @@ int vaec::runDriver(const DriverOptions &options) {
   pipeline.fusion = options.fusion;
   pipeline.memoryPlan = options.memoryPlan;
   pipeline.parallel = options.parallel;
+  pipeline.gpu = options.target == "nvptx";
+  pipeline.gpuArch = options.gpuArch;
   buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
 
   // Every name given to --print-ir-after must be a pass of this pipeline.
@@ -371,7 +383,8 @@ int vaec::runDriver(const DriverOptions &options) {
 
   bool textIR = options.emit == "vdl" || options.emit == "grad" ||
                 options.emit == "linalg" || options.emit == "fused" ||
-                options.emit == "memref" || options.emit == "llvm-dialect";
+                options.emit == "memref" || options.emit == "gpu" ||
+                options.emit == "nvvm" || options.emit == "llvm-dialect";
   if (textIR) {
     auto output = mlir::openOutputFile(outputPath, &errorMessage);
     if (!output)
@@ -382,6 +395,18 @@ int vaec::runDriver(const DriverOptions &options) {
           .useLocalScope(); // inline loc(...) instead of #loc aliases
     module->print(output->os(), flags);
     output->os() << "\n";
+    output->keep();
+    return 0;
+  }
+
+  if (options.emit == "ptx") {
+    auto output = mlir::openOutputFile(outputPath, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    for (auto binary : module->getOps<mlir::gpu::BinaryOp>())
+      for (mlir::Attribute object : binary.getObjects())
+        // The embedded text ends in the NUL that cuModuleLoadData needs.
+        output->os() << llvm::cast<mlir::gpu::ObjectAttr>(object).getObject().getValue().rtrim('\0');
     output->keep();
     return 0;
   }
@@ -403,6 +428,7 @@ int vaec::runDriver(const DriverOptions &options) {
     if (outputPath == "-")
       return fail("a shared library cannot be written to stdout; use -o FILE.so");
     bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
+    bool launches = llvmModule->getFunction("mgpuLaunchKernel") != nullptr;
     unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
     std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
     std::vector<std::string> objectPaths;
@@ -426,7 +452,8 @@ int vaec::runDriver(const DriverOptions &options) {
         return fail(errorMessage);
     }
     mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");
-    if (!linkSharedLibrary(objectPaths, outputPath, options.targetTriple, openmp, errorMessage))
+    if (!linkSharedLibrary(objectPaths, outputPath, options.targetTriple, openmp, launches,
+                           errorMessage))
       return fail(errorMessage);
     return 0;
   }

@@ -34,6 +34,8 @@ struct DriverOptions {
   std::string targetTriple;              // empty: the host
   std::string features;                  // --mattr: "+avx2,-avx512f" on top of the CPU's
   bool verifyEach = false;               // --verify-each: verify the IR after every pass
+  std::string target = "cpu";            // --target: cpu, or nvptx (NVIDIA GPUs)
+  std::string gpuArch = "sm_90";         // --gpu-arch: the PTX's compute capability
 };
 
 /// Every stage name DESIGN.md §3 defines, in pipeline order.

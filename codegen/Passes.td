@@ -427,6 +427,88 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
   ];
 }
 
+def MapToGPU : Pass<"vdl-map-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Make every loop nest of an entry point a GPU launch";
+  let description = [{
+    `vaec --target=nvptx`, on buffers after `vdl-memory-plan`. Copies become
+    `linalg.copy`, every linalg op parallel loops (reductions inside as
+    `scf.for`, their accumulator carried in a register), and each top-level
+    `scf.parallel` a `gpu.launch` of one thread per element: blocks of 256
+    threads over the linearized iteration space, the last index fastest so
+    that a warp reads and writes consecutive addresses. What else touches
+    memory at the top level (a full reduction, a 0-d update, a stored
+    scalar) runs in a one-thread launch, in program order with the rest, so
+    that the host only computes views, sizes and launches. All launches go
+    to one stream in order: no synchronization between them. `vae_init_params`
+    stays host code (the runtime uploads what it writes).
+
+    Before:
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "parallel"]}
+        ins(%a : memref<128x400xf32>) outs(%b : memref<128x400xf32>) { ... }
+    ```
+    After:
+    ```mlir
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c200, ...) threads(%tx, %ty, %tz) in (%sx = %c256, ...) {
+      %i = arith.addi (%bx * 256), %tx
+      scf.if %i < 51200 {
+        // (%i / 400, %i % 400): the loop body
+      }
+      gpu.terminator
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
+def JoinGPUModules : Pass<"vdl-join-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    After `gpu-kernel-outlining`, which makes a `gpu.module` per launch: the
+    driver compiles and loads each module's PTX separately (the first call
+    of every entry point would JIT ~150 of them). This pass moves every
+    `gpu.func` into one module, `@vae_kernels`, and points the launches at it.
+
+    Before:
+    ```mlir
+    gpu.module @vae_encode_kernel { gpu.func @vae_encode_kernel(...) kernel { ... } }
+    gpu.module @vae_encode_kernel_0 { gpu.func @vae_encode_kernel_0(...) kernel { ... } }
+    gpu.launch_func @vae_encode_kernel_0::@vae_encode_kernel_0 ...
+    ```
+    After:
+    ```mlir
+    gpu.module @vae_kernels {
+      gpu.func @vae_encode_kernel(...) kernel { ... }
+      gpu.func @vae_encode_kernel_0(...) kernel { ... }
+    }
+    gpu.launch_func @vae_kernels::@vae_encode_kernel_0 ...
+    ```
+  }];
+}
+
+def NVVMIntrinsics : Pass<"vdl-nvvm-intrinsics", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Replace libdevice calls by LLVM intrinsics the NVPTX backend lowers";
+  let description = [{
+    After `convert-gpu-to-nvvm`, which lowers `math.sqrt`, `math.absf` and
+    `math.floor` (left by `vdl-approximate-math`'s polynomials) to calls of
+    CUDA's libdevice. A vaec library links no libdevice: nothing of CUDA is
+    needed to build one. The NVPTX backend lowers the LLVM intrinsics of
+    these to one instruction each (`sqrt.rn.f32`, `abs.f32`,
+    `cvt.rmi.f32.f32`). A libdevice call this pass does not know is an
+    error naming the function.
+
+    Before:
+    ```mlir
+    %1 = llvm.call @__nv_sqrtf(%0) : (f32) -> f32
+    ```
+    After:
+    ```mlir
+    %1 = llvm.intr.sqrt(%0) : (f32) -> f32
+    ```
+  }];
+}
+
 def LowerVectors : Pass<"vdl-lower-vectors", "::mlir::func::FuncOp"> {
   let summary = "Hoist accumulators and lower vector ops to FMAs and loads";
   let description = [{

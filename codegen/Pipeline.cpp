@@ -19,6 +19,8 @@
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
@@ -34,6 +36,9 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
@@ -46,7 +51,10 @@
 #include "mlir/Dialect/Tensor/Transforms/SubsetInsertionOpInterfaceImpl.h"
 #include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Vector/Transforms/SubsetOpInterfaceImpl.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
@@ -60,7 +68,7 @@ void vaec::registerCodegenDialects(DialectRegistry &registry) {
                   scf::SCFDialect, affine::AffineDialect,
                   bufferization::BufferizationDialect, vector::VectorDialect,
                   cf::ControlFlowDialect, LLVM::LLVMDialect,
-                  omp::OpenMPDialect>();
+                  omp::OpenMPDialect, gpu::GPUDialect, NVVM::NVVMDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerTilingInterfaceExternalModels(registry);
@@ -74,6 +82,12 @@ void vaec::registerCodegenDialects(DialectRegistry &registry) {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  // --target=nvptx: #nvvm.target compiles a gpu.module to PTX; gpu.binary
+  // and gpu.launch_func translate to an embedded string and launcher calls.
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  registerNVVMDialectTranslation(registry);
 }
 
 void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
@@ -101,12 +115,67 @@ void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
   buildCodegenPipeline(pm, stage, options);
 }
 
+/// --target=nvptx, from buffers: kernels outlined into one gpu.module,
+/// lowered through NVVM to PTX and embedded; the host side of each entry
+/// point becomes calls of the launcher (mgpu* in libvaert).
+static void buildGPUPipeline(OpPassManager &pm, vaec::Stage stage,
+                             const vaec::PipelineOptions &options) {
+  using namespace vaec;
+  pm.addNestedPass<func::FuncOp>(createMapToGPU());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  // Constants into the launch bodies: kernels divide by constant sizes.
+  pm.addNestedPass<func::FuncOp>(createGpuLauchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createJoinGPUModules());
+  pm.addPass(createCanonicalizerPass());
+  if (stage == Stage::Gpu)
+    return;
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  // The CPU's polynomials: no libdevice to link, and the same rounding.
+  kernels.addPass(createApproximateMath());
+  kernels.addPass(createConvertSCFToCFPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createNVVMIntrinsics());
+  kernels.addPass(createCanonicalizerPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.gpuArch;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  if (stage == Stage::Nvvm)
+    return;
+  // The host: views, sizes and launches (and vae_init_params' loops).
+  OpPassManager &host = pm.nest<func::FuncOp>();
+  host.addPass(createConvertSCFToCFPass());
+  host.addPass(memref::createExpandStridedMetadataPass());
+  host.addPass(createLowerAffinePass());
+  host.addPass(createConvertMathToLLVMPass());
+  host.addPass(createArithToLLVMConversionPass());
+  GpuToLLVMConversionPassOptions launches;
+  launches.hostBarePtrCallConv = true; // the C ABI: memref<...> -> float*
+  pm.addPass(createGpuToLLVMConversionPass(launches));
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcToLLVM;
+  funcToLLVM.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  // PTX text: the driver compiles it for the GPU it runs on (no ptxas, no
+  // CUDA toolkit at build time).
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
 void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
                                 const PipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createUpdateInPlace());
-  TileAndVectorizeOptions tiling;
-  tiling.fuseEpilogues = options.fusion;
-  pm.addNestedPass<func::FuncOp>(createTileAndVectorize(tiling));
+  if (!options.gpu) {
+    TileAndVectorizeOptions tiling;
+    tiling.fuseEpilogues = options.fusion;
+    pm.addNestedPass<func::FuncOp>(createTileAndVectorize(tiling));
+  }
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
 
   bufferization::OneShotBufferizationOptions bufferization;
@@ -139,6 +208,8 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   if (stage == Stage::Memref)
     return;
+  if (options.gpu)
+    return buildGPUPipeline(pm, stage, options);
 
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

@@ -10,8 +10,10 @@ namespace vaec {
 
 /// The MLIR stages in order; `so`, `obj`, `asm` and `llvm` continue from
 /// `llvm-dialect` outside MLIR. Fusion works on linalg-on-tensors, so
-/// `fused` comes after `linalg` (DESIGN.md §3 lists it before).
-enum class Stage { Vdl, Grad, Linalg, Fused, Memref, LLVMDialect };
+/// `fused` comes after `linalg` (DESIGN.md §3 lists it before). `Gpu` (the
+/// outlined kernels and their launches) and `Nvvm` (the kernels in the NVVM
+/// dialect) exist for --target=nvptx only.
+enum class Stage { Vdl, Grad, Linalg, Fused, Memref, Gpu, Nvvm, LLVMDialect };
 
 /// Dialects, interfaces and translations the pipeline needs.
 void registerCodegenDialects(mlir::DialectRegistry &registry);
@@ -27,6 +29,12 @@ struct PipelineOptions {
   /// vdl-parallelize + OpenMP: matmul tile loops on every core (vaec
   /// --no-parallel: one thread, and no libomp in the shared library).
   bool parallel = true;
+  /// vaec --target=nvptx: every loop nest a kernel of a gpu.module, lowered
+  /// through NVVM to PTX; the entry points launch them (no CPU tiling,
+  /// vectors or OpenMP).
+  bool gpu = false;
+  /// The compute capability of the PTX (--gpu-arch).
+  std::string gpuArch = "sm_90";
 };
 
 /// Adds the passes that take the frontend's vdl IR to `stage`.

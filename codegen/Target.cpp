@@ -414,7 +414,7 @@ std::string vaec::missingForLink(const std::string &tripleName, bool openmp) {
 }
 
 bool vaec::linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths, const std::string &outputPath,
-                             const std::string &tripleName, bool openmp, std::string &error) {
+                             const std::string &tripleName, bool openmp, bool launches, std::string &error) {
   llvm::Triple triple(llvm::Triple::normalize(tripleName.empty() ? llvm::sys::getDefaultTargetTriple()
                                                                  : tripleName));
   bool cross = isCrossTriple(triple);
@@ -435,11 +435,14 @@ bool vaec::linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths, const std:
     return false;
   }
   // -z defs: an unresolved symbol is a link error here, not a dlopen error
-  // on the user's machine.
+  // on the user's machine. A GPU library's launcher (mgpu*) is the loading
+  // program's: libvaert in vae-train, exported to the libraries it opens.
   llvm::SmallVector<llvm::StringRef> args = {driver, "-shared", "-o", outputPath};
   for (const std::string &object : objectPaths)
     args.push_back(object);
-  args.append({"-Wl,-z,defs", "-lm"});
+  if (!launches)
+    args.push_back("-Wl,-z,defs");
+  args.push_back("-lm");
   // Another architecture: clang's cross driver finds Debian's cross C
   // library (/usr/aarch64-linux-gnu) by the target; the system linker
   // cannot link for it, LLVM's can.

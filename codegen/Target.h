@@ -114,9 +114,11 @@ std::string missingForLink(const std::string &triple, bool openmp);
 /// Links `objectPaths` into the shared library `outputPath` for `triple`
 /// with the system's C compiler driver (clang-19, clang or cc; for another
 /// architecture clang-19 --target with ld.lld and Debian's cross C library),
-/// against libomp when `openmp`.
+/// against libomp when `openmp`. `launches`: a --target=nvptx library,
+/// whose launcher functions (mgpu*) the program that loads it provides.
 bool linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths, const std::string &outputPath,
-                       const std::string &triple, bool openmp, std::string &error);
+                       const std::string &triple, bool openmp, bool launches,
+                       std::string &error);
 
 } // namespace vaec
 

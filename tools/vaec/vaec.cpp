@@ -53,6 +53,12 @@ int main(int argc, char **argv) {
                  "target triple (default: this machine's)");
   app.add_option("--mattr", options.features,
                  "CPU features to add or remove, as llc's -mattr: +avx2,-avx512f");
+  app.add_option("--target", options.target,
+                 "cpu (default), or nvptx: kernels for NVIDIA GPUs as PTX, launched "
+                 "through the CUDA driver by vae-train")
+      ->check(CLI::IsMember({"cpu", "nvptx"}));
+  app.add_option("--gpu-arch", options.gpuArch,
+                 "--target=nvptx: the compute capability to generate PTX for (default sm_90)");
   app.add_flag("--verify-each", options.verifyEach,
                "verify the IR after every pass, as mlir-opt does (default: once, after the last)");
   CLI11_PARSE(app, argc, argv);
