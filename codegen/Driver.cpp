@@ -5,6 +5,7 @@
 #include "codegen/Pipeline.h"
 #include "codegen/Target.h"
 #include "codegen/TargetDescription.h"
+#include "runtime/include/vae/abi.h"
 
 #include "frontend/MLIRGen.h"
 #include "frontend/Parser.h"
@@ -58,6 +59,17 @@ const std::vector<std::string> &vaec::availableEmitStages() {
 }
 
 namespace {
+
+/// 90 for "sm_90" (and "sm_90a"); 0 for what is not sm_50 or later.
+int gpuArchNumber(llvm::StringRef arch) {
+  unsigned number = 0;
+  if (!arch.consume_front("sm_"))
+    return 0;
+  arch.consume_back("a");
+  if (arch.getAsInteger(10, number) || number < 50 || number > 1000)
+    return 0;
+  return int(number);
+}
 
 int fail(const llvm::Twine &message) {
   llvm::errs() << "vaec: error: " << message << "\n";
@@ -244,6 +256,9 @@ int vaec::runDriver(const DriverOptions &options) {
     return fail("--emit=" + options.emit +
                 " is not implemented yet; this build stops after " + list);
   }
+  if (options.target == "nvptx" && gpuArchNumber(options.gpuArch) == 0)
+    return fail("--gpu-arch: '" + options.gpuArch +
+                "' is not a compute capability from sm_50 on (sm_80, sm_86, sm_89, sm_90, ...)");
   bool gpuStage = options.emit == "gpu" || options.emit == "nvvm" || options.emit == "ptx";
   if (gpuStage && options.target != "nvptx")
     return fail("--emit=" + options.emit + " is a stage of --target=nvptx only");
@@ -324,7 +339,8 @@ int vaec::runDriver(const DriverOptions &options) {
   pipeline.fusion = options.fusion;
   pipeline.memoryPlan = options.memoryPlan;
   pipeline.parallel = options.parallel;
-  pipeline.gpu = options.target == "nvptx";
+  pipeline.gpu = options.target == "nvptx" || options.target == "nvptx-emulated";
+  pipeline.emulateGpu = options.target == "nvptx-emulated";
   pipeline.gpuArch = options.gpuArch;
   buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
 
@@ -414,6 +430,10 @@ int vaec::runDriver(const DriverOptions &options) {
   // LLVM IR and below.
   ModelInfo info = modelInfo(ast);
   info.fingerprint = modelFingerprint(text, filename, info);
+  if (options.target == "nvptx") {
+    info.device = VAE_DEVICE_CUDA;
+    info.gpuArch = gpuArchNumber(options.gpuArch);
+  }
   if (mlir::failed(takeLayout(*module, info)))
     return 1;
   llvm::LLVMContext llvmContext;

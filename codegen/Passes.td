@@ -509,6 +509,36 @@ def NVVMIntrinsics : Pass<"vdl-nvvm-intrinsics", "::mlir::gpu::GPUModuleOp"> {
   }];
 }
 
+def EmulateGPU : Pass<"vdl-emulate-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Run GPU launches as serial loops on the CPU";
+  let description = [{
+    `vaec --target=nvptx-emulated`: after `vdl-map-to-gpu`, each launch
+    becomes a loop over its blocks around a loop over their threads, and the
+    library is compiled for the CPU. The kernels' index arithmetic, guards,
+    grouping and register accumulators are then checked against the float64
+    reference (`vdl-difftest --variants=nvptx-emulated`) on machines without
+    a GPU. One-dimensional launches without barriers or shared memory only.
+
+    Before:
+    ```mlir
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c200, %gy = %c1, %gz = %c1)
+               threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+      ... %bx ... %tx ...
+      gpu.terminator
+    }
+    ```
+    After:
+    ```mlir
+    scf.for %bx = %c0 to %c200 step %c1 {
+      scf.for %tx = %c0 to %c256 step %c1 {
+        ... %bx ... %tx ...
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def LowerVectors : Pass<"vdl-lower-vectors", "::mlir::func::FuncOp"> {
   let summary = "Hoist accumulators and lower vector ops to FMAs and loads";
   let description = [{

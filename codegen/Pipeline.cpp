@@ -208,16 +208,21 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   if (stage == Stage::Memref)
     return;
-  if (options.gpu)
+  if (options.gpu && !options.emulateGpu)
     return buildGPUPipeline(pm, stage, options);
+  if (options.emulateGpu) {
+    pm.addNestedPass<func::FuncOp>(createMapToGPU());
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createEmulateGPU());
+  }
 
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  if (options.parallel)
+  if (options.parallel && !options.emulateGpu)
     pm.addNestedPass<func::FuncOp>(createParallelize());
   // After vdl-parallelize: a packed panel is allocated once per thread.
   pm.addNestedPass<func::FuncOp>(createPackPanels());
-  if (options.parallel) {
+  if (options.parallel && !options.emulateGpu) {
     pm.addPass(createConvertSCFToOpenMPPass());
     // Its memref.alloca_scope bodies hold no allocas: the canonicalizer
     // inlines them before scf-to-cf would give them several blocks.
@@ -247,7 +252,7 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
   // After func-to-llvm: this pass also converts functions, with the default
   // (memref descriptor) calling convention.
-  if (options.parallel)
+  if (options.parallel && !options.emulateGpu)
     pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   // No canonicalizer on the LLVM dialect: on the unrolled vector code it took

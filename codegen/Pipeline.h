@@ -33,6 +33,9 @@ struct PipelineOptions {
   /// through NVVM to PTX; the entry points launch them (no CPU tiling,
   /// vectors or OpenMP).
   bool gpu = false;
+  /// With `gpu`: the launches as serial CPU loops in a CPU library
+  /// (--target=nvptx-emulated, which tests the GPU mapping without a GPU).
+  bool emulateGpu = false;
   /// The compute capability of the PTX (--gpu-arch).
   std::string gpuArch = "sm_90";
 };

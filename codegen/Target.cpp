@@ -182,7 +182,7 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
       ctx,
       {i32, i32, ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64, ptr,
        i64, i64, i64, f64, i64, i64, i64, f64, f64, ptr, i32, i32, hyperType, i32, i32,
-       f64, f64, f64, f64, f64},
+       f64, f64, f64, f64, f64, i32, i32},
       "struct.vae_model");
   int64_t inputSize = 1;
   for (int64_t d : info.inputShape)
@@ -205,7 +205,8 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
        i32c(info.lrSchedule), i32c(info.patience),
        llvm::ConstantFP::get(f64, info.lrWarmupEpochs), llvm::ConstantFP::get(f64, info.lrMin),
        llvm::ConstantFP::get(f64, info.lrStepEpochs), llvm::ConstantFP::get(f64, info.lrGamma),
-       llvm::ConstantFP::get(f64, info.valFraction)});
+       llvm::ConstantFP::get(f64, info.valFraction), i32c(info.device),
+       i32c(info.gpuArch)});
   new llvm::GlobalVariable(module, modelType, true,
                            llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");

@@ -40,6 +40,8 @@ struct ModelInfo {
   int32_t lrSchedule = 0; // enum vae_lr_schedule
   int32_t patience = 0;
   double lrWarmupEpochs = 0, lrMin = 0, lrStepEpochs = 1, lrGamma = 0.1, valFraction = 0;
+  int32_t device = 0;  // enum vae_device
+  int32_t gpuArch = 0; // 90 for sm_90
   /// Read from the module's vdl.params / vdl.param_floats / vdl.arena_bytes.
   struct Param {
     std::string name;

@@ -21,6 +21,8 @@ bool vae::writeCheckpoint(const std::string &path, const Model &model,
                           const float *params, const float *state,
                           const CheckpointHeader &header, std::string &error) {
   const vae_model &d = model.desc();
+  model.syncToHost(params); // a GPU library's are on the device
+  model.syncToHost(state);
   std::string run;
   for (const auto &[key, value] : header.run)
     run += key + "=" + value + "\n";
@@ -127,6 +129,8 @@ bool vae::readCheckpoint(const std::string &path, const Model &model,
     offset += in.gcount();
     return bool(in);
   };
+  model.hostWrote(params); // a GPU library uploads them before their next use
+  model.hostWrote(state);
   if (!body(params, d.param_floats) || !body(state, d.opt_state_floats)) {
     error = "'" + path + "' is truncated at byte " + std::to_string(offset) +
             " (expected " +

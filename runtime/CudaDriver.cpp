@@ -26,8 +26,7 @@ std::unique_ptr<Driver> Driver::open(std::string &error) {
   void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char *why = dlerror();
-    error = "this library runs on an NVIDIA GPU through the CUDA driver, and '" + path +
-            "' cannot be opened (" + (why ? why : "not found") +
+    error = "the CUDA driver '" + path + "' cannot be opened (" + (why ? why : "not found") +
             "): install the NVIDIA driver, or set VAE_CUDA_DRIVER to its libcuda.so.1";
     return nullptr;
   }

@@ -2,6 +2,8 @@
 
 #include "runtime/Model.h"
 
+#include "runtime/Launcher.h"
+
 #include <dlfcn.h>
 #include <elf.h>
 
@@ -161,10 +163,32 @@ std::unique_ptr<Model> Model::load(const std::string &path,
     error = "'" + path + "' is not a complete vaec model: it has no " + missing;
     return nullptr;
   }
+  if (model->descriptor->device == VAE_DEVICE_CUDA) {
+    std::string why;
+    gpu::Device *device = gpu::Device::open(why);
+    if (!device) {
+      error = "'" + path + "' runs on an NVIDIA GPU (vaec --target=nvptx): " + why +
+              ". Without a GPU, compile the model for the CPU (vaec without --target)";
+      return nullptr;
+    }
+    int arch = model->descriptor->gpu_arch;
+    if (device->driver().computeCapability() < arch) {
+      error = "'" + path + "' was compiled for sm_" + std::to_string(arch) + ", but the GPU is " +
+              device->driver().deviceDescription() + "; recompile it with vaec --gpu-arch=sm_" +
+              std::to_string(device->driver().computeCapability());
+      return nullptr;
+    }
+    model->device = std::make_unique<gpu::DeviceBuffers>(*device);
+  } else if (model->descriptor->device != VAE_DEVICE_CPU) {
+    error = "'" + path + "' is for a device this runtime does not know (" +
+            std::to_string(model->descriptor->device) + ")";
+    return nullptr;
+  }
   return model;
 }
 
 Model::~Model() {
+  device.reset(); // device memory before the library
   if (handle)
     dlclose(handle);
 }
@@ -176,12 +200,159 @@ const vae_param *Model::param(const std::string &name) const {
   return nullptr;
 }
 
-void Model::decode(const float *params, void *arena, const float *z,
-                   float *out0, float *out1) const {
-  if (descriptor->decode_outputs == 2)
-    reinterpret_cast<vae_decode2_fn>(decodeFn)(params, arena, z, out0, out1);
+//===----------------------------------------------------------------------===//
+// The entry points. On a GPU every buffer goes through gpu::DeviceBuffers:
+// parameters and optimizer state resident, inputs uploaded, outputs fetched
+// (the copy back waits for the kernels).
+//===----------------------------------------------------------------------===//
+
+namespace {
+using Slot = gpu::DeviceBuffers::Slot;
+
+/// Bytes of the buffers an entry point takes.
+struct Sizes {
+  size_t params, state, arena, x, latent, batch;
+  explicit Sizes(const vae_model &d)
+      : params(size_t(d.param_floats) * sizeof(float)),
+        state(size_t(d.opt_state_floats) * sizeof(float)), arena(size_t(d.arena_bytes)),
+        x(size_t(d.batch * d.input_size) * sizeof(float)),
+        latent(size_t(d.batch * d.latent_size) * sizeof(float)),
+        batch(size_t(d.batch) * sizeof(float)) {}
+};
+
+float *f32(void *pointer) { return static_cast<float *>(pointer); }
+
+/// Three scalars (the loss terms) in one device buffer, fetched by one copy.
+constexpr size_t kTermStride = VAE_ALIGNMENT / sizeof(float);
+} // namespace
+
+void Model::initParams(float *params, uint64_t seed) const {
+  initFn(params, seed);
+  hostWrote(params);
+}
+
+void Model::evalElbo(const float *params, void *arena, const float *x, const float *eps,
+                     float terms[3]) const {
+  if (!device)
+    return elboFn(params, arena, x, eps, &terms[0], &terms[1], &terms[2]);
+  Sizes size(*descriptor);
+  gpu::DeviceBuffers &d = *device;
+  float *out = f32(d.scratch(Slot::Out0, 3 * VAE_ALIGNMENT));
+  elboFn(f32(d.resident(Slot::Params, params, size.params)), d.scratch(Slot::Arena, size.arena),
+         f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)), out,
+         out + kTermStride, out + 2 * kTermStride);
+  float fetched[3 * kTermStride];
+  d.fetch(fetched, Slot::Out0, sizeof(fetched));
+  for (int i = 0; i < 3; ++i)
+    terms[i] = fetched[i * kTermStride];
+}
+
+void Model::encode(const float *params, void *arena, const float *x, float *mu,
+                   float *logvar) const {
+  if (!device)
+    return encodeFn(params, arena, x, mu, logvar);
+  Sizes size(*descriptor);
+  gpu::DeviceBuffers &d = *device;
+  encodeFn(f32(d.resident(Slot::Params, params, size.params)), d.scratch(Slot::Arena, size.arena),
+           f32(d.input(Slot::X, x, size.x)), f32(d.scratch(Slot::Out0, size.latent)),
+           f32(d.scratch(Slot::Out1, size.latent)));
+  d.fetch(mu, Slot::Out0, size.latent);
+  d.fetch(logvar, Slot::Out1, size.latent);
+}
+
+void Model::score(const float *params, void *arena, const float *x, const float *eps,
+                  float *loss, float *reconstruction, float *kl) const {
+  if (!device)
+    return scoreFn(params, arena, x, eps, loss, reconstruction, kl);
+  Sizes size(*descriptor);
+  gpu::DeviceBuffers &d = *device;
+  scoreFn(f32(d.resident(Slot::Params, params, size.params)), d.scratch(Slot::Arena, size.arena),
+          f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)),
+          f32(d.scratch(Slot::Out0, size.batch)), f32(d.scratch(Slot::Out1, size.batch)),
+          f32(d.scratch(Slot::Out2, size.batch)));
+  d.fetch(loss, Slot::Out0, size.batch);
+  d.fetch(reconstruction, Slot::Out1, size.batch);
+  d.fetch(kl, Slot::Out2, size.batch);
+}
+
+void Model::gradStep(const float *params, void *arena, const float *x, const float *eps,
+                     const float *weights, float terms[3], float *grads) const {
+  if (!device)
+    return gradFn(params, arena, x, eps, weights, &terms[0], &terms[1], &terms[2], grads);
+  Sizes size(*descriptor);
+  gpu::DeviceBuffers &d = *device;
+  float *out = f32(d.scratch(Slot::Out0, 3 * VAE_ALIGNMENT));
+  gradFn(f32(d.resident(Slot::Params, params, size.params)), d.scratch(Slot::Arena, size.arena),
+         f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)),
+         f32(d.input(Slot::Weights, weights, size.batch)), out, out + kTermStride,
+         out + 2 * kTermStride, f32(d.scratch(Slot::Grads, size.params)));
+  float fetched[3 * kTermStride];
+  d.fetch(fetched, Slot::Out0, sizeof(fetched));
+  for (int i = 0; i < 3; ++i)
+    terms[i] = fetched[i * kTermStride];
+  d.fetch(grads, Slot::Grads, size.params);
+}
+
+void Model::trainStep(float *params, float *state, void *arena, const float *x, const float *eps,
+                      const float *weights, int64_t step, const vae_hyperparams &hyper,
+                      float terms[3]) const {
+  if (!device)
+    return trainFn(params, state, arena, x, eps, weights, step, &hyper, &terms[0], &terms[1],
+                   &terms[2]);
+  Sizes size(*descriptor);
+  gpu::DeviceBuffers &d = *device;
+  float *out = f32(d.scratch(Slot::Out0, 3 * VAE_ALIGNMENT));
+  trainFn(f32(d.resident(Slot::Params, params, size.params)),
+          f32(d.resident(Slot::State, state, size.state)), d.scratch(Slot::Arena, size.arena),
+          f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)),
+          f32(d.input(Slot::Weights, weights, size.batch)), step,
+          static_cast<const vae_hyperparams *>(d.input(Slot::Hyper, &hyper, sizeof(hyper))), out,
+          out + kTermStride, out + 2 * kTermStride);
+  d.deviceWrote(Slot::Params);
+  d.deviceWrote(Slot::State);
+  float fetched[3 * kTermStride];
+  d.fetch(fetched, Slot::Out0, sizeof(fetched));
+  for (int i = 0; i < 3; ++i)
+    terms[i] = fetched[i * kTermStride];
+}
+
+void Model::decode(const float *params, void *arena, const float *z, float *out0,
+                   float *out1) const {
+  bool two = descriptor->decode_outputs == 2;
+  if (!device) {
+    if (two)
+      return reinterpret_cast<vae_decode2_fn>(decodeFn)(params, arena, z, out0, out1);
+    return reinterpret_cast<vae_decode1_fn>(decodeFn)(params, arena, z, out0);
+  }
+  Sizes size(*descriptor);
+  gpu::DeviceBuffers &d = *device;
+  const float *deviceParams = f32(d.resident(Slot::Params, params, size.params));
+  const float *deviceZ = f32(d.input(Slot::Eps, z, size.latent));
+  float *first = f32(d.scratch(Slot::Out0, size.x));
+  if (two)
+    reinterpret_cast<vae_decode2_fn>(decodeFn)(deviceParams, d.scratch(Slot::Arena, size.arena),
+                                               deviceZ, first, f32(d.scratch(Slot::Out1, size.x)));
   else
-    reinterpret_cast<vae_decode1_fn>(decodeFn)(params, arena, z, out0);
+    reinterpret_cast<vae_decode1_fn>(decodeFn)(deviceParams, d.scratch(Slot::Arena, size.arena),
+                                               deviceZ, first);
+  d.fetch(out0, Slot::Out0, size.x);
+  if (two)
+    d.fetch(out1, Slot::Out1, size.x);
+}
+
+void Model::syncToHost(const float *buffer) const {
+  if (device)
+    device->syncToHost(buffer);
+}
+
+void Model::hostWrote(const float *buffer) const {
+  if (device)
+    device->hostWrote(buffer);
+}
+
+std::string Model::deviceDescription() const {
+  gpu::Device *gpuDevice = device ? gpu::Device::current() : nullptr;
+  return gpuDevice ? gpuDevice->driver().deviceDescription() : "CPU";
 }
 
 AlignedBuffer Model::newParams() const {

@@ -17,6 +17,10 @@
 
 namespace vae {
 
+namespace gpu {
+class DeviceBuffers;
+} // namespace gpu
+
 /// A float buffer aligned to VAE_ALIGNMENT bytes, zero-initialized.
 class AlignedBuffer {
 public:
@@ -47,36 +51,36 @@ public:
   /// Parameter `name`, or null.
   const vae_param *param(const std::string &name) const;
 
-  void initParams(float *params, uint64_t seed) const { initFn(params, seed); }
+  /// Writes the initial parameters into host memory (on every device).
+  void initParams(float *params, uint64_t seed) const;
   void evalElbo(const float *params, void *arena, const float *x,
-                const float *eps, float terms[3]) const {
-    elboFn(params, arena, x, eps, &terms[0], &terms[1], &terms[2]);
-  }
+                const float *eps, float terms[3]) const;
   void encode(const float *params, void *arena, const float *x, float *mu,
-              float *logvar) const {
-    encodeFn(params, arena, x, mu, logvar);
-  }
+              float *logvar) const;
   /// Per-example loss terms, each `batch` floats.
   void score(const float *params, void *arena, const float *x, const float *eps,
-             float *loss, float *reconstruction, float *kl) const {
-    scoreFn(params, arena, x, eps, loss, reconstruction, kl);
-  }
+             float *loss, float *reconstruction, float *kl) const;
   /// Gradients of the loss into `grads` (param_floats floats); `weights`
   /// per example as in abi.h.
   void gradStep(const float *params, void *arena, const float *x,
                 const float *eps, const float *weights, float terms[3],
-                float *grads) const {
-    gradFn(params, arena, x, eps, weights, &terms[0], &terms[1], &terms[2], grads);
-  }
+                float *grads) const;
   /// One optimizer step; `params` and `state` are updated in place.
   /// `hyper`: this step's learning rate, KL weight and optimizer constants
   /// (desc().defaults are the train block's).
   void trainStep(float *params, float *state, void *arena, const float *x,
                  const float *eps, const float *weights, int64_t step,
-                 const vae_hyperparams &hyper, float terms[3]) const {
-    trainFn(params, state, arena, x, eps, weights, step, &hyper, &terms[0],
-            &terms[1], &terms[2]);
-  }
+                 const vae_hyperparams &hyper, float terms[3]) const;
+
+  /// A GPU library (desc().device == VAE_DEVICE_CUDA) takes the same host
+  /// buffers: parameters and optimizer state stay on the device between
+  /// calls, so the host copy of one is current only after syncToHost, and a
+  /// write to it counts only after hostWrote. (No-ops on the CPU.)
+  void syncToHost(const float *buffer) const;
+  void hostWrote(const float *buffer) const;
+  /// "CPU", or the GPU it runs on ("NVIDIA H200, compute capability 9.0").
+  std::string deviceDescription() const;
+
   /// The train block's hyperparameters (desc().defaults) with the KL weight
   /// `klWeight`.
   vae_hyperparams hyperparams(float klWeight) const {
@@ -107,6 +111,8 @@ private:
   vae_grad_step_fn gradFn = nullptr;
   vae_train_step_fn trainFn = nullptr;
   vae_score_fn scoreFn = nullptr;
+  /// A GPU library's device buffers (null on the CPU).
+  std::unique_ptr<gpu::DeviceBuffers> device;
 };
 
 } // namespace vae

@@ -12,8 +12,8 @@
 int main(int argc, char **argv) {
   vaec::DriverOptions options;
   CLI::App app{"vaec: compile a VDL variational autoencoder into a native "
-               "library.\nStages: ast, vdl, grad, fused, linalg, memref, "
-               "llvm-dialect, llvm, asm, obj, so.",
+               "library.\nStages: ast, vdl, grad, linalg, fused, memref, (gpu, nvvm: "
+               "--target=nvptx) llvm-dialect, (ptx) llvm, asm, obj, so.",
                "vaec"};
   app.add_option("input", options.input, "VDL source file ('-' reads stdin)")
       ->required();
@@ -54,9 +54,10 @@ int main(int argc, char **argv) {
   app.add_option("--mattr", options.features,
                  "CPU features to add or remove, as llc's -mattr: +avx2,-avx512f");
   app.add_option("--target", options.target,
-                 "cpu (default), or nvptx: kernels for NVIDIA GPUs as PTX, launched "
-                 "through the CUDA driver by vae-train")
-      ->check(CLI::IsMember({"cpu", "nvptx"}));
+                 "cpu (default); nvptx: kernels for NVIDIA GPUs as PTX, launched "
+                 "through the CUDA driver by vae-train; nvptx-emulated: those kernels as "
+                 "serial loops in a CPU library (tests the GPU mapping without a GPU)")
+      ->check(CLI::IsMember({"cpu", "nvptx", "nvptx-emulated"}));
   app.add_option("--gpu-arch", options.gpuArch,
                  "--target=nvptx: the compute capability to generate PTX for (default sm_90)");
   app.add_flag("--verify-each", options.verifyEach,

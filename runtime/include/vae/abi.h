@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VAE_ABI_VERSION 4
+#define VAE_ABI_VERSION 5
 #define VAE_MAX_RANK 4
 /* Every buffer the runtime passes is aligned to this many bytes. */
 #define VAE_ALIGNMENT 64
@@ -41,6 +41,17 @@ enum vae_optimizer {
   VAE_OPTIMIZER_ADAMW = 3, /* Adam with decoupled weight decay (PyTorch's AdamW) */
 };
 
+/* Where the entry points run, and so where every buffer they take lives. */
+enum vae_device {
+  VAE_DEVICE_CPU = 0,
+  /* NVIDIA GPU (vaec --target=nvptx): every pointer an entry point takes but
+   * vae_init_params' is a CUDA device pointer (CUdeviceptr) of the current
+   * context, and the entry points launch kernels through the mgpu* launcher
+   * functions, which the loading program provides (libvaert does). They
+   * return once the work is queued on the launcher's stream: a copy back
+   * (cuMemcpyDtoH) waits for it. vae_init_params writes host memory. */
+  VAE_DEVICE_CUDA = 1,
+};
 /* How the runtime sets each step's learning rate (hyperparams.lr). */
 enum vae_lr_schedule {
   VAE_LR_CONSTANT = 0,
@@ -112,6 +123,9 @@ typedef struct vae_model {
   double lr_step_epochs;    /* VAE_LR_STEP: every this many epochs, */
   double lr_gamma;          /* the learning rate is multiplied by this */
   double val_fraction;      /* of the training set held out for validation */
+  int32_t device;           /* enum vae_device */
+  int32_t gpu_arch;         /* VAE_DEVICE_CUDA: the PTX's compute capability,
+                               major * 10 + minor (90 for sm_90); 0 else */
 } vae_model;
 
 /* The entry points. `arena` holds arena_bytes; x is [batch, input_size],
