@@ -9,11 +9,12 @@
 
 #include "codegen/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/IRMapping.h"
-#include "llvm/ADT/SetVector.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_MAPTOGPU
@@ -43,11 +44,37 @@ void copiesToLinalg(func::FuncOp func, IRRewriter &rewriter) {
   }
 }
 
+/// The parallel dimensions of `op` first (a bias gradient sums over the
+/// batch, its outer dimension): lowered, the op is then a parallel loop nest
+/// with the reduction inside, a kernel, rather than a serial loop around it.
+linalg::LinalgOp parallelDimensionsFirst(linalg::LinalgOp op, IRRewriter &rewriter) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<unsigned> order;
+  for (unsigned dim = 0; dim < iterators.size(); ++dim)
+    if (iterators[dim] == utils::IteratorType::parallel)
+      order.push_back(dim);
+  for (unsigned dim = 0; dim < iterators.size(); ++dim)
+    if (iterators[dim] != utils::IteratorType::parallel)
+      order.push_back(dim);
+  if (llvm::equal(order, llvm::seq<unsigned>(0, iterators.size())))
+    return op;
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic) {
+    FailureOr<linalg::GenericOp> generalized = linalg::generalizeNamedOp(rewriter, op);
+    if (failed(generalized))
+      return op;
+    generic = *generalized;
+  }
+  FailureOr<linalg::GenericOp> interchanged = linalg::interchangeGenericOp(rewriter, generic, order);
+  return succeeded(interchanged) ? linalg::LinalgOp(*interchanged) : linalg::LinalgOp(generic);
+}
+
 LogicalResult linalgToParallelLoops(func::FuncOp func, IRRewriter &rewriter) {
   SmallVector<linalg::LinalgOp> ops;
   func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
   for (linalg::LinalgOp op : ops) {
     rewriter.setInsertionPoint(op);
+    op = parallelDimensionsFirst(op, rewriter);
     if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
       return op->emitError("cannot lower to loops for the GPU");
     rewriter.eraseOp(op);
@@ -158,8 +185,8 @@ void launchParallelLoop(scf::ParallelOp loop, IRRewriter &rewriter) {
     Value position = dim == 0 ? rest : rewriter.create<arith::RemUIOp>(loc, rest, tripCounts[dim]);
     if (dim != 0)
       rest = rewriter.create<arith::DivUIOp>(loc, rest, tripCounts[dim]);
-    Value scaled = rewriter.create<arith::MulIOp>(loc, position, loop.getStep()[dim]);
-    inductionValues[dim] = rewriter.create<arith::AddIOp>(loc, scaled, loop.getLowerBound()[dim]);
+    Value scaled = rewriter.createOrFold<arith::MulIOp>(loc, position, loop.getStep()[dim]);
+    inductionValues[dim] = rewriter.createOrFold<arith::AddIOp>(loc, scaled, loop.getLowerBound()[dim]);
   }
   IRMapping mapping;
   mapping.map(loop.getInductionVars(), inductionValues);
@@ -189,6 +216,13 @@ struct MapToGPUPass : vaec::impl::MapToGPUBase<MapToGPUPass> {
     IRRewriter rewriter(&getContext());
     copiesToLinalg(func, rewriter);
     if (failed(linalgToParallelLoops(func, rewriter)))
+      return signalPassFailure();
+    // The loops index through single-dimension affine.applys, one per
+    // access: folded, a loop-invariant index is one value, which
+    // keepAccumulatorInRegister recognizes.
+    RewritePatternSet patterns(&getContext());
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, &getContext());
+    if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
       return signalPassFailure();
     SmallVector<scf::ForOp> loops;
     func.walk([&](scf::ForOp loop) { loops.push_back(loop); });

@@ -459,7 +459,7 @@ def MapToGPU : Pass<"vdl-map-to-gpu", "::mlir::func::FuncOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::linalg::LinalgDialect"];
+                           "::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
 }
 
 def JoinGPUModules : Pass<"vdl-join-gpu-modules", "::mlir::ModuleOp"> {

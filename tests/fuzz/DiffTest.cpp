@@ -5,7 +5,8 @@
 //
 // Compiles random valid models (tests/fuzz/ModelGenerator.h), or the given
 // ones, to shared libraries with vaec, once per pass configuration (all
-// passes, --no-fusion, --no-memory-plan, --no-parallel), and checks every
+// passes, --no-fusion, --no-memory-plan, --no-parallel, and the GPU
+// mapping run on the CPU: --target=nvptx-emulated), and checks every
 // entry point of each library against the float64 reference interpreter
 // (tests/reference/VdlReference.h) on the same weights, data and noise:
 // the descriptor, eval_elbo, score, encode, decode, grad_step (on a padded
@@ -79,7 +80,9 @@ const std::map<std::string, std::string> &knownVariants() {
       {"none", "--no-fusion --no-memory-plan --no-parallel"},
       // Another instruction set than the host's best (SSE2 only): vector
       // widths and register blocks that do not match the code's.
-      {"x86-64", "--cpu=x86-64"}};
+      {"x86-64", "--cpu=x86-64"},
+      // The GPU mapping (vdl-map-to-gpu), its launches run as CPU loops.
+      {"nvptx-emulated", "--target=nvptx-emulated"}};
   return variants;
 }
 
@@ -577,7 +580,8 @@ int main(int argc, char **argv) {
   int64_t count = 0;
   double seconds = 0;
   std::string vaec = VAEC_BINARY, workDir = "difftest-work";
-  std::vector<std::string> variantNames = {"default", "no-fusion", "no-memory-plan", "no-parallel"};
+  std::vector<std::string> variantNames = {"default", "no-fusion", "no-memory-plan", "no-parallel",
+                                           "nvptx-emulated"};
   bool keep = false, print = false;
   app.add_option("models", files, "check these .vdl files instead of generated ones");
   app.add_option("--seed", seed, "first seed of the generated models (default: from the clock)");
@@ -590,7 +594,8 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   app.add_option("--variants", variantNames,
                  "pass configurations: default, no-fusion, no-memory-plan, no-parallel, none (all "
-                 "three off), x86-64 (--cpu=x86-64: SSE2 only)")
+                 "three off), x86-64 (--cpu=x86-64: SSE2 only), nvptx-emulated (the GPU kernels as CPU "
+                 "loops)")
       ->delimiter(',')
       ->capture_default_str();
   app.add_flag("--keep", keep, "keep the libraries of models that pass");

@@ -1,0 +1,102 @@
+// RUN: vae-opt %s --pass-pipeline='builtin.module(func.func(vdl-map-to-gpu))' -split-input-file | FileCheck %s
+
+// An elementwise op: one thread per element, 256 per block over the
+// linearized iteration space (128 x 400 = 51200 threads, 200 blocks), the
+// column fastest, every thread past the end idle.
+// CHECK-LABEL: func.func @relu
+// CHECK-DAG: %[[BLOCKS:.*]] = arith.constant 200 : index
+// CHECK-DAG: %[[THREADS:.*]] = arith.constant 256 : index
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[BLOCKS]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[THREADS]],
+// CHECK:   %[[FIRST:.*]] = arith.muli %[[BX]], %[[THREADS]]
+// CHECK:   %[[ID:.*]] = arith.addi %[[FIRST]], %[[TX]]
+// CHECK:   %[[INSIDE:.*]] = arith.cmpi slt, %[[ID]], %{{.*}}
+// CHECK:   scf.if %[[INSIDE]] {
+// CHECK:     %[[COL:.*]] = arith.remui %[[ID]], %{{.*}}
+// CHECK:     %[[ROW:.*]] = arith.divui %[[ID]], %{{.*}}
+// CHECK:     memref.load %{{.*}}[%[[ROW]], %[[COL]]]
+// CHECK:     arith.maximumf
+// CHECK:     memref.store
+// CHECK:   gpu.terminator
+// CHECK-NOT: gpu.launch
+func.func @relu(%in: memref<128x400xf32>, %out: memref<128x400xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<128x400xf32>) outs(%out : memref<128x400xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A matmul: a thread per element of C, its k loop accumulating in a register
+// (an iter_arg), C read once before and written once after.
+// CHECK-LABEL: func.func @matmul
+// CHECK: gpu.launch
+// CHECK:   scf.if
+// CHECK:     %[[INIT:.*]] = memref.load %[[C:.*]][%[[I:.*]], %[[J:.*]]] : memref<128x400xf32>
+// CHECK:     %[[SUM:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// CHECK-NOT:   memref.store
+// CHECK:       arith.mulf
+// CHECK:       %[[NEXT:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
+// CHECK:       scf.yield %[[NEXT]] : f32
+// CHECK:     memref.store %[[SUM]], %[[C]][%[[I]], %[[J]]]
+func.func @matmul(%a: memref<128x784xf32>, %b: memref<784x400xf32>, %c: memref<128x400xf32>) {
+  linalg.matmul ins(%a, %b : memref<128x784xf32>, memref<784x400xf32>) outs(%c : memref<128x400xf32>)
+  return
+}
+
+// -----
+
+// What is not a parallel loop nest runs serially on the device, in program
+// order between the kernels: a full reduction, a stored scalar (computed
+// on the host from an argument) and a 0-d update that reads it, batched
+// into one single-thread launch up to the next parallel loop; a copy is a
+// kernel like the rest.
+// CHECK-LABEL: func.func @serial
+// CHECK:     %[[STEP:.*]] = arith.sitofp %{{.*}} : i64 to f32
+// CHECK:     %[[ONE:.*]] = arith.constant 1 : index
+// CHECK:     gpu.launch blocks({{.*}}) in (%{{.*}} = %[[ONE]], {{.*}}) threads({{.*}}) in (%{{.*}} = %[[ONE]],
+// CHECK:       scf.for {{.*}} iter_args
+// CHECK:       memref.store %[[STEP]]
+// CHECK:       arith.mulf
+// CHECK:       gpu.terminator
+// CHECK:     gpu.launch
+// CHECK:       scf.if
+// CHECK:         memref.load %{{.*}} : memref<128xf32>
+// CHECK:         memref.store %{{.*}} : memref<128xf32>
+// CHECK-NOT: memref.copy
+func.func @serial(%v: memref<128xf32>, %sum: memref<f32>, %t: memref<f32>, %step: i64, %w: memref<128xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%v : memref<128xf32>) outs(%sum : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  }
+  %f = arith.sitofp %step : i64 to f32
+  memref.store %f, %t[] : memref<f32>
+  linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []}
+      ins(%t : memref<f32>) outs(%sum : memref<f32>) {
+  ^bb0(%x: f32, %y: f32):
+    %p = arith.mulf %x, %y : f32
+    linalg.yield %p : f32
+  }
+  memref.copy %v, %w : memref<128xf32> to memref<128xf32>
+  return
+}
+
+// -----
+
+// vae_init_params writes host memory in every library: untouched.
+// CHECK-LABEL: func.func @vae_init_params
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.fill
+func.func @vae_init_params(%params: memref<16xf32>, %seed: i64) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%params : memref<16xf32>)
+  return
+}
