@@ -646,9 +646,10 @@ int vae::train(const Model &model, const TrainOptions &given) {
                                         : trainSet.count / batch;
   size_t dropped = trainSet.count - std::min(trainSet.count, batches * batch);
   Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed);
-  std::printf("model %s: %zu train / %zu test examples, batch %zu (%zu steps per "
+  std::string where = d.device == VAE_DEVICE_CUDA ? " on " + model.deviceDescription() : "";
+  std::printf("model %s%s: %zu train / %zu test examples, batch %zu (%zu steps per "
               "epoch, %s), %lld epochs; test -ELBO at %s %.2f nats\n",
-              d.name, trainSet.count, testSet.count, batch, batches,
+              d.name, where.c_str(), trainSet.count, testSet.count, batch, batches,
               trainSet.count % batch == 0 ? "no partial batch"
               : dropped ? "the partial batch dropped"
                         : "the partial batch padded",
