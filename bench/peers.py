@@ -2,8 +2,9 @@
 """bench/peers.py - the vaec models trained by PyTorch (eager, torch.compile)
 and JAX (jit + optax), for bench/compare.py.
 
-    peers.py --framework torch-eager|torch-compile|jax-jit --model mnist_vae
-             [--epochs N] [--data DIR] [--threads 2] [--seed 1]
+    peers.py --framework torch-eager|torch-compile|torch-graphs|jax-jit --model mnist_vae
+             [--epochs N] [--data DIR] [--threads 2] [--seed 1] [--device cpu|cuda]
+             [--batch 128]
 
 Same data files (MNIST-format IDX, pixels / 255), batch (128), optimizer (Adam,
 lr 1e-3, PyTorch's betas and eps), initialization (nn.Linear's uniform
@@ -13,6 +14,11 @@ per epoch, and the last partial batch kept (PyTorch's drop_last=False; JAX pads
 it and masks the padding, as vaec does, so that jit compiles one shape). The
 test -ELBO is over all test images with one noise draw each. Prints one JSON
 object on stdout.
+
+--device cuda (tools/gpu-check.sh): PyTorch on the GPU, each batch copied from
+host memory as vae-train does, the loss read back every step (a sync, as
+vae-train's); torch-graphs is torch.compile(mode="reduce-overhead"), which
+captures the step's kernels into CUDA graphs. JAX uses its default backend.
 """
 import argparse
 import gzip
@@ -78,17 +84,17 @@ def batches(count, rng):
 
 
 class Torch:
-    def __init__(self, spec, params, threads, compiled):
+    def __init__(self, spec, params, threads, compiled, device="cpu", mode=None):
         import torch
         import torch.nn.functional as F
         torch.set_num_threads(threads)
-        self.torch, self.F, self.spec = torch, F, spec
-        self.params = {k: [torch.nn.Parameter(torch.from_numpy(w.copy())),
-                           torch.nn.Parameter(torch.from_numpy(b.copy()))]
+        self.torch, self.F, self.spec, self.device = torch, F, spec, device
+        self.params = {k: [torch.nn.Parameter(torch.from_numpy(w.copy()).to(device)),
+                           torch.nn.Parameter(torch.from_numpy(b.copy()).to(device))]
                        for k, (w, b) in params.items()}
         flat = [p for pair in self.params.values() for p in pair]
         self.optimizer = torch.optim.Adam(flat, lr=LR)
-        self.loss = torch.compile(self.terms) if compiled else self.terms
+        self.loss = torch.compile(self.terms, mode=mode) if compiled else self.terms
 
     def terms(self, x, eps):
         F, p = self.F, self.params
@@ -106,7 +112,8 @@ class Torch:
         return (rec + kl).mean(), rec.mean(), kl.mean()
 
     def step(self, x, eps):
-        x, eps = self.torch.from_numpy(x), self.torch.from_numpy(eps)
+        x = self.torch.from_numpy(x).to(self.device)
+        eps = self.torch.from_numpy(eps).to(self.device)
         self.optimizer.zero_grad(set_to_none=True)
         loss, _, _ = self.loss(x, eps)
         loss.backward()
@@ -115,7 +122,8 @@ class Torch:
 
     def evaluate(self, x, eps):
         with self.torch.no_grad():
-            terms = self.loss(self.torch.from_numpy(x), self.torch.from_numpy(eps))
+            terms = self.loss(self.torch.from_numpy(x).to(self.device),
+                              self.torch.from_numpy(eps).to(self.device))
         return [float(t) for t in terms]
 
 
@@ -176,15 +184,19 @@ class Jax:
 
 
 def main():
+    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--framework", required=True,
-                        choices=["torch-eager", "torch-compile", "jax-jit"])
+                        choices=["torch-eager", "torch-compile", "torch-graphs", "jax-jit"])
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--batch", type=int, default=BATCH)
     args = parser.parse_args()
+    BATCH = args.batch
 
     import psutil
     started = psutil.Process().create_time()
@@ -192,8 +204,11 @@ def main():
     train, test = load(args.data)
     rng = np.random.default_rng(args.seed)
     params = init_params(spec, train.shape[1], rng)
-    peer = {"torch-eager": lambda: Torch(spec, params, args.threads, False),
-            "torch-compile": lambda: Torch(spec, params, args.threads, True),
+    device = args.device
+    peer = {"torch-eager": lambda: Torch(spec, params, args.threads, False, device),
+            "torch-compile": lambda: Torch(spec, params, args.threads, True, device),
+            "torch-graphs": lambda: Torch(spec, params, args.threads, True, device,
+                                          "reduce-overhead"),
             "jax-jit": lambda: Jax(spec, params, args.threads)}[args.framework]()
 
     first_step, epoch_seconds, train_loss = None, [], []
@@ -218,6 +233,7 @@ def main():
     test_terms = sums / len(test)
     print(json.dumps({
         "framework": args.framework, "model": args.model, "epochs": args.epochs,
+        "device": args.device, "batch": BATCH,
         "samples_per_second": [len(train) / s for s in epoch_seconds],
         "first_step_seconds": first_step, "train_loss": train_loss,
         # (as vae-train's metrics.json: the -ELBO is reconstruction + KL)

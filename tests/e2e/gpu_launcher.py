@@ -6,7 +6,9 @@ kernels that do nothing, the checks a driver makes) the launcher loads the PTX
 once, finds every kernel by name, launches each kernel of vae_train_step once
 per step and frees all device memory; and a checkpoint written through the
 GPU library (its parameters copied back from the device) is one the CPU
-library of the model evaluates, and the reverse."""
+library of the model evaluates, and the reverse. vae-compare-steps, which
+tools/gpu-check.sh runs on a GPU, tells kernels that compute nothing from the
+CPU library's."""
 
 import os
 import re
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-vaec, vae_train, models, fake_drivers = sys.argv[1:5]
+vaec, vae_train, models, fake_drivers, compare_steps = sys.argv[1:6]
 failures = []
 checks = 0
 
@@ -102,6 +104,14 @@ with tempfile.TemporaryDirectory() as tmp:
     run = train(gpu, cpu_run, fake, "--resume", epochs="2")
     check(run.returncode == 0 and "test -ELBO at the checkpoint" in run.stdout,
           "the GPU library resumes the CPU library's checkpoint")
+
+    # vae-compare-steps (tools/gpu-check.sh) catches kernels that do not
+    # compute what the CPU library does.
+    env = dict(os.environ, VAE_CUDA_DRIVER=fake)
+    run = subprocess.run([compare_steps, cpu, gpu, "3"], capture_output=True, text=True, env=env)
+    print(run.stdout + run.stderr)
+    check(run.returncode == 1 and "the libraries DISAGREE" in run.stdout,
+          "vae-compare-steps: the fake GPU's do-nothing kernels disagree with the CPU (exit 1)")
 
 print(f"{checks - len(failures)} of {checks} checks passed")
 sys.exit(1 if failures else 0)
