@@ -74,8 +74,11 @@ int main(int argc, char **argv) {
       dlclose(libomp);
       break;
     }
-  std::printf("model %s batch %lld, %d thread%s, median of %d runs\n", d.name,
-              (long long)d.batch, threads, threads == 1 ? "" : "s", repeats);
+  std::string where = d.device == VAE_DEVICE_CUDA
+                          ? model->deviceDescription()
+                          : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+  std::printf("model %s batch %lld, %s, median of %d runs\n", d.name, (long long)d.batch,
+              where.c_str(), repeats);
   std::printf("  forward (vae_eval_elbo): %.3f ms, %.1f GFLOP/s, %.0f samples/s, "
               "loss %.3f\n",
               forward * 1e3, flops / forward / 1e9, d.batch / forward, terms[0]);
