@@ -44,6 +44,160 @@ void copiesToLinalg(func::FuncOp func, IRRewriter &rewriter) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Matmuls: thread-block tiles in shared memory, a register tile per thread.
+//===----------------------------------------------------------------------===//
+
+/// C (+)= A·B of linalg.matmul and its transposed forms, on static shapes.
+struct Matmul {
+  Value a, b, c;
+  bool aTransposed = false, bTransposed = false; // A is [K, M]; B is [N, K]
+  int64_t m = 0, n = 0, k = 0;
+};
+
+std::optional<Matmul> matchMatmul(linalg::LinalgOp op) {
+  if (!isa<linalg::MatmulOp, linalg::MatmulTransposeAOp, linalg::MatmulTransposeBOp>(op) ||
+      !op.hasPureBufferSemantics())
+    return std::nullopt;
+  Matmul mm;
+  mm.a = op.getDpsInputs()[0];
+  mm.b = op.getDpsInputs()[1];
+  mm.c = op.getDpsInits()[0];
+  mm.aTransposed = isa<linalg::MatmulTransposeAOp>(op);
+  mm.bTransposed = isa<linalg::MatmulTransposeBOp>(op);
+  auto a = cast<MemRefType>(mm.a.getType()), c = cast<MemRefType>(mm.c.getType());
+  if (!a.hasStaticShape() || !c.hasStaticShape() ||
+      !cast<MemRefType>(mm.b.getType()).hasStaticShape() || !a.getElementType().isF32())
+    return std::nullopt;
+  mm.m = c.getDimSize(0);
+  mm.n = c.getDimSize(1);
+  mm.k = a.getDimSize(mm.aTransposed ? 0 : 1);
+  return mm;
+}
+
+/// 16 x 16 threads per block; each computes rows ty + 16 r and columns
+/// tx + 16 c of the block's tile (neighbouring threads, neighbouring
+/// columns: conflict-free shared-memory reads, coalesced stores of C).
+constexpr int64_t kThreadSide = 16;
+/// The depth of the K slice that is staged in shared memory at a time.
+constexpr int64_t kSliceDepth = 16;
+
+/// The side of a block's square tile of C: 64 (4 x 4 per thread) where that
+/// still gives a block per SM of a large GPU, else 32 (2 x 2).
+int64_t matmulTile(const Matmul &mm) {
+  int64_t blocks64 = llvm::divideCeil(mm.m, 64) * llvm::divideCeil(mm.n, 64);
+  return blocks64 >= 128 ? 64 : 32;
+}
+
+/// C (+)= A·B as one launch: block (bm, bn) computes a tile x tile block of C.
+/// Per K slice of 16, its 256 threads copy the slice of A (tile x 16) and B
+/// (16 x tile) into shared memory, consecutive threads reading consecutive
+/// addresses of the operand's rows, then each multiplies its rows and
+/// columns of the slice into a register tile (a small private array whose
+/// constant indices LLVM promotes to registers); C is read and written once.
+void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewriter) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  int64_t tile = matmulTile(mm), perThread = tile / kThreadSide;
+  int64_t blocksM = llvm::divideCeil(mm.m, tile), blocksN = llvm::divideCeil(mm.n, tile);
+  auto constant = [&](int64_t value) -> Value {
+    return rewriter.create<arith::ConstantIndexOp>(loc, value);
+  };
+  Type f32 = rewriter.getF32Type();
+  auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(), gpu::AddressSpace::Workgroup);
+  // Slices as [k][m] and [k][n]: the inner loop reads a row of each.
+  auto sliceType = MemRefType::get({kSliceDepth, tile}, f32, MemRefLayoutAttrInterface(), workgroup);
+  Value one = constant(1);
+  auto launch = rewriter.create<gpu::LaunchOp>(
+      loc, constant(blocksM * blocksN), one, one, constant(kThreadSide * kThreadSide), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr, ValueRange{},
+      TypeRange{sliceType, sliceType});
+  Block &body = launch.getBody().front();
+  rewriter.setInsertionPointToEnd(&body);
+  auto terminator = rewriter.create<gpu::TerminatorOp>(loc);
+  rewriter.setInsertionPoint(terminator);
+  Value sliceA = launch.getWorkgroupAttributions()[0], sliceB = launch.getWorkgroupAttributions()[1];
+  Value thread = launch.getThreadIds().x, block = launch.getBlockIds().x;
+  auto add = [&](Value x, Value y) { return rewriter.createOrFold<arith::AddIOp>(loc, x, y); };
+  auto mul = [&](Value x, int64_t y) { return rewriter.createOrFold<arith::MulIOp>(loc, x, constant(y)); };
+  auto div = [&](Value x, int64_t y) { return rewriter.createOrFold<arith::DivUIOp>(loc, x, constant(y)); };
+  auto rem = [&](Value x, int64_t y) { return rewriter.createOrFold<arith::RemUIOp>(loc, x, constant(y)); };
+  auto less = [&](Value x, int64_t bound) {
+    return rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, constant(bound));
+  };
+  Value tx = rem(thread, kThreadSide), ty = div(thread, kThreadSide);
+  Value m0 = mul(div(block, blocksN), tile), n0 = mul(rem(block, blocksN), tile);
+  Value zero = rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(0));
+  Value accumulators = rewriter.create<memref::AllocaOp>(
+      loc, MemRefType::get({perThread, perThread}, f32));
+  for (int64_t r = 0; r < perThread; ++r)
+    for (int64_t c = 0; c < perThread; ++c)
+      rewriter.create<memref::StoreOp>(loc, zero, accumulators, ValueRange{constant(r), constant(c)});
+
+  // Element `e` of a slice: `outer` x `inner` row-major as the operand is
+  // laid out, so that consecutive threads read consecutive addresses.
+  auto stage = [&](Value operand, bool kMajor, Value origin, int64_t extent, Value slice,
+                   Value k0) {
+    int64_t inner = kMajor ? tile : kSliceDepth;
+    for (int64_t first = 0; first < tile * kSliceDepth; first += kThreadSide * kThreadSide) {
+      Value e = add(thread, constant(first));
+      Value outerIndex = div(e, inner), innerIndex = rem(e, inner);
+      Value kk = kMajor ? outerIndex : innerIndex, xx = kMajor ? innerIndex : outerIndex;
+      Value gk = add(k0, kk), gx = add(origin, xx);
+      Value inside = rewriter.create<arith::AndIOp>(loc, less(gk, mm.k), less(gx, extent));
+      auto guarded = rewriter.create<scf::IfOp>(
+          loc, inside,
+          [&](OpBuilder &b, Location l) {
+            SmallVector<Value> at = kMajor ? SmallVector<Value>{gk, gx} : SmallVector<Value>{gx, gk};
+            b.create<scf::YieldOp>(l, ValueRange{b.create<memref::LoadOp>(l, operand, at)});
+          },
+          [&](OpBuilder &b, Location l) { b.create<scf::YieldOp>(l, ValueRange{zero}); });
+      rewriter.create<memref::StoreOp>(loc, guarded.getResult(0), slice, ValueRange{kk, xx});
+    }
+  };
+  auto slices = rewriter.create<scf::ForOp>(loc, constant(0),
+                                            constant(llvm::alignTo(mm.k, kSliceDepth)),
+                                            constant(kSliceDepth));
+  rewriter.setInsertionPointToStart(slices.getBody());
+  Value k0 = slices.getInductionVar();
+  // A is [M, K] (K inner) or, transposed, [K, M]; B is [K, N] or [N, K].
+  stage(mm.a, /*kMajor=*/mm.aTransposed, m0, mm.m, sliceA, k0);
+  stage(mm.b, /*kMajor=*/!mm.bTransposed, n0, mm.n, sliceB, k0);
+  rewriter.create<gpu::BarrierOp>(loc);
+  for (int64_t kk = 0; kk < kSliceDepth; ++kk) {
+    SmallVector<Value> as, bs;
+    for (int64_t r = 0; r < perThread; ++r)
+      as.push_back(rewriter.create<memref::LoadOp>(
+          loc, sliceA, ValueRange{constant(kk), add(ty, constant(r * kThreadSide))}));
+    for (int64_t c = 0; c < perThread; ++c)
+      bs.push_back(rewriter.create<memref::LoadOp>(
+          loc, sliceB, ValueRange{constant(kk), add(tx, constant(c * kThreadSide))}));
+    for (int64_t r = 0; r < perThread; ++r)
+      for (int64_t c = 0; c < perThread; ++c) {
+        SmallVector<Value, 2> at = {constant(r), constant(c)};
+        Value sum = rewriter.create<memref::LoadOp>(loc, accumulators, at);
+        sum = rewriter.create<math::FmaOp>(loc, as[r], bs[c], sum);
+        rewriter.create<memref::StoreOp>(loc, sum, accumulators, at);
+      }
+  }
+  rewriter.create<gpu::BarrierOp>(loc); // before the next slice overwrites these
+  rewriter.setInsertionPointAfter(slices);
+  for (int64_t r = 0; r < perThread; ++r)
+    for (int64_t c = 0; c < perThread; ++c) {
+      Value gm = add(m0, add(ty, constant(r * kThreadSide)));
+      Value gn = add(n0, add(tx, constant(c * kThreadSide)));
+      Value inside = rewriter.create<arith::AndIOp>(loc, less(gm, mm.m), less(gn, mm.n));
+      auto guard = rewriter.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard inGuard(rewriter);
+      rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
+      Value sum = rewriter.create<memref::LoadOp>(loc, accumulators, ValueRange{constant(r), constant(c)});
+      Value before = rewriter.create<memref::LoadOp>(loc, mm.c, ValueRange{gm, gn});
+      rewriter.create<memref::StoreOp>(loc, rewriter.create<arith::AddFOp>(loc, before, sum), mm.c,
+                                       ValueRange{gm, gn});
+    }
+  rewriter.eraseOp(op);
+}
+
 /// The parallel dimensions of `op` first (a bias gradient sums over the
 /// batch, its outer dimension): lowered, the op is then a parallel loop nest
 /// with the reduction inside, a kernel, rather than a serial loop around it.
@@ -73,6 +227,10 @@ LogicalResult linalgToParallelLoops(func::FuncOp func, IRRewriter &rewriter) {
   SmallVector<linalg::LinalgOp> ops;
   func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
   for (linalg::LinalgOp op : ops) {
+    if (std::optional<Matmul> mm = matchMatmul(op)) {
+      launchTiledMatmul(op, *mm, rewriter);
+      continue;
+    }
     rewriter.setInsertionPoint(op);
     op = parallelDimensionsFirst(op, rewriter);
     if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
@@ -244,6 +402,11 @@ struct MapToGPUPass : vaec::impl::MapToGPUBase<MapToGPUPass> {
         Operation *owner = operand.getDefiningOp();
         return owner && onDevice.contains(owner);
       });
+      if (isa<gpu::LaunchOp>(op)) { // a tiled matmul
+        launchSerially(serial, op, rewriter);
+        serial.clear();
+        continue;
+      }
       auto parallel = dyn_cast<scf::ParallelOp>(op);
       if (parallel && !readsDeviceValue && parallel.getNumResults() == 0) {
         launchSerially(serial, op, rewriter);

@@ -430,9 +430,17 @@ def TileAndVectorize : Pass<"vdl-tile-and-vectorize", "::mlir::func::FuncOp"> {
 def MapToGPU : Pass<"vdl-map-to-gpu", "::mlir::func::FuncOp"> {
   let summary = "Make every loop nest of an entry point a GPU launch";
   let description = [{
-    `vaec --target=nvptx`, on buffers after `vdl-memory-plan`. Copies become
-    `linalg.copy`, every linalg op parallel loops (reductions inside as
-    `scf.for`, their accumulator carried in a register), and each top-level
+    `vaec --target=nvptx`, on buffers after `vdl-memory-plan`. A matmul
+    (and its transposed forms) becomes a launch of 16 x 16-thread blocks, each
+    computing a 32 x 32 tile of C (64 x 64 where that still makes 128 blocks):
+    per K slice of 16 the threads copy A's and B's slices into shared memory
+    (consecutive threads reading consecutive addresses, zeros past the
+    edges), wait at a barrier, and each accumulates its 2 x 2 (4 x 4) part
+    of the tile in registers (a private array of constant indices that
+    LLVM's SROA promotes); C is read and written once. Copies become
+    `linalg.copy`, every other linalg op parallel loops, parallel
+    dimensions outside (a reduction inside as `scf.for`, its accumulator
+    carried in a register), and each top-level
     `scf.parallel` a `gpu.launch` of one thread per element: blocks of 256
     threads over the linearized iteration space, the last index fastest so
     that a warp reads and writes consecutive addresses. What else touches
@@ -459,7 +467,9 @@ def MapToGPU : Pass<"vdl-map-to-gpu", "::mlir::func::FuncOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
+                           "::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def JoinGPUModules : Pass<"vdl-join-gpu-modules", "::mlir::ModuleOp"> {
@@ -513,11 +523,15 @@ def EmulateGPU : Pass<"vdl-emulate-gpu", "::mlir::func::FuncOp"> {
   let summary = "Run GPU launches as serial loops on the CPU";
   let description = [{
     `vaec --target=nvptx-emulated`: after `vdl-map-to-gpu`, each launch
-    becomes a loop over its blocks around a loop over their threads, and the
-    library is compiled for the CPU. The kernels' index arithmetic, guards,
-    grouping and register accumulators are then checked against the float64
-    reference (`vdl-difftest --variants=nvptx-emulated`) on machines without
-    a GPU. One-dimensional launches without barriers or shared memory only.
+    becomes a loop over its blocks around, for each stretch of its body
+    between two barriers, a loop over its threads; a loop around barriers
+    (the K slices of a matmul) and what does not depend on the thread stay
+    outside. Shared memory becomes one buffer, a thread's private array one
+    row per thread, and what a thread computed from its id before a barrier
+    is computed again after it. The library is compiled for the CPU, and the
+    kernels' index arithmetic, guards, staging and accumulators are checked
+    against the float64 reference (`vdl-difftest --variants=nvptx-emulated`)
+    on machines without a GPU. One-dimensional launches only.
 
     Before:
     ```mlir

@@ -32,20 +32,82 @@ func.func @relu(%in: memref<128x400xf32>, %out: memref<128x400xf32>) {
 
 // -----
 
-// A matmul: a thread per element of C, its k loop accumulating in a register
-// (an iter_arg), C read once before and written once after.
+// A matmul: a block per 32 x 32 tile of C (64 x 64 from 128 such blocks
+// on), 16 x 16 threads. Per K slice of 16 the threads stage A and B in
+// shared memory (zeros past the edges), wait, and each multiplies its 2 x 2
+// register tile (a private array of constant indices); C read and written
+// once, where the tile is inside it.
 // CHECK-LABEL: func.func @matmul
-// CHECK: gpu.launch
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c52, {{.*}}) threads({{.*}}) in (%{{.*}} = %c256, {{.*}}) workgroup(%[[SA:.*]] : memref<16x32xf32, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<16x32xf32, #gpu.address_space<workgroup>>)
+// CHECK:   %[[ACC:.*]] = memref.alloca() : memref<2x2xf32>
+// CHECK:   scf.for %[[K0:.*]] = %c0 to %c784 step %c16 {
+// CHECK:     scf.if %{{.*}} -> (f32) {
+// CHECK:       memref.load %{{.*}} : memref<128x784xf32>
+// CHECK:     } else {
+// CHECK:       scf.yield %cst : f32
+// CHECK:     memref.store %{{.*}}, %[[SA]]
+// CHECK:     memref.load %{{.*}} : memref<784x400xf32>
+// CHECK:     memref.store %{{.*}}, %[[SB]]
+// CHECK:     gpu.barrier
+// CHECK:     %[[A:.*]] = memref.load %[[SA]][%c0,
+// CHECK:     %[[B:.*]] = memref.load %[[SB]][%c0,
+// CHECK:     %[[SUM:.*]] = memref.load %[[ACC]][%c0, %c0]
+// CHECK:     %[[NEXT:.*]] = math.fma %[[A]], %[[B]], %[[SUM]] : f32
+// CHECK:     memref.store %[[NEXT]], %[[ACC]][%c0, %c0]
+// CHECK-COUNT-63: math.fma
+// CHECK:     gpu.barrier
+// CHECK:   }
 // CHECK:   scf.if
-// CHECK:     %[[INIT:.*]] = memref.load %[[C:.*]][%[[I:.*]], %[[J:.*]]] : memref<128x400xf32>
-// CHECK:     %[[SUM:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
-// CHECK-NOT:   memref.store
-// CHECK:       arith.mulf
-// CHECK:       %[[NEXT:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
-// CHECK:       scf.yield %[[NEXT]] : f32
-// CHECK:     memref.store %[[SUM]], %[[C]][%[[I]], %[[J]]]
+// CHECK:     memref.load %[[ACC]]
+// CHECK:     memref.load %{{.*}} : memref<128x400xf32>
+// CHECK:     arith.addf
+// CHECK:     memref.store %{{.*}} : memref<128x400xf32>
+// CHECK-COUNT-3: memref.store %{{.*}} : memref<128x400xf32>
+// CHECK:   gpu.terminator
 func.func @matmul(%a: memref<128x784xf32>, %b: memref<784x400xf32>, %c: memref<128x400xf32>) {
   linalg.matmul ins(%a, %b : memref<128x784xf32>, memref<784x400xf32>) outs(%c : memref<128x400xf32>)
+  return
+}
+
+// -----
+
+// A reduction inside a parallel loop (a row sum): the accumulator in a
+// register, an iter_arg, read before and written after the loop.
+// CHECK-LABEL: func.func @row_sums
+// CHECK: gpu.launch
+// CHECK:   scf.if
+// CHECK:     %[[INIT:.*]] = memref.load %[[OUT:.*]][%[[I:.*]]] : memref<128xf32>
+// CHECK:     %[[SUM:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// CHECK-NOT:   memref.store
+// CHECK:       %[[NEXT:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
+// CHECK:       scf.yield %[[NEXT]] : f32
+// CHECK:     memref.store %[[SUM]], %[[OUT]][%[[I]]]
+func.func @row_sums(%in: memref<128x784xf32>, %out: memref<128xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%in : memref<128x784xf32>) outs(%out : memref<128xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A bias gradient sums over the batch, its outer dimension: interchanged, a
+// kernel of a thread per column (784), not a serial loop around one.
+// CHECK-LABEL: func.func @column_sums
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c4, {{.*}}) threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK:   scf.for {{.*}} iter_args
+func.func @column_sums(%in: memref<128x784xf32>, %out: memref<784xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%in : memref<128x784xf32>) outs(%out : memref<784xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  }
   return
 }
 
