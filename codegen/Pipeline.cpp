@@ -115,6 +115,24 @@ void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
   buildCodegenPipeline(pm, stage, options);
 }
 
+/// Structured loops to branches and strided views to plain address
+/// arithmetic: what every LLVM lowering (CPU, host, kernels) starts from.
+static void addLoopsToBranches(OpPassManager &pm) {
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+}
+
+/// Buffers, branches and functions to the LLVM dialect; entry points take
+/// bare pointers (memref<...> arguments -> float*), as the C ABI says.
+static void addEntryPointsToLLVM(OpPassManager &pm) {
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcToLLVM;
+  funcToLLVM.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
+}
+
 /// --target=nvptx, from buffers: kernels outlined into one gpu.module,
 /// lowered through NVVM to PTX and embedded; the host side of each entry
 /// point becomes calls of the launcher (mgpu* in libvaert).
@@ -133,9 +151,7 @@ static void buildGPUPipeline(OpPassManager &pm, vaec::Stage stage,
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   // The CPU's polynomials: no libdevice to link, and the same rounding.
   kernels.addPass(createApproximateMath());
-  kernels.addPass(createConvertSCFToCFPass());
-  kernels.addPass(memref::createExpandStridedMetadataPass());
-  kernels.addPass(createLowerAffinePass());
+  addLoopsToBranches(kernels);
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createNVVMIntrinsics());
   kernels.addPass(createCanonicalizerPass());
@@ -147,19 +163,13 @@ static void buildGPUPipeline(OpPassManager &pm, vaec::Stage stage,
     return;
   // The host: views, sizes and launches (and vae_init_params' loops).
   OpPassManager &host = pm.nest<func::FuncOp>();
-  host.addPass(createConvertSCFToCFPass());
-  host.addPass(memref::createExpandStridedMetadataPass());
-  host.addPass(createLowerAffinePass());
+  addLoopsToBranches(host);
   host.addPass(createConvertMathToLLVMPass());
   host.addPass(createArithToLLVMConversionPass());
   GpuToLLVMConversionPassOptions launches;
   launches.hostBarePtrCallConv = true; // the C ABI: memref<...> -> float*
   pm.addPass(createGpuToLLVMConversionPass(launches));
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  ConvertFuncToLLVMPassOptions funcToLLVM;
-  funcToLLVM.useBarePtrCallConv = true;
-  pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
+  addEntryPointsToLLVM(pm);
   pm.addPass(createReconcileUnrealizedCastsPass());
   // PTX text: the driver compiles it for the GPU it runs on (no ptxas, no
   // CUDA toolkit at build time).
@@ -239,17 +249,11 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   // straight-line loads rather than a loop over a stack temporary.
   perFunction.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
   perFunction.addPass(createLowerAffinePass());
-  perFunction.addPass(createConvertSCFToCFPass());
-  perFunction.addPass(memref::createExpandStridedMetadataPass());
-  perFunction.addPass(createLowerAffinePass());
+  addLoopsToBranches(perFunction);
   perFunction.addPass(createConvertVectorToLLVMPass());
   perFunction.addPass(createConvertMathToLLVMPass());
   perFunction.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  ConvertFuncToLLVMPassOptions funcToLLVM;
-  funcToLLVM.useBarePtrCallConv = true; // memref<...> arguments -> float*
-  pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
+  addEntryPointsToLLVM(pm);
   // After func-to-llvm: this pass also converts functions, with the default
   // (memref descriptor) calling convention.
   if (options.parallel && !options.emulateGpu)

@@ -8,6 +8,7 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -224,6 +225,20 @@ float *f32(void *pointer) { return static_cast<float *>(pointer); }
 
 /// Three scalars (the loss terms) in one device buffer, fetched by one copy.
 constexpr size_t kTermStride = VAE_ALIGNMENT / sizeof(float);
+
+/// Where an entry point writes its loss terms on the device.
+std::array<float *, 3> termSlots(gpu::DeviceBuffers &d) {
+  float *out = f32(d.scratch(Slot::Out0, 3 * VAE_ALIGNMENT));
+  return {out, out + kTermStride, out + 2 * kTermStride};
+}
+
+/// The loss terms back from the device (which waits for the entry point).
+void fetchTerms(gpu::DeviceBuffers &d, float terms[3]) {
+  float fetched[3 * kTermStride];
+  d.fetch(fetched, Slot::Out0, sizeof(fetched));
+  for (size_t i = 0; i < 3; ++i)
+    terms[i] = fetched[i * kTermStride];
+}
 } // namespace
 
 void Model::initParams(float *params, uint64_t seed) const {
@@ -237,14 +252,11 @@ void Model::evalElbo(const float *params, void *arena, const float *x, const flo
     return elboFn(params, arena, x, eps, &terms[0], &terms[1], &terms[2]);
   Sizes size(*descriptor);
   gpu::DeviceBuffers &d = *device;
-  float *out = f32(d.scratch(Slot::Out0, 3 * VAE_ALIGNMENT));
+  auto out = termSlots(d);
   elboFn(f32(d.resident(Slot::Params, params, size.params)), d.scratch(Slot::Arena, size.arena),
-         f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)), out,
-         out + kTermStride, out + 2 * kTermStride);
-  float fetched[3 * kTermStride];
-  d.fetch(fetched, Slot::Out0, sizeof(fetched));
-  for (int i = 0; i < 3; ++i)
-    terms[i] = fetched[i * kTermStride];
+         f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)), out[0],
+         out[1], out[2]);
+  fetchTerms(d, terms);
 }
 
 void Model::encode(const float *params, void *arena, const float *x, float *mu,
@@ -281,15 +293,12 @@ void Model::gradStep(const float *params, void *arena, const float *x, const flo
     return gradFn(params, arena, x, eps, weights, &terms[0], &terms[1], &terms[2], grads);
   Sizes size(*descriptor);
   gpu::DeviceBuffers &d = *device;
-  float *out = f32(d.scratch(Slot::Out0, 3 * VAE_ALIGNMENT));
+  auto out = termSlots(d);
   gradFn(f32(d.resident(Slot::Params, params, size.params)), d.scratch(Slot::Arena, size.arena),
          f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)),
-         f32(d.input(Slot::Weights, weights, size.batch)), out, out + kTermStride,
-         out + 2 * kTermStride, f32(d.scratch(Slot::Grads, size.params)));
-  float fetched[3 * kTermStride];
-  d.fetch(fetched, Slot::Out0, sizeof(fetched));
-  for (int i = 0; i < 3; ++i)
-    terms[i] = fetched[i * kTermStride];
+         f32(d.input(Slot::Weights, weights, size.batch)), out[0], out[1], out[2],
+         f32(d.scratch(Slot::Grads, size.params)));
+  fetchTerms(d, terms);
   d.fetch(grads, Slot::Grads, size.params);
 }
 
@@ -301,19 +310,16 @@ void Model::trainStep(float *params, float *state, void *arena, const float *x, 
                    &terms[2]);
   Sizes size(*descriptor);
   gpu::DeviceBuffers &d = *device;
-  float *out = f32(d.scratch(Slot::Out0, 3 * VAE_ALIGNMENT));
+  auto out = termSlots(d);
   trainFn(f32(d.resident(Slot::Params, params, size.params)),
           f32(d.resident(Slot::State, state, size.state)), d.scratch(Slot::Arena, size.arena),
           f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)),
           f32(d.input(Slot::Weights, weights, size.batch)), step,
-          static_cast<const vae_hyperparams *>(d.input(Slot::Hyper, &hyper, sizeof(hyper))), out,
-          out + kTermStride, out + 2 * kTermStride);
+          static_cast<const vae_hyperparams *>(d.input(Slot::Hyper, &hyper, sizeof(hyper))), out[0],
+          out[1], out[2]);
   d.deviceWrote(Slot::Params);
   d.deviceWrote(Slot::State);
-  float fetched[3 * kTermStride];
-  d.fetch(fetched, Slot::Out0, sizeof(fetched));
-  for (int i = 0; i < 3; ++i)
-    terms[i] = fetched[i * kTermStride];
+  fetchTerms(d, terms);
 }
 
 void Model::decode(const float *params, void *arena, const float *z, float *out0,

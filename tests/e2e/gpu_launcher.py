@@ -16,17 +16,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, finish
+
 vaec, vae_train, models, fake_drivers, compare_steps = sys.argv[1:6]
-failures = []
-checks = 0
-
-
-def check(condition, message):
-    global checks
-    checks += 1
-    print(("ok   " if condition else "FAIL ") + message)
-    if not condition:
-        failures.append(message)
 
 
 def vae(driver, *args, report=None):
@@ -113,5 +105,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(run.returncode == 1 and "the libraries DISAGREE" in run.stdout,
           "vae-compare-steps: the fake GPU's do-nothing kernels disagree with the CPU (exit 1)")
 
-print(f"{checks - len(failures)} of {checks} checks passed")
-sys.exit(1 if failures else 0)
+finish()

@@ -11,19 +11,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+
+from checks import check, finish
 import time
 
 vaec, vae_train, models = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-checks = 0
-
-
-def check(condition, message):
-    global checks
-    checks += 1
-    print(("ok   " if condition else "FAIL ") + message)
-    if not condition:
-        failures.append(message)
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -369,5 +361,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
           "a wrong magic number is a clear error: " + bad.stderr.strip())
 
-print(f"{checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()
