@@ -65,6 +65,12 @@ with tempfile.TemporaryDirectory() as tmp:
         check(not os.path.exists(os.path.join(out, "checkpoint.bin")),
               f"{os.path.basename(driver)}: no checkpoint written")
 
+    # A library for sm_90 on an sm_80 GPU: refused, naming the fix.
+    run = train(gpu, os.path.join(tmp, "older"), os.path.join(fake_drivers, "libvae_fake_cuda_sm80.so"))
+    check(run.returncode == 1 and "was compiled for sm_90, but the GPU is Fake GPU, compute "
+          "capability 8.0; recompile it with vaec --gpu-arch=sm_80" in run.stderr,
+          "an sm_90 library on an sm_80 GPU: exit 1, recompile with --gpu-arch=sm_80")
+
     # The fake driver: 10 steps of batch 64.
     fake = os.path.join(fake_drivers, "libvae_fake_cuda.so")
     report = os.path.join(tmp, "report.txt")

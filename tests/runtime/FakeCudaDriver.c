@@ -1,6 +1,7 @@
 /* A stand-in for libcuda.so.1 with the entry points libvaert resolves, for
  * testing the driver loader and the launcher where no GPU is: FAKE_DEVICES
- * devices, cuInit returning FAKE_INIT_RESULT, device memory from malloc,
+ * devices of compute capability FAKE_COMPUTE_MAJOR.0, cuInit returning
+ * FAKE_INIT_RESULT, device memory from malloc,
  * kernels that do nothing. It checks what a driver would: a module is PTX
  * text, a function is an .entry of it, a launch has threads and at most
  * 1024 per block. With $VAE_FAKE_CUDA_REPORT it writes at exit how many
@@ -16,6 +17,9 @@
 #ifndef FAKE_INIT_RESULT
 #define FAKE_INIT_RESULT 0
 #endif
+#ifndef FAKE_COMPUTE_MAJOR
+#define FAKE_COMPUTE_MAJOR 9
+#endif
 
 typedef int CUresult;
 static int context;
@@ -30,7 +34,7 @@ CUresult cuDeviceGetName(char *name, int length, int device) {
 }
 CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
   (void)device;
-  *value = attribute == 75 ? 9 : attribute == 76 ? 0 : -1;
+  *value = attribute == 75 ? FAKE_COMPUTE_MAJOR : attribute == 76 ? 0 : -1;
   return 0;
 }
 CUresult cuDevicePrimaryCtxRetain(void **ctx, int device) { (void)device; *ctx = &context; return 0; }
