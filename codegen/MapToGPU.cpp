@@ -51,6 +51,9 @@ void copiesToLinalg(func::FuncOp func, IRRewriter &rewriter) {
 /// C (+)= A·B of linalg.matmul and its transposed forms, on static shapes.
 struct Matmul {
   Value a, b, c;
+  /// A dense layer's bias, broadcast into C just before: C = bias + A·B in
+  /// the epilogue, one kernel and one pass over C less (null: C += A·B).
+  Value bias;
   bool aTransposed = false, bTransposed = false; // A is [K, M]; B is [N, K]
   int64_t m = 0, n = 0, k = 0;
 };
@@ -72,6 +75,9 @@ std::optional<Matmul> matchMatmul(linalg::LinalgOp op) {
   mm.m = c.getDimSize(0);
   mm.n = c.getDimSize(1);
   mm.k = a.getDimSize(mm.aTransposed ? 0 : 1);
+  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(op->getPrevNode());
+  if (broadcast && broadcast.getInit() == mm.c && broadcast.getDimensions() == ArrayRef<int64_t>{0})
+    mm.bias = broadcast.getInput();
   return mm;
 }
 
@@ -89,7 +95,8 @@ int64_t matmulTile(const Matmul &mm) {
   return blocks64 >= 128 ? 64 : 32;
 }
 
-/// C (+)= A·B as one launch: block (bm, bn) computes a tile x tile block of C.
+/// C (+)= A·B (or C = bias + A·B) as one launch: block (bm, bn) computes a
+/// tile x tile block of C.
 /// Per K slice of 16, its 256 threads copy the slice of A (tile x 16) and B
 /// (16 x tile) into shared memory, consecutive threads reading consecutive
 /// addresses of the operand's rows, then each multiplies its rows and
@@ -191,7 +198,8 @@ void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewrit
       OpBuilder::InsertionGuard inGuard(rewriter);
       rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
       Value sum = rewriter.create<memref::LoadOp>(loc, accumulators, ValueRange{constant(r), constant(c)});
-      Value before = rewriter.create<memref::LoadOp>(loc, mm.c, ValueRange{gm, gn});
+      Value before = mm.bias ? rewriter.create<memref::LoadOp>(loc, mm.bias, ValueRange{gn})
+                             : rewriter.create<memref::LoadOp>(loc, mm.c, ValueRange{gm, gn});
       rewriter.create<memref::StoreOp>(loc, rewriter.create<arith::AddFOp>(loc, before, sum), mm.c,
                                        ValueRange{gm, gn});
     }
@@ -226,11 +234,20 @@ linalg::LinalgOp parallelDimensionsFirst(linalg::LinalgOp op, IRRewriter &rewrit
 LogicalResult linalgToParallelLoops(func::FuncOp func, IRRewriter &rewriter) {
   SmallVector<linalg::LinalgOp> ops;
   func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
-  for (linalg::LinalgOp op : ops) {
+  // Matmuls first: one whose bias broadcast precedes it takes the broadcast.
+  for (linalg::LinalgOp &op : ops)
     if (std::optional<Matmul> mm = matchMatmul(op)) {
+      if (mm->bias) {
+        Operation *broadcast = op->getPrevNode();
+        *llvm::find_if(ops, [&](linalg::LinalgOp other) { return other == broadcast; }) = nullptr;
+        rewriter.eraseOp(broadcast);
+      }
       launchTiledMatmul(op, *mm, rewriter);
-      continue;
+      op = nullptr;
     }
+  for (linalg::LinalgOp op : ops) {
+    if (!op)
+      continue;
     rewriter.setInsertionPoint(op);
     op = parallelDimensionsFirst(op, rewriter);
     if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))

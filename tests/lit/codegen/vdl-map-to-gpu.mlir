@@ -71,6 +71,25 @@ func.func @matmul(%a: memref<128x784xf32>, %b: memref<784x400xf32>, %c: memref<1
 
 // -----
 
+// A dense layer: the bias broadcast into C, then C += x·W. One launch; its
+// epilogue writes bias + x·W (no broadcast kernel, C never read).
+// CHECK-LABEL: func.func @dense
+// CHECK-COUNT-1: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: scf.if
+// CHECK:   memref.load %{{.*}} : memref<2x2xf32>
+// CHECK:   %[[BIAS:.*]] = memref.load %{{.*}} : memref<400xf32>
+// CHECK:   %[[OUT:.*]] = arith.addf %[[BIAS]], %{{.*}} : f32
+// CHECK:   memref.store %[[OUT]], %{{.*}} : memref<128x400xf32>
+// CHECK-NOT: linalg.broadcast
+func.func @dense(%x: memref<128x784xf32>, %w: memref<784x400xf32>, %bias: memref<400xf32>, %y: memref<128x400xf32>) {
+  linalg.broadcast ins(%bias : memref<400xf32>) outs(%y : memref<128x400xf32>) dimensions = [0]
+  linalg.matmul ins(%x, %w : memref<128x784xf32>, memref<784x400xf32>) outs(%y : memref<128x400xf32>)
+  return
+}
+
+// -----
+
 // A reduction inside a parallel loop (a row sum): the accumulator in a
 // register, an iter_arg, read before and written after the loop.
 // CHECK-LABEL: func.func @row_sums
