@@ -87,15 +87,22 @@ void packArguments(func::FuncOp func, unsigned index, int64_t size,
 
 /// Moves the results `offsetOf` places into one `tensor<size x f32>` result,
 /// appended last and named `name`: inserted into `into` (an argument the
-/// results update in place) or, when null, into zeros.
+/// results update in place) or, when null, into zeros. `required`: the
+/// result exists (zeros) even when no result goes into it.
 void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
-                 OffsetFn offsetOf) {
+                 OffsetFn offsetOf, bool required = false) {
   auto ret = cast<func::ReturnOp>(func.front().getTerminator());
   OpBuilder b(ret);
   Location loc = ret.getLoc();
   Value packed = into;
   SmallVector<Value> kept;
   SmallVector<DictionaryAttr> keptAttrs;
+  auto zeros = [&]() -> Value {
+    return b.create<linalg::FillOp>(
+                loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
+                ValueRange{b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{size}, b.getF32Type())})
+        .getResult(0);
+  };
   for (unsigned i = 0, e = ret.getNumOperands(); i < e; ++i) {
     Value value = ret.getOperand(i);
     std::optional<int64_t> offset = offsetOf(func.getResultAttrDict(i));
@@ -105,11 +112,7 @@ void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
       continue;
     }
     if (!packed)
-      packed = b.create<linalg::FillOp>(
-                    loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
-                    ValueRange{b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{size},
-                                                         b.getF32Type())})
-                   .getResult(0);
+      packed = zeros();
     auto type = cast<RankedTensorType>(value.getType());
     if (type.getRank() > 1)
       value = b.create<tensor::CollapseShapeOp>(
@@ -119,6 +122,10 @@ void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
         ArrayRef<OpFoldResult>{b.getIndexAttr(type.getNumElements())},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   }
+  // grad_step's gradients are an output even when nothing goes in them (a
+  // model without parameters): the ABI's arguments must not shift.
+  if (!packed && required)
+    packed = zeros();
   if (!packed || packed == into)
     return;
   kept.push_back(packed);
@@ -289,7 +296,10 @@ struct PackParametersPass
         for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
           if (std::optional<int64_t> slot = slotOf(func.getArgAttrDict(i)))
             numSlots = std::max(numSlots, *slot + 1);
-        stateFloats = std::max<int64_t>(numSlots, 1) * totalFloats;
+        // A model without parameters still takes the ABI's opt_state (one
+        // slot, unused): its arguments must not shift.
+        numSlots = std::max<int64_t>(numSlots, 1);
+        stateFloats = numSlots * totalFloats;
         packResults(func, func.getArgument(0), totalFloats, "params", isUpdate);
         for (int64_t k = 0; k < numSlots; ++k) {
           auto inSlot = [&](DictionaryAttr attrs) -> std::optional<int64_t> {
@@ -303,7 +313,8 @@ struct PackParametersPass
           packResults(func, func.getArgument(1 + k), totalFloats, "opt_state", inSlot);
         }
       }
-      packResults(func, Value(), totalFloats, "gradients", isGrad);
+      packResults(func, Value(), totalFloats, "gradients", isGrad,
+                  /*required=*/from == "grad_step");
       func.setSymName(to);
     }
     buildInitParams(module, ordered, totalFloats);
