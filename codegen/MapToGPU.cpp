@@ -1,9 +1,11 @@
 //===- MapToGPU.cpp - the vdl-map-to-gpu pass -----------------------------===//
 //
 // An entry point on buffers -> host code that only computes views and
-// launches kernels: every linalg op becomes a gpu.launch of one thread per
-// element of its parallel loops; the serial rest (full reductions, 0-d
-// updates, stored scalars) runs in one-thread launches, in program order.
+// launches kernels: a matmul becomes a launch of thread blocks that stage K
+// slices in shared memory and accumulate register tiles; every other linalg
+// op a launch of one thread per element of its parallel loops; the serial
+// rest (full reductions, 0-d updates, stored scalars) one-thread launches,
+// in program order.
 //
 //===----------------------------------------------------------------------===//
 
