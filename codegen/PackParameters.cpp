@@ -38,6 +38,7 @@ const std::pair<StringRef, StringRef> kEntryPoints[] = {
     {"decode", "vae_decode"},
     {"grad_step", "vae_grad_step"},
     {"train_step", "vae_train_step"},
+    {"apply_update", "vae_apply_update"},
     {"score", "vae_score"}};
 
 /// Where an argument or a result with these attributes lives in a packed
@@ -286,7 +287,7 @@ struct PackParametersPass
           return signalPassFailure();
         }
       }
-      bool training = from == "train_step";
+      bool training = from == "train_step" || from == "apply_update";
       packArguments(func, 0, totalFloats, "params", training, isParam);
       if (training) {
         // One buffer per slot (m, v): an update writes into two of them, and
@@ -312,6 +313,9 @@ struct PackParametersPass
                           Builder(func).getI64IntegerAttr(k));
           packResults(func, func.getArgument(1 + k), totalFloats, "opt_state", inSlot);
         }
+        // apply_update's gradients: one buffer laid out like the parameters.
+        if (from == "apply_update")
+          packArguments(func, 1 + numSlots, totalFloats, "gradients", false, isGrad);
       }
       packResults(func, Value(), totalFloats, "gradients", isGrad,
                   /*required=*/from == "grad_step");

@@ -76,7 +76,7 @@ LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op,
     return success();
   }
   if (name == kParamAttrName || name == kInputAttrName ||
-      name == kStateOfAttrName) {
+      name == kStateOfAttrName || name == kGradOfAttrName) { // apply_update's gradients
     auto str = dyn_cast<StringAttr>(attr.getValue());
     if (!str || str.getValue().empty())
       return op->emitError() << "'" << name << "' of argument #" << argIndex

@@ -149,65 +149,71 @@ struct Optimizer {
 enum HyperField { kLr, kKlWeight, kBeta1, kBeta2, kEps, kMomentum, kWeightDecay, kClipNorm,
                   kHyperFields };
 
-/// Turns a clone of @grad_step into @train_step: optimizer-state arguments
-/// per parameter and slot, a `step` and a `hyper` argument, and the update
-/// of every parameter in place of its gradient.
-void buildTrainStep(func::FuncOp train, const Optimizer &opt,
-                    unsigned forwardResults) {
-  MLIRContext *ctx = train.getContext();
-  Builder attrs(ctx);
-  SmallVector<std::pair<unsigned, StringAttr>> params;
-  for (unsigned i = 0, e = train.getNumArguments(); i < e; ++i)
-    if (auto name = train.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName))
-      params.push_back({i, name});
-  // State arguments go right after the parameters, slot-major.
-  unsigned insertAt = params.empty() ? 0 : params.back().first + 1;
-  SmallVector<SmallVector<Value>> state(opt.slots());
-  for (unsigned slot = 0; slot < opt.slots(); ++slot)
-    for (auto [index, name] : params) {
-      Type type = train.getArgumentTypes()[index];
-      train.insertArgument(insertAt, type,
-                           attrs.getDictionaryAttr(
-                               {attrs.getNamedAttr(VDLDialect::kStateOfAttrName, name),
-                                attrs.getNamedAttr(VDLDialect::kStateSlotAttrName,
-                                                   attrs.getI64IntegerAttr(slot))}),
-                           train.getArgument(index).getLoc());
-      state[slot].push_back(train.getArgument(insertAt++));
-    }
-  Type i64 = IntegerType::get(ctx, 64);
-  train.insertArgument(train.getNumArguments(), i64,
-                       attrs.getDictionaryAttr(attrs.getNamedAttr(
-                           VDLDialect::kInputAttrName, attrs.getStringAttr("step"))),
-                       train.getLoc());
-  Value step = train.getArguments().back();
-  train.insertArgument(train.getNumArguments(),
-                       RankedTensorType::get({kHyperFields}, Float32Type::get(ctx)),
-                       attrs.getDictionaryAttr(attrs.getNamedAttr(
-                           VDLDialect::kInputAttrName, attrs.getStringAttr("hyper"))),
-                       train.getLoc());
-  Value hyper = train.getArguments().back();
-  // Each field as a 0-d slice of `hyper`: after bufferization a view of the
-  // caller's struct, not a copy in the arena.
-  OpBuilder atStart(&train.front(), train.front().begin());
-  auto scalar = RankedTensorType::get({}, atStart.getF32Type());
-  auto field = [&](HyperField index) -> Value {
-    Value element = atStart.create<tensor::ExtractSliceOp>(
-        train.getLoc(), hyper, ArrayRef<OpFoldResult>{atStart.getIndexAttr(index)},
-        ArrayRef<OpFoldResult>{atStart.getIndexAttr(1)},
-        ArrayRef<OpFoldResult>{atStart.getIndexAttr(1)});
-    return atStart.create<tensor::CollapseShapeOp>(train.getLoc(), scalar, element,
-                                                   ArrayRef<ReassociationIndices>{});
-  };
-  // The KL weight of this step (beta, annealed by KL warm-up in the
-  // runtime) replaces @loss's constant beta, in the loss and its adjoint.
-  Value klWeight = field(kKlWeight);
-  train.walk([&](ElboOp elbo) { elbo.getBeta().replaceAllUsesWith(klWeight); });
+/// The optimizer state, step and hyperparameter arguments of an update
+/// (train_step and apply_update): state slots right after the parameters,
+/// slot-major, then `step` and `hyper` last. Each hyperparameter is a 0-d
+/// slice of `hyper`: after bufferization a view of the caller's struct.
+struct UpdateArguments {
+  SmallVector<std::pair<unsigned, StringAttr>> params; // argument, name
+  SmallVector<SmallVector<Value>> state;
+  Value step, hyper;
+  RankedTensorType scalar;
 
-  auto ret = cast<func::ReturnOp>(train.front().getTerminator());
+  UpdateArguments(func::FuncOp func, const Optimizer &opt) : state(opt.slots()) {
+    MLIRContext *ctx = func.getContext();
+    Builder attrs(ctx);
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (auto name = func.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName))
+        params.push_back({i, name});
+    unsigned insertAt = params.empty() ? 0 : params.back().first + 1;
+    for (unsigned slot = 0; slot < opt.slots(); ++slot)
+      for (auto [index, name] : params) {
+        Type type = func.getArgumentTypes()[index];
+        func.insertArgument(insertAt, type,
+                            attrs.getDictionaryAttr(
+                                {attrs.getNamedAttr(VDLDialect::kStateOfAttrName, name),
+                                 attrs.getNamedAttr(VDLDialect::kStateSlotAttrName,
+                                                    attrs.getI64IntegerAttr(slot))}),
+                            func.getArgument(index).getLoc());
+        state[slot].push_back(func.getArgument(insertAt++));
+      }
+    func.insertArgument(func.getNumArguments(), IntegerType::get(ctx, 64),
+                        attrs.getDictionaryAttr(attrs.getNamedAttr(
+                            VDLDialect::kInputAttrName, attrs.getStringAttr("step"))),
+                        func.getLoc());
+    step = func.getArguments().back();
+    func.insertArgument(func.getNumArguments(),
+                        RankedTensorType::get({kHyperFields}, Float32Type::get(ctx)),
+                        attrs.getDictionaryAttr(attrs.getNamedAttr(
+                            VDLDialect::kInputAttrName, attrs.getStringAttr("hyper"))),
+                        func.getLoc());
+    hyper = func.getArguments().back();
+    scalar = RankedTensorType::get({}, Float32Type::get(ctx));
+  }
+
+  /// Field `index` of `hyper`, built at the start of `func`.
+  Value field(func::FuncOp func, HyperField index) const {
+    OpBuilder b(&func.front(), func.front().begin());
+    Value element = b.create<tensor::ExtractSliceOp>(
+        func.getLoc(), hyper, ArrayRef<OpFoldResult>{b.getIndexAttr(index)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    return b.create<tensor::CollapseShapeOp>(func.getLoc(), scalar, element,
+                                             ArrayRef<ReassociationIndices>{});
+  }
+};
+
+/// Replaces the return of `func` by `results` followed by the optimizer's
+/// update of every parameter from `gradients`: the new parameters, then the
+/// new state, slot-major, each result named after what it updates.
+void returnUpdates(func::FuncOp func, const Optimizer &opt, const UpdateArguments &args,
+                   SmallVector<Value> results, ValueRange gradients) {
+  MLIRContext *ctx = func.getContext();
+  Builder attrs(ctx);
+  auto ret = cast<func::ReturnOp>(func.front().getTerminator());
   OpBuilder b(ret);
-  Location loc = train.getLoc();
-  SmallVector<Value> results(ret.getOperands().take_front(forwardResults));
-  ValueRange gradients = ret.getOperands().drop_front(forwardResults);
+  Location loc = func.getLoc();
+  RankedTensorType scalar = args.scalar;
+  auto field = [&](HyperField index) { return args.field(func, index); };
   SmallVector<Value> newParams, newState[2];
   Value lr = field(kLr);
   // Clipping by the global norm: the sum of every gradient's squares (each
@@ -221,12 +227,13 @@ void buildTrainStep(func::FuncOp train, const Optimizer &opt,
     }
     gradScale = b.create<ClipCoefficientOp>(loc, normSq, field(kClipNorm));
   }
+  auto paramAt = [&](unsigned i) { return func.getArgument(args.params[i].first); };
   if (opt.adam) {
     Value beta1 = field(kBeta1), beta2 = field(kBeta2), eps = field(kEps);
     Value weightDecay = field(kWeightDecay);
     // bc = 1 - beta^t = 1 - exp(t ln beta), once per step.
     Value t = b.create<tensor::FromElementsOp>(
-        loc, scalar, ValueRange{b.create<arith::SIToFPOp>(loc, b.getF32Type(), step)});
+        loc, scalar, ValueRange{b.create<arith::SIToFPOp>(loc, b.getF32Type(), args.step)});
     auto correction = [&](Value beta) -> Value {
       Value power = b.create<ExpOp>(loc, b.create<MulOp>(loc, t, b.create<LogOp>(loc, beta)));
       return b.create<SubOp>(loc,
@@ -234,44 +241,88 @@ void buildTrainStep(func::FuncOp train, const Optimizer &opt,
                              power);
     };
     Value bc1 = correction(beta1), bc2 = correction(beta2);
-    for (auto [i, param] : llvm::enumerate(params)) {
-      auto update = b.create<AdamUpdateOp>(
-          train.getArgument(param.first).getLoc(), train.getArgument(param.first),
-          gradients[i], state[0][i], state[1][i], bc1, bc2, lr, beta1, beta2, eps,
-          weightDecay, gradScale);
+    for (unsigned i = 0; i < args.params.size(); ++i) {
+      auto update = b.create<AdamUpdateOp>(paramAt(i).getLoc(), paramAt(i), gradients[i],
+                                           args.state[0][i], args.state[1][i], bc1, bc2, lr,
+                                           beta1, beta2, eps, weightDecay, gradScale);
       newParams.push_back(update.getNewParam());
       newState[0].push_back(update.getNewM());
       newState[1].push_back(update.getNewV());
     }
   } else {
     Value momentum = field(kMomentum);
-    for (auto [i, param] : llvm::enumerate(params)) {
-      auto update = b.create<SgdUpdateOp>(
-          train.getArgument(param.first).getLoc(), train.getArgument(param.first),
-          gradients[i], state[0][i], lr, momentum, gradScale);
+    for (unsigned i = 0; i < args.params.size(); ++i) {
+      auto update = b.create<SgdUpdateOp>(paramAt(i).getLoc(), paramAt(i), gradients[i],
+                                          args.state[0][i], lr, momentum, gradScale);
       newParams.push_back(update.getNewParam());
       newState[0].push_back(update.getNewVelocity());
     }
   }
-  SmallVector<DictionaryAttr> resultAttrs(forwardResults, attrs.getDictionaryAttr({}));
-  for (auto [i, param] : llvm::enumerate(params)) {
+  SmallVector<DictionaryAttr> resultAttrs(results.size(), attrs.getDictionaryAttr({}));
+  for (auto [i, param] : llvm::enumerate(args.params)) {
     results.push_back(newParams[i]);
     resultAttrs.push_back(attrs.getDictionaryAttr(
         attrs.getNamedAttr(VDLDialect::kUpdateOfAttrName, param.second)));
   }
   for (unsigned slot = 0; slot < opt.slots(); ++slot)
-    for (auto [i, param] : llvm::enumerate(params)) {
+    for (auto [i, param] : llvm::enumerate(args.params)) {
       results.push_back(newState[slot][i]);
       resultAttrs.push_back(attrs.getDictionaryAttr(
           {attrs.getNamedAttr(VDLDialect::kStateOfAttrName, param.second),
-           attrs.getNamedAttr(VDLDialect::kStateSlotAttrName,
-                              attrs.getI64IntegerAttr(slot))}));
+           attrs.getNamedAttr(VDLDialect::kStateSlotAttrName, attrs.getI64IntegerAttr(slot))}));
     }
   b.create<func::ReturnOp>(ret.getLoc(), results);
   ret.erase();
-  train.setType(FunctionType::get(ctx, train.getArgumentTypes(),
-                                  ValueRange(results).getTypes()));
-  train.setAllResultAttrs(resultAttrs);
+  func.setType(FunctionType::get(ctx, func.getArgumentTypes(), ValueRange(results).getTypes()));
+  func.setAllResultAttrs(resultAttrs);
+}
+
+/// Turns a clone of @grad_step into @train_step: optimizer-state arguments
+/// per parameter and slot, a `step` and a `hyper` argument, and the update
+/// of every parameter in place of its gradient.
+void buildTrainStep(func::FuncOp train, const Optimizer &opt, unsigned forwardResults) {
+  UpdateArguments args(train, opt);
+  // The KL weight of this step (beta, annealed by KL warm-up in the
+  // runtime) replaces @loss's constant beta, in the loss and its adjoint.
+  Value klWeight = args.field(train, kKlWeight);
+  train.walk([&](ElboOp elbo) { elbo.getBeta().replaceAllUsesWith(klWeight); });
+  auto ret = cast<func::ReturnOp>(train.front().getTerminator());
+  SmallVector<Value> results(ret.getOperands().take_front(forwardResults));
+  SmallVector<Value> gradients(ret.getOperands().drop_front(forwardResults));
+  returnUpdates(train, opt, args, results, gradients);
+}
+
+/// @apply_update(params..., state..., gradients..., step, hyper): the
+/// update train_step makes, from gradients the caller computed (with
+/// grad_step, then summed across processes): data-parallel training.
+func::FuncOp buildApplyUpdate(func::FuncOp grad, const Optimizer &opt) {
+  MLIRContext *ctx = grad.getContext();
+  Builder attrs(ctx);
+  SmallVector<Type> types;
+  SmallVector<DictionaryAttr> argAttrs;
+  SmallVector<std::pair<Type, StringAttr>> params;
+  for (unsigned i = 0, e = grad.getNumArguments(); i < e; ++i)
+    if (auto name = grad.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName)) {
+      types.push_back(grad.getArgumentTypes()[i]);
+      argAttrs.push_back(grad.getArgAttrDict(i));
+      params.push_back({types.back(), name});
+    }
+  auto apply = func::FuncOp::create(grad.getLoc(), "apply_update", FunctionType::get(ctx, types, {}));
+  apply.setAllArgAttrs(argAttrs);
+  Block *body = apply.addEntryBlock();
+  OpBuilder(ctx).atBlockEnd(body).create<func::ReturnOp>(grad.getLoc());
+  UpdateArguments args(apply, opt);
+  // The gradients after the state, before step and hyper.
+  unsigned at = apply.getNumArguments() - 2;
+  SmallVector<Value> gradients;
+  for (auto [type, name] : params) {
+    apply.insertArgument(at, type,
+                         attrs.getDictionaryAttr(attrs.getNamedAttr(VDLDialect::kGradOfAttrName, name)),
+                         grad.getLoc());
+    gradients.push_back(apply.getArgument(at++));
+  }
+  returnUpdates(apply, opt, args, {}, gradients);
+  return apply;
 }
 
 struct AutodiffPass : vaec::impl::AutodiffBase<AutodiffPass> {
@@ -316,7 +367,10 @@ struct AutodiffPass : vaec::impl::AutodiffBase<AutodiffPass> {
     auto train = grad.clone();
     train.setSymName("train_step");
     module.getBody()->getOperations().insertAfter(Block::iterator(grad), train);
-    buildTrainStep(train, Optimizer::from(module), forwardResults);
+    Optimizer opt = Optimizer::from(module);
+    buildTrainStep(train, opt, forwardResults);
+    module.getBody()->getOperations().insertAfter(Block::iterator(train),
+                                                   buildApplyUpdate(grad, opt));
   }
 };
 

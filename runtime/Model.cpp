@@ -151,6 +151,7 @@ std::unique_ptr<Model> Model::load(const std::string &path,
   model->decodeFn = symbol(VAE_DECODE_SYMBOL);
   model->gradFn = reinterpret_cast<vae_grad_step_fn>(symbol(VAE_GRAD_STEP_SYMBOL));
   model->trainFn = reinterpret_cast<vae_train_step_fn>(symbol(VAE_TRAIN_STEP_SYMBOL));
+  model->applyFn = reinterpret_cast<vae_apply_update_fn>(symbol(VAE_APPLY_UPDATE_SYMBOL));
   model->scoreFn = reinterpret_cast<vae_score_fn>(symbol(VAE_SCORE_SYMBOL));
   const char *missing = !model->initFn     ? VAE_INIT_PARAMS_SYMBOL
                         : !model->elboFn   ? VAE_EVAL_ELBO_SYMBOL
@@ -158,6 +159,7 @@ std::unique_ptr<Model> Model::load(const std::string &path,
                         : !model->decodeFn ? VAE_DECODE_SYMBOL
                         : !model->gradFn   ? VAE_GRAD_STEP_SYMBOL
                         : !model->trainFn  ? VAE_TRAIN_STEP_SYMBOL
+                        : !model->applyFn  ? VAE_APPLY_UPDATE_SYMBOL
                         : !model->scoreFn  ? VAE_SCORE_SYMBOL
                                            : nullptr;
   if (missing) {
@@ -320,6 +322,20 @@ void Model::trainStep(float *params, float *state, void *arena, const float *x, 
   d.deviceWrote(Slot::Params);
   d.deviceWrote(Slot::State);
   fetchTerms(d, terms);
+}
+
+void Model::applyUpdate(float *params, float *state, void *arena, const float *grads,
+                        int64_t step, const vae_hyperparams &hyper) const {
+  if (!device)
+    return applyFn(params, state, arena, grads, step, &hyper);
+  Sizes size(*descriptor);
+  gpu::DeviceBuffers &d = *device;
+  applyFn(f32(d.resident(Slot::Params, params, size.params)),
+          f32(d.resident(Slot::State, state, size.state)), d.scratch(Slot::Arena, size.arena),
+          f32(d.input(Slot::Grads, grads, size.params)), step,
+          static_cast<const vae_hyperparams *>(d.input(Slot::Hyper, &hyper, sizeof(hyper))));
+  d.deviceWrote(Slot::Params);
+  d.deviceWrote(Slot::State);
 }
 
 void Model::decode(const float *params, void *arena, const float *z, float *out0,

@@ -72,6 +72,11 @@ public:
                  const float *eps, const float *weights, int64_t step,
                  const vae_hyperparams &hyper, float terms[3]) const;
 
+  /// train_step's update from `grads` (param_floats floats, as gradStep
+  /// writes them), in place on `params` and `state`.
+  void applyUpdate(float *params, float *state, void *arena, const float *grads, int64_t step,
+                   const vae_hyperparams &hyper) const;
+
   /// A GPU library (desc().device == VAE_DEVICE_CUDA) takes the same host
   /// buffers: parameters and optimizer state stay on the device between
   /// calls, so the host copy of one is current only after syncToHost, and a
@@ -110,6 +115,7 @@ private:
   void *decodeFn = nullptr;
   vae_grad_step_fn gradFn = nullptr;
   vae_train_step_fn trainFn = nullptr;
+  vae_apply_update_fn applyFn = nullptr;
   vae_score_fn scoreFn = nullptr;
   /// A GPU library's device buffers (null on the CPU).
   std::unique_ptr<gpu::DeviceBuffers> device;

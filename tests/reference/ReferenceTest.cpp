@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -483,5 +484,76 @@ TEST_CASE("train_step is the same with fusion or memory planning or threads off"
                                   std::max(1e-3, std::fabs(double(both[i]))));
     INFO(flag << ": worst relative difference " << worst);
     CHECK(worst <= 1e-6);
+  }
+}
+
+// Data-parallel training takes a step apart: grad_step, then (after the
+// gradients are summed across processes) apply_update. Together they must
+// make train_step's step: the same loss, parameters and optimizer state,
+// for Adam, AdamW with clipping and SGD with momentum, over several steps.
+TEST_CASE("grad_step then apply_update is train_step", "[train]") {
+  std::string models = VAEC_MODELS_DIR;
+  std::string text;
+  {
+    std::ifstream in(models + "/mnist_vae.vdl");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  const std::string adam = "optimizer adam(lr = 1e-3);";
+  REQUIRE(text.find(adam) != std::string::npos);
+  for (auto [name, optimizer] : std::vector<std::pair<std::string, std::string>>{
+           {"adam", adam},
+           {"adamw_clip", "optimizer adamw(lr = 1e-3, weight_decay = 0.01);\n  clip_grad_norm 5;"},
+           {"sgd", "optimizer sgd(lr = 0.01, momentum = 0.9);"}}) {
+    SECTION(name) {
+      std::string vdl = text;
+      vdl.replace(vdl.find(adam), adam.size(), optimizer);
+      std::string source = std::string(VAEC_TEST_TMP) + "/mnist_vae_" + name + "_split.vdl";
+      std::ofstream(source) << vdl;
+      auto model = vaec::test::compileAndLoad(source, "mnist_vae_" + name + "_split_b7", "--batch 7");
+      const vae_model &d = model->desc();
+      vae::AlignedBuffer fused = model->newParams(), split = model->newParams();
+      vae::AlignedBuffer fusedState = model->newOptimizerState(),
+                         splitState = model->newOptimizerState();
+      vae::AlignedBuffer arena = model->newArena(), grads = model->newParams();
+      model->initParams(fused.data(), 3);
+      model->initParams(split.data(), 3);
+      std::vector<float> x(size_t(d.batch * d.input_size)), eps(size_t(d.batch * d.latent_size));
+      for (size_t i = 0; i < x.size(); ++i)
+        x[i] = vae::uniformFloat(vae::philox4x32_10({uint32_t(i), 5, 0, 0}, {9, 9})[0]);
+      for (size_t i = 0; i < eps.size(); ++i)
+        eps[i] = vae::uniformFloat(vae::philox4x32_10({uint32_t(i), 6, 0, 0}, {9, 9})[0]) - 0.5f;
+      std::vector<float> weights = model->exampleWeights(size_t(d.batch));
+      for (int64_t step = 1; step <= 3; ++step) {
+        vae_hyperparams hyper = model->hyperparams(1.0f);
+        float trainTerms[3], gradTerms[3];
+        model->trainStep(fused.data(), fusedState.data(), arena.bytes(), x.data(), eps.data(),
+                         weights.data(), step, hyper, trainTerms);
+        model->gradStep(split.data(), arena.bytes(), x.data(), eps.data(), weights.data(),
+                        gradTerms, grads.data());
+        model->applyUpdate(split.data(), splitState.data(), arena.bytes(), grads.data(), step,
+                           hyper);
+        INFO("step " << step);
+        CHECK(gradTerms[0] == Approx(trainTerms[0]).epsilon(1e-6));
+        auto distance = [](const vae::AlignedBuffer &a, const vae::AlignedBuffer &b, size_t n) {
+          double off = 0, norm = 0;
+          for (size_t i = 0; i < n; ++i) {
+            off += (double(a.data()[i]) - b.data()[i]) * (double(a.data()[i]) - b.data()[i]);
+            norm += double(a.data()[i]) * a.data()[i];
+          }
+          return std::sqrt(off / std::max(norm, 1e-30));
+        };
+        CHECK(distance(fused, split, size_t(d.param_floats)) < 1e-6);
+        CHECK(distance(fusedState, splitState, size_t(d.opt_state_floats)) < 1e-5);
+        // The step moved the parameters (the comparison is not of two copies
+        // of the initial ones).
+        if (step == 1) {
+          vae::AlignedBuffer initial = model->newParams();
+          model->initParams(initial.data(), 3);
+          CHECK(distance(initial, split, size_t(d.param_floats)) > 1e-5);
+        }
+      }
+    }
   }
 }

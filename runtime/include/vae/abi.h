@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VAE_ABI_VERSION 5
+#define VAE_ABI_VERSION 6
 #define VAE_MAX_RANK 4
 /* Every buffer the runtime passes is aligned to this many bytes. */
 #define VAE_ALIGNMENT 64
@@ -165,6 +165,13 @@ typedef void (*vae_train_step_fn)(float *params, float *opt_state, void *arena,
                                   const float *weights, int64_t step,
                                   const vae_hyperparams *hyper, float *loss,
                                   float *reconstruction, float *kl);
+/* The update vae_train_step makes, from gradients the caller computed (with
+ * vae_grad_step, laid out like `params`; for data-parallel training summed
+ * across processes first), in place on `params` and `opt_state`. `step` and
+ * `hyper` as for vae_train_step (hyper.kl_weight is not read). */
+typedef void (*vae_apply_update_fn)(float *params, float *opt_state, void *arena,
+                                    const float *grads, int64_t step,
+                                    const vae_hyperparams *hyper);
 /* decode_outputs == 1 */
 typedef void (*vae_decode1_fn)(const float *params, void *arena,
                                const float *z, float *out0);
@@ -179,6 +186,7 @@ typedef void (*vae_decode2_fn)(const float *params, void *arena,
 #define VAE_DECODE_SYMBOL "vae_decode"
 #define VAE_GRAD_STEP_SYMBOL "vae_grad_step"
 #define VAE_TRAIN_STEP_SYMBOL "vae_train_step"
+#define VAE_APPLY_UPDATE_SYMBOL "vae_apply_update"
 #define VAE_SCORE_SYMBOL "vae_score"
 
 #ifdef __cplusplus

@@ -46,6 +46,18 @@ func.func @loss(%w: tensor<3x2xf32> {vdl.param = "w"}, %b: tensor<2xf32> {vdl.pa
 // CHECK-COUNT-2: vdl.adam_update
 // CHECK-SAME: lr %{{.*}} beta1 %{{.*}} beta2 %{{.*}} eps %{{.*}} weight_decay %{{.*}}
 // CHECK: return
+// apply_update: train_step's update from gradients the caller passes (after
+// the state, before step and hyper), for data-parallel training.
+// CHECK-LABEL: func.func @apply_update(
+// CHECK-SAME: %[[AW:[^:]*]]: tensor<3x2xf32> {vdl.param = "w"}, %{{[^:]*}}: tensor<2xf32> {vdl.param = "b"},
+// CHECK-SAME: %[[AM:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 0 : i64},
+// CHECK-SAME: %[[AV:[^:]*]]: tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 1 : i64}, %{{[^:]*}}: tensor<2xf32> {vdl.state_of = "b", vdl.state_slot = 1 : i64},
+// CHECK-SAME: %[[AG:[^:]*]]: tensor<3x2xf32> {vdl.grad_of = "w"}, %{{[^:]*}}: tensor<2xf32> {vdl.grad_of = "b"},
+// CHECK-SAME: %{{[^:]*}}: i64 {vdl.input = "step"}, %{{[^:]*}}: tensor<8xf32> {vdl.input = "hyper"})
+// CHECK-SAME: -> (tensor<3x2xf32> {vdl.update_of = "w"}, tensor<2xf32> {vdl.update_of = "b"}, tensor<3x2xf32> {vdl.state_of = "w", vdl.state_slot = 0 : i64}
+// CHECK: vdl.adam_update %[[AW]], %[[AG]], %[[AM]], %[[AV]],
+// CHECK: vdl.adam_update
+// CHECK: return
 
 // -----
 
