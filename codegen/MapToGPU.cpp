@@ -56,9 +56,26 @@ struct Matmul {
   /// A dense layer's bias, broadcast into C just before: C = bias + A·B in
   /// the epilogue, one kernel and one pass over C less (null: C += A·B).
   Value bias;
+  Operation *biasBroadcast = nullptr;
+  /// The elementwise op right after it that reads C (a ReLU): computed in
+  /// the epilogue from the value just stored (null: none).
+  linalg::GenericOp epilogue;
   bool aTransposed = false, bTransposed = false; // A is [K, M]; B is [N, K]
   int64_t m = 0, n = 0, k = 0;
 };
+
+/// Whether `op` maps buffers of `shape`'s shape element to element into one
+/// output: an epilogue the matmul's threads can compute for their elements.
+bool isElementwiseOn(linalg::GenericOp op, MemRefType shape) {
+  if (op.getNumDpsInits() != 1 || !op.hasPureBufferSemantics() ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) { return map.isIdentity(); }))
+    return false;
+  return llvm::all_of(op->getOperands(), [&](Value operand) {
+    auto type = dyn_cast<MemRefType>(operand.getType());
+    return type && type.getShape() == shape.getShape();
+  });
+}
 
 std::optional<Matmul> matchMatmul(linalg::LinalgOp op) {
   if (!isa<linalg::MatmulOp, linalg::MatmulTransposeAOp, linalg::MatmulTransposeBOp>(op) ||
@@ -78,8 +95,26 @@ std::optional<Matmul> matchMatmul(linalg::LinalgOp op) {
   mm.n = c.getDimSize(1);
   mm.k = a.getDimSize(mm.aTransposed ? 0 : 1);
   auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(op->getPrevNode());
-  if (broadcast && broadcast.getInit() == mm.c && broadcast.getDimensions() == ArrayRef<int64_t>{0})
+  if (broadcast && broadcast.getInit() == mm.c && broadcast.getDimensions() == ArrayRef<int64_t>{0}) {
     mm.bias = broadcast.getInput();
+    mm.biasBroadcast = broadcast;
+  }
+  // The next op that is not a view or a constant (the ReLU's output is a
+  // view made between the two); those move before the matmul.
+  Operation *next = op->getNextNode();
+  SmallVector<Operation *> between;
+  while (next && isMemoryEffectFree(next) && next->getNumRegions() == 0 &&
+         !isa<linalg::LinalgOp>(next)) {
+    between.push_back(next);
+    next = next->getNextNode();
+  }
+  auto elementwise = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (elementwise && isElementwiseOn(elementwise, c) &&
+      llvm::is_contained(elementwise.getDpsInputs(), mm.c)) {
+    for (Operation *view : between)
+      view->moveBefore(op);
+    mm.epilogue = elementwise;
+  }
   return mm;
 }
 
@@ -202,8 +237,28 @@ void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewrit
       Value sum = rewriter.create<memref::LoadOp>(loc, accumulators, ValueRange{constant(r), constant(c)});
       Value before = mm.bias ? rewriter.create<memref::LoadOp>(loc, mm.bias, ValueRange{gn})
                              : rewriter.create<memref::LoadOp>(loc, mm.c, ValueRange{gm, gn});
-      rewriter.create<memref::StoreOp>(loc, rewriter.create<arith::AddFOp>(loc, before, sum), mm.c,
-                                       ValueRange{gm, gn});
+      Value value = rewriter.create<arith::AddFOp>(loc, before, sum);
+      rewriter.create<memref::StoreOp>(loc, value, mm.c, ValueRange{gm, gn});
+      if (!mm.epilogue)
+        continue;
+      // The elementwise op on this element: C's argument is the value just
+      // stored, every other operand is loaded here.
+      IRMapping mapping;
+      linalg::GenericOp epilogue = mm.epilogue;
+      Block &body = epilogue.getRegion().front();
+      for (OpOperand &operand : epilogue->getOpOperands()) {
+        BlockArgument argument = body.getArgument(operand.getOperandNumber());
+        if (argument.use_empty())
+          continue;
+        mapping.map(argument, operand.get() == mm.c
+                                  ? value
+                                  : rewriter.create<memref::LoadOp>(loc, operand.get(),
+                                                                    ValueRange{gm, gn}).getResult());
+      }
+      for (Operation &inner : body.without_terminator())
+        rewriter.clone(inner, mapping);
+      Value result = mapping.lookup(cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+      rewriter.create<memref::StoreOp>(loc, result, epilogue.getDpsInits()[0], ValueRange{gm, gn});
     }
   rewriter.eraseOp(op);
 }
@@ -238,13 +293,20 @@ LogicalResult linalgToParallelLoops(func::FuncOp func, IRRewriter &rewriter) {
   func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
   // Matmuls first: one whose bias broadcast precedes it takes the broadcast.
   for (linalg::LinalgOp &op : ops)
-    if (std::optional<Matmul> mm = matchMatmul(op)) {
-      if (mm->bias) {
-        Operation *broadcast = op->getPrevNode();
-        *llvm::find_if(ops, [&](linalg::LinalgOp other) { return other == broadcast; }) = nullptr;
-        rewriter.eraseOp(broadcast);
-      }
+    if (std::optional<Matmul> mm = op ? matchMatmul(op) : std::nullopt) {
+      auto forget = [&](Operation *fused) {
+        *llvm::find_if(ops, [&](linalg::LinalgOp other) { return other == fused; }) = nullptr;
+      };
+      Operation *broadcast = mm->biasBroadcast;
+      if (broadcast)
+        forget(broadcast);
+      if (mm->epilogue)
+        forget(mm->epilogue);
       launchTiledMatmul(op, *mm, rewriter);
+      if (broadcast)
+        rewriter.eraseOp(broadcast);
+      if (mm->epilogue)
+        rewriter.eraseOp(mm->epilogue);
       op = nullptr;
     }
   for (linalg::LinalgOp op : ops) {

@@ -90,6 +90,38 @@ func.func @dense(%x: memref<128x784xf32>, %w: memref<784x400xf32>, %bias: memref
 
 // -----
 
+// A ReLU after the dense layer (its output a view made between the two):
+// computed in the matmul's epilogue from the value just stored, one launch
+// for all three ops; the pre-activation still written for the backward pass.
+// CHECK-LABEL: func.func @dense_relu
+// CHECK: %[[H:.*]] = memref.view
+// CHECK: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK:   scf.if
+// CHECK:     %[[SUM:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK:     memref.store %[[SUM]], %[[Y:.*]][%{{.*}}, %{{.*}}] : memref<128x400xf32>
+// CHECK:     %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : f32
+// CHECK:     memref.store %[[RELU]], %[[H]][%{{.*}}, %{{.*}}] : memref<128x400xf32>
+// CHECK-NOT: linalg.generic
+func.func @dense_relu(%x: memref<128x784xf32>, %w: memref<784x400xf32>, %bias: memref<400xf32>,
+                      %y: memref<128x400xf32>, %arena: memref<204800xi8>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.broadcast ins(%bias : memref<400xf32>) outs(%y : memref<128x400xf32>) dimensions = [0]
+  linalg.matmul ins(%x, %w : memref<128x784xf32>, memref<784x400xf32>) outs(%y : memref<128x400xf32>)
+  %c0 = arith.constant 0 : index
+  %h = memref.view %arena[%c0][] : memref<204800xi8> to memref<128x400xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<128x400xf32>) outs(%h : memref<128x400xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    %r = arith.maximumf %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // A reduction inside a parallel loop (a row sum): the accumulator in a
 // register, an iter_arg, read before and written after the loop.
 // CHECK-LABEL: func.func @row_sums
