@@ -58,7 +58,10 @@ public:
   DeviceBuffers(const DeviceBuffers &) = delete;
   DeviceBuffers &operator=(const DeviceBuffers &) = delete;
 
-  /// The device copy of params or state at `host`, current.
+  /// The device copy of params or state at `host`, current. A slot follows
+  /// one host buffer at a time: another host buffer is uploaded in its
+  /// place (changes not yet synced back to the previous one are dropped:
+  /// that buffer may be gone).
   void *resident(Slot slot, const void *host, size_t bytes);
   /// An entry point wrote the device copy: the host copy is stale.
   void deviceWrote(Slot slot) { buffers[slot].deviceNewer = true; }
