@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -77,6 +78,39 @@ bool isElementwiseOn(linalg::GenericOp op, MemRefType shape) {
   });
 }
 
+/// The buffer `view` lies in and its byte range there: a view of the arena
+/// at a constant offset, or (through subviews and reshapes) a whole
+/// argument. Nothing where that is not known.
+std::optional<std::tuple<Value, int64_t, int64_t>> placeOf(Value view) {
+  if (isa<BlockArgument>(view))
+    return std::make_tuple(view, int64_t(0), std::numeric_limits<int64_t>::max());
+  Operation *def = view.getDefiningOp();
+  if (auto arenaView = dyn_cast_or_null<memref::ViewOp>(def)) {
+    std::optional<int64_t> shift = getConstantIntValue(arenaView.getByteShift());
+    MemRefType type = arenaView.getType();
+    if (!shift || !type.hasStaticShape())
+      return std::nullopt;
+    return std::make_tuple(arenaView.getSource(), *shift,
+                           *shift + type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8));
+  }
+  if (isa_and_nonnull<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp>(def))
+    if (auto whole = placeOf(def->getOperand(0)))
+      return std::make_tuple(std::get<0>(*whole), int64_t(0), std::numeric_limits<int64_t>::max());
+  return std::nullopt;
+}
+
+/// Whether two buffers may share memory. The memory plan lets a buffer
+/// that is born after an op reuse the memory of that op's inputs: what an
+/// epilogue writes must not be A or B, which other blocks still read.
+bool mayOverlap(Value x, Value y) {
+  auto a = placeOf(x), b = placeOf(y);
+  if (!a || !b)
+    return true;
+  if (std::get<0>(*a) != std::get<0>(*b))
+    return false; // distinct arguments of the C ABI, or the arena and one
+  return std::get<1>(*a) < std::get<2>(*b) && std::get<1>(*b) < std::get<2>(*a);
+}
+
 std::optional<Matmul> matchMatmul(linalg::LinalgOp op) {
   if (!isa<linalg::MatmulOp, linalg::MatmulTransposeAOp, linalg::MatmulTransposeBOp>(op) ||
       !op.hasPureBufferSemantics())
@@ -110,7 +144,9 @@ std::optional<Matmul> matchMatmul(linalg::LinalgOp op) {
   }
   auto elementwise = dyn_cast_or_null<linalg::GenericOp>(next);
   if (elementwise && isElementwiseOn(elementwise, c) &&
-      llvm::is_contained(elementwise.getDpsInputs(), mm.c)) {
+      llvm::is_contained(elementwise.getDpsInputs(), mm.c) &&
+      !mayOverlap(elementwise.getDpsInits()[0], mm.a) &&
+      !mayOverlap(elementwise.getDpsInits()[0], mm.b)) {
     for (Operation *view : between)
       view->moveBefore(op);
     mm.epilogue = elementwise;

@@ -437,7 +437,10 @@ def MapToGPU : Pass<"vdl-map-to-gpu", "::mlir::func::FuncOp"> {
     (consecutive threads reading consecutive addresses, zeros past the
     edges), wait at a barrier, and each accumulates its 2 x 2 (4 x 4) part
     of the tile in registers (a private array of constant indices that
-    LLVM's SROA promotes); C is read and written once. Copies become
+    LLVM's SROA promotes); C is read and written once. A bias broadcast
+    into C just before is added in the epilogue instead, and so is the
+    elementwise op right after that reads C (a ReLU), unless the memory plan
+    put its output over A or B, which other blocks still read. Copies become
     `linalg.copy`, every other linalg op parallel loops, parallel
     dimensions outside (a reduction inside as `scf.for`, its accumulator
     carried in a register), and each top-level

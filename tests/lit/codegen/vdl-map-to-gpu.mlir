@@ -122,6 +122,34 @@ func.func @dense_relu(%x: memref<128x784xf32>, %w: memref<784x400xf32>, %bias: m
 
 // -----
 
+// The same, but the memory plan gave the ReLU's output the bytes of the
+// matmul's A (dead after the matmul in program order): in the epilogue it
+// would overwrite A while other blocks still read it. Two launches.
+// CHECK-LABEL: func.func @dense_relu_reusing_a
+// CHECK: gpu.launch
+// CHECK:   gpu.barrier
+// CHECK: gpu.launch
+// CHECK:   arith.maximumf
+func.func @dense_relu_reusing_a(%w: memref<20x33xf32>, %arena: memref<4096xi8>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1024 = arith.constant 1024 : index
+  %a = memref.view %arena[%c0][] : memref<4096xi8> to memref<8x20xf32>
+  %y = memref.view %arena[%c1024][] : memref<4096xi8> to memref<8x33xf32>
+  linalg.matmul ins(%a, %w : memref<8x20xf32>, memref<20x33xf32>) outs(%y : memref<8x33xf32>)
+  %h = memref.view %arena[%c0][] : memref<4096xi8> to memref<8x33xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<8x33xf32>) outs(%h : memref<8x33xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    %r = arith.maximumf %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // A reduction inside a parallel loop (a row sum): the accumulator in a
 // register, an iter_arg, read before and written after the loop.
 // CHECK-LABEL: func.func @row_sums
