@@ -1,6 +1,6 @@
 //===- CudaDriver.h - the CUDA driver API, opened at run time ---*- C++ -*-===//
 //
-// vaec's GPU libraries (`--target=nvptx`, in progress) run through the CUDA
+// vaec's GPU libraries (`--target=nvptx`) run through the CUDA
 // driver API. libvaert opens it with dlopen("libcuda.so.1") when a GPU
 // library is loaded: nothing CUDA at build time, no link dependency, and on
 // a machine without the driver or without a GPU a clear error at once.
