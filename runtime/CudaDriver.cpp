@@ -67,6 +67,30 @@ std::unique_ptr<Driver> Driver::open(std::string &error) {
   resolve(driver->streamCreate, "cuStreamCreate");
   resolve(driver->streamDestroy, "cuStreamDestroy_v2");
   resolve(driver->streamSynchronize, "cuStreamSynchronize");
+  resolve(driver->streamWaitEvent, "cuStreamWaitEvent");
+  resolve(driver->memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+  resolve(driver->memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  resolve(driver->memAllocHost, "cuMemAllocHost_v2");
+  resolve(driver->memFreeHost, "cuMemFreeHost");
+  resolve(driver->eventCreate, "cuEventCreate");
+  resolve(driver->eventDestroy, "cuEventDestroy_v2");
+  resolve(driver->eventRecord, "cuEventRecord");
+  resolve(driver->eventSynchronize, "cuEventSynchronize");
+  if (missing.empty()) {
+    // Optional: without all of them, no graphs (CUDA 11 drivers).
+    std::string required;
+    std::swap(required, missing);
+    resolve(driver->streamBeginCapture, "cuStreamBeginCapture_v2");
+    resolve(driver->streamEndCapture, "cuStreamEndCapture");
+    resolve(driver->graphInstantiate, "cuGraphInstantiateWithFlags");
+    resolve(driver->graphLaunch, "cuGraphLaunch");
+    resolve(driver->graphDestroy, "cuGraphDestroy");
+    resolve(driver->graphExecDestroy, "cuGraphExecDestroy");
+    resolve(driver->graphExecUpdate, "cuGraphExecUpdate_v2");
+    if (!missing.empty())
+      driver->graphExecUpdate = nullptr;
+    missing = required;
+  }
   if (!missing.empty()) {
     error = "'" + path + "' lacks " + missing +
             " of the CUDA driver API: a driver older than CUDA 11, or not a CUDA driver";

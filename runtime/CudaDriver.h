@@ -29,6 +29,24 @@ using Context = void *;
 using Module = void *;
 using Function = void *;
 using Stream = void *;
+using Event = void *;
+using Graph = void *;
+using GraphExec = void *;
+
+/// CU_STREAM_NON_BLOCKING: a stream that does not wait for the legacy
+/// default stream (and that graph capture accepts).
+constexpr unsigned kStreamNonBlocking = 1;
+/// CU_STREAM_CAPTURE_MODE_RELAXED: capture that lets other threads (and the
+/// launcher's caches) call the driver meanwhile.
+constexpr int kCaptureModeRelaxed = 2;
+/// CU_EVENT_DISABLE_TIMING: an event only for ordering, the cheapest kind.
+constexpr unsigned kEventDisableTiming = 2;
+
+/// CUgraphExecUpdateResultInfo (CUDA 12): why an update was refused.
+struct GraphExecUpdateResultInfo {
+  int result;
+  void *errorNode, *errorFromNode;
+};
 
 /// The driver library's file: libcuda.so.1, or $VAE_CUDA_DRIVER where a
 /// driver lives somewhere else.
@@ -66,6 +84,28 @@ public:
   Result (*streamCreate)(Stream *, unsigned) = nullptr;
   Result (*streamDestroy)(Stream) = nullptr;
   Result (*streamSynchronize)(Stream) = nullptr;
+  Result (*streamWaitEvent)(Stream, Event, unsigned) = nullptr;
+  Result (*memcpyHtoDAsync)(DevicePtr, const void *, size_t, Stream) = nullptr;
+  Result (*memcpyDtoHAsync)(void *, DevicePtr, size_t, Stream) = nullptr;
+  /// Page-locked host memory: the only kind an asynchronous copy reads
+  /// without the driver staging it first.
+  Result (*memAllocHost)(void **, size_t) = nullptr;
+  Result (*memFreeHost)(void *) = nullptr;
+  Result (*eventCreate)(Event *, unsigned) = nullptr;
+  Result (*eventDestroy)(Event) = nullptr;
+  Result (*eventRecord)(Event, Stream) = nullptr;
+  Result (*eventSynchronize)(Event) = nullptr;
+
+  /// CUDA graphs (CUDA 12's entry points; all null where the driver lacks
+  /// one, and then every step is launched kernel by kernel).
+  bool hasGraphs() const { return graphExecUpdate != nullptr; }
+  Result (*streamBeginCapture)(Stream, int) = nullptr;
+  Result (*streamEndCapture)(Stream, Graph *) = nullptr;
+  Result (*graphInstantiate)(GraphExec *, Graph, unsigned long long) = nullptr;
+  Result (*graphExecUpdate)(GraphExec, Graph, GraphExecUpdateResultInfo *) = nullptr;
+  Result (*graphLaunch)(GraphExec, Stream) = nullptr;
+  Result (*graphDestroy)(Graph) = nullptr;
+  Result (*graphExecDestroy)(GraphExec) = nullptr;
 
 private:
   Driver() = default;

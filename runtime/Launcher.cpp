@@ -2,9 +2,13 @@
 
 #include "runtime/Launcher.h"
 
+#include "vae/abi.h"
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -49,8 +53,14 @@ Device *Device::open(std::string &error) {
   std::lock_guard<std::mutex> lock(deviceMutex);
   if (!openedDevice && openError.empty()) {
     std::unique_ptr<cuda::Driver> driver = cuda::Driver::open(openError);
-    if (driver)
+    if (driver) {
       openedDevice = new Device(std::move(driver)); // lives until exit
+      cuda::Driver &d = openedDevice->driver();
+      openedDevice->check(d.streamCreate(&openedDevice->computeStream, cuda::kStreamNonBlocking),
+                          "creating a stream");
+      openedDevice->check(d.streamCreate(&openedDevice->uploadStream, cuda::kStreamNonBlocking),
+                          "creating a stream");
+    }
   }
   if (!openedDevice)
     error = openError;
@@ -82,20 +92,59 @@ void Device::free(cuda::DevicePtr pointer) {
 }
 
 void Device::upload(cuda::DevicePtr to, const void *from, size_t bytes) {
-  if (cuda::Result result = cudaDriver->memcpyHtoD(to, from, bytes))
-    fatal("copying " + std::to_string(bytes) + " bytes to the device", result);
+  check(cudaDriver->memcpyHtoDAsync(to, from, bytes, computeStream),
+        "copying " + std::to_string(bytes) + " bytes to the device");
 }
 
 void Device::download(void *to, cuda::DevicePtr from, size_t bytes) {
-  // On the legacy default stream: waits for every kernel queued before it.
-  if (cuda::Result result = cudaDriver->memcpyDtoH(to, from, bytes))
-    fatal("copying " + std::to_string(bytes) + " bytes from the device (or a kernel before it)",
-          result);
+  check(cudaDriver->memcpyDtoHAsync(to, from, bytes, computeStream),
+        "copying " + std::to_string(bytes) + " bytes from the device");
+  synchronize("copying from the device (or a kernel before it)");
+}
+
+void Device::synchronize(const char *what) {
+  check(cudaDriver->streamSynchronize(computeStream), what);
+}
+
+void *Device::allocateHost(size_t bytes) {
+  void *pointer = nullptr;
+  check(cudaDriver->memAllocHost(&pointer, bytes == 0 ? 1 : bytes),
+        "allocating " + std::to_string(bytes) + " bytes of page-locked host memory");
+  return pointer;
+}
+
+void Device::freeHost(void *pointer) {
+  if (pointer)
+    cudaDriver->memFreeHost(pointer);
+}
+
+cuda::Event Device::newEvent() {
+  cuda::Event event = nullptr;
+  check(cudaDriver->eventCreate(&event, cuda::kEventDisableTiming), "creating an event");
+  return event;
 }
 
 DeviceBuffers::~DeviceBuffers() {
+  // Nothing may still read what is freed.
+  device.synchronize("finishing the model's work on the GPU");
+  device.check(device.driver().streamSynchronize(device.copyStream()),
+               "finishing the model's uploads");
   for (Buffer &buffer : buffers)
     device.free(buffer.pointer);
+  cuda::Driver &driver = device.driver();
+  for (StagingSlot &slot : staging) {
+    device.free(slot.device);
+    device.freeHost(slot.host);
+    if (slot.uploaded)
+      driver.eventDestroy(slot.uploaded);
+    if (slot.consumed)
+      driver.eventDestroy(slot.consumed);
+  }
+  device.freeHost(termsHost);
+  if (stepDone)
+    driver.eventDestroy(stepDone);
+  if (stepGraph)
+    driver.graphExecDestroy(stepGraph);
 }
 
 void *DeviceBuffers::scratch(Slot slot, size_t bytes) {
@@ -147,6 +196,111 @@ void *DeviceBuffers::input(Slot slot, const void *host, size_t bytes) {
 
 void DeviceBuffers::fetch(void *host, Slot slot, size_t bytes) {
   device.download(host, buffers[slot].pointer, bytes);
+}
+
+namespace {
+size_t alignUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
+} // namespace
+
+void DeviceBuffers::stageStep(const float *x, size_t xBytes, const float *eps, size_t epsBytes,
+                              const float *weights, size_t weightsBytes) {
+  cuda::Driver &driver = device.driver();
+  // The slot the last step taken does not read; staging again before a
+  // step takes it overwrites it.
+  stagedSlot = 1 - lastTaken;
+  StagingSlot &slot = staging[stagedSlot];
+  size_t offsets[3] = {0, alignUp(xBytes), alignUp(xBytes) + alignUp(epsBytes)};
+  size_t bytes = offsets[2] + weightsBytes;
+  if (slot.capacity < bytes) {
+    if (slot.inUse)
+      device.check(driver.eventSynchronize(slot.consumed), "a step on the GPU");
+    device.free(slot.device);
+    device.freeHost(slot.host);
+    slot.device = device.allocate(bytes);
+    slot.host = device.allocateHost(bytes);
+    slot.capacity = bytes;
+    if (!slot.uploaded) {
+      slot.uploaded = device.newEvent();
+      slot.consumed = device.newEvent();
+    }
+  }
+  // The step that read this slot's device copy, and the upload that read
+  // its host copy, are done before either is written again.
+  if (slot.inUse)
+    device.check(driver.eventSynchronize(slot.consumed), "a step on the GPU");
+  device.check(driver.eventSynchronize(slot.uploaded), "uploading a batch");
+  auto *host = static_cast<char *>(slot.host);
+  std::memcpy(host + offsets[0], x, xBytes);
+  std::memcpy(host + offsets[1], eps, epsBytes);
+  std::memcpy(host + offsets[2], weights, weightsBytes);
+  device.check(driver.memcpyHtoDAsync(slot.device, slot.host, bytes, device.copyStream()),
+               "uploading a batch");
+  device.check(driver.eventRecord(slot.uploaded, device.copyStream()), "uploading a batch");
+  std::copy(offsets, offsets + 3, stagedOffsets);
+  staged = true;
+}
+
+DeviceBuffers::StepInputs DeviceBuffers::takeStaged() {
+  StagingSlot &slot = staging[stagedSlot];
+  cuda::Driver &driver = device.driver();
+  device.check(driver.streamWaitEvent(device.stream(), slot.uploaded, 0), "ordering a step");
+  staged = false;
+  lastTaken = stagedSlot;
+  auto at = [&](size_t offset) {
+    return reinterpret_cast<float *>(uintptr_t(slot.device + offset));
+  };
+  return {at(stagedOffsets[0]), at(stagedOffsets[1]), at(stagedOffsets[2])};
+}
+
+void DeviceBuffers::launchStep(const std::function<void()> &launches) {
+  cuda::Driver &driver = device.driver();
+  static const bool graphsWanted = [] {
+    const char *setting = std::getenv("VAE_CUDA_GRAPHS");
+    return !setting || std::string(setting) != "0";
+  }();
+  if (!graphsWanted || !driver.hasGraphs() || stepsLaunched++ == 0) {
+    launches();
+  } else {
+    cuda::Graph graph = nullptr;
+    device.check(driver.streamBeginCapture(device.stream(), cuda::kCaptureModeRelaxed),
+                 "capturing a step into a CUDA graph");
+    launches();
+    device.check(driver.streamEndCapture(device.stream(), &graph),
+                 "capturing a step into a CUDA graph");
+    // The same kernels each step, with other arguments (the step number,
+    // the staging slot): an update, not a new instantiation, unless the
+    // driver refuses it.
+    cuda::GraphExecUpdateResultInfo info{};
+    if (stepGraph && driver.graphExecUpdate(stepGraph, graph, &info) != 0) {
+      driver.graphExecDestroy(stepGraph);
+      stepGraph = nullptr;
+    }
+    if (!stepGraph)
+      device.check(driver.graphInstantiate(&stepGraph, graph, 0),
+                   "instantiating a step's CUDA graph");
+    driver.graphDestroy(graph);
+    device.check(driver.graphLaunch(stepGraph, device.stream()), "launching a step's CUDA graph");
+  }
+  StagingSlot &slot = staging[lastTaken];
+  device.check(driver.eventRecord(slot.consumed, device.stream()), "ordering a step");
+  slot.inUse = true;
+}
+
+const float *DeviceBuffers::fetchTermsAsync(size_t bytes) {
+  cuda::Driver &driver = device.driver();
+  if (!termsHost) {
+    termsHost = static_cast<float *>(device.allocateHost(3 * VAE_ALIGNMENT));
+    stepDone = device.newEvent();
+  }
+  device.check(driver.memcpyDtoHAsync(termsHost, buffers[Out0].pointer, bytes, device.stream()),
+               "copying a step's loss from the device");
+  device.check(driver.eventRecord(stepDone, device.stream()), "ordering a step");
+  return termsHost;
+}
+
+void DeviceBuffers::waitStep() {
+  device.check(device.driver().eventSynchronize(stepDone),
+               "a training step on the GPU (one of its kernels, or its copies)");
 }
 
 //===----------------------------------------------------------------------===//
@@ -209,11 +363,13 @@ mgpuLaunchKernel(cuda::Function function, intptr_t gridX, intptr_t gridY, intptr
   }
 }
 
-/// Every launch goes to the legacy default stream (null): in issue order,
-/// and a synchronous copy back waits for them. Creating, synchronizing and
-/// destroying a stream around each launch, as the generated code asks,
-/// would cost more than most of its kernels.
-__attribute__((visibility("default"))) cuda::Stream mgpuStreamCreate() { return nullptr; }
+/// Every launch goes to the device's stream, in issue order; copies back
+/// wait for it. Creating, synchronizing and destroying a stream around each
+/// launch, as the generated code asks, would cost more than most of its
+/// kernels, and a synchronization would end a graph capture.
+__attribute__((visibility("default"))) cuda::Stream mgpuStreamCreate() {
+  return launchDevice().stream();
+}
 __attribute__((visibility("default"))) void mgpuStreamDestroy(cuda::Stream) {}
 __attribute__((visibility("default"))) void mgpuStreamSynchronize(cuda::Stream) {}
 

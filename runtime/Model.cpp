@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -307,21 +308,66 @@ void Model::gradStep(const float *params, void *arena, const float *x, const flo
 void Model::trainStep(float *params, float *state, void *arena, const float *x, const float *eps,
                       const float *weights, int64_t step, const vae_hyperparams &hyper,
                       float terms[3]) const {
-  if (!device)
-    return trainFn(params, state, arena, x, eps, weights, step, &hyper, &terms[0], &terms[1],
-                   &terms[2]);
+  stageStep(x, eps, weights);
+  startTrainStep(params, state, arena, step, hyper);
+  finishTrainStep(terms);
+}
+
+void Model::stageStep(const float *x, const float *eps, const float *weights) const {
+  inFlight.staged = true;
+  if (!device) {
+    inFlight.x = x, inFlight.eps = eps, inFlight.weights = weights;
+    return;
+  }
+  Sizes size(*descriptor);
+  device->stageStep(x, size.x, eps, size.latent, weights, size.batch);
+}
+
+void Model::startTrainStep(float *params, float *state, void *arena, int64_t step,
+                           const vae_hyperparams &hyper) const {
+  if (!inFlight.staged || inFlight.started) {
+    std::fprintf(stderr, "error: vae::Model::startTrainStep without a staged batch, or with a "
+                         "step in flight\n");
+    std::abort();
+  }
+  inFlight.staged = false;
+  inFlight.started = true;
+  if (!device) {
+    float *t = inFlight.cpuTerms;
+    return trainFn(params, state, arena, inFlight.x, inFlight.eps, inFlight.weights, step, &hyper,
+                   &t[0], &t[1], &t[2]);
+  }
   Sizes size(*descriptor);
   gpu::DeviceBuffers &d = *device;
+  float *deviceParams = f32(d.resident(Slot::Params, params, size.params));
+  float *deviceState = f32(d.resident(Slot::State, state, size.state));
+  void *deviceArena = d.scratch(Slot::Arena, size.arena);
+  auto *deviceHyper =
+      static_cast<const vae_hyperparams *>(d.input(Slot::Hyper, &hyper, sizeof(hyper)));
   auto out = termSlots(d);
-  trainFn(f32(d.resident(Slot::Params, params, size.params)),
-          f32(d.resident(Slot::State, state, size.state)), d.scratch(Slot::Arena, size.arena),
-          f32(d.input(Slot::X, x, size.x)), f32(d.input(Slot::Eps, eps, size.latent)),
-          f32(d.input(Slot::Weights, weights, size.batch)), step,
-          static_cast<const vae_hyperparams *>(d.input(Slot::Hyper, &hyper, sizeof(hyper))), out[0],
-          out[1], out[2]);
+  gpu::DeviceBuffers::StepInputs in = d.takeStaged();
+  d.launchStep([&] {
+    trainFn(deviceParams, deviceState, deviceArena, in.x, in.eps, in.weights, step, deviceHyper,
+            out[0], out[1], out[2]);
+  });
   d.deviceWrote(Slot::Params);
   d.deviceWrote(Slot::State);
-  fetchTerms(d, terms);
+  inFlight.terms = d.fetchTermsAsync(3 * VAE_ALIGNMENT);
+}
+
+void Model::finishTrainStep(float terms[3]) const {
+  if (!inFlight.started) {
+    std::fprintf(stderr, "error: vae::Model::finishTrainStep without a step in flight\n");
+    std::abort();
+  }
+  inFlight.started = false;
+  if (!device) {
+    std::copy(inFlight.cpuTerms, inFlight.cpuTerms + 3, terms);
+    return;
+  }
+  device->waitStep();
+  for (size_t i = 0; i < 3; ++i)
+    terms[i] = inFlight.terms[i * kTermStride];
 }
 
 void Model::applyUpdate(float *params, float *state, void *arena, const float *grads,

@@ -72,6 +72,19 @@ public:
                  const float *eps, const float *weights, int64_t step,
                  const vae_hyperparams &hyper, float terms[3]) const;
 
+  /// trainStep in three calls, so that a GPU works while the host prepares
+  /// the next batch: stageStep takes a step's batch (a GPU copies it and
+  /// starts its upload, overlapping the step in flight; the CPU keeps the
+  /// pointers, which must stay valid until startTrainStep), startTrainStep
+  /// queues the step on the staged batch and returns (the CPU runs it
+  /// here), finishTrainStep waits for it and gives its loss terms. Between
+  /// start and finish, the host may stage the next batch but not touch
+  /// `params` or `state`.
+  void stageStep(const float *x, const float *eps, const float *weights) const;
+  void startTrainStep(float *params, float *state, void *arena, int64_t step,
+                      const vae_hyperparams &hyper) const;
+  void finishTrainStep(float terms[3]) const;
+
   /// train_step's update from `grads` (param_floats floats, as gradStep
   /// writes them), in place on `params` and `state`.
   void applyUpdate(float *params, float *state, void *arena, const float *grads, int64_t step,
@@ -119,6 +132,14 @@ private:
   vae_score_fn scoreFn = nullptr;
   /// A GPU library's device buffers (null on the CPU).
   std::unique_ptr<gpu::DeviceBuffers> device;
+  /// The step between stageStep and finishTrainStep.
+  struct StepInFlight {
+    const float *x = nullptr, *eps = nullptr, *weights = nullptr; // CPU: staged
+    const float *terms = nullptr; // GPU: where the copy back lands
+    float cpuTerms[3] = {};
+    bool staged = false, started = false;
+  };
+  mutable StepInFlight inFlight;
 };
 
 } // namespace vae

@@ -691,21 +691,31 @@ int vae::train(const Model &model, const TrainOptions &given) {
                      size_t(position.epochSums[3])};
     size_t firstStep = size_t(position.epochSteps), examplesBefore = trainTerms.examples;
     std::ostringstream stepRows;
-    for (size_t k = firstStep; k < batches; ++k) {
+    // Step k runs (on a GPU, asynchronously) while the host gathers batch
+    // k + 1 and stages it (on a GPU, its upload overlaps step k).
+    std::vector<float> partial;
+    auto stage = [&](size_t k) {
       size_t n = std::min(batch, trainSet.count - k * batch);
       gather(trainSet, order.data() + k * batch, n, x);
       if (options.binarize == Binarize::Dynamic)
         binarizeDynamically(x.data(), n * trainSet.size, seed, uint32_t(epoch), uint32_t(k));
       fillNoise(eps, seed, uint32_t(epoch), uint32_t(k));
-      std::vector<float> partial;
       if (n < batch)
         partial = model.exampleWeights(n);
+      model.stageStep(x.data(), eps.data(), n < batch ? partial.data() : ones.data());
+    };
+    if (firstStep < batches)
+      stage(firstStep);
+    for (size_t k = firstStep; k < batches; ++k) {
+      size_t n = std::min(batch, trainSet.count - k * batch);
       double at = double(epoch) + double(k) / double(batches);
       vae_hyperparams settings = hyper.at(epoch, k, batches, epochs);
+      model.startTrainStep(params.data(), state.data(), arena.bytes(), position.step + 1,
+                           settings);
+      if (k + 1 < batches)
+        stage(k + 1);
       float terms[3];
-      model.trainStep(params.data(), state.data(), arena.bytes(), x.data(), eps.data(),
-                      n < batch ? partial.data() : ones.data(), position.step + 1, settings,
-                      terms);
+      model.finishTrainStep(terms);
       double negElbo = double(terms[1]) + double(terms[2]);
       stepRows << epoch + 1 << ',' << position.step + 1 << ','
                << at + 1.0 / double(batches) << ',' << terms[0] << ',' << negElbo << ','

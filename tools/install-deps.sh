@@ -18,6 +18,9 @@ packages=(
   libfmt-dev catch2 libcli11-dev xtensor-dev libxsimd-dev zlib1g-dev
   # OpenMP runtime the generated training step runs its parallel loops on.
   libomp-19-dev
+  # MPI for data-parallel training over processes and machines
+  # (`mpirun -np N vae-train ...`, docs/distributed.md).
+  libopenmpi-dev openmpi-bin
   # Default training data (MNIST format).
   dataset-fashion-mnist
   # aarch64 libraries (`vaec --target-triple=aarch64-linux-gnu`): Debian's

@@ -12,6 +12,7 @@ CPU library's."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,9 +22,11 @@ from checks import check, finish
 vaec, vae_train, models, fake_drivers, compare_steps = sys.argv[1:6]
 
 
-def vae(driver, *args, report=None):
+def vae(driver, *args, report=None, graphs=None):
     """vae-train ARGS with the CUDA driver `driver`."""
     env = dict(os.environ, VAE_CUDA_DRIVER=driver)
+    if graphs is not None:
+        env["VAE_CUDA_GRAPHS"] = graphs
     if report:
         env["VAE_FAKE_CUDA_REPORT"] = report
     run = subprocess.run([vae_train, *args], capture_output=True, text=True, env=env, timeout=600)
@@ -31,9 +34,13 @@ def vae(driver, *args, report=None):
     return run
 
 
-def train(library, out, driver, *extra, epochs="1", report=None):
+def train(library, out, driver, *extra, epochs="1", report=None, graphs=None):
     return vae(driver, library, "--epochs", epochs, "--limit", "640", "--out", out,
-               "--no-progress", *extra, report=report)
+               "--no-progress", *extra, report=report, graphs=graphs)
+
+
+def report_counts(path):
+    return dict(line.rsplit(" ", 1) for line in open(path).read().splitlines())
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -78,14 +85,37 @@ with tempfile.TemporaryDirectory() as tmp:
     run = train(gpu, gpu_run, fake, report=report)
     check(run.returncode == 0, "fake driver: vae-train exits 0")
     check("on Fake GPU, compute capability 9.0" in run.stdout, "vae-train names the GPU")
-    counts = dict(line.rsplit(" ", 1) for line in open(report).read().splitlines())
+    counts = report_counts(report)
     check(counts.get("modules") == "1", f"one module loaded (PTX compiled once): {counts.get('modules')}")
-    check(counts.get("live_allocations") == "0",
-          f"all device memory freed: {counts.get('live_allocations')} live")
+    for what in ["allocations", "host_allocations", "graphs"]:
+        check(counts.get("live_" + what) == "0",
+              f"all device memory, page-locked memory and graphs freed: {what} "
+              f"{counts.get('live_' + what)} live")
     launched = int(counts.get("launches vae_train_step", "0"))
     check(launched == 10 * kernels_per_step,
-          f"vae_train_step: {launched} launches = 10 steps x {kernels_per_step} kernels")
+          f"vae_train_step: {launched} kernels run = 10 steps x {kernels_per_step} kernels")
     check(int(counts.get("launches vae_eval_elbo", "0")) > 0, "evaluation runs on the device")
+    # The first step is launched kernel by kernel (it loads the module); the
+    # other 9 are captured into a graph, instantiated once and updated with
+    # each step's arguments (the step number, the staging slot).
+    graphs = {k: int(counts.get(k, "-1"))
+              for k in ["graphs_instantiated", "graph_updates", "graphs_launched"]}
+    check(graphs == {"graphs_instantiated": 1, "graph_updates": 8, "graphs_launched": 9},
+          f"steps 2-10 run as one CUDA graph each, instantiated once: {graphs}")
+
+    # Graphs off ($VAE_CUDA_GRAPHS=0), or a driver without cuGraphExecUpdate_v2
+    # (CUDA 11): every step kernel by kernel, the same kernels run.
+    for driver, graphs_setting, why in [(fake, "0", "VAE_CUDA_GRAPHS=0"),
+                                        (os.path.join(fake_drivers,
+                                                      "libvae_fake_cuda_no_graph_update.so"),
+                                         None, "a driver without graph updates")]:
+        run = train(gpu, os.path.join(tmp, "no-graphs"), driver, report=report,
+                    graphs=graphs_setting)
+        counts = report_counts(report)
+        check(run.returncode == 0 and counts.get("graphs_launched") == "0" and
+              int(counts.get("launches vae_train_step", "0")) == 10 * kernels_per_step,
+              f"{why}: no graph, the same {10 * kernels_per_step} kernels")
+        shutil.rmtree(os.path.join(tmp, "no-graphs"))
 
     # Checkpoints go both ways. The fake kernels leave the parameters as
     # initialized, so the GPU run's checkpoint holds the initial parameters,
