@@ -65,23 +65,24 @@ std::string vae::findIdx(const std::string &dir, const std::string &stem) {
 }
 
 void vae::fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch,
-                    uint32_t step) {
+                    uint32_t step, size_t first) {
   // Box-Muller on both halves of each Philox draw: four normals per call.
   // (vae-train spends this between training steps, on the critical path.)
   PhiloxKey key = keyOf(seed);
-  for (size_t i = 0; i < eps.size(); i += 4) {
-    PhiloxCounter w = philox4x32_10({uint32_t(i / 4), step, epoch, kNoiseStream}, key);
+  size_t end = first + eps.size();
+  for (size_t block = first / 4 * 4; block < end; block += 4) {
+    PhiloxCounter w = philox4x32_10({uint32_t(block / 4), step, epoch, kNoiseStream}, key);
     for (size_t pair = 0; pair < 2; ++pair) {
       // u1 in (0, 1] from the top 24 bits (exact in float), u2 in [0, 1).
       float u1 = float((w[2 * pair] >> 8) + 1) * 0x1p-24f;
       float u2 = float(w[2 * pair + 1] >> 8) * 0x1p-24f;
       float r = std::sqrt(-2.0f * std::log(u1)), s, c;
       sincosf(float(2 * M_PI) * u2, &s, &c);
-      size_t j = i + 2 * pair;
-      if (j < eps.size())
-        eps[j] = r * c;
-      if (j + 1 < eps.size())
-        eps[j + 1] = r * s;
+      size_t j = block + 2 * pair;
+      if (j >= first && j < end)
+        eps[j - first] = r * c;
+      if (j + 1 >= first && j + 1 < end)
+        eps[j + 1 - first] = r * s;
     }
   }
 }
@@ -107,12 +108,14 @@ void vae::gather(const Dataset &data, const uint32_t *indices, size_t n,
 }
 
 void vae::binarizeDynamically(float *x, size_t count, uint64_t seed,
-                              uint32_t epoch, uint32_t step) {
+                              uint32_t epoch, uint32_t step, size_t first) {
   PhiloxKey key = keyOf(seed);
-  for (size_t i = 0; i < count; i += 4) {
+  size_t end = first + count;
+  for (size_t block = first / 4 * 4; block < end; block += 4) {
     PhiloxCounter w =
-        philox4x32_10({uint32_t(i / 4), step, epoch, kDynamicBinarizeStream}, key);
-    for (size_t k = 0; k < 4 && i + k < count; ++k)
-      x[i + k] = uniformFloat(w[k]) < x[i + k] ? 1.0f : 0.0f;
+        philox4x32_10({uint32_t(block / 4), step, epoch, kDynamicBinarizeStream}, key);
+    for (size_t k = 0; k < 4; ++k)
+      if (size_t j = block + k; j >= first && j < end)
+        x[j - first] = uniformFloat(w[k]) < x[j - first] ? 1.0f : 0.0f;
   }
 }

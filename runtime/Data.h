@@ -43,9 +43,11 @@ struct Dataset {
 /// Finds `stem` or `stem.gz` in `dir`; empty when neither exists.
 std::string findIdx(const std::string &dir, const std::string &stem);
 
-/// Standard normal noise for (seed, epoch, step), by Box-Muller on Philox.
+/// Standard normal noise for (seed, epoch, step), by Box-Muller on Philox:
+/// eps[j] is element `first + j` of that stream, so a slice of a batch (one
+/// rank's share of a global batch, one example) draws what the whole would.
 void fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch,
-               uint32_t step);
+               uint32_t step, size_t first = 0);
 
 /// A permutation of [0, n) for (seed, epoch): Fisher-Yates on Philox.
 std::vector<uint32_t> shuffle(size_t n, uint64_t seed, uint32_t epoch);
@@ -56,9 +58,10 @@ void gather(const Dataset &data, const uint32_t *indices, size_t n,
             std::vector<float> &x);
 
 /// Replaces the first `count` values of `x` by Bernoulli draws keyed by
-/// (seed, epoch, step): dynamic binarization.
+/// (seed, epoch, step): dynamic binarization. x[j] takes element
+/// `first + j` of the stream (as fillNoise).
 void binarizeDynamically(float *x, size_t count, uint64_t seed, uint32_t epoch,
-                         uint32_t step);
+                         uint32_t step, size_t first = 0);
 
 } // namespace vae
 

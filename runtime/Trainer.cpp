@@ -81,6 +81,8 @@ const auto kLoadedAt = std::chrono::steady_clock::now();
 struct EpochRecord {
   Terms train, test;
   double samplesPerSecond, seconds;
+  /// Over several processes: the seconds of the epoch's gradient allreduces.
+  double allreduceSeconds = 0;
 };
 
 /// The terms of an epoch as metrics.json writes them.
@@ -93,7 +95,7 @@ std::string termsJson(const Terms &t) {
 
 /// metrics.json: every epoch of the run (a resumed run included). The −ELBO
 /// is the true one (beta = 1); `objective` is what training minimized.
-bool writeMetricsJson(const std::string &path, const vae_model &d,
+bool writeMetricsJson(const std::string &path, const vae_model &d, size_t processes,
                       const std::map<std::string, std::string> &hyperparams,
                       const std::vector<EpochRecord> &history, double firstStepSeconds,
                       std::string &error) {
@@ -101,6 +103,8 @@ bool writeMetricsJson(const std::string &path, const vae_model &d,
       path,
       [&](std::ostream &out) {
         out << "{\n  \"model\": \"" << d.name << "\",\n  \"batch\": " << d.batch
+            << ",\n  \"processes\": " << processes
+            << ",\n  \"global_batch\": " << size_t(d.batch) * processes
             << ",\n  \"hyperparams\": {";
         bool first = true;
         for (const auto &[key, value] : hyperparams) {
@@ -118,7 +122,10 @@ bool writeMetricsJson(const std::string &path, const vae_model &d,
           out << (i ? "," : "") << "\n    {\"epoch\": " << i + 1
               << ", \"train\": " << termsJson(r.train) << ", \"test\": " << termsJson(r.test)
               << ", \"samples_per_second\": " << r.samplesPerSecond
-              << ", \"seconds\": " << r.seconds << "}";
+              << ", \"seconds\": " << r.seconds;
+          if (processes > 1)
+            out << ", \"allreduce_seconds\": " << r.allreduceSeconds;
+          out << "}";
         }
         out << "\n  ]\n}\n";
       },
@@ -282,6 +289,12 @@ std::string runDifferences(const std::map<std::string, std::string> &saved,
     } else if (!flag.empty()) {
       lines += "\n  " + flag + " " + current + ", but the run trained with " + flag + " " +
                value;
+    } else if (key == "processes") {
+      lines += "\n  this run has " + current + " process" + (current == "1" ? "" : "es") +
+               ", the run had " + value + ": resume it with " +
+               (value == "1" ? std::string("vae-train alone (no mpirun)")
+                             : "mpirun -np " + value) +
+               " (the global batch, and so every step, depends on it)";
     } else if (key == "batch") {
       lines += "\n  this library trains batches of " + current + ", the run's were " + value +
                " (compiled with another --batch or train block?)";
@@ -394,21 +407,23 @@ private:
   std::chrono::steady_clock::time_point last{};
 };
 
-/// Calls `visit(first, n, x, eps)` for every batch of `data` in order, the
-/// last one padded with zeros; `n` is the number of real examples and `eps`
-/// the evaluation noise of that batch (the same for eval, score and the
-/// first importance sample, so their numbers agree).
+/// Calls `visit(first, n, x, eps)` for every batch of `data` in order (with
+/// `shares` > 1, for every `shares`-th one from batch `share` on: one rank's
+/// share of an evaluation), the last one padded with zeros; `n` is the
+/// number of real examples and `eps` the evaluation noise of that batch,
+/// drawn per example (the same for eval, score and the first importance
+/// sample, so their numbers agree, and whatever the batch size).
 template <typename Visit>
-void forEachBatch(const Model &model, const Dataset &data, uint64_t seed,
-                  Visit visit) {
-  size_t batch = size_t(model.desc().batch);
-  std::vector<float> x(batch * data.size), eps(batch * size_t(model.desc().latent_size));
+void forEachBatch(const Model &model, const Dataset &data, uint64_t seed, Visit visit,
+                  size_t share = 0, size_t shares = 1) {
+  size_t batch = size_t(model.desc().batch), latent = size_t(model.desc().latent_size);
+  std::vector<float> x(batch * data.size), eps(batch * latent);
   std::vector<uint32_t> indices(batch);
-  for (size_t first = 0; first < data.count; first += batch) {
+  for (size_t first = share * batch; first < data.count; first += shares * batch) {
     size_t n = std::min(batch, data.count - first);
     std::iota(indices.begin(), indices.begin() + long(n), uint32_t(first));
     gather(data, indices.data(), n, x);
-    fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu, uint32_t(first / batch));
+    fillNoise(eps, seed ^ kEvalNoiseKey, 0xffffffffu, 0, first * latent);
     visit(first, n, x, eps);
   }
 }
@@ -421,33 +436,37 @@ int fail(const std::string &error) {
 } // namespace
 
 Terms vae::evaluate(const Model &model, const float *params, void *arena,
-                    const Dataset &data, uint64_t seed) {
+                    const Dataset &data, uint64_t seed, Communicator &world) {
   size_t batch = size_t(model.desc().batch);
   std::vector<float> loss(batch), rec(batch), kl(batch);
+  // objective, reconstruction, KL (each summed over examples), examples
+  double sums[4] = {0, 0, 0, 0};
+  forEachBatch(
+      model, data, seed,
+      [&](size_t, size_t n, std::vector<float> &x, std::vector<float> &eps) {
+        if (n == batch) {
+          float terms[3];
+          model.evalElbo(params, arena, x.data(), eps.data(), terms);
+          for (size_t i = 0; i < 3; ++i)
+            sums[i] += double(terms[i]) * double(n);
+        } else { // per example: the padding must not count
+          model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(), kl.data());
+          for (size_t b = 0; b < n; ++b) {
+            sums[0] += loss[b];
+            sums[1] += rec[b];
+            sums[2] += kl[b];
+          }
+        }
+        sums[3] += double(n);
+      },
+      size_t(world.rank()), size_t(world.size()));
+  world.allreduceSum(sums, 4);
   Terms total;
-  forEachBatch(model, data, seed,
-               [&](size_t, size_t n, std::vector<float> &x, std::vector<float> &eps) {
-                 if (n == batch) {
-                   float terms[3];
-                   model.evalElbo(params, arena, x.data(), eps.data(), terms);
-                   total.objective += double(terms[0]) * double(n);
-                   total.reconstruction += double(terms[1]) * double(n);
-                   total.kl += double(terms[2]) * double(n);
-                 } else { // per example: the padding must not count
-                   model.score(params, arena, x.data(), eps.data(), loss.data(),
-                               rec.data(), kl.data());
-                   for (size_t b = 0; b < n; ++b) {
-                     total.objective += loss[b];
-                     total.reconstruction += rec[b];
-                     total.kl += kl[b];
-                   }
-                 }
-                 total.examples += n;
-               });
+  total.examples = size_t(sums[3]);
   if (total.examples) {
-    total.objective /= double(total.examples);
-    total.reconstruction /= double(total.examples);
-    total.kl /= double(total.examples);
+    total.objective = sums[0] / sums[3];
+    total.reconstruction = sums[1] / sums[3];
+    total.kl = sums[2] / sums[3];
   }
   return total;
 }
@@ -468,8 +487,7 @@ std::vector<double> vae::importanceWeightedLogLikelihood(
     for (size_t k = 0; k < K; ++k) {
       // Sample 0 is evaluate()'s noise: K = 1 scores the same z.
       if (k > 0)
-        fillNoise(noise, seed ^ kEvalNoiseKey, 0xffffffffu - uint32_t(k),
-                  uint32_t(first / batch));
+        fillNoise(noise, seed ^ kEvalNoiseKey, 0xffffffffu - uint32_t(k), 0, first * latent);
       const std::vector<float> &eps = k == 0 ? evalNoise : noise;
       model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(), kl.data());
       for (size_t b = 0; b < n; ++b) {
@@ -496,10 +514,14 @@ std::vector<double> vae::importanceWeightedLogLikelihood(
   return result;
 }
 
-int vae::train(const Model &model, const TrainOptions &given) {
+int vae::train(const Model &model, const TrainOptions &given, Communicator &world) {
   const vae_model &d = model.desc();
   TrainOptions options = given;
   std::string error;
+  // Every process reads the same files (a run's folder and data on a shared
+  // filesystem); rank 0 alone writes and prints.
+  const bool lead = world.lead();
+  const size_t ranks = size_t(world.size()), rank = size_t(world.rank());
   AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
   AlignedBuffer arena = model.newArena();
   std::string checkpoint = options.outDir + "/checkpoint.bin";
@@ -520,14 +542,19 @@ int vae::train(const Model &model, const TrainOptions &given) {
   Dataset trainSet, testSet;
   if (!loadImages(model, options, true, trainSet, testSet, error))
     return fail(error);
-  size_t batch = size_t(d.batch);
-  if (trainSet.count == 0 || (!options.padLastBatch && trainSet.count < batch))
+  // A step takes a global batch: each process's batch, one after another.
+  size_t batch = size_t(d.batch), globalBatch = ranks * batch;
+  if (trainSet.count == 0 || (!options.padLastBatch && trainSet.count < globalBatch))
     return fail("'" + trainSet.path + "' has " + std::to_string(trainSet.count) +
-                " examples, fewer than one batch of " + std::to_string(batch) +
+                " examples, fewer than one batch of " + std::to_string(globalBatch) +
+                (ranks > 1 ? " (" + std::to_string(ranks) + " processes x " +
+                                 std::to_string(batch) + ")"
+                           : std::string()) +
                 (options.padLastBatch ? "" : " (--last-batch drop)"));
   int64_t epochs = options.epochs > 0 ? options.epochs : d.epochs;
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
   std::map<std::string, std::string> record = runRecord(model, options, trainSet);
+  record["processes"] = std::to_string(ranks);
   // The train block's hyperparameters, then a resumed run's own, then the
   // flags; a flag that changes a resumed run's value says so.
   const Hyperparams defaults = Hyperparams::of(d);
@@ -543,7 +570,8 @@ int vae::train(const Model &model, const TrainOptions &given) {
   if (std::string problem = checkAgainstModel(hyper, defaults, d); !problem.empty())
     return fail(problem);
   // Nothing is written before the settings are known to be sound.
-  std::filesystem::create_directories(options.outDir);
+  if (lead)
+    std::filesystem::create_directories(options.outDir);
   std::map<std::string, std::string> hyperRecord = hyperparamRecord(hyper);
   record.insert(hyperRecord.begin(), hyperRecord.end());
   // A validation split: held out of the training set, seeded, the same in
@@ -588,8 +616,8 @@ int vae::train(const Model &model, const TrainOptions &given) {
       bestVal = std::strtod(best->second.c_str(), nullptr);
       bestEpoch = std::strtoll(at->second.c_str(), nullptr, 10);
     }
-    if (!keepRowsUpTo(metricsPath, 0, position.epoch, error) ||
-        !keepRowsUpTo(stepsPath, 1, position.step, error))
+    if (lead && (!keepRowsUpTo(metricsPath, 0, position.epoch, error) ||
+                 !keepRowsUpTo(stepsPath, 1, position.step, error)))
       return fail(error);
     for (const auto &row : readCsv(metricsPath))
       if (row.size() >= 11) {
@@ -613,7 +641,15 @@ int vae::train(const Model &model, const TrainOptions &given) {
     position.seed = int64_t(seed);
     // (--overwrite: the old run's best epoch is no longer one of this run's.)
     std::error_code ignored;
-    std::filesystem::remove(options.outDir + "/best.bin", ignored);
+    if (lead)
+      std::filesystem::remove(options.outDir + "/best.bin", ignored);
+  }
+  // One start for every process, whatever each read.
+  world.broadcast(params.data(), params.size() * sizeof(float));
+  world.broadcast(state.data(), state.size() * sizeof(float));
+  if (ranks > 1) {
+    model.hostWrote(params.data());
+    model.hostWrote(state.data());
   }
   position.run = record;
   if (bestEpoch > 0) {
@@ -622,7 +658,7 @@ int vae::train(const Model &model, const TrainOptions &given) {
     position.run["best_val_neg_elbo"] = text;
     position.run["best_epoch"] = std::to_string(bestEpoch);
   }
-  if (!options.resume || !std::filesystem::exists(metricsPath)) {
+  if (lead && (!options.resume || !std::filesystem::exists(metricsPath))) {
     std::ofstream(metricsPath, std::ios::trunc)
         << "epoch,train_neg_elbo,train_reconstruction,train_kl,train_objective,"
            "test_neg_elbo,test_reconstruction,test_kl,test_objective,"
@@ -630,27 +666,50 @@ int vae::train(const Model &model, const TrainOptions &given) {
     std::ofstream(stepsPath, std::ios::trunc)
         << "epoch,step,position,objective,neg_elbo,reconstruction,kl,lr,kl_weight\n";
   }
-  std::ofstream metrics(metricsPath, std::ios::app), stepLog(stepsPath, std::ios::app);
+  // (Only rank 0's are open: the others' writes go nowhere.)
+  std::ofstream metrics, stepLog;
+  if (lead) {
+    metrics.open(metricsPath, std::ios::app);
+    stepLog.open(stepsPath, std::ios::app);
+  }
 
   StopOnSignals stopOnSignals;
   // A stop by SIGINT or SIGTERM: the process's exit code.
+  // (Over several processes every one stops at the same step: the one
+  // that got the signal says which; rank 0 has saved the checkpoint when
+  // they return.)
+  int stopCode = 0;
   auto interrupted = [&](const std::string &when) {
-    std::fprintf(stderr, "vae-train: %s %s; %s\n",
-                 stopSignal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)",
-                 when.c_str(), saved.c_str());
-    return 128 + int(stopSignal);
+    world.barrier();
+    int signal = stopSignal ? int(stopSignal) : stopCode ? stopCode - 128 : SIGTERM;
+    if (lead)
+      std::fprintf(stderr, "vae-train: %s %s; %s\n",
+                   signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)",
+                   when.c_str(), saved.c_str());
+    return 128 + signal;
+  };
+  // Whether any process got SIGINT or SIGTERM (agreed at this point).
+  auto stopAgreed = [&] {
+    float vote = stopSignal ? 1.0f : 0.0f;
+    world.allreduceSum(&vote, 1);
+    if (vote > 0 && !stopSignal)
+      stopCode = 128 + SIGTERM;
+    return vote > 0;
   };
   // Objective and −ELBO differ where beta is not 1 or the KL weight warms up.
   bool weighted = hyper.beta != 1.0 || hyper.klWarmupEpochs > 0;
-  size_t batches = options.padLastBatch ? (trainSet.count + batch - 1) / batch
-                                        : trainSet.count / batch;
-  size_t dropped = trainSet.count - std::min(trainSet.count, batches * batch);
-  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed);
+  size_t batches = options.padLastBatch ? (trainSet.count + globalBatch - 1) / globalBatch
+                                        : trainSet.count / globalBatch;
+  size_t dropped = trainSet.count - std::min(trainSet.count, batches * globalBatch);
+  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed, world);
   std::string where = d.device == VAE_DEVICE_CUDA ? " on " + model.deviceDescription() : "";
+  if (ranks > 1)
+    where += " x " + std::to_string(ranks) + " processes (batch " + std::to_string(batch) +
+             " each)";
   std::printf("model %s%s: %zu train / %zu test examples, batch %zu (%zu steps per "
               "epoch, %s), %lld epochs; test -ELBO at %s %.2f nats\n",
-              d.name, where.c_str(), trainSet.count, testSet.count, batch, batches,
-              trainSet.count % batch == 0 ? "no partial batch"
+              d.name, where.c_str(), trainSet.count, testSet.count, globalBatch, batches,
+              trainSet.count % globalBatch == 0 ? "no partial batch"
               : dropped ? "the partial batch dropped"
                         : "the partial batch padded",
               (long long)epochs, options.resume ? "the checkpoint" : "initialization",
@@ -675,15 +734,21 @@ int vae::train(const Model &model, const TrainOptions &given) {
                                  .c_str()
                            : "");
   std::fflush(stdout);
-  if (stopSignal)
+  if (stopAgreed())
     return interrupted("before the first step");
 
   std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
-  std::vector<float> ones = model.exampleWeights(batch);
+  // Over several processes: the gradients, summed across them, then this
+  // step's loss terms (three floats) and the stop vote, in one allreduce.
+  AlignedBuffer reduced;
+  if (ranks > 1)
+    reduced = AlignedBuffer((size_t(d.param_floats) + 4) * sizeof(float));
+  double allreduceSeconds = 0; // of the running epoch
   ProgressBar progress(options.progress);
   double firstStepSeconds = -1; // since the process started, this run's first step
   for (int64_t epoch = position.epoch; epoch < epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
+    allreduceSeconds = 0;
     std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
     // A run stopped within this epoch goes on from its next step, with the
     // sums of the steps it took.
@@ -691,31 +756,68 @@ int vae::train(const Model &model, const TrainOptions &given) {
                      size_t(position.epochSums[3])};
     size_t firstStep = size_t(position.epochSteps), examplesBefore = trainTerms.examples;
     std::ostringstream stepRows;
-    // Step k runs (on a GPU, asynchronously) while the host gathers batch
-    // k + 1 and stages it (on a GPU, its upload overlaps step k).
-    std::vector<float> partial;
-    auto stage = [&](size_t k) {
-      size_t n = std::min(batch, trainSet.count - k * batch);
-      gather(trainSet, order.data() + k * batch, n, x);
-      if (options.binarize == Binarize::Dynamic)
-        binarizeDynamically(x.data(), n * trainSet.size, seed, uint32_t(epoch), uint32_t(k));
-      fillNoise(eps, seed, uint32_t(epoch), uint32_t(k));
-      if (n < batch)
-        partial = model.exampleWeights(n);
-      model.stageStep(x.data(), eps.data(), n < batch ? partial.data() : ones.data());
+    // Step k's examples: order[k G, k G + nGlobal) for the global batch G;
+    // this process's share starts at rank x batch. Its noise and
+    // binarization are those elements of the step's streams, and each real
+    // example weighs batch / nGlobal: the processes' losses and gradients
+    // add up to the mean over the global batch (with one process, the
+    // weights of Model::exampleWeights).
+    std::vector<float> weights(batch);
+    auto globalCount = [&](size_t k) {
+      return std::min(globalBatch, trainSet.count - k * globalBatch);
     };
-    if (firstStep < batches)
+    auto prepare = [&](size_t k) {
+      size_t nGlobal = globalCount(k), first = std::min(nGlobal, rank * batch);
+      size_t n = std::min(batch, nGlobal - first);
+      gather(trainSet, order.data() + k * globalBatch + first, n, x);
+      if (options.binarize == Binarize::Dynamic)
+        binarizeDynamically(x.data(), n * trainSet.size, seed, uint32_t(epoch), uint32_t(k),
+                            first * trainSet.size);
+      fillNoise(eps, seed, uint32_t(epoch), uint32_t(k), first * size_t(d.latent_size));
+      float weight = nGlobal == globalBatch ? 1.0f / float(ranks)
+                                            : float(double(batch) / double(nGlobal));
+      std::fill(weights.begin(), weights.end(), 0.0f);
+      std::fill_n(weights.begin(), n, weight);
+    };
+    // One process: step k runs (on a GPU, asynchronously) while the host
+    // prepares batch k + 1 and stages it (on a GPU, its upload overlaps
+    // step k).
+    auto stage = [&](size_t k) {
+      prepare(k);
+      model.stageStep(x.data(), eps.data(), weights.data());
+    };
+    if (firstStep < batches && ranks == 1)
       stage(firstStep);
     for (size_t k = firstStep; k < batches; ++k) {
-      size_t n = std::min(batch, trainSet.count - k * batch);
+      size_t n = globalCount(k);
       double at = double(epoch) + double(k) / double(batches);
       vae_hyperparams settings = hyper.at(epoch, k, batches, epochs);
-      model.startTrainStep(params.data(), state.data(), arena.bytes(), position.step + 1,
-                           settings);
-      if (k + 1 < batches)
-        stage(k + 1);
       float terms[3];
-      model.finishTrainStep(terms);
+      bool stopNow;
+      if (ranks == 1) {
+        model.startTrainStep(params.data(), state.data(), arena.bytes(), position.step + 1,
+                             settings);
+        if (k + 1 < batches)
+          stage(k + 1);
+        model.finishTrainStep(terms);
+        stopNow = stopSignal != 0;
+      } else {
+        prepare(k);
+        float *sum = reduced.data(), *tail = sum + d.param_floats;
+        model.gradStep(params.data(), arena.bytes(), x.data(), eps.data(), weights.data(),
+                       tail, sum);
+        tail[3] = stopSignal ? 1.0f : 0.0f;
+        auto before = std::chrono::steady_clock::now();
+        world.allreduceSum(sum, size_t(d.param_floats) + 4);
+        allreduceSeconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count();
+        model.applyUpdate(params.data(), state.data(), arena.bytes(), sum, position.step + 1,
+                          settings);
+        std::copy(tail, tail + 3, terms);
+        stopNow = tail[3] > 0;
+        if (stopNow && !stopSignal)
+          stopCode = 128 + SIGTERM;
+      }
       double negElbo = double(terms[1]) + double(terms[2]);
       stepRows << epoch + 1 << ',' << position.step + 1 << ','
                << at + 1.0 / double(batches) << ',' << terms[0] << ',' << negElbo << ','
@@ -723,10 +825,13 @@ int vae::train(const Model &model, const TrainOptions &given) {
                << settings.kl_weight << '\n';
       if (!std::isfinite(terms[0])) {
         // The parameters are lost: the steps so far go to the log, nothing
-        // to the checkpoint.
+        // to the checkpoint. (Every process sees the same loss.)
         progress.clear();
         stepLog << stepRows.str();
         stepLog.flush();
+        world.barrier();
+        if (!lead)
+          return 1;
         const char *value = std::isnan(terms[0]) ? "NaN" : terms[0] > 0 ? "+Inf" : "-Inf";
         return fail(std::string("the loss became ") + value + " at epoch " +
                     std::to_string(epoch + 1) + ", step " + std::to_string(position.step + 1) +
@@ -746,19 +851,21 @@ int vae::train(const Model &model, const TrainOptions &given) {
       progress.update(epoch + 1, epochs, k + 1, batches,
                       trainTerms.negElbo() / double(trainTerms.examples),
                       double(trainTerms.examples - examplesBefore) / elapsed);
-      if (stopSignal) {
+      if (stopNow) {
         progress.clear();
         position.epochSteps = int64_t(k + 1);
         position.epochSums[0] = trainTerms.objective;
         position.epochSums[1] = trainTerms.reconstruction;
         position.epochSums[2] = trainTerms.kl;
         position.epochSums[3] = double(trainTerms.examples);
-        stepLog << stepRows.str();
-        stepLog.flush();
-        if (!stepLog)
-          return fail("cannot append to '" + stepsPath + "'");
-        if (!writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
-          return fail(error);
+        if (lead) {
+          stepLog << stepRows.str();
+          stepLog.flush();
+          if (!stepLog)
+            return fail("cannot append to '" + stepsPath + "'");
+          if (!writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
+            return fail(error);
+        }
         saved = describe(position);
         return interrupted("at epoch " + std::to_string(epoch + 1) + ", step " +
                            std::to_string(position.step) + " (" + std::to_string(k + 1) +
@@ -773,11 +880,11 @@ int vae::train(const Model &model, const TrainOptions &given) {
     trainTerms.reconstruction /= examples;
     trainTerms.kl /= examples;
     // (The objective at this run's beta, which need not be the library's.)
-    Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed);
+    Terms test = evaluate(model, params.data(), arena.bytes(), testSet, seed, world);
     test.objective = test.reconstruction + hyper.beta * test.kl;
     Terms val;
     if (valSet.count)
-      val = evaluate(model, params.data(), arena.bytes(), valSet, seed);
+      val = evaluate(model, params.data(), arena.bytes(), valSet, seed, world);
     progress.clear();
     std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)",
                 (long long)epoch + 1, (long long)epochs, trainTerms.negElbo(),
@@ -788,7 +895,10 @@ int vae::train(const Model &model, const TrainOptions &given) {
                 test.kl);
     if (weighted)
       std::printf("  objective train %.2f test %.2f", trainTerms.objective, test.objective);
-    std::printf("  %.0f samples/s  %.2f s\n", rate, seconds);
+    std::printf("  %.0f samples/s  %.2f s", rate, seconds);
+    if (ranks > 1)
+      std::printf(" (allreduce %.0f %%)", 100 * allreduceSeconds / seconds);
+    std::printf("\n");
     std::fflush(stdout);
     float lastLr = hyper.at(epoch, batches - 1, batches, epochs).lr;
     metrics << epoch + 1 << ',' << trainTerms.negElbo() << ',' << trainTerms.reconstruction
@@ -803,12 +913,12 @@ int vae::train(const Model &model, const TrainOptions &given) {
     metrics.flush();
     stepLog << stepRows.str();
     stepLog.flush();
-    history.push_back({trainTerms, test, rate, seconds});
+    history.push_back({trainTerms, test, rate, seconds, allreduceSeconds});
     losses.test.push_back({double(epoch + 1), test.negElbo()});
     position.epoch = epoch + 1;
     position.epochSteps = 0;
     std::fill(std::begin(position.epochSums), std::end(position.epochSums), 0.0);
-    if (!metrics || !stepLog)
+    if (lead && (!metrics || !stepLog))
       return fail("cannot append to '" + metricsPath + "' or '" + stepsPath + "'");
     // The best validation -ELBO so far: best.bin, a checkpoint like the
     // others (eval --checkpoint OUT/best.bin).
@@ -821,15 +931,16 @@ int vae::train(const Model &model, const TrainOptions &given) {
       position.run["best_val_neg_elbo"] = text;
       position.run["best_epoch"] = std::to_string(bestEpoch);
     }
-    if (!writeMetricsJson(options.outDir + "/metrics.json", d, hyperRecord, history,
-                          firstStepSeconds, error) ||
-        (improved && !writeCheckpoint(options.outDir + "/best.bin", model, params.data(),
-                                      state.data(), position, error)) ||
-        !writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
-        !writeLossCurve(options.outDir + "/loss_curve.png", losses, error))
+    if (lead &&
+        (!writeMetricsJson(options.outDir + "/metrics.json", d, ranks, hyperRecord, history,
+                           firstStepSeconds, error) ||
+         (improved && !writeCheckpoint(options.outDir + "/best.bin", model, params.data(),
+                                       state.data(), position, error)) ||
+         !writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
+         !writeLossCurve(options.outDir + "/loss_curve.png", losses, error)))
       return fail(error);
     saved = describe(position);
-    if (stopSignal)
+    if (stopAgreed())
       return interrupted("after epoch " + std::to_string(epoch + 1));
     if (hyper.patience > 0 && valSet.count &&
         double(epoch + 1 - bestEpoch) >= hyper.patience) {
@@ -840,10 +951,10 @@ int vae::train(const Model &model, const TrainOptions &given) {
       break;
     }
   }
-  if (!writePictures(model, params.data(), arena.bytes(), testSet, seed,
-                     options.outDir, error))
+  if (lead && !writePictures(model, params.data(), arena.bytes(), testSet, seed,
+                             options.outDir, error))
     return fail(error);
-  return stopSignal ? interrupted("while drawing the pictures") : 0;
+  return stopAgreed() ? interrupted("while drawing the pictures") : 0;
 }
 
 int vae::runCommand(const Model &model, const TrainOptions &given,

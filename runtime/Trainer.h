@@ -4,6 +4,7 @@
 #define VAE_RUNTIME_TRAINER_H
 
 #include "runtime/Data.h"
+#include "runtime/Distributed.h"
 #include "runtime/Hyperparams.h"
 #include "runtime/Model.h"
 
@@ -52,8 +53,10 @@ struct Terms {
 
 /// The terms of every example of `data`: full batches through vae_eval_elbo,
 /// the last partial batch padded and scored per example with vae_score.
+/// Over several processes (`world`), each evaluates every world.size()-th
+/// batch and the sums are reduced: every process returns the whole's terms.
 Terms evaluate(const Model &model, const float *params, void *arena,
-               const Dataset &data, uint64_t seed);
+               const Dataset &data, uint64_t seed, Communicator &world = singleProcess());
 
 /// The importance-weighted estimate of log p(x) with `samples` draws from
 /// the encoder (Burda et al. 2016): log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),
@@ -81,7 +84,15 @@ int runCommand(const Model &model, const TrainOptions &options,
 /// messages go to stderr. SIGINT and SIGTERM end the run after the current
 /// step with a checkpoint that --resume continues bit-identically (exit
 /// code 128 + the signal); a second one ends it at once.
-int train(const Model &model, const TrainOptions &options);
+///
+/// Over several processes (`world`, vae-train under mpirun): data-parallel,
+/// each process a share of every global batch of world.size() x the
+/// library's batch; gradients summed (vae_grad_step, an allreduce,
+/// vae_apply_update), so every process holds the same parameters; rank 0
+/// alone writes files and prints. A stop or a NaN is agreed on at a step;
+/// a resume needs the run's number of processes.
+int train(const Model &model, const TrainOptions &options,
+          Communicator &world = singleProcess());
 
 } // namespace vae
 

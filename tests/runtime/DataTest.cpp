@@ -39,3 +39,26 @@ TEST_CASE("static binarization is one fixed draw and dynamic a fresh draw per st
   double mean = std::accumulate(a.begin(), a.end(), 0.0) / double(a.size());
   CHECK(mean == Approx(0.75).margin(0.03));
 }
+
+TEST_CASE("a slice of a noise or binarization stream draws what the whole stream does",
+          "[data]") {
+  // A rank's share of a global batch, an example of an evaluation batch:
+  // offsets that are no multiple of Philox's four lanes included.
+  std::vector<float> whole(1000);
+  fillNoise(whole, 7, 3, 11);
+  for (size_t first : {0, 1, 2, 3, 4, 5, 60, 997}) {
+    std::vector<float> slice(std::min<size_t>(37, whole.size() - first));
+    fillNoise(slice, 7, 3, 11, first);
+    CHECK(std::equal(slice.begin(), slice.end(), whole.begin() + long(first)));
+  }
+  std::vector<float> x(1000);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(i % 17) / 16.0f;
+  std::vector<float> binarized = x;
+  binarizeDynamically(binarized.data(), binarized.size(), 7, 3, 11);
+  for (size_t first : {0, 3, 5, 998}) {
+    std::vector<float> slice(x.begin() + long(first), x.end());
+    binarizeDynamically(slice.data(), slice.size(), 7, 3, 11, first);
+    CHECK(std::equal(slice.begin(), slice.end(), binarized.begin() + long(first)));
+  }
+}

@@ -4,19 +4,36 @@
 //             [--binarize none|static|dynamic] [--last-batch pad|drop] ...
 //   vae-train eval|encode|score|sample|reconstruct MODEL.so [--out DIR] ...
 //   vae-train score MODEL.so --iw K
+//   mpirun -np N vae-train MODEL.so ...     (data-parallel, docs/distributed.md)
 //
-// Links only libvaert: no LLVM or MLIR.
+// Links only libvaert (and MPI where the build found it): no LLVM or MLIR.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Trainer.h"
+#ifdef VAEC_HAVE_MPI
+#include "runtime/MpiCommunicator.h"
+#endif
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <cstdio>
+#include <memory>
+
+namespace {
+
+/// The processes an MPI launcher says it started (1 if none).
+long launchedProcesses() {
+  for (const char *variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char *value = std::getenv(variable))
+      return std::strtol(value, nullptr, 10);
+  return 1;
+}
+
+} // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{"vae-train: train a VAE compiled by vaec on MNIST-format data, "
@@ -65,6 +82,10 @@ int main(int argc, char **argv) {
   CLI::Option *overwrite = train->add_flag("--overwrite", options.overwrite,
                                            "start over even if OUT holds a checkpoint");
   resume->excludes(overwrite);
+  bool distributed = false;
+  train->add_flag("--distributed", distributed,
+                  "train data-parallel over the MPI processes this one was started with "
+                  "(implied under mpirun; docs/distributed.md)");
   // Hyperparameters: the train block's by default (a resumed run's own),
   // these flags override them without recompiling.
   std::map<std::string, double> hyperValues;
@@ -150,13 +171,46 @@ int main(int argc, char **argv) {
     if (option->count() > 0)
       options.hyper[key] = hyperValues[key];
   std::string error;
-  auto model = vae::Model::load(modelPath, error);
-  if (!model) {
-    std::fprintf(stderr, "vae-train: error: %s\n", error.c_str());
+  auto fail = [](const std::string &message) {
+    std::fprintf(stderr, "vae-train: error: %s\n", message.c_str());
     return 1;
+  };
+  bool training = train->parsed();
+  long processes = launchedProcesses();
+  if (!training && processes > 1)
+    return fail("only training runs over several processes; run this command without mpirun");
+  distributed = training && (distributed || vae::startedByMpiLauncher());
+  std::unique_ptr<vae::Communicator> world;
+  if (distributed) {
+#ifdef VAEC_HAVE_MPI
+    world = vae::openMpi(argc, argv, error);
+    if (!world)
+      return fail(error);
+    if (!world->lead() && !std::freopen("/dev/null", "w", stdout))
+      return fail("cannot silence the output of rank " + std::to_string(world->rank()));
+#else
+    if (processes > 1 || train->count("--distributed"))
+      return fail("this vae-train was built without MPI, so it trains on one process only; "
+                  "install Open MPI (tools/install-deps.sh) and rebuild, or run it alone");
+#endif
   }
-  for (size_t i = 0; i < inferenceApps.size(); ++i)
-    if (inferenceApps[i]->parsed())
-      return vae::runCommand(*model, options, checkpoint, inference[i].command);
-  return vae::train(*model, options);
+  auto run = [&] {
+    auto model = vae::Model::load(modelPath, error);
+    if (!model)
+      return fail(error);
+    for (size_t i = 0; i < inferenceApps.size(); ++i)
+      if (inferenceApps[i]->parsed())
+        return vae::runCommand(*model, options, checkpoint, inference[i].command);
+    return vae::train(*model, options, world ? *world : vae::singleProcess());
+  };
+  int code = run();
+#ifdef VAEC_HAVE_MPI
+  // An error on one process would leave the others waiting in a collective.
+  if (code != 0 && world && world->distributed()) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    vae::abortMpiRun(code);
+  }
+#endif
+  return code;
 }
