@@ -15,6 +15,8 @@
 - A resume with another number of processes is refused, naming the one to
   use; an inference command under mpirun is refused.
 - 4 processes on 2 cores (oversubscribed) complete an epoch.
+- Ctrl-C to mpirun stops every process at one step with a checkpoint
+  there; the resumed run ends bit-identical to one never stopped.
 
 CI runs as root: mpirun needs --allow-run-as-root, and --oversubscribe for
 more processes than cores."""
@@ -167,5 +169,31 @@ with tempfile.TemporaryDirectory() as tmp:
     result = train(b64, killed, 2, "--resume", "--epochs", "3")
     check(result.returncode == 0 and "resuming from" in result.stdout and
           "epoch 3/3" in result.stdout, "mpirun -np 2 ... --resume continues the run to epoch 3")
+
+    # Ctrl-C to mpirun mid-epoch: it passes SIGTERM on, the processes agree
+    # on the step to stop after, rank 0 saves it; the resumed run ends
+    # bit-identical to one never stopped.
+    stopped, whole = os.path.join(tmp, "stopped"), os.path.join(tmp, "whole")
+    settings = ["--epochs", "2", "--limit", "30000"]
+    result = train(b64, whole, 2, *settings)
+    job = subprocess.Popen(MPIRUN + ["-np", "2", vae_train, b64, "--out", stopped,
+                                     "--no-progress", *settings],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    for line in job.stdout:  # the first step is near
+        if line.startswith("adam"):
+            break
+    time.sleep(0.5)
+    job.send_signal(signal.SIGINT)
+    output = job.stdout.read()
+    job.wait(timeout=60)
+    print(output)
+    check(job.returncode != 0 and "terminated (SIGTERM) at epoch 1, step" in output,
+          f"Ctrl-C to mpirun: the run stops within epoch 1 (exit {job.returncode})")
+    result = train(b64, stopped, 2, "--resume", *settings)
+    check(result.returncode == 0 and "resuming from" in result.stdout,
+          "... and resumes from that step")
+    check(parameters(os.path.join(stopped, "checkpoint.bin")) ==
+          parameters(os.path.join(whole, "checkpoint.bin")),
+          "... to the parameters of the run never stopped, bit for bit")
 
 finish()

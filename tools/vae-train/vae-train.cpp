@@ -206,7 +206,8 @@ int main(int argc, char **argv) {
   int code = run();
 #ifdef VAEC_HAVE_MPI
   // An error on one process would leave the others waiting in a collective.
-  if (code != 0 && world && world->distributed()) {
+  // (A stop by a signal is agreed on by all: they end together.)
+  if (code != 0 && code < 128 && world && world->distributed()) {
     std::fflush(stdout);
     std::fflush(stderr);
     vae::abortMpiRun(code);
