@@ -102,7 +102,8 @@ public:
   Result (*streamBeginCapture)(Stream, int) = nullptr;
   Result (*streamEndCapture)(Stream, Graph *) = nullptr;
   Result (*graphInstantiate)(GraphExec *, Graph, unsigned long long) = nullptr;
-  Result (*graphExecUpdate)(GraphExec, Graph, GraphExecUpdateResultInfo *) = nullptr;
+  /// (The last argument is a GraphExecUpdateResultInfo.)
+  Result (*graphExecUpdate)(GraphExec, Graph, void *) = nullptr;
   Result (*graphLaunch)(GraphExec, Stream) = nullptr;
   Result (*graphDestroy)(Graph) = nullptr;
   Result (*graphExecDestroy)(GraphExec) = nullptr;
