@@ -507,6 +507,39 @@ struct ReduceRowsLowering : OpConversionPattern<ReduceRowsOp> {
   }
 };
 
+/// Each example's elements as [batch, N] (a collapse of every non-batch
+/// dimension), then in the result's shape (an expand): both views, for
+/// any two shapes of one size.
+struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value value = adaptor.getInput();
+    auto input = cast<RankedTensorType>(value.getType());
+    RankedTensorType result = op.getType();
+    auto flat = RankedTensorType::get({input.getDimSize(0), input.getNumElements() /
+                                                                input.getDimSize(0)},
+                                      input.getElementType());
+    // [[0], [1, ..., rank - 1]]: the batch, and the rest as one.
+    auto grouping = [](int64_t rank) {
+      ReassociationIndices rest;
+      for (int64_t i = 1; i < rank; ++i)
+        rest.push_back(i);
+      return SmallVector<ReassociationIndices>{{0}, rest};
+    };
+    if (input.getRank() > 2)
+      value = rewriter.create<tensor::CollapseShapeOp>(loc, flat, value,
+                                                       grouping(input.getRank()));
+    if (result.getRank() > 2)
+      value = rewriter.create<tensor::ExpandShapeOp>(loc, result, value,
+                                                     grouping(result.getRank()));
+    rewriter.replaceOp(op, value);
+    return success();
+  }
+};
+
 struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -724,7 +757,7 @@ struct ConvertVDLToLinalgPass
                  PerExampleGradLowering<BernoulliLogProbGradOp>,
                  PerExampleGradLowering<GaussianLogProbGradOp>,
                  PerExampleGradLowering<GaussianFixedLogProbGradOp>, MatmulLowering,
-                 ReduceRowsLowering, BroadcastLowering, ClipCoefficientLowering,
+                 ReduceRowsLowering, BroadcastLowering, ReshapeLowering, ClipCoefficientLowering,
                  AdamUpdateLowering, SgdUpdateLowering>(ctx);
     patterns.add<ReductionLowering<KLNormalOp>,
                  ReductionLowering<BernoulliLogProbOp>,

@@ -28,8 +28,8 @@ namespace vaec {
 /// What an expression evaluates to, once Sema has looked at it. Tensor shapes
 /// leave out the implicit batch dimension.
 struct SemaType {
-  enum Kind { Unknown, Error, Number, Tensor, Distribution } kind = Unknown;
-  std::vector<int64_t> shape; // Tensor
+  enum Kind { Unknown, Error, Number, Tensor, Distribution, Shape } kind = Unknown;
+  std::vector<int64_t> shape; // Tensor, Shape (a list of sizes: `[32, 7, 7]`)
   double value = 0;           // Number: every scalar is a compile-time constant
   bool isInteger = false;     // Number written without '.' or exponent
   std::string distribution;   // Distribution: "normal", "bernoulli", ...
@@ -46,6 +46,11 @@ struct SemaType {
     t.shape = std::move(shape);
     return t;
   }
+  static SemaType sizes(std::vector<int64_t> shape) {
+    SemaType t{Shape};
+    t.shape = std::move(shape);
+    return t;
+  }
   bool isError() const { return kind == Error; }
   /// `f32[400]`, `number 0.5`, `normal distribution`.
   std::string str() const;
@@ -58,7 +63,7 @@ std::string formatNumber(double value);
 
 class Expr {
 public:
-  enum Kind { Number, Name, Call, Binary, Negate };
+  enum Kind { Number, Name, Call, Binary, Negate, List };
   Expr(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
   virtual ~Expr() = default;
   Kind getKind() const { return kind; }
@@ -130,6 +135,15 @@ public:
       : Expr(Negate, loc), operand(std::move(operand)) {}
   static bool classof(const Expr *e) { return e->kind == Negate; }
   std::unique_ptr<Expr> operand;
+};
+
+/// `[32, 7, 7]`: sizes, the shape argument of `reshape`.
+class ListExpr : public Expr {
+public:
+  ListExpr(llvm::SMLoc loc, std::vector<std::unique_ptr<Expr>> elements)
+      : Expr(List, loc), elements(std::move(elements)) {}
+  static bool classof(const Expr *e) { return e->kind == List; }
+  std::vector<std::unique_ptr<Expr>> elements;
 };
 
 struct Stmt {

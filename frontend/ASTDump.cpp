@@ -61,6 +61,9 @@ void Dumper::dumpExpr(const Expr &expr, unsigned indent,
   case Expr::Call:
     os << "Call " << llvm::cast<CallExpr>(expr).callee;
     break;
+  case Expr::List:
+    os << "List";
+    break;
   }
   os << typeSuffix(expr) << at(expr.loc) << "\n";
   if (auto *negate = llvm::dyn_cast<NegateExpr>(&expr))
@@ -69,6 +72,9 @@ void Dumper::dumpExpr(const Expr &expr, unsigned indent,
     dumpExpr(*binary->lhs, indent + 1);
     dumpExpr(*binary->rhs, indent + 1);
   }
+  if (auto *list = llvm::dyn_cast<ListExpr>(&expr))
+    for (const auto &element : list->elements)
+      dumpExpr(*element, indent + 1);
   if (auto *call = llvm::dyn_cast<CallExpr>(&expr))
     for (const Argument &arg : call->args)
       dumpExpr(*arg.value, indent + 1,

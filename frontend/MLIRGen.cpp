@@ -170,6 +170,8 @@ Value Generator::emit(const Expr &expr) {
   }
   case Expr::Call:
     break;
+  case Expr::List:
+    llvm_unreachable("lists are reshape's sizes, read by Sema");
   }
   auto &call = llvm::cast<CallExpr>(expr);
   StringRef callee = call.callee;
@@ -180,6 +182,8 @@ Value Generator::emit(const Expr &expr) {
                                         paramValues.lookup(call.paramIndex + 1));
   }
   Value x = emit(*call.operand(0));
+  if (callee == "flatten" || callee == "reshape")
+    return builder.create<vdl::ReshapeOp>(location, batched(expr.type.shape), x);
   if (callee == "relu") return builder.create<vdl::ReluOp>(location, x);
   if (callee == "tanh") return builder.create<vdl::TanhOp>(location, x);
   if (callee == "sigmoid") return builder.create<vdl::SigmoidOp>(location, x);

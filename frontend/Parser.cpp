@@ -11,6 +11,7 @@
 //   expr    := unary (('+' | '-' | '*' | '/') unary)*   (usual precedence)
 //   unary   := '-' unary | primary
 //   primary := NUMBER | ID | ID '(' [arg (',' arg)*] ')' | '(' expr ')'
+//            | '[' expr (',' expr)* ']'
 //   arg     := [ID '='] expr
 //
 //===----------------------------------------------------------------------===//
@@ -381,6 +382,19 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
     if (!inner || !expect(TokenKind::RParen, "to close the parenthesis"))
       return nullptr;
     return inner;
+  }
+  case TokenKind::LBracket: {
+    consume();
+    std::vector<std::unique_ptr<Expr>> elements;
+    do {
+      std::unique_ptr<Expr> element = parseExpr();
+      if (!element)
+        return nullptr;
+      elements.push_back(std::move(element));
+    } while (consumeIf(TokenKind::Comma));
+    if (!expect(TokenKind::RBracket, "to close the list"))
+      return nullptr;
+    return std::make_unique<ListExpr>(start.loc(), std::move(elements));
   }
   default:
     diags.error(start.loc(), "expected an expression, found " +

@@ -8,6 +8,7 @@
 #include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -21,7 +22,7 @@ namespace {
 // Builtin signatures
 //===----------------------------------------------------------------------===//
 
-enum class ArgKind { Tensor, TensorOrNumber, Number, Count };
+enum class ArgKind { Tensor, TensorOrNumber, Number, Count, Sizes };
 constexpr double kNoDefault = std::numeric_limits<double>::quiet_NaN();
 /// A parameter that may be left out without a value (gaussian's logvar/sigma).
 constexpr double kOptional = std::numeric_limits<double>::infinity();
@@ -35,7 +36,8 @@ struct ParamSpec {
 
 struct BuiltinSpec {
   const char *name;
-  enum Role { Layer, Elementwise, Distribution } role;
+  /// Reshape: the same elements in another shape (flatten, reshape).
+  enum Role { Layer, Elementwise, Distribution, Reshape } role;
   std::vector<ParamSpec> params;
 };
 
@@ -43,6 +45,8 @@ const std::vector<BuiltinSpec> &expressionBuiltins() {
   static const std::vector<BuiltinSpec> specs = {
       {"dense", BuiltinSpec::Layer,
        {{"x", ArgKind::Tensor}, {"units", ArgKind::Count}}},
+      {"flatten", BuiltinSpec::Reshape, {{"x", ArgKind::Tensor}}},
+      {"reshape", BuiltinSpec::Reshape, {{"x", ArgKind::Tensor}, {"shape", ArgKind::Sizes}}},
       {"relu", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
       {"tanh", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
       {"sigmoid", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
@@ -137,6 +141,16 @@ std::vector<llvm::StringRef> namesOf(const std::vector<BuiltinSpec> &specs) {
   for (const BuiltinSpec &spec : specs)
     names.push_back(spec.name);
   return names;
+}
+
+/// Elements of a tensor of `shape`, saturating (sizes are at most 2^24 each).
+int64_t numElements(const std::vector<int64_t> &shape) {
+  int64_t elements = 1;
+  for (int64_t size : shape)
+    elements = elements > std::numeric_limits<int64_t>::max() / size
+                   ? std::numeric_limits<int64_t>::max()
+                   : elements * size;
+  return elements;
 }
 
 bool isIntegral(double value) {
@@ -235,7 +249,11 @@ void Checker::checkDeclarations() {
       }
       elements *= input.shape[i];
     }
-    if (elements > Limits::kMaxDim)
+    if (input.shape.size() > Limits::kMaxRank)
+      diags.error(input.loc, "input has " + llvm::Twine(input.shape.size()) +
+                                 " dimensions; at most " + llvm::Twine(Limits::kMaxRank) +
+                                 " (channels, height, width and one more)");
+    else if (elements > Limits::kMaxDim)
       diags.error(input.loc, "input has " + llvm::Twine(elements) +
                                  " elements per example; the limit is " +
                                  llvm::Twine(Limits::kMaxDim));
@@ -361,11 +379,17 @@ void Checker::checkLikelihood(CallExpr &call) {
     Expr *arg = call.operand(i);
     if (!arg || arg->type.kind != SemaType::Tensor)
       continue;
-    if (arg->type.shape != inputShape)
+    if (arg->type.shape != inputShape) {
+      // The same elements in another shape: say how to fix it.
+      std::string sizes = SemaType::sizes(inputShape).str().substr(std::strlen("the sizes "));
+      std::string hint = numElements(arg->type.shape) == numElements(inputShape)
+                             ? "; reshape(..., " + sizes + ") gives it that shape"
+                             : "";
       diags.error(arg->loc, "likelihood parameter has shape " +
                                 arg->type.str() + " but the input '" +
                                 module.input->name + "' is " +
-                                SemaType::tensor(inputShape).str());
+                                SemaType::tensor(inputShape).str() + hint);
+    }
   }
   if (call.callee == "gaussian") {
     bool hasLogvar = call.operand(1) != nullptr;
@@ -444,6 +468,29 @@ SemaType Checker::check(Expr &expr, bool allowDistribution) {
   case Expr::Binary:
     type = checkBinary(llvm::cast<BinaryExpr>(expr));
     break;
+  case Expr::List: {
+    std::vector<int64_t> sizes;
+    type = SemaType::sizes({});
+    for (auto &element : llvm::cast<ListExpr>(expr).elements) {
+      SemaType size = check(*element);
+      if (size.isError()) {
+        type = SemaType::error();
+      } else if (size.kind != SemaType::Number || !isIntegral(size.value) || size.value < 1 ||
+                 size.value > Limits::kMaxDim) {
+        diags.error(element->loc, "a size must be an integer in [1, " +
+                                      std::to_string(Limits::kMaxDim) + "], got " + size.str());
+        type = SemaType::error();
+      } else if (!type.isError()) {
+        type.shape.push_back(static_cast<int64_t>(size.value));
+      }
+    }
+    if (!type.isError() && type.shape.size() > Limits::kMaxRank) {
+      diags.error(expr.loc, "a shape has at most " + std::to_string(Limits::kMaxRank) +
+                                " dimensions, this one " + std::to_string(type.shape.size()));
+      type = SemaType::error();
+    }
+    break;
+  }
   case Expr::Call:
     type = checkCall(llvm::cast<CallExpr>(expr), allowDistribution);
     break;
@@ -460,6 +507,12 @@ SemaType Checker::checkBinary(BinaryExpr &binary) {
   if (lhs.kind == SemaType::Distribution || rhs.kind == SemaType::Distribution) {
     diags.error(binary.loc,
                 "operator '" + op + "' cannot take a distribution");
+    return SemaType::error();
+  }
+  if (lhs.kind == SemaType::Shape || rhs.kind == SemaType::Shape) {
+    diags.error(binary.loc, "operator '" + op + "' cannot take a list of sizes (" +
+                                (lhs.kind == SemaType::Shape ? lhs : rhs).str() +
+                                "); a list is the shape argument of reshape");
     return SemaType::error();
   }
   if (lhs.kind == SemaType::Number && rhs.kind == SemaType::Number) {
@@ -578,6 +631,13 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
         ok = false;
       }
       break;
+    case ArgKind::Sizes:
+      if (type.kind != SemaType::Shape) {
+        diags.error(arg->loc, what + " must be a list of sizes like [32, 7, 7], got " +
+                                  type.str());
+        ok = false;
+      }
+      break;
     case ArgKind::Count:
       if (!isNumber || !isIntegral(type.value) || type.value < 1 ||
           type.value > Limits::kMaxDim) {
@@ -643,13 +703,28 @@ SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
     }
     return input;
   }
+  case BuiltinSpec::Reshape: {
+    const SemaType &input = call.operand(0)->type;
+    int64_t elements = numElements(input.shape);
+    if (call.callee == "flatten")
+      return SemaType::tensor({elements});
+    const SemaType &target = call.operand(1)->type;
+    if (numElements(target.shape) != elements) {
+      diags.error(call.loc, "reshape of " + input.str() + " (" + std::to_string(elements) +
+                                " elements) to " + shapeString(target.shape) + " (" +
+                                std::to_string(numElements(target.shape)) +
+                                " elements): the number of elements must not change");
+      return SemaType::error();
+    }
+    return SemaType::tensor(target.shape);
+  }
   case BuiltinSpec::Layer: {
     SemaType input = call.operand(0)->type;
     int64_t units = static_cast<int64_t>(call.number(1));
     if (input.shape.size() != 1) {
       diags.error(call.operand(0)->loc,
                   "dense expects a rank-1 input (features of one example), "
-                  "got " + input.str());
+                  "got " + input.str() + "; flatten(...) makes it one");
       return SemaType::error();
     }
     int64_t fanIn = input.shape[0];
@@ -884,6 +959,12 @@ std::string SemaType::str() const {
   case Number: return "the number " + formatNumber(value);
   case Tensor: return shapeString(shape);
   case Distribution: return "a " + distribution + " distribution";
+  case Shape: {
+    std::string sizes = "the sizes [";
+    for (size_t i = 0; i < shape.size(); ++i)
+      sizes += (i ? ", " : "") + std::to_string(shape[i]);
+    return sizes + "]";
+  }
   }
   return "";
 }

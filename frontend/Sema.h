@@ -21,6 +21,8 @@ struct Limits {
   static constexpr int64_t kMaxDim = int64_t{1} << 24;
   static constexpr int64_t kMaxParamElements = int64_t{1} << 28;
   static constexpr int64_t kMaxBatch = int64_t{1} << 16;
+  /// Dimensions of one example (the C ABI's VAE_MAX_RANK).
+  static constexpr size_t kMaxRank = 4;
 };
 
 /// Annotates `module` in place. Returns true when no error was reported.

@@ -66,6 +66,13 @@ LogicalResult DenseOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
+LogicalResult ReshapeOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &adjoints) {
+  return unaryRule(needed, adjoints, [&] {
+    return b.create<ReshapeOp>(getLoc(), getInput().getType(), dy).getResult();
+  });
+}
+
 LogicalResult ReluOp::buildGradients(OpBuilder &b, Value dy,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &adjoints) {

@@ -65,6 +65,23 @@ void DenseOp::build(OpBuilder &builder, OperationState &state, Value input,
   build(builder, state, type, input, weight, bias);
 }
 
+LogicalResult ReshapeOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (input.getRank() < 2 || result.getRank() < 2)
+    return emitOpError("reshapes batches of examples: operand and result need a batch "
+                       "dimension and at least one more, got ")
+           << input << " and " << result;
+  if (input.getDimSize(0) != result.getDimSize(0))
+    return emitOpError("keeps the batch dimension: ")
+           << input.getDimSize(0) << " in, " << result.getDimSize(0) << " out";
+  if (input.getNumElements() != result.getNumElements())
+    return emitOpError("keeps the number of elements: ")
+           << input << " has " << input.getNumElements() << ", " << result << " has "
+           << result.getNumElements();
+  return success();
+}
+
 LogicalResult DenseOp::verify() {
   auto input = getInput().getType(), weight = getWeight().getType(),
        bias = getBias().getType(), result = getResult().getType();

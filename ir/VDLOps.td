@@ -58,6 +58,25 @@ def VDL_DenseOp : VDL_Op<"dense", [Differentiable]> {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+def VDL_ReshapeOp : VDL_Op<"reshape", [Differentiable]> {
+  let summary = "the same elements of each example in another shape";
+  let description = [{
+    VDL's `flatten(x)` and `reshape(x, [32, 7, 7])`: each example's elements
+    in row-major order, unchanged, under another shape; the batch dimension
+    (the first) stays. Its gradient is the reshape back. Lowers to views
+    (`tensor.collapse_shape`, then `tensor.expand_shape`): no copy.
+
+    ```mlir
+    %flat = vdl.reshape %x : tensor<128x1x28x28xf32> -> tensor<128x784xf32>
+    %image = vdl.reshape %h : tensor<128x1568xf32> -> tensor<128x32x7x7xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$input);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 class VDL_UnaryOp<string mnemonic, string formula>
     : VDL_Op<mnemonic, [SameOperandsAndResultType, Differentiable]> {
   let summary = "elementwise " # mnemonic;

@@ -133,6 +133,12 @@ private:
 
   bool step(Operation *op) {
     return llvm::TypeSwitch<Operation *, bool>(op)
+        .Case([&](ReshapeOp) { // the same elements, another shape
+          Tensor out = like(op->getResult(0));
+          out.data = in(op, 0).data;
+          values[op->getResult(0)] = out;
+          return true;
+        })
         .Case([&](DenseOp) {
           const Tensor &x = in(op, 0), &w = in(op, 1), &b = in(op, 2);
           Tensor out = like(op->getResult(0));
@@ -343,6 +349,9 @@ const std::map<std::string, Case> &cases() {
         "%x: tensor<3x4xf32> {vdl.param = \"x\"}, %w: tensor<4x5xf32> {vdl.param = \"w\"}, "
         "%b: tensor<5xf32> {vdl.param = \"b\"}",
         "tensor<3x5xf32>"}},
+      {"vdl.reshape",
+       {"%y = vdl.reshape %p : tensor<3x4xf32> -> tensor<3x2x1x2xf32>",
+        "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<3x2x1x2xf32>"}},
       {"vdl.relu", unaryCase("relu")},
       {"vdl.tanh", unaryCase("tanh")},
       {"vdl.sigmoid", unaryCase("sigmoid")},

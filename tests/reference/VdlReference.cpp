@@ -207,6 +207,10 @@ private:
     size_t a = eval(*e.operand(0));
     const Matrix &v = tape.value(a);
     const std::string &f = e.callee;
+    // Values are [batch, elements of one example] in row-major order, so a
+    // reshape leaves them as they are (and its gradient too).
+    if (f == "flatten" || f == "reshape")
+      return a;
     if (f == "dense") {
       int index = e.paramIndex;
       const Matrix &w = params.at(size_t(index)), &b = params.at(size_t(index) + 1);

@@ -283,3 +283,16 @@ func.func @clip_coefficient(%n: tensor<f32>, %max: tensor<f32>) -> tensor<f32> {
   %0 = vdl.clip_coefficient %n, %max : tensor<f32>
   return %0 : tensor<f32>
 }
+
+// -----
+
+// Reshapes are views: every non-batch dimension collapsed into one, then
+// expanded into the result's; no copy, no linalg op.
+// CHECK-LABEL: func.func @reshape
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : tensor<2x1x4x4xf32> into tensor<2x16xf32>
+// CHECK: tensor.expand_shape %[[FLAT]] {{\[\[}}0], [1, 2, 3]] output_shape [2, 2, 2, 4] : tensor<2x16xf32> into tensor<2x2x2x4xf32>
+// CHECK-NOT: linalg
+func.func @reshape(%x: tensor<2x1x4x4xf32>) -> tensor<2x2x2x4xf32> {
+  %0 = vdl.reshape %x : tensor<2x1x4x4xf32> -> tensor<2x2x2x4xf32>
+  return %0 : tensor<2x2x2x4xf32>
+}

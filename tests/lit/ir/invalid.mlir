@@ -274,3 +274,27 @@ func.func @adam_types(%p: tensor<4x3xf32>, %g: tensor<4x2xf32>, %s: tensor<f32>)
 func.func @parallel_not_a_loop() attributes {vdl.parallel} {
   return
 }
+
+// -----
+
+func.func @reshape_elements(%x: tensor<2x1x4x4xf32>) {
+  // expected-error @+1 {{'vdl.reshape' op keeps the number of elements: 'tensor<2x1x4x4xf32>' has 32, 'tensor<2x15xf32>' has 30}}
+  %0 = vdl.reshape %x : tensor<2x1x4x4xf32> -> tensor<2x15xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_batch(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{'vdl.reshape' op keeps the batch dimension: 2 in, 4 out}}
+  %0 = vdl.reshape %x : tensor<2x8xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_no_batch(%x: tensor<16xf32>) {
+  // expected-error @+1 {{'vdl.reshape' op reshapes batches of examples: operand and result need a batch dimension and at least one more, got 'tensor<16xf32>' and 'tensor<2x8xf32>'}}
+  %0 = vdl.reshape %x : tensor<16xf32> -> tensor<2x8xf32>
+  return
+}

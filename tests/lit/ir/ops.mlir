@@ -113,3 +113,12 @@ func.func @gradients(%x: tensor<4x3xf32>, %w: tensor<3x2xf32>, %dy: tensor<4x2xf
 // CHECK: module attributes {vdl.batch = 4 : i64, vdl.model = "tiny", vdl.train = {optimizer = "adam"}}
 module attributes {vdl.model = "tiny", vdl.batch = 4, vdl.train = {optimizer = "adam"}} {
 }
+
+// CHECK-LABEL: func.func @reshape
+func.func @reshape(%x: tensor<2x1x4x4xf32>) -> tensor<2x2x2x4xf32> {
+  // CHECK: vdl.reshape %{{.*}} : tensor<2x1x4x4xf32> -> tensor<2x16xf32>
+  %flat = vdl.reshape %x : tensor<2x1x4x4xf32> -> tensor<2x16xf32>
+  // CHECK: vdl.reshape %{{.*}} : tensor<2x16xf32> -> tensor<2x2x2x4xf32>
+  %image = vdl.reshape %flat : tensor<2x16xf32> -> tensor<2x2x2x4xf32>
+  return %image : tensor<2x2x2x4xf32>
+}
