@@ -348,6 +348,30 @@ with tempfile.TemporaryDirectory() as tmp:
         check(bad.returncode != 0 and message in bad.stderr and not os.path.exists(folder),
               f"{' '.join(flags)} is refused before anything is written: " + bad.stderr.strip().splitlines()[0])
 
+    # The model with image-shaped input (flatten in, reshape out) is the
+    # same computation: the same checkpoint, byte for byte, but for the
+    # run record (model name and fingerprint), and its pictures.
+    source = open(os.path.join(models, "mnist_vae.vdl")).read()
+    image = (source.replace("input x: f32[784]", "input x: f32[1, 28, 28]")
+             .replace("dense(x, 400)", "dense(flatten(x), 400)")
+             .replace("logits = dense(h, 784)", "logits = reshape(dense(h, 784), [1, 28, 28])"))
+    check(image.count("flatten") == 1 and image.count("reshape") == 1, "an image-shaped mnist_vae")
+    image_vdl, image_so = os.path.join(tmp, "image_vae.vdl"), os.path.join(tmp, "image_vae.so")
+    open(image_vdl, "w").write(image)
+    subprocess.run([vaec, image_vdl, "-o", image_so], check=True)
+    image_out = os.path.join(tmp, "image-run")
+    same = subprocess.run([vae_train, image_so, "--epochs", "1", "--limit", "2000", "--out",
+                           image_out, "--no-progress"], capture_output=True, text=True)
+    flat = open(os.path.join(out, "checkpoint.bin"), "rb").read()
+    shaped = open(os.path.join(image_out, "checkpoint.bin"), "rb").read()
+    floats = 4 * (652848 + 2 * 652848)  # parameters and Adam's two moments
+    check(same.returncode == 0 and len(flat) == len(shaped) and flat[-floats:] == shaped[-floats:],
+          "the image-shaped model trains to the flat model's parameters and optimizer state, "
+          "bit for bit")
+    check(all(os.path.getsize(os.path.join(image_out, name)) > 0
+              for name in ["reconstructions.png", "samples.png", "latent_traversal.png"]),
+          "... and draws its pictures")
+
     # Bad data: an empty folder, then a file with a wrong magic number.
     empty = os.path.join(tmp, "empty")
     os.mkdir(empty)
