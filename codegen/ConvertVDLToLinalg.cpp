@@ -730,6 +730,18 @@ struct ConvertVDLToLinalgPass
     : vaec::impl::ConvertVDLToLinalgBase<ConvertVDLToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // Convolutions are checked, differentiated and verified, but not yet
+    // lowered: say so at the model's line rather than fail to legalize.
+    WalkResult convolutions = getOperation()->walk([](Operation *op) {
+      if (!isa<Conv2DOp, Conv2DTransposeOp, Conv2DFilterGradOp, ChannelSumOp>(op))
+        return WalkResult::advance();
+      op->emitError() << "'" << op->getName()
+                      << "' is not compiled to native code yet: vaec checks and "
+                         "differentiates convolutions, but cannot build them";
+      return WalkResult::interrupt();
+    });
+    if (convolutions.wasInterrupted())
+      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<VDLDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,

@@ -181,6 +181,20 @@ Value Generator::emit(const Expr &expr) {
                                         paramValues.lookup(call.paramIndex),
                                         paramValues.lookup(call.paramIndex + 1));
   }
+  if (callee == "conv2d" || callee == "conv2d_transpose") {
+    Value input = emit(*call.operand(0));
+    Type type = batched(expr.type.shape);
+    Value filter = paramValues.lookup(call.paramIndex);
+    Value bias = paramValues.lookup(call.paramIndex + 1);
+    auto integer = [&](size_t i) {
+      return builder.getI64IntegerAttr(static_cast<int64_t>(call.number(i)));
+    };
+    if (callee == "conv2d")
+      return builder.create<vdl::Conv2DOp>(location, type, input, filter, bias, integer(3),
+                                           integer(4));
+    return builder.create<vdl::Conv2DTransposeOp>(location, type, input, filter, bias,
+                                                  integer(3), integer(4), integer(5));
+  }
   Value x = emit(*call.operand(0));
   if (callee == "flatten" || callee == "reshape")
     return builder.create<vdl::ReshapeOp>(location, batched(expr.type.shape), x);

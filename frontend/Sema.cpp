@@ -22,7 +22,8 @@ namespace {
 // Builtin signatures
 //===----------------------------------------------------------------------===//
 
-enum class ArgKind { Tensor, TensorOrNumber, Number, Count, Sizes };
+/// Count: an integer >= 1; Offset: an integer >= 0 (a padding).
+enum class ArgKind { Tensor, TensorOrNumber, Number, Count, Offset, Sizes };
 constexpr double kNoDefault = std::numeric_limits<double>::quiet_NaN();
 /// A parameter that may be left out without a value (gaussian's logvar/sigma).
 constexpr double kOptional = std::numeric_limits<double>::infinity();
@@ -37,7 +38,8 @@ struct ParamSpec {
 struct BuiltinSpec {
   const char *name;
   /// Reshape: the same elements in another shape (flatten, reshape).
-  enum Role { Layer, Elementwise, Distribution, Reshape } role;
+  /// Conv: a convolution of an image [channels, height, width].
+  enum Role { Layer, Elementwise, Distribution, Reshape, Conv } role;
   std::vector<ParamSpec> params;
 };
 
@@ -45,6 +47,19 @@ const std::vector<BuiltinSpec> &expressionBuiltins() {
   static const std::vector<BuiltinSpec> specs = {
       {"dense", BuiltinSpec::Layer,
        {{"x", ArgKind::Tensor}, {"units", ArgKind::Count}}},
+      {"conv2d", BuiltinSpec::Conv,
+       {{"x", ArgKind::Tensor},
+        {"filters", ArgKind::Count},
+        {"kernel", ArgKind::Count, 3},
+        {"stride", ArgKind::Count, 1},
+        {"padding", ArgKind::Offset, 0}}},
+      {"conv2d_transpose", BuiltinSpec::Conv,
+       {{"x", ArgKind::Tensor},
+        {"filters", ArgKind::Count},
+        {"kernel", ArgKind::Count, 3},
+        {"stride", ArgKind::Count, 1},
+        {"padding", ArgKind::Offset, 0},
+        {"output_padding", ArgKind::Offset, 0}}},
       {"flatten", BuiltinSpec::Reshape, {{"x", ArgKind::Tensor}}},
       {"reshape", BuiltinSpec::Reshape, {{"x", ArgKind::Tensor}, {"shape", ArgKind::Sizes}}},
       {"relu", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
@@ -191,6 +206,7 @@ private:
   std::optional<int64_t> checkCount(Expr &expr, llvm::StringRef what,
                                     int64_t min, int64_t max);
   std::string newParamName(llvm::StringRef label);
+  SemaType checkConv(CallExpr &call);
 
   Module &module;
   DiagnosticEngine &diags;
@@ -639,14 +655,17 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
       }
       break;
     case ArgKind::Count:
-      if (!isNumber || !isIntegral(type.value) || type.value < 1 ||
+    case ArgKind::Offset: {
+      int least = param.kind == ArgKind::Count ? 1 : 0;
+      if (!isNumber || !isIntegral(type.value) || type.value < least ||
           type.value > Limits::kMaxDim) {
-        diags.error(arg->loc, what + " must be an integer in [1, " +
-                                  std::to_string(Limits::kMaxDim) + "], got " +
+        diags.error(arg->loc, what + " must be an integer in [" + std::to_string(least) +
+                                  ", " + std::to_string(Limits::kMaxDim) + "], got " +
                                   type.str());
         ok = false;
       }
       break;
+    }
     }
   }
   return ok;
@@ -703,6 +722,8 @@ SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
     }
     return input;
   }
+  case BuiltinSpec::Conv:
+    return checkConv(call);
   case BuiltinSpec::Reshape: {
     const SemaType &input = call.operand(0)->type;
     int64_t elements = numElements(input.shape);
@@ -743,6 +764,74 @@ SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
   }
   }
   return SemaType::error();
+}
+
+/// conv2d(x, filters, kernel, stride, padding) and conv2d_transpose(...,
+/// output_padding) of an image x: f32[C, H, W]. The weights are PyTorch's
+/// (Conv2d: [filters, C, k, k]; ConvTranspose2d: [C, filters, k, k]) and so
+/// is their initialization: uniform in ±1/sqrt(fan_in), fan_in C·k·k for
+/// conv2d and filters·k·k for conv2d_transpose (PyTorch reads it from the
+/// weight's second dimension).
+SemaType Checker::checkConv(CallExpr &call) {
+  bool transpose = call.callee == "conv2d_transpose";
+  const SemaType &input = call.operand(0)->type;
+  auto count = [&](size_t i) { return static_cast<int64_t>(call.number(i)); };
+  int64_t filters = count(1), kernel = count(2), stride = count(3), padding = count(4);
+  int64_t outputPadding = transpose ? count(5) : 0;
+  if (input.shape.size() != 3) {
+    diags.error(call.operand(0)->loc,
+                call.callee + " expects an image [channels, height, width], got " +
+                    input.str() +
+                    (input.shape.size() == 1 ? "; reshape(..., [C, H, W]) makes it one" : ""));
+    return SemaType::error();
+  }
+  int64_t channels = input.shape[0];
+  std::vector<int64_t> out{filters, 0, 0};
+  for (int d = 0; d < 2; ++d) {
+    int64_t size = input.shape[1 + d];
+    const char *dimension = d == 0 ? "height" : "width";
+    if (!transpose) {
+      if (kernel > size + 2 * padding) {
+        diags.error(call.loc, "conv2d kernel " + std::to_string(kernel) +
+                                  " is larger than the padded input: " + input.str() +
+                                  " with padding " + std::to_string(padding) + " has " +
+                                  dimension + " " + std::to_string(size + 2 * padding));
+        return SemaType::error();
+      }
+      out[1 + d] = (size + 2 * padding - kernel) / stride + 1;
+    } else {
+      if (outputPadding >= stride) {
+        diags.error(call.loc, "conv2d_transpose output_padding " +
+                                  std::to_string(outputPadding) +
+                                  " must be smaller than its stride " + std::to_string(stride));
+        return SemaType::error();
+      }
+      out[1 + d] = (size - 1) * stride - 2 * padding + kernel + outputPadding;
+      if (out[1 + d] < 1 || out[1 + d] > Limits::kMaxDim) {
+        diags.error(call.loc, "conv2d_transpose of " + input.str() + " would have " +
+                                  dimension + " " + std::to_string(out[1 + d]) +
+                                  " ((size - 1) * stride - 2 * padding + kernel + "
+                                  "output_padding)");
+        return SemaType::error();
+      }
+    }
+  }
+  int64_t fanIn = (transpose ? filters : channels) * kernel * kernel;
+  std::vector<int64_t> weight = transpose ? std::vector<int64_t>{channels, filters, kernel, kernel}
+                                          : std::vector<int64_t>{filters, channels, kernel, kernel};
+  if (channels * filters * kernel * kernel > Limits::kMaxParamElements ||
+      filters * out[1] * out[2] > Limits::kMaxDim) {
+    diags.error(call.loc, call.callee + " of " + input.str() + " with " +
+                              std::to_string(filters) + " filters of " +
+                              std::to_string(kernel) + "x" + std::to_string(kernel) +
+                              " is too large (weight or output over the limits)");
+    return SemaType::error();
+  }
+  std::string name = newParamName(label);
+  call.paramIndex = static_cast<int>(module.params.size());
+  module.params.push_back({name + ".weight", weight, fanIn, call.loc, inEncoder});
+  module.params.push_back({name + ".bias", {filters}, fanIn, call.loc, inEncoder});
+  return SemaType::tensor(out);
 }
 
 //===----------------------------------------------------------------------===//

@@ -66,6 +66,55 @@ LogicalResult DenseOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
+LogicalResult Conv2DOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &adjoints) {
+  Location loc = getLoc();
+  adjoints.assign(getBias() ? 3 : 2, Value());
+  auto x = cast<RankedTensorType>(getInput().getType());
+  auto y = cast<RankedTensorType>(dy.getType());
+  int64_t kernel = cast<RankedTensorType>(getFilter().getType()).getDimSize(2);
+  int64_t stride = getStride(), padding = getPadding();
+  if (needed[0]) {
+    // dx: dy through the transposed convolution of the same filter; the
+    // rows a strided convolution skipped at the end come back as
+    // output_padding. (One value serves both dimensions only when they
+    // agree; the verifier of the transposed op checks the result.)
+    int64_t outputPadding = (x.getDimSize(2) + 2 * padding - kernel) % stride;
+    if ((x.getDimSize(3) + 2 * padding - kernel) % stride != outputPadding)
+      return emitOpError("no gradient rule for an input whose height and width leave "
+                         "different remainders at stride ")
+             << stride;
+    adjoints[0] = b.create<Conv2DTransposeOp>(loc, x, dy, getFilter(), Value(),
+                                              b.getI64IntegerAttr(stride),
+                                              b.getI64IntegerAttr(padding),
+                                              b.getI64IntegerAttr(outputPadding));
+  }
+  if (needed[1]) // dW: the input correlated with dy
+    adjoints[1] = b.create<Conv2DFilterGradOp>(loc, getFilter().getType(), getInput(), dy,
+                                               getStrideAttr(), getPaddingAttr());
+  if (getBias() && needed[2]) // db: dy summed per channel
+    adjoints[2] = b.create<ChannelSumOp>(
+        loc, RankedTensorType::get({y.getDimSize(1)}, y.getElementType()), dy);
+  return success();
+}
+
+LogicalResult Conv2DTransposeOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
+                                                SmallVectorImpl<Value> &adjoints) {
+  Location loc = getLoc();
+  adjoints.assign(getBias() ? 3 : 2, Value());
+  auto y = cast<RankedTensorType>(dy.getType());
+  if (needed[0]) // dx: dy through the convolution this one is the adjoint of
+    adjoints[0] = b.create<Conv2DOp>(loc, getInput().getType(), dy, getFilter(), Value(),
+                                     getStrideAttr(), getPaddingAttr());
+  if (needed[1]) // dW[c, o]: dy (the convolution's input) correlated with x
+    adjoints[1] = b.create<Conv2DFilterGradOp>(loc, getFilter().getType(), dy, getInput(),
+                                               getStrideAttr(), getPaddingAttr());
+  if (getBias() && needed[2])
+    adjoints[2] = b.create<ChannelSumOp>(
+        loc, RankedTensorType::get({y.getDimSize(1)}, y.getElementType()), dy);
+  return success();
+}
+
 LogicalResult ReshapeOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &adjoints) {
   return unaryRule(needed, adjoints, [&] {

@@ -65,6 +65,129 @@ void DenseOp::build(OpBuilder &builder, OperationState &state, Value input,
   build(builder, state, type, input, weight, bias);
 }
 
+//===----------------------------------------------------------------------===//
+// Convolutions: NCHW images, square kernels.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The spatial size of a convolution of `size` pixels, and of a transposed one.
+int64_t convolvedSize(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
+  return (size + 2 * padding - kernel) / stride + 1;
+}
+int64_t transposedSize(int64_t size, int64_t kernel, int64_t stride, int64_t padding,
+                       int64_t outputPadding) {
+  return (size - 1) * stride - 2 * padding + kernel + outputPadding;
+}
+
+/// Rank-4 `value` ([batch, channels, height, width] or a filter).
+LogicalResult checkRank4(Operation *op, Value value, StringRef what, StringRef layout) {
+  auto type = tensorTypeOf(value);
+  if (type.getRank() != 4)
+    return op->emitOpError() << what << " must be rank 4 " << layout << ", got " << type;
+  return success();
+}
+
+LogicalResult checkStridePadding(Operation *op, int64_t stride, int64_t padding) {
+  if (stride < 1)
+    return op->emitOpError("stride must be at least 1, got ") << stride;
+  if (padding < 0)
+    return op->emitOpError("padding must not be negative, got ") << padding;
+  return success();
+}
+
+/// The filter is [first, second, k, k]; the bias, if any, [out]; the
+/// result [batch, out, height, width].
+LogicalResult checkConvolution(Operation *op, Value input, Value filter, Value bias,
+                               int64_t inChannelsDim, int64_t outChannelsDim,
+                               ArrayRef<int64_t> resultSize, Type result) {
+  auto x = tensorTypeOf(input), w = tensorTypeOf(filter);
+  if (w.getDimSize(2) != w.getDimSize(3))
+    return op->emitOpError("takes square kernels, got a filter of ") << w;
+  if (w.getDimSize(inChannelsDim) != x.getDimSize(1))
+    return op->emitOpError("channels do not match: the input ")
+           << x << " has " << x.getDimSize(1) << ", the filter " << w << " takes "
+           << w.getDimSize(inChannelsDim);
+  int64_t outChannels = w.getDimSize(outChannelsDim);
+  if (bias && tensorTypeOf(bias).getShape() != ArrayRef<int64_t>{outChannels})
+    return op->emitOpError("bias must be [") << outChannels << "], got " << bias.getType();
+  auto expected = f32Tensor(op->getContext(),
+                            {x.getDimSize(0), outChannels, resultSize[0], resultSize[1]});
+  if (result != expected)
+    return op->emitOpError("result must be ") << expected << ", got " << result;
+  return success();
+}
+
+} // namespace
+
+LogicalResult Conv2DOp::verify() {
+  if (failed(checkRank4(*this, getInput(), "input", "[batch, channels, height, width]")) ||
+      failed(checkRank4(*this, getFilter(), "filter", "[out, in, k, k]")) ||
+      failed(checkStridePadding(*this, getStride(), getPadding())))
+    return failure();
+  auto x = tensorTypeOf(getInput());
+  int64_t kernel = tensorTypeOf(getFilter()).getDimSize(2);
+  for (int64_t d : {2, 3})
+    if (kernel > x.getDimSize(d) + 2 * getPadding())
+      return emitOpError("kernel ") << kernel << " is larger than the padded input " << x
+                                    << " (padding " << getPadding() << ")";
+  int64_t size[2] = {convolvedSize(x.getDimSize(2), kernel, getStride(), getPadding()),
+                     convolvedSize(x.getDimSize(3), kernel, getStride(), getPadding())};
+  return checkConvolution(*this, getInput(), getFilter(), getBias(), 1, 0, size, getType());
+}
+
+LogicalResult Conv2DTransposeOp::verify() {
+  if (failed(checkRank4(*this, getInput(), "input", "[batch, channels, height, width]")) ||
+      failed(checkRank4(*this, getFilter(), "filter", "[in, out, k, k]")) ||
+      failed(checkStridePadding(*this, getStride(), getPadding())))
+    return failure();
+  if (getOutputPadding() < 0 || getOutputPadding() >= getStride())
+    return emitOpError("output_padding must be in [0, stride = ")
+           << getStride() << "), got " << getOutputPadding();
+  auto x = tensorTypeOf(getInput());
+  int64_t kernel = tensorTypeOf(getFilter()).getDimSize(2);
+  int64_t size[2];
+  for (int d = 0; d < 2; ++d) {
+    size[d] = transposedSize(x.getDimSize(2 + d), kernel, getStride(), getPadding(),
+                             getOutputPadding());
+    if (size[d] < 1)
+      return emitOpError("makes an empty image: ") << x << " to size " << size[d];
+  }
+  return checkConvolution(*this, getInput(), getFilter(), getBias(), 0, 1, size, getType());
+}
+
+LogicalResult Conv2DFilterGradOp::verify() {
+  if (failed(checkRank4(*this, getInput(), "input", "[batch, channels, height, width]")) ||
+      failed(checkRank4(*this, getOutputGrad(), "output_grad",
+                        "[batch, channels, height, width]")) ||
+      failed(checkRank4(*this, getResult(), "result", "[out, in, k, k]")) ||
+      failed(checkStridePadding(*this, getStride(), getPadding())))
+    return failure();
+  auto x = tensorTypeOf(getInput()), dy = tensorTypeOf(getOutputGrad());
+  auto w = getType();
+  int64_t kernel = w.getDimSize(2);
+  if (w.getDimSize(3) != kernel || w.getDimSize(0) != dy.getDimSize(1) ||
+      w.getDimSize(1) != x.getDimSize(1) || x.getDimSize(0) != dy.getDimSize(0))
+    return emitOpError("result must be [output_grad channels, input channels, k, k] = [")
+           << dy.getDimSize(1) << ", " << x.getDimSize(1) << ", k, k], got " << w;
+  for (int64_t d : {2, 3})
+    if (kernel > x.getDimSize(d) + 2 * getPadding() ||
+        convolvedSize(x.getDimSize(d), kernel, getStride(), getPadding()) != dy.getDimSize(d))
+      return emitOpError("output_grad ")
+             << dy << " is not the size of a convolution of " << x << " with kernel "
+             << kernel << ", stride " << getStride() << ", padding " << getPadding();
+  return success();
+}
+
+LogicalResult ChannelSumOp::verify() {
+  if (failed(checkRank4(*this, getInput(), "input", "[batch, channels, height, width]")))
+    return failure();
+  int64_t channels = tensorTypeOf(getInput()).getDimSize(1);
+  if (getType().getShape() != ArrayRef<int64_t>{channels})
+    return emitOpError("result must be [") << channels << "], got " << getType();
+  return success();
+}
+
 LogicalResult ReshapeOp::verify() {
   auto input = cast<RankedTensorType>(getInput().getType());
   auto result = cast<RankedTensorType>(getResult().getType());

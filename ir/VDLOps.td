@@ -77,6 +77,98 @@ def VDL_ReshapeOp : VDL_Op<"reshape", [Differentiable]> {
   let hasVerifier = 1;
 }
 
+def VDL_Conv2DOp : VDL_Op<"conv2d", [Differentiable]> {
+  let summary = "2-D convolution of a batch of images, plus a bias per filter";
+  let description = [{
+    `result[b, o, y, x] = bias[o] + sum_{c, i, j} filter[o, c, i, j] *
+    input[b, c, y * stride + i - padding, x * stride + j - padding]`, zero
+    outside the input. NCHW images, filters `[out, in, k, k]` as PyTorch's
+    Conv2d; `result` is `[B, out, (H + 2 padding - k) / stride + 1, ...]`.
+    Without a bias it is the input gradient of a transposed convolution.
+
+    ```mlir
+    %h = vdl.conv2d %x, %w, %b stride = 2 padding = 1
+        : (tensor<128x1x28x28xf32>, tensor<32x1x3x3xf32>, tensor<32xf32>)
+        -> tensor<128x32x14x14xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$input, VDL_Tensor:$filter, Optional<VDL_Tensor>:$bias,
+                       I64Attr:$stride, I64Attr:$padding);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $filter (`,` $bias^)? `stride` `=` $stride `padding` `=` $padding attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def VDL_Conv2DTransposeOp : VDL_Op<"conv2d_transpose", [Differentiable]> {
+  let summary = "transposed 2-D convolution (the adjoint of vdl.conv2d), plus a bias";
+  let description = [{
+    Each input pixel scatters `filter[c, :, :, :]` times itself into the
+    output: `result[b, o, y * stride + i - padding, x * stride + j - padding]
+    += input[b, c, y, x] * filter[c, o, i, j]`, then `+ bias[o]`. Filters
+    `[in, out, k, k]` as PyTorch's ConvTranspose2d; `result` is
+    `[B, out, (H - 1) stride - 2 padding + k + output_padding, ...]`,
+    `output_padding < stride`. Without a bias it is the input gradient of
+    vdl.conv2d.
+
+    ```mlir
+    %y = vdl.conv2d_transpose %h, %w, %b stride = 2 padding = 1 output_padding = 1
+        : (tensor<128x64x7x7xf32>, tensor<64x32x3x3xf32>, tensor<32xf32>)
+        -> tensor<128x32x14x14xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$input, VDL_Tensor:$filter, Optional<VDL_Tensor>:$bias,
+                       I64Attr:$stride, I64Attr:$padding, I64Attr:$output_padding);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $filter (`,` $bias^)? `stride` `=` $stride `padding` `=` $padding
+    `output_padding` `=` $output_padding attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def VDL_Conv2DFilterGradOp : VDL_Op<"conv2d_filter_grad"> {
+  let summary = "the filter gradient of a convolution: input correlated with dy";
+  let description = [{
+    `result[o, c, i, j] = sum_{b, y, x} output_grad[b, o, y, x] *
+    input[b, c, y * stride + i - padding, x * stride + j - padding]`: the
+    gradient of vdl.conv2d's filter, and (input and output_grad swapped)
+    of vdl.conv2d_transpose's. `output_grad` has the spatial size a
+    convolution of `input` with this stride, padding and kernel has.
+
+    ```mlir
+    %dw = vdl.conv2d_filter_grad %x, %dy stride = 2 padding = 1
+        : (tensor<128x1x28x28xf32>, tensor<128x32x14x14xf32>) -> tensor<32x1x3x3xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$input, VDL_Tensor:$output_grad, I64Attr:$stride,
+                       I64Attr:$padding);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $output_grad `stride` `=` $stride `padding` `=` $padding attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def VDL_ChannelSumOp : VDL_Op<"channel_sum"> {
+  let summary = "sum over the batch and the pixels, per channel";
+  let description = [{
+    `result[c] = sum_{b, y, x} input[b, c, y, x]`: the bias gradient of a
+    convolution.
+
+    ```mlir
+    %db = vdl.channel_sum %dy : tensor<128x32x14x14xf32> -> tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$input);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 class VDL_UnaryOp<string mnemonic, string formula>
     : VDL_Op<mnemonic, [SameOperandsAndResultType, Differentiable]> {
   let summary = "elementwise " # mnemonic;

@@ -298,3 +298,83 @@ func.func @reshape_no_batch(%x: tensor<16xf32>) {
   %0 = vdl.reshape %x : tensor<16xf32> -> tensor<2x8xf32>
   return
 }
+
+// -----
+
+func.func @conv_channels(%x: tensor<2x3x8x8xf32>, %w: tensor<4x1x3x3xf32>) {
+  // expected-error @+1 {{'vdl.conv2d' op channels do not match: the input 'tensor<2x3x8x8xf32>' has 3, the filter 'tensor<4x1x3x3xf32>' takes 1}}
+  %0 = vdl.conv2d %x, %w stride = 1 padding = 0 : (tensor<2x3x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<2x4x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_kernel(%x: tensor<2x1x2x2xf32>, %w: tensor<4x1x5x5xf32>) {
+  // expected-error @+1 {{'vdl.conv2d' op kernel 5 is larger than the padded input 'tensor<2x1x2x2xf32>' (padding 1)}}
+  %0 = vdl.conv2d %x, %w stride = 1 padding = 1 : (tensor<2x1x2x2xf32>, tensor<4x1x5x5xf32>) -> tensor<2x4x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @conv_result(%x: tensor<2x1x8x8xf32>, %w: tensor<4x1x3x3xf32>) {
+  // expected-error @+1 {{'vdl.conv2d' op result must be 'tensor<2x4x4x4xf32>', got 'tensor<2x4x3x3xf32>'}}
+  %0 = vdl.conv2d %x, %w stride = 2 padding = 1 : (tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<2x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_stride(%x: tensor<2x1x8x8xf32>, %w: tensor<4x1x3x3xf32>) {
+  // expected-error @+1 {{'vdl.conv2d' op stride must be at least 1, got 0}}
+  %0 = vdl.conv2d %x, %w stride = 0 padding = 1 : (tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_square(%x: tensor<2x1x8x8xf32>, %w: tensor<4x1x3x2xf32>) {
+  // expected-error @+1 {{'vdl.conv2d' op takes square kernels, got a filter of 'tensor<4x1x3x2xf32>'}}
+  %0 = vdl.conv2d %x, %w stride = 1 padding = 0 : (tensor<2x1x8x8xf32>, tensor<4x1x3x2xf32>) -> tensor<2x4x6x7xf32>
+  return
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<2x1x8x8xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{'vdl.conv2d' op bias must be [4], got 'tensor<3xf32>'}}
+  %0 = vdl.conv2d %x, %w, %b stride = 1 padding = 0 : (tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>, tensor<3xf32>) -> tensor<2x4x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_transpose_output_padding(%x: tensor<2x4x4x4xf32>, %w: tensor<4x2x3x3xf32>) {
+  // expected-error @+1 {{'vdl.conv2d_transpose' op output_padding must be in [0, stride = 2), got 2}}
+  %0 = vdl.conv2d_transpose %x, %w stride = 2 padding = 1 output_padding = 2 : (tensor<2x4x4x4xf32>, tensor<4x2x3x3xf32>) -> tensor<2x2x9x9xf32>
+  return
+}
+
+// -----
+
+func.func @conv_transpose_result(%x: tensor<2x4x4x4xf32>, %w: tensor<4x2x3x3xf32>) {
+  // expected-error @+1 {{'vdl.conv2d_transpose' op result must be 'tensor<2x2x8x8xf32>', got 'tensor<2x2x7x7xf32>'}}
+  %0 = vdl.conv2d_transpose %x, %w stride = 2 padding = 1 output_padding = 1 : (tensor<2x4x4x4xf32>, tensor<4x2x3x3xf32>) -> tensor<2x2x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @filter_grad_size(%x: tensor<2x1x8x8xf32>, %dy: tensor<2x4x5x5xf32>) {
+  // expected-error @+1 {{'vdl.conv2d_filter_grad' op output_grad 'tensor<2x4x5x5xf32>' is not the size of a convolution of 'tensor<2x1x8x8xf32>' with kernel 3, stride 2, padding 1}}
+  %0 = vdl.conv2d_filter_grad %x, %dy stride = 2 padding = 1 : (tensor<2x1x8x8xf32>, tensor<2x4x5x5xf32>) -> tensor<4x1x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @channel_sum_result(%x: tensor<2x4x5x5xf32>) {
+  // expected-error @+1 {{'vdl.channel_sum' op result must be [4], got 'tensor<5xf32>'}}
+  %0 = vdl.channel_sum %x : tensor<2x4x5x5xf32> -> tensor<5xf32>
+  return
+}

@@ -122,3 +122,19 @@ func.func @reshape(%x: tensor<2x1x4x4xf32>) -> tensor<2x2x2x4xf32> {
   %image = vdl.reshape %flat : tensor<2x16xf32> -> tensor<2x2x2x4xf32>
   return %image : tensor<2x2x2x4xf32>
 }
+
+// CHECK-LABEL: func.func @convolutions
+func.func @convolutions(%x: tensor<2x1x8x8xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>,
+                        %wt: tensor<4x2x3x3xf32>, %bt: tensor<2xf32>) -> tensor<2x2x8x8xf32> {
+  // CHECK: vdl.conv2d %{{.*}}, %{{.*}}, %{{.*}} stride = 2 padding = 1 : (tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
+  %h = vdl.conv2d %x, %w, %b stride = 2 padding = 1 : (tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
+  // CHECK: vdl.conv2d_transpose %{{.*}}, %{{.*}}, %{{.*}} stride = 2 padding = 1 output_padding = 1 : (tensor<2x4x4x4xf32>, tensor<4x2x3x3xf32>, tensor<2xf32>) -> tensor<2x2x8x8xf32>
+  %y = vdl.conv2d_transpose %h, %wt, %bt stride = 2 padding = 1 output_padding = 1 : (tensor<2x4x4x4xf32>, tensor<4x2x3x3xf32>, tensor<2xf32>) -> tensor<2x2x8x8xf32>
+  // CHECK: vdl.conv2d %{{.*}}, %{{.*}} stride = 1 padding = 0 : (tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<2x4x6x6xf32>
+  %n = vdl.conv2d %x, %w stride = 1 padding = 0 : (tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<2x4x6x6xf32>
+  // CHECK: vdl.conv2d_filter_grad %{{.*}}, %{{.*}} stride = 2 padding = 1 : (tensor<2x1x8x8xf32>, tensor<2x4x4x4xf32>) -> tensor<4x1x3x3xf32>
+  %dw = vdl.conv2d_filter_grad %x, %h stride = 2 padding = 1 : (tensor<2x1x8x8xf32>, tensor<2x4x4x4xf32>) -> tensor<4x1x3x3xf32>
+  // CHECK: vdl.channel_sum %{{.*}} : tensor<2x4x4x4xf32> -> tensor<4xf32>
+  %db = vdl.channel_sum %h : tensor<2x4x4x4xf32> -> tensor<4xf32>
+  return %y : tensor<2x2x8x8xf32>
+}
