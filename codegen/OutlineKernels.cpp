@@ -26,8 +26,10 @@ namespace {
 
 /// Whether `type` can cross a call: a buffer as the bare pointer of
 /// func-to-llvm's calling convention (static shape, strides and offset), a
-/// vector (an edge tile's accumulators), a scalar, or an LLVM pointer (a
-/// reduction's accumulator after scf-to-openmp).
+/// vector (an edge tile's accumulators) but not of i1, a scalar, or an LLVM
+/// pointer (a reduction's accumulator after scf-to-openmp). (An aggregate of
+/// i1 vectors passed or returned makes LLVM 19's x86 backend abort with
+/// AVX-512, "Cannot emit physreg copy instruction": a mask stays inline.)
 bool passable(Type type) {
   if (auto memref = dyn_cast<MemRefType>(type)) {
     int64_t offset;
@@ -37,7 +39,7 @@ bool passable(Type type) {
            llvm::none_of(strides, ShapedType::isDynamic);
   }
   if (auto vector = dyn_cast<VectorType>(type))
-    return !vector.isScalable();
+    return !vector.isScalable() && !vector.getElementType().isInteger(1);
   return type.isIntOrIndexOrFloat() || isa<LLVM::LLVMPointerType>(type);
 }
 
