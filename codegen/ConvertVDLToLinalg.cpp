@@ -565,6 +565,341 @@ struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Convolutions: gathers (im2col, col2im) and contractions
+//===----------------------------------------------------------------------===//
+//
+// Images stay NCHW, the language's layout: flatten and reshape stay views and
+// nothing is transposed at a convolution's edges. Every convolution is a
+// contraction that tiles in register blocks like a matmul (vdl-tile-and-
+// vectorize's contraction path) plus a gather whose indexing is in its body
+// (linalg.index, tensor.extract), so that every indexing map stays a
+// projected permutation:
+//   conv2d:            cols[b, (c,i,j), (y,x)] = in[b, c, y*s+i-p, x*s+j-p]
+//                      out[b, o, (y,x)] = bias[o] + sum_q filter[o, q] cols[b, q, (y,x)]
+//                      (output channels x output pixels, the pixels contiguous)
+//   conv2d_transpose:  cols[b, (o,i,j), (y,x)] = sum_c filter[c, (o,i,j)] in[b, c, (y,x)]
+//                      out[b, o, Y, X] = bias[o] + sum_{i,j} cols[b, (o,i,j), (y,x)]
+//                      over the (y, x) with y*s+i-p = Y, x*s+j-p = X
+//   filter gradient:   dW[o, (c,i,j)] = sum_{b,(y,x)} dy[b, o, (y,x)] colsᵀ[b, (y,x), (c,i,j)]
+// The windows' zeros (padding) and the strides' holes are selects in the
+// gathers' bodies.
+
+/// Index arithmetic in a gather's body; values are non-negative.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value constant(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+  Value add(Value a, int64_t v) { return v ? b.create<arith::AddIOp>(loc, a, constant(v)) : a; }
+  Value mul(Value a, int64_t v) { return v != 1 ? b.create<arith::MulIOp>(loc, a, constant(v)) : a; }
+  Value div(Value a, int64_t v) { return v != 1 ? b.create<arith::DivUIOp>(loc, a, constant(v)) : a; }
+  Value rem(Value a, int64_t v) { return b.create<arith::RemUIOp>(loc, a, constant(v)); }
+  Value clamp(Value a, int64_t lo, int64_t hi) {
+    return b.create<arith::MinUIOp>(loc, b.create<arith::MaxUIOp>(loc, a, constant(lo)),
+                                    constant(hi));
+  }
+  /// lo <= a < hi.
+  Value within(Value a, int64_t lo, int64_t hi) {
+    Value above = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, a, constant(lo));
+    Value below = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, a, constant(hi));
+    return b.create<arith::AndIOp>(loc, above, below);
+  }
+};
+
+/// `[b, d1, ..., dn]` with the dimensions from `first` on as one.
+Value collapseFrom(OpBuilder &b, Location loc, Value value, int64_t first) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (first == type.getRank() - 1)
+    return value;
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d < first; ++d)
+    groups.push_back({d});
+  ReassociationIndices rest;
+  for (int64_t d = first; d < type.getRank(); ++d)
+    rest.push_back(d);
+  groups.push_back(rest);
+  return b.create<tensor::CollapseShapeOp>(loc, value, groups);
+}
+
+/// `value` [.., N] (the last dimension flat) in `type`'s shape, which splits it.
+Value expandLast(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
+  int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+  if (rank == type.getRank())
+    return value;
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d < rank - 1; ++d)
+    groups.push_back({d});
+  ReassociationIndices rest;
+  for (int64_t d = rank - 1; d < type.getRank(); ++d)
+    rest.push_back(d);
+  groups.push_back(rest);
+  return b.create<tensor::ExpandShapeOp>(loc, type, value, groups);
+}
+
+/// The geometry of one convolution: `image` [B, C, H, W] read through k x k
+/// windows at `stride` with `padding`, giving [OH, OW] window positions.
+struct Window {
+  int64_t channels, height, width, kernel, stride, padding, outHeight, outWidth;
+  Window(RankedTensorType image, int64_t kernel, int64_t stride, int64_t padding)
+      : channels(image.getDimSize(1)), height(image.getDimSize(2)), width(image.getDimSize(3)),
+        kernel(kernel), stride(stride), padding(padding),
+        outHeight((height + 2 * padding - kernel) / stride + 1),
+        outWidth((width + 2 * padding - kernel) / stride + 1) {}
+  int64_t taps() const { return channels * kernel * kernel; }
+  int64_t positions() const { return outHeight * outWidth; }
+};
+
+/// `image[b, c, y*s+i-p, x*s+j-p]` (0 outside) for q = (c, i, j) and
+/// pos = (y, x): one element of the im2col matrix.
+Value windowElement(OpBuilder &b, Location loc, Value image, const Window &w, Value batch,
+                    Value q, Value pos) {
+  IndexMath m{b, loc};
+  int64_t k = w.kernel, p = w.padding;
+  Value channel = m.div(q, k * k);
+  Value i = m.rem(m.div(q, k), k), j = m.rem(q, k);
+  // Shifted by the padding (row y*s+i of the padded image) so that every
+  // value stays non-negative.
+  Value y = b.create<arith::AddIOp>(loc, m.mul(m.div(pos, w.outWidth), w.stride), i);
+  Value x = b.create<arith::AddIOp>(loc, m.mul(m.rem(pos, w.outWidth), w.stride), j);
+  if (p == 0)
+    return b.create<tensor::ExtractOp>(loc, image, ValueRange{batch, channel, y, x});
+  Value inside = b.create<arith::AndIOp>(loc, m.within(y, p, w.height + p),
+                                         m.within(x, p, w.width + p));
+  Value row = b.create<arith::SubIOp>(loc, m.clamp(y, p, w.height + p - 1), m.constant(p));
+  Value col = b.create<arith::SubIOp>(loc, m.clamp(x, p, w.width + p - 1), m.constant(p));
+  Value value = b.create<tensor::ExtractOp>(loc, image, ValueRange{batch, channel, row, col});
+  return b.create<arith::SelectOp>(loc, inside, value, f32(b, loc, 0.0));
+}
+
+AffineMap mapOf(OpBuilder &b, unsigned loops, ArrayRef<unsigned> dims) {
+  SmallVector<AffineExpr> results;
+  for (unsigned d : dims)
+    results.push_back(b.getAffineDimExpr(d));
+  return AffineMap::get(loops, 0, results, b.getContext());
+}
+
+/// The im2col matrix of `image` as a GEMM operand: [taps, B * positions]
+/// (a convolution's B, rows q = (c, i, j)), or with `positionsFirst`
+/// [B * positions, taps] (a filter gradient's B).
+Value im2col(OpBuilder &b, Location loc, Value image, const Window &w, bool positionsFirst) {
+  auto imageType = cast<RankedTensorType>(image.getType());
+  int64_t batch = imageType.getDimSize(0);
+  SmallVector<int64_t> shape = positionsFirst
+                                   ? SmallVector<int64_t>{batch, w.positions(), w.taps()}
+                                   : SmallVector<int64_t>{w.taps(), batch, w.positions()};
+  auto type = RankedTensorType::get(shape, imageType.getElementType());
+  SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+  Value cols =
+      b.create<linalg::GenericOp>(
+           loc, type, ValueRange{}, emptyLike(b, loc, type),
+           ArrayRef<AffineMap>{b.getMultiDimIdentityMap(3)}, iterators,
+           [&](OpBuilder &nb, Location nl, ValueRange) {
+             Value n = nb.create<linalg::IndexOp>(nl, positionsFirst ? 0 : 1);
+             Value pos = nb.create<linalg::IndexOp>(nl, positionsFirst ? 1 : 2);
+             Value q = nb.create<linalg::IndexOp>(nl, positionsFirst ? 2 : 0);
+             nb.create<linalg::YieldOp>(nl, windowElement(nb, nl, image, w, n, q, pos));
+           })
+          .getResult(0);
+  SmallVector<ReassociationIndices> groups =
+      positionsFirst ? SmallVector<ReassociationIndices>{{0, 1}, {2}}
+                     : SmallVector<ReassociationIndices>{{0}, {1, 2}};
+  return b.create<tensor::CollapseShapeOp>(loc, cols, groups);
+}
+
+/// [B, C, ...pixels] as [C, B * pixels]: the channels become a GEMM
+/// operand's rows (a copy of each image's channel rows).
+Value channelsFirst(OpBuilder &b, Location loc, Value images) {
+  Value flat = collapseFrom(b, loc, images, 2); // [B, C, P]
+  auto type = cast<RankedTensorType>(flat.getType());
+  auto transposedType = RankedTensorType::get(
+      {type.getDimSize(1), type.getDimSize(0), type.getDimSize(2)}, type.getElementType());
+  Value transposed = b.create<linalg::TransposeOp>(loc, flat,
+                                                   emptyLike(b, loc, transposedType),
+                                                   ArrayRef<int64_t>{1, 0, 2})
+                         ->getResult(0);
+  return b.create<tensor::CollapseShapeOp>(loc, transposed,
+                                           SmallVector<ReassociationIndices>{{0}, {1, 2}});
+}
+
+/// The inverse of channelsFirst: [C, B * pixels] as `type`, [B, C, ...pixels].
+Value batchFirst(OpBuilder &b, Location loc, Value rows, RankedTensorType type) {
+  auto rowsType = cast<RankedTensorType>(rows.getType());
+  int64_t batch = type.getDimSize(0), channels = type.getDimSize(1);
+  int64_t pixels = rowsType.getDimSize(1) / batch;
+  Type element = type.getElementType();
+  Value split = b.create<tensor::ExpandShapeOp>(
+      loc, RankedTensorType::get({channels, batch, pixels}, element), rows,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}});
+  auto transposedType = RankedTensorType::get({batch, channels, pixels}, element);
+  Value transposed = b.create<linalg::TransposeOp>(loc, split,
+                                                   emptyLike(b, loc, transposedType),
+                                                   ArrayRef<int64_t>{1, 0, 2})
+                         ->getResult(0);
+  return expandLast(b, loc, transposed, type);
+}
+
+/// A linalg.matmul of `lhs` [M, K] and `rhs` [K, N] (with `transposeLhs`,
+/// matmul_transpose_a of `lhs` [K, M]) into `init` [M, N].
+Value gemm(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init, bool transposeLhs) {
+  if (transposeLhs)
+    return b.create<linalg::MatmulTransposeAOp>(loc, TypeRange{init.getType()},
+                                                ValueRange{lhs, rhs}, ValueRange{init})
+        ->getResult(0);
+  return b.create<linalg::MatmulOp>(loc, TypeRange{init.getType()}, ValueRange{lhs, rhs},
+                                    ValueRange{init})
+      ->getResult(0);
+}
+
+struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto filterType = cast<RankedTensorType>(op.getFilter().getType());
+    Window w(cast<RankedTensorType>(op.getInput().getType()), filterType.getDimSize(2),
+             op.getStride(), op.getPadding());
+    RankedTensorType result = op.getType();
+    // [O, taps] x [taps, B * positions], the bias the initial accumulator.
+    Value cols = im2col(rewriter, loc, adaptor.getInput(), w, /*positionsFirst=*/false);
+    Value filter = collapseFrom(rewriter, loc, adaptor.getFilter(), 1);
+    auto gemmType = RankedTensorType::get(
+        {result.getDimSize(1), result.getDimSize(0) * w.positions()}, result.getElementType());
+    Value init = zerosLike(rewriter, loc, gemmType);
+    if (adaptor.getBias())
+      init = rewriter
+                 .create<linalg::BroadcastOp>(loc, adaptor.getBias(),
+                                              emptyLike(rewriter, loc, gemmType),
+                                              ArrayRef<int64_t>{1})
+                 .getResult()[0];
+    Value out = gemm(rewriter, loc, filter, cols, init, /*transposeLhs=*/false);
+    rewriter.replaceOp(op, batchFirst(rewriter, loc, out, result));
+    return success();
+  }
+};
+
+struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Conv2DFilterGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType result = op.getType(); // [O, C, k, k]
+    Window w(cast<RankedTensorType>(op.getInput().getType()), result.getDimSize(2),
+             op.getStride(), op.getPadding());
+    // [O, B * positions] x [B * positions, taps].
+    Value cols = im2col(rewriter, loc, adaptor.getInput(), w, /*positionsFirst=*/true);
+    Value dy = channelsFirst(rewriter, loc, adaptor.getOutputGrad());
+    auto gemmType =
+        RankedTensorType::get({result.getDimSize(0), w.taps()}, result.getElementType());
+    Value dw = gemm(rewriter, loc, dy, cols, zerosLike(rewriter, loc, gemmType),
+                    /*transposeLhs=*/false);
+    rewriter.replaceOp(op, expandLast(rewriter, loc, dw, result));
+    return success();
+  }
+};
+
+struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Conv2DTransposeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inputType = cast<RankedTensorType>(op.getInput().getType()); // [B, C, H, W]
+    auto filterType = cast<RankedTensorType>(op.getFilter().getType()); // [C, O, k, k]
+    RankedTensorType result = op.getType();                            // [B, O, OH, OW]
+    int64_t batch = inputType.getDimSize(0), height = inputType.getDimSize(2),
+            width = inputType.getDimSize(3), channels = result.getDimSize(1),
+            k = filterType.getDimSize(2), s = op.getStride(), p = op.getPadding(),
+            outWidth = result.getDimSize(3);
+    Type f32Type = result.getElementType();
+    // cols[(o,i,j), (b,y,x)] = sum_c filter[c, (o,i,j)] in[b, c, y, x]:
+    // filterᵀ [O k k, C] x [C, B * H * W].
+    Value filter = collapseFrom(rewriter, loc, adaptor.getFilter(), 1);
+    Value input = channelsFirst(rewriter, loc, adaptor.getInput());
+    auto colsType = RankedTensorType::get({channels * k * k, batch * height * width}, f32Type);
+    Value cols = gemm(rewriter, loc, filter, input, zerosLike(rewriter, loc, colsType),
+                      /*transposeLhs=*/true);
+    // out[b, o, (Y,X)] = bias[o] + the k*k column entries that land on (Y, X).
+    auto flatType = RankedTensorType::get(
+        {batch, channels, result.getDimSize(2) * outWidth}, f32Type);
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    if (adaptor.getBias()) {
+      inputs.push_back(adaptor.getBias());
+      maps.push_back(mapOf(rewriter, 3, {1}));
+    }
+    maps.push_back(rewriter.getMultiDimIdentityMap(3));
+    SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+    Value out =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, flatType, inputs, emptyLike(rewriter, loc, flatType), maps, iterators,
+                [&](OpBuilder &b, Location l, ValueRange args) {
+                  IndexMath m{b, l};
+                  Value n = b.create<linalg::IndexOp>(l, 0);
+                  Value o = b.create<linalg::IndexOp>(l, 1);
+                  Value pos = b.create<linalg::IndexOp>(l, 2);
+                  // Shifted by the padding: Y + p = y*s + i.
+                  Value bigY = m.add(m.div(pos, outWidth), p);
+                  Value bigX = m.add(m.rem(pos, outWidth), p);
+                  Value image = m.mul(n, height * width);
+                  Value sum = adaptor.getBias() ? args[0] : f32(b, l, 0.0);
+                  // y*s = Y + p - i must be a multiple of s in [0, (size-1) s].
+                  auto source = [&](Value shifted, int64_t tap, int64_t size, Value &valid) {
+                    Value fits = m.within(shifted, tap, tap + (size - 1) * s + 1);
+                    Value offset = b.create<arith::SubIOp>(
+                        l, m.clamp(shifted, tap, tap + (size - 1) * s), m.constant(tap));
+                    if (s > 1) {
+                      Value aligned = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
+                                                              m.rem(offset, s), m.constant(0));
+                      fits = b.create<arith::AndIOp>(l, fits, aligned);
+                    }
+                    valid = valid ? b.create<arith::AndIOp>(l, valid, fits) : fits;
+                    return m.div(offset, s);
+                  };
+                  for (int64_t i = 0; i < k; ++i)
+                    for (int64_t j = 0; j < k; ++j) {
+                      Value valid;
+                      Value y = source(bigY, i, height, valid);
+                      Value x = source(bigX, j, width, valid);
+                      Value q = m.add(m.mul(o, k * k), i * k + j);
+                      Value at = b.create<arith::AddIOp>(
+                          l, image, b.create<arith::AddIOp>(l, m.mul(y, width), x));
+                      Value term = b.create<tensor::ExtractOp>(l, cols, ValueRange{q, at});
+                      term = b.create<arith::SelectOp>(l, valid, term, f32(b, l, 0.0));
+                      sum = b.create<arith::AddFOp>(l, sum, term);
+                    }
+                  b.create<linalg::YieldOp>(l, sum);
+                })
+            .getResult(0);
+    rewriter.replaceOp(op, expandLast(rewriter, loc, out, result));
+    return success();
+  }
+};
+
+/// `result[c] = sum_{b, pos} input[b, c, pos]`, pixels flattened.
+struct ChannelSumLowering : OpConversionPattern<ChannelSumOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ChannelSumOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = collapseFrom(rewriter, loc, adaptor.getInput(), 2);
+    SmallVector<utils::IteratorType> iterators{utils::IteratorType::reduction,
+                                               utils::IteratorType::parallel,
+                                               utils::IteratorType::reduction};
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, op.getType(), input, zerosLike(rewriter, loc, op.getType()),
+        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(3), mapOf(rewriter, 3, {1})},
+        iterators, [](OpBuilder &b, Location l, ValueRange args) {
+          b.create<linalg::YieldOp>(l, b.create<arith::AddFOp>(l, args[1], args[0]).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Optimizers: one loop per parameter updates it and its state together
 //===----------------------------------------------------------------------===//
 
@@ -730,18 +1065,6 @@ struct ConvertVDLToLinalgPass
     : vaec::impl::ConvertVDLToLinalgBase<ConvertVDLToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
-    // Convolutions are checked, differentiated and verified, but not yet
-    // lowered: say so at the model's line rather than fail to legalize.
-    WalkResult convolutions = getOperation()->walk([](Operation *op) {
-      if (!isa<Conv2DOp, Conv2DTransposeOp, Conv2DFilterGradOp, ChannelSumOp>(op))
-        return WalkResult::advance();
-      op->emitError() << "'" << op->getName()
-                      << "' is not compiled to native code yet: vaec checks and "
-                         "differentiates convolutions, but cannot build them";
-      return WalkResult::interrupt();
-    });
-    if (convolutions.wasInterrupted())
-      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<VDLDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
@@ -770,6 +1093,8 @@ struct ConvertVDLToLinalgPass
                  PerExampleGradLowering<GaussianLogProbGradOp>,
                  PerExampleGradLowering<GaussianFixedLogProbGradOp>, MatmulLowering,
                  ReduceRowsLowering, BroadcastLowering, ReshapeLowering, ClipCoefficientLowering,
+                 Conv2DLowering, Conv2DTransposeLowering, Conv2DFilterGradLowering,
+                 ChannelSumLowering,
                  AdamUpdateLowering, SgdUpdateLowering>(ctx);
     patterns.add<ReductionLowering<KLNormalOp>,
                  ReductionLowering<BernoulliLogProbOp>,

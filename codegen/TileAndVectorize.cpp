@@ -141,6 +141,11 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op, vdl::TargetAttr target,
   return sizes;
 }
 
+/// Vectorize tensor.extract of n-D indices (the gathers of convolutions,
+/// see convert-vdl-to-linalg) into vector.gather, or loads where the
+/// indices are contiguous.
+constexpr bool kGathers = true;
+
 /// Marks a tile that is vectorized once the function's remainders are folded
 /// to static shapes.
 constexpr llvm::StringLiteral kTileAttrName = "vdl.tile";
@@ -463,7 +468,7 @@ struct TileAndVectorizePass
       rewriter.setInsertionPoint(op);
       SmallVector<int64_t> sizes = tileSizesFor(op, target, forced);
       if (llvm::all_of(sizes, [](int64_t size) { return size == 0; })) {
-        (void)linalg::vectorize(rewriter, op);
+        (void)linalg::vectorize(rewriter, op, {}, {}, kGathers);
         continue;
       }
       scf::SCFTilingOptions options;
@@ -505,7 +510,7 @@ struct TileAndVectorizePass
     });
     for (linalg::LinalgOp tile : tiles) {
       rewriter.setInsertionPoint(tile);
-      (void)linalg::vectorize(rewriter, tile);
+      (void)linalg::vectorize(rewriter, tile, {}, {}, kGathers);
     }
     // A vectorized matmul tile is broadcast + mulf + multi_reduction over an
     // mb x nb x 1 iteration space: folded into vector.contract it lowers to

@@ -48,6 +48,13 @@ struct FusionPass : vaec::impl::FusionBase<FusionPass> {
     RewritePatternSet patterns(&getContext());
     linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
+      // Not into a contraction (a convolution's, on the im2col gather that
+      // feeds it): with the producer in its body it would no longer be one,
+      // and would tile as a dot product per output element instead of
+      // register blocks.
+      auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+      if (consumer && linalg::isaContractionOpInterface(consumer))
+        return false;
       return producer && producer->hasOneUse();
     });
     linalg::GenericOp::getCanonicalizationPatterns(patterns, &getContext());

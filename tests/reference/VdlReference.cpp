@@ -17,6 +17,13 @@ namespace vaec::reference {
 
 namespace {
 
+int64_t numElements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
 Matrix sigmoid(const Matrix &a) { return 1.0 / (1.0 + xt::exp(-a)); }
 Matrix softplus(const Matrix &a) { return xt::log1p(xt::exp(-xt::abs(a))) + xt::maximum(a, 0.0); }
 
@@ -59,6 +66,46 @@ Matrix scaleRows(const Matrix &m, const std::vector<double> &scale) {
   for (size_t i = 0; i < m.shape(0); ++i)
     xt::row(r, i) *= scale[i];
   return r;
+}
+
+/// Calls `tap(xi, wi, yi)` for every product `x[xi] * w[wi]` that a
+/// convolution adds into `y[yi]` (flat indices into a batch of CHW images and
+/// the weight): conv2d's input [C, H, W] to output [O, OH, OW], weight
+/// [O, C, k, k]; conv2d_transpose's weight [C, O, k, k], where each input
+/// pixel (y, x) lands on output pixel (y s + i - p, x s + j - p).
+template <typename Tap>
+void forEachTap(const CallExpr &e, size_t batch, Tap tap) {
+  const std::vector<int64_t> &in = e.operand(0)->type.shape, &out = e.type.shape;
+  bool transpose = e.callee == "conv2d_transpose";
+  int64_t channels = in[0], height = in[1], width = in[2];
+  int64_t filters = out[0], outHeight = out[1], outWidth = out[2];
+  int64_t k = int64_t(e.number(2)), s = int64_t(e.number(3)), p = int64_t(e.number(4));
+  for (size_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t o = 0; o < filters; ++o)
+        for (int64_t i = 0; i < k; ++i)
+          for (int64_t j = 0; j < k; ++j) {
+            size_t wi = size_t(((transpose ? c * filters + o : o * channels + c) * k + i) * k + j);
+            // The big image (conv2d's input, conv2d_transpose's output) at
+            // small pixel (y, x) times the stride, plus the tap.
+            int64_t smallHeight = transpose ? height : outHeight;
+            int64_t smallWidth = transpose ? width : outWidth;
+            int64_t bigHeight = transpose ? outHeight : height;
+            int64_t bigWidth = transpose ? outWidth : width;
+            for (int64_t y = 0; y < smallHeight; ++y)
+              for (int64_t x = 0; x < smallWidth; ++x) {
+                int64_t bigY = y * s + i - p, bigX = x * s + j - p;
+                if (bigY < 0 || bigY >= bigHeight || bigX < 0 || bigX >= bigWidth)
+                  continue;
+                size_t inPixel = size_t(transpose ? y * width + x : bigY * width + bigX);
+                size_t outPixel =
+                    size_t(transpose ? bigY * outWidth + bigX : y * outWidth + x);
+                tap(b * size_t(channels * height * width) + size_t(c * height * width) + inPixel,
+                    wi,
+                    b * size_t(filters * outHeight * outWidth) +
+                        size_t(o * outHeight * outWidth) + outPixel);
+              }
+          }
 }
 
 /// Reverse mode: every tensor value is a node holding its value and, once
@@ -221,6 +268,30 @@ private:
         t.accumulateParam(index + 1, columnSums(g));
       });
     }
+    if (f == "conv2d" || f == "conv2d_transpose") {
+      int index = e.paramIndex;
+      const Matrix &w = params.at(size_t(index)), &bias = params.at(size_t(index) + 1);
+      size_t batch = v.shape(0), pixels = size_t(e.type.shape[1] * e.type.shape[2]);
+      Matrix y = xt::zeros<double>({batch, size_t(numElements(e.type.shape))});
+      forEachTap(e, batch, [&](size_t xi, size_t wi, size_t yi) {
+        y.data()[yi] += v.data()[xi] * w.data()[wi];
+      });
+      for (size_t yi = 0; yi < y.size(); ++yi)
+        y.data()[yi] += bias.data()[(yi / pixels) % bias.size()];
+      return tape.push(std::move(y), [a, index, &e, w, v, pixels](Tape &t, const Matrix &g) {
+        Matrix dx = xt::zeros_like(v), dw = xt::zeros_like(w);
+        Matrix db = xt::zeros<double>({size_t(1), size_t(e.type.shape[0])});
+        forEachTap(e, v.shape(0), [&](size_t xi, size_t wi, size_t yi) {
+          dx.data()[xi] += g.data()[yi] * w.data()[wi];
+          dw.data()[wi] += g.data()[yi] * v.data()[xi];
+        });
+        for (size_t yi = 0; yi < g.size(); ++yi)
+          db.data()[(yi / pixels) % db.size()] += g.data()[yi];
+        t.accumulate(a, dx);
+        t.accumulateParam(index, dw);
+        t.accumulateParam(index + 1, db);
+      });
+    }
     // Elementwise: the value and the derivative with respect to the input.
     Matrix value, slope;
     double alpha = e.resolved.size() > 1 ? e.number(1) : 0.0;
@@ -341,9 +412,12 @@ std::vector<Matrix> VdlReference::decode(const Parameters &params, const Matrix 
 
 Parameters VdlReference::zeros() const {
   Parameters p;
+  // Weights [rows, the rest]: a convolution's [O, C, k, k] as [O, C k k],
+  // the same elements in the same order.
   for (const Param &param : module.params) {
-    size_t rows = param.shape.size() == 2 ? size_t(param.shape[0]) : 1;
-    p.push_back(xt::zeros<double>({rows, size_t(param.shape.back())}));
+    size_t rows = param.shape.size() >= 2 ? size_t(param.shape[0]) : 1;
+    size_t elements = size_t(numElements(param.shape));
+    p.push_back(xt::zeros<double>({rows, elements / rows}));
   }
   return p;
 }
