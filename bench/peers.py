@@ -30,10 +30,12 @@ import time
 
 import numpy as np
 
-# The two models of models/*.vdl, by hand.
+# The models of models/*.vdl, by hand.
 MODELS = {
     "mnist_vae": dict(hidden=400, latent=20, activation="relu", likelihood="bernoulli"),
     "seed_vae": dict(hidden=128, latent=32, activation="leaky_relu", likelihood="gaussian"),
+    # TensorFlow's convolutional VAE tutorial, latent 16 (models/conv_vae.vdl).
+    "conv_vae": dict(conv=True, latent=16, activation="relu", likelihood="bernoulli"),
 }
 BATCH, LR = 128, 1e-3
 HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
@@ -62,18 +64,29 @@ def load(data_dir):
 
 
 def layer_shapes(spec, inputs):
-    h, l = spec["hidden"], spec["latent"]
-    return [("enc_h", inputs, h), ("enc_mu", h, l), ("enc_logvar", h, l),
-            ("dec_h", l, h), ("dec_out", h, inputs)]
+    """(name, weight shape, fan-in) of each layer; a dense weight is [in, out],
+    a conv2d's [out, in, k, k] and a conv2d_transpose's [in, out, k, k]
+    (PyTorch's fan-in: the weight's second dimension times k * k)."""
+    l = spec["latent"]
+    if spec.get("conv"):
+        return [("enc_c1", (32, 1, 3, 3), 9), ("enc_c2", (64, 32, 3, 3), 288),
+                ("enc_mu", (3136, l), 3136), ("enc_logvar", (3136, l), 3136),
+                ("dec_h", (l, 1568), l), ("dec_t1", (32, 64, 3, 3), 576),
+                ("dec_t2", (64, 32, 3, 3), 288), ("dec_out", (32, 1, 3, 3), 9)]
+    h = spec["hidden"]
+    return [("enc_h", (inputs, h), inputs), ("enc_mu", (h, l), h), ("enc_logvar", (h, l), h),
+            ("dec_h", (l, h), l), ("dec_out", (h, inputs), h)]
 
 
 def init_params(spec, inputs, rng):
-    """nn.Linear's default: weight and bias uniform in +-1/sqrt(fan_in)."""
+    """PyTorch's default for nn.Linear, Conv2d and ConvTranspose2d: weight and
+    bias uniform in +-1/sqrt(fan_in)."""
     params = {}
-    for name, fan_in, fan_out in layer_shapes(spec, inputs):
+    for name, shape, fan_in in layer_shapes(spec, inputs):
         bound = 1.0 / np.sqrt(fan_in)
-        params[name] = (rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
-                        rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))
+        bias = shape[1] if len(shape) == 2 or name.startswith("dec_") else shape[0]
+        params[name] = (rng.uniform(-bound, bound, shape).astype(np.float32),
+                        rng.uniform(-bound, bound, (bias,)).astype(np.float32))
     return params
 
 
@@ -100,10 +113,21 @@ class Torch:
         F, p = self.F, self.params
         act = F.relu if self.spec["activation"] == "relu" else F.leaky_relu
         dense = lambda name, v: v @ p[name][0] + p[name][1]
-        h = act(dense("enc_h", x))
-        mu, logvar = dense("enc_mu", h), dense("enc_logvar", h)
-        z = mu + self.torch.exp(0.5 * logvar) * eps
-        out = dense("dec_out", act(dense("dec_h", z)))
+        if self.spec.get("conv"):
+            conv = lambda name, v: F.conv2d(v, *p[name], stride=2, padding=1)
+            up = lambda name, v, stride, extra: F.conv_transpose2d(
+                v, *p[name], stride=stride, padding=1, output_padding=extra)
+            h = act(conv("enc_c2", act(conv("enc_c1", x.view(-1, 1, 28, 28))))).flatten(1)
+            mu, logvar = dense("enc_mu", h), dense("enc_logvar", h)
+            z = mu + self.torch.exp(0.5 * logvar) * eps
+            h = act(dense("dec_h", z)).view(-1, 32, 7, 7)
+            h = act(up("dec_t2", act(up("dec_t1", h, 2, 1)), 2, 1))
+            out = up("dec_out", h, 1, 0).flatten(1)
+        else:
+            h = act(dense("enc_h", x))
+            mu, logvar = dense("enc_mu", h), dense("enc_logvar", h)
+            z = mu + self.torch.exp(0.5 * logvar) * eps
+            out = dense("dec_out", act(dense("dec_h", z)))
         if self.spec["likelihood"] == "bernoulli":
             rec = F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(1)
         else:
@@ -143,10 +167,39 @@ class Jax:
             act = jax.nn.relu if spec["activation"] == "relu" else (
                 lambda v: jax.nn.leaky_relu(v, 0.01))
             dense = lambda name, v: v @ params[name][0] + params[name][1]
-            h = act(dense("enc_h", x))
-            mu, logvar = dense("enc_mu", h), dense("enc_logvar", h)
-            z = mu + jnp.exp(0.5 * logvar) * eps
-            out = dense("dec_out", act(dense("dec_h", z)))
+            if spec.get("conv"):
+                numbers = ("NCHW", "OIHW", "NCHW")
+
+                def conv(name, v):
+                    w, b = params[name]
+                    return jax.lax.conv_general_dilated(
+                        v, w, (2, 2), [(1, 1), (1, 1)],
+                        dimension_numbers=numbers) + b[None, :, None, None]
+
+                def up(name, v, stride, extra):
+                    # PyTorch's conv_transpose2d: the input dilated by the
+                    # stride, padded k-1-p (p = 1 in this model; plus output_padding after), and
+                    # the [in, out, k, k] weight as a flipped [out, in] filter.
+                    w, b = params[name]
+                    k = w.shape[2]
+                    flipped = jnp.flip(w, (2, 3)).transpose(1, 0, 2, 3)
+                    pad = [(k - 2, k - 2 + extra)] * 2
+                    return jax.lax.conv_general_dilated(
+                        v, flipped, (1, 1), pad, lhs_dilation=(stride, stride),
+                        dimension_numbers=numbers) + b[None, :, None, None]
+
+                h = act(conv("enc_c2", act(conv("enc_c1", x.reshape(-1, 1, 28, 28)))))
+                h = h.reshape(h.shape[0], -1)
+                mu, logvar = dense("enc_mu", h), dense("enc_logvar", h)
+                z = mu + jnp.exp(0.5 * logvar) * eps
+                h = act(dense("dec_h", z)).reshape(-1, 32, 7, 7)
+                h = act(up("dec_t2", act(up("dec_t1", h, 2, 1)), 2, 1))
+                out = up("dec_out", h, 1, 0).reshape(h.shape[0], -1)
+            else:
+                h = act(dense("enc_h", x))
+                mu, logvar = dense("enc_mu", h), dense("enc_logvar", h)
+                z = mu + jnp.exp(0.5 * logvar) * eps
+                out = dense("dec_out", act(dense("dec_h", z)))
             if spec["likelihood"] == "bernoulli":
                 rec = (jnp.maximum(out, 0) - out * x + jnp.log1p(jnp.exp(-jnp.abs(out)))).sum(1)
             else:

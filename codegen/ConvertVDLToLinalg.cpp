@@ -648,28 +648,6 @@ struct Window {
   int64_t positions() const { return outHeight * outWidth; }
 };
 
-/// `image[b, c, y*s+i-p, x*s+j-p]` (0 outside) for q = (c, i, j) and
-/// pos = (y, x): one element of the im2col matrix.
-Value windowElement(OpBuilder &b, Location loc, Value image, const Window &w, Value batch,
-                    Value q, Value pos) {
-  IndexMath m{b, loc};
-  int64_t k = w.kernel, p = w.padding;
-  Value channel = m.div(q, k * k);
-  Value i = m.rem(m.div(q, k), k), j = m.rem(q, k);
-  // Shifted by the padding (row y*s+i of the padded image) so that every
-  // value stays non-negative.
-  Value y = b.create<arith::AddIOp>(loc, m.mul(m.div(pos, w.outWidth), w.stride), i);
-  Value x = b.create<arith::AddIOp>(loc, m.mul(m.rem(pos, w.outWidth), w.stride), j);
-  if (p == 0)
-    return b.create<tensor::ExtractOp>(loc, image, ValueRange{batch, channel, y, x});
-  Value inside = b.create<arith::AndIOp>(loc, m.within(y, p, w.height + p),
-                                         m.within(x, p, w.width + p));
-  Value row = b.create<arith::SubIOp>(loc, m.clamp(y, p, w.height + p - 1), m.constant(p));
-  Value col = b.create<arith::SubIOp>(loc, m.clamp(x, p, w.width + p - 1), m.constant(p));
-  Value value = b.create<tensor::ExtractOp>(loc, image, ValueRange{batch, channel, row, col});
-  return b.create<arith::SelectOp>(loc, inside, value, f32(b, loc, 0.0));
-}
-
 AffineMap mapOf(OpBuilder &b, unsigned loops, ArrayRef<unsigned> dims) {
   SmallVector<AffineExpr> results;
   for (unsigned d : dims)
@@ -677,32 +655,79 @@ AffineMap mapOf(OpBuilder &b, unsigned loops, ArrayRef<unsigned> dims) {
   return AffineMap::get(loops, 0, results, b.getContext());
 }
 
-/// The im2col matrix of `image` as a GEMM operand: [taps, B * positions]
-/// (a convolution's B, rows q = (c, i, j)), or with `positionsFirst`
-/// [B * positions, taps] (a filter gradient's B).
-Value im2col(OpBuilder &b, Location loc, Value image, const Window &w, bool positionsFirst) {
+/// A constant [rows, cols] table of i32.
+Value i32Table(OpBuilder &b, Location loc, int64_t rows, int64_t cols,
+               ArrayRef<int32_t> values) {
+  auto type = RankedTensorType::get({rows, cols}, b.getI32Type());
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+/// `table[t, pos]`, a pixel offset into one channel of an image (-1: no
+/// pixel), as an index into `rows` [*, B * pixels] or [B, C * pixels] at
+/// `base` plus the offset, and whether there is a pixel.
+std::pair<Value, Value> tableOffset(OpBuilder &b, Location loc, Value table, Value t, Value pos,
+                                    Value base) {
+  Value offset = b.create<tensor::ExtractOp>(loc, table, ValueRange{t, pos});
+  Value zero = b.create<arith::ConstantIntOp>(loc, 0, 32);
+  Value present = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, offset, zero);
+  Value clamped = b.create<arith::MaxSIOp>(loc, offset, zero);
+  Value index = b.create<arith::IndexCastOp>(loc, b.getIndexType(), clamped);
+  return {b.create<arith::AddIOp>(loc, base, index), present};
+}
+
+/// The im2col matrix of `image` [B, C, H, W] as a GEMM operand, [C k k,
+/// B * positions]: row (c, i, j), column (b, y, x) holds image[b, c, y s + i
+/// - p, x s + j - p], 0 outside. Which pixel each tap of each window reads is
+/// a constant table [k k, positions]: the body is a table load (contiguous
+/// along the vectorized positions), an add and a gather, where computing
+/// (y, x) from a flat position took a vector division per lane.
+Value im2col(OpBuilder &b, Location loc, Value image, const Window &w) {
   auto imageType = cast<RankedTensorType>(image.getType());
-  int64_t batch = imageType.getDimSize(0);
-  SmallVector<int64_t> shape = positionsFirst
-                                   ? SmallVector<int64_t>{batch, w.positions(), w.taps()}
-                                   : SmallVector<int64_t>{w.taps(), batch, w.positions()};
-  auto type = RankedTensorType::get(shape, imageType.getElementType());
-  SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+  int64_t batch = imageType.getDimSize(0), taps = w.kernel * w.kernel;
+  std::vector<int32_t> pixels;
+  bool padded = false;
+  for (int64_t i = 0; i < w.kernel; ++i)
+    for (int64_t j = 0; j < w.kernel; ++j)
+      for (int64_t y = 0; y < w.outHeight; ++y)
+        for (int64_t x = 0; x < w.outWidth; ++x) {
+          int64_t row = y * w.stride + i - w.padding, col = x * w.stride + j - w.padding;
+          bool inside = row >= 0 && row < w.height && col >= 0 && col < w.width;
+          padded |= !inside;
+          pixels.push_back(inside ? int32_t(row * w.width + col) : -1);
+        }
+  Value table = i32Table(b, loc, taps, w.positions(), pixels);
+  Value flat = collapseFrom(b, loc, image, 1); // [B, C * H * W]
+  auto type = RankedTensorType::get({w.channels, taps, batch, w.positions()},
+                                    imageType.getElementType());
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
   Value cols =
       b.create<linalg::GenericOp>(
            loc, type, ValueRange{}, emptyLike(b, loc, type),
-           ArrayRef<AffineMap>{b.getMultiDimIdentityMap(3)}, iterators,
+           ArrayRef<AffineMap>{b.getMultiDimIdentityMap(4)}, iterators,
            [&](OpBuilder &nb, Location nl, ValueRange) {
-             Value n = nb.create<linalg::IndexOp>(nl, positionsFirst ? 0 : 1);
-             Value pos = nb.create<linalg::IndexOp>(nl, positionsFirst ? 1 : 2);
-             Value q = nb.create<linalg::IndexOp>(nl, positionsFirst ? 2 : 0);
-             nb.create<linalg::YieldOp>(nl, windowElement(nb, nl, image, w, n, q, pos));
+             IndexMath m{nb, nl};
+             Value c = nb.create<linalg::IndexOp>(nl, 0), t = nb.create<linalg::IndexOp>(nl, 1);
+             Value n = nb.create<linalg::IndexOp>(nl, 2), pos = nb.create<linalg::IndexOp>(nl, 3);
+             auto [index, present] =
+                 tableOffset(nb, nl, table, t, pos, m.mul(c, w.height * w.width));
+             Value value = nb.create<tensor::ExtractOp>(nl, flat, ValueRange{n, index});
+             if (padded)
+               value = nb.create<arith::SelectOp>(nl, present, value, f32(nb, nl, 0.0));
+             nb.create<linalg::YieldOp>(nl, value);
            })
           .getResult(0);
-  SmallVector<ReassociationIndices> groups =
-      positionsFirst ? SmallVector<ReassociationIndices>{{0, 1}, {2}}
-                     : SmallVector<ReassociationIndices>{{0}, {1, 2}};
-  return b.create<tensor::CollapseShapeOp>(loc, cols, groups);
+  return b.create<tensor::CollapseShapeOp>(loc, cols,
+                                           SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
+}
+
+/// `matrix` [R, C] as [C, R].
+Value transpose2d(OpBuilder &b, Location loc, Value matrix) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  auto transposedType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
+                                              type.getElementType());
+  return b.create<linalg::TransposeOp>(loc, matrix, emptyLike(b, loc, transposedType),
+                                       ArrayRef<int64_t>{1, 0})
+      ->getResult(0);
 }
 
 /// [B, C, ...pixels] as [C, B * pixels]: the channels become a GEMM
@@ -718,6 +743,20 @@ Value channelsFirst(OpBuilder &b, Location loc, Value images) {
                          ->getResult(0);
   return b.create<tensor::CollapseShapeOp>(loc, transposed,
                                            SmallVector<ReassociationIndices>{{0}, {1, 2}});
+}
+
+/// [B, C, ...pixels] as [B * pixels, C]: each pixel's channels a row.
+Value channelsLast(OpBuilder &b, Location loc, Value images) {
+  Value flat = collapseFrom(b, loc, images, 2); // [B, C, P]
+  auto type = cast<RankedTensorType>(flat.getType());
+  auto transposedType = RankedTensorType::get(
+      {type.getDimSize(0), type.getDimSize(2), type.getDimSize(1)}, type.getElementType());
+  Value transposed = b.create<linalg::TransposeOp>(loc, flat,
+                                                   emptyLike(b, loc, transposedType),
+                                                   ArrayRef<int64_t>{0, 2, 1})
+                         ->getResult(0);
+  return b.create<tensor::CollapseShapeOp>(loc, transposed,
+                                           SmallVector<ReassociationIndices>{{0, 1}, {2}});
 }
 
 /// The inverse of channelsFirst: [C, B * pixels] as `type`, [B, C, ...pixels].
@@ -760,7 +799,7 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
              op.getStride(), op.getPadding());
     RankedTensorType result = op.getType();
     // [O, taps] x [taps, B * positions], the bias the initial accumulator.
-    Value cols = im2col(rewriter, loc, adaptor.getInput(), w, /*positionsFirst=*/false);
+    Value cols = im2col(rewriter, loc, adaptor.getInput(), w);
     Value filter = collapseFrom(rewriter, loc, adaptor.getFilter(), 1);
     auto gemmType = RankedTensorType::get(
         {result.getDimSize(1), result.getDimSize(0) * w.positions()}, result.getElementType());
@@ -786,13 +825,16 @@ struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
     RankedTensorType result = op.getType(); // [O, C, k, k]
     Window w(cast<RankedTensorType>(op.getInput().getType()), result.getDimSize(2),
              op.getStride(), op.getPadding());
-    // [O, B * positions] x [B * positions, taps].
-    Value cols = im2col(rewriter, loc, adaptor.getInput(), w, /*positionsFirst=*/true);
-    Value dy = channelsFirst(rewriter, loc, adaptor.getOutputGrad());
+    // dyᵀ [O, B * positions] x colsᵀ [B * positions, taps], as xᵀ·dy of a
+    // dense layer: both transposed so that each k step reads a row of each,
+    // contiguous. The columns are the forward convolution's (CSE makes them
+    // one), transposed in blocks.
+    Value cols = transpose2d(rewriter, loc, im2col(rewriter, loc, adaptor.getInput(), w));
+    Value dy = channelsLast(rewriter, loc, adaptor.getOutputGrad());
     auto gemmType =
         RankedTensorType::get({result.getDimSize(0), w.taps()}, result.getElementType());
     Value dw = gemm(rewriter, loc, dy, cols, zerosLike(rewriter, loc, gemmType),
-                    /*transposeLhs=*/false);
+                    /*transposeLhs=*/true);
     rewriter.replaceOp(op, expandLast(rewriter, loc, dw, result));
     return success();
   }
@@ -819,9 +861,23 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
     auto colsType = RankedTensorType::get({channels * k * k, batch * height * width}, f32Type);
     Value cols = gemm(rewriter, loc, filter, input, zerosLike(rewriter, loc, colsType),
                       /*transposeLhs=*/true);
-    // out[b, o, (Y,X)] = bias[o] + the k*k column entries that land on (Y, X).
-    auto flatType = RankedTensorType::get(
-        {batch, channels, result.getDimSize(2) * outWidth}, f32Type);
+    // out[b, o, (Y,X)] = bias[o] + the k*k column entries that land on
+    // (Y, X): tap (i, j) reads input pixel ((Y + p - i) / s, (X + p - j) / s)
+    // where that divides and lies in the input, a constant table [k k, OH OW]
+    // of input pixels (-1: none) as for im2col.
+    int64_t outHeight = result.getDimSize(2), taps = k * k;
+    std::vector<int32_t> pixels;
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t bigY = 0; bigY < outHeight; ++bigY)
+          for (int64_t bigX = 0; bigX < outWidth; ++bigX) {
+            int64_t dy = bigY + p - i, dx = bigX + p - j;
+            bool lands = dy >= 0 && dx >= 0 && dy % s == 0 && dx % s == 0 &&
+                         dy / s < height && dx / s < width;
+            pixels.push_back(lands ? int32_t(dy / s * width + dx / s) : -1);
+          }
+    Value table = i32Table(rewriter, loc, taps, outHeight * outWidth, pixels);
+    auto flatType = RankedTensorType::get({batch, channels, outHeight * outWidth}, f32Type);
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
     if (adaptor.getBias()) {
@@ -839,36 +895,15 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
                   Value n = b.create<linalg::IndexOp>(l, 0);
                   Value o = b.create<linalg::IndexOp>(l, 1);
                   Value pos = b.create<linalg::IndexOp>(l, 2);
-                  // Shifted by the padding: Y + p = y*s + i.
-                  Value bigY = m.add(m.div(pos, outWidth), p);
-                  Value bigX = m.add(m.rem(pos, outWidth), p);
                   Value image = m.mul(n, height * width);
                   Value sum = adaptor.getBias() ? args[0] : f32(b, l, 0.0);
-                  // y*s = Y + p - i must be a multiple of s in [0, (size-1) s].
-                  auto source = [&](Value shifted, int64_t tap, int64_t size, Value &valid) {
-                    Value fits = m.within(shifted, tap, tap + (size - 1) * s + 1);
-                    Value offset = b.create<arith::SubIOp>(
-                        l, m.clamp(shifted, tap, tap + (size - 1) * s), m.constant(tap));
-                    if (s > 1) {
-                      Value aligned = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
-                                                              m.rem(offset, s), m.constant(0));
-                      fits = b.create<arith::AndIOp>(l, fits, aligned);
-                    }
-                    valid = valid ? b.create<arith::AndIOp>(l, valid, fits) : fits;
-                    return m.div(offset, s);
-                  };
-                  for (int64_t i = 0; i < k; ++i)
-                    for (int64_t j = 0; j < k; ++j) {
-                      Value valid;
-                      Value y = source(bigY, i, height, valid);
-                      Value x = source(bigX, j, width, valid);
-                      Value q = m.add(m.mul(o, k * k), i * k + j);
-                      Value at = b.create<arith::AddIOp>(
-                          l, image, b.create<arith::AddIOp>(l, m.mul(y, width), x));
-                      Value term = b.create<tensor::ExtractOp>(l, cols, ValueRange{q, at});
-                      term = b.create<arith::SelectOp>(l, valid, term, f32(b, l, 0.0));
-                      sum = b.create<arith::AddFOp>(l, sum, term);
-                    }
+                  for (int64_t t = 0; t < taps; ++t) {
+                    auto [at, lands] = tableOffset(b, l, table, m.constant(t), pos, image);
+                    Value q = m.add(m.mul(o, taps), t);
+                    Value term = b.create<tensor::ExtractOp>(l, cols, ValueRange{q, at});
+                    term = b.create<arith::SelectOp>(l, lands, term, f32(b, l, 0.0));
+                    sum = b.create<arith::AddFOp>(l, sum, term);
+                  }
                   b.create<linalg::YieldOp>(l, sum);
                 })
             .getResult(0);

@@ -37,7 +37,27 @@ int64_t flopsOf(Operation *op) {
         int64_t k = matmul.getTransposeLhs() ? lhs.getDimSize(0) : lhs.getDimSize(1);
         return 2 * k * matmul.getType().getNumElements();
       })
-      .Case<ReduceRowsOp>(
+      // A multiply-add per tap of each window: C k k taps per output pixel
+      // of a convolution (and per dy pixel of its filter gradient); a
+      // transposed convolution spreads each input pixel over O k k outputs.
+      .Case([](Conv2DOp conv) {
+        int64_t taps = elementsOf(conv.getFilter()) /
+                       cast<RankedTensorType>(conv.getFilter().getType()).getDimSize(0);
+        int64_t out = elementsOf(conv.getResult());
+        return 2 * out * taps + (conv.getBias() ? out : 0);
+      })
+      .Case([](Conv2DTransposeOp conv) {
+        int64_t spread = elementsOf(conv.getFilter()) /
+                         cast<RankedTensorType>(conv.getFilter().getType()).getDimSize(0);
+        int64_t out = elementsOf(conv.getResult());
+        return 2 * elementsOf(conv.getInput()) * spread + (conv.getBias() ? out : 0);
+      })
+      .Case([](Conv2DFilterGradOp grad) {
+        int64_t taps = elementsOf(grad.getResult()) /
+                       cast<RankedTensorType>(grad.getType()).getDimSize(0);
+        return 2 * elementsOf(grad.getOutputGrad()) * taps;
+      })
+      .Case<ReduceRowsOp, ChannelSumOp>(
           [](Operation *op) { return elementsOf(op->getOperand(0)); })
       .Case<BroadcastOp, ReluGradOp>(
           [](Operation *op) { return elementsOf(op->getResult(0)); })

@@ -36,3 +36,17 @@ func.func @optimizers(%p: tensor<8xf32>, %s: tensor<f32>) -> (tensor<8xf32>, ten
   %b:2 = vdl.sgd_update %p, %p, %p lr %s momentum %s : tensor<8xf32>, tensor<f32>
   return %a#0, %b#0 : tensor<8xf32>, tensor<8xf32>
 }
+
+// Convolutions, a multiply-add per tap: conv2d [2,1,5,5] * [4,1,3,3] stride 2
+// padding 1 -> [2,4,3,3] (72 outputs): 2·72·9 + 72 bias = 1368; its filter
+// gradient 2·72·9 = 1296; conv2d_transpose of those 72 pixels back through
+// [4,1,3,3] (1·3·3 outputs each): 2·72·9 = 1296, + 50 bias; channel_sum 72.
+// CHECK-LABEL: func.func @convolutions
+// CHECK-SAME: attributes {vdl.flops = 4082 : i64}
+func.func @convolutions(%x: tensor<2x1x5x5xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>, %c: tensor<1xf32>) -> (tensor<2x1x5x5xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) {
+  %y = vdl.conv2d %x, %w, %b stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x3x3xf32>
+  %dw = vdl.conv2d_filter_grad %x, %y stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<2x4x3x3xf32>) -> tensor<4x1x3x3xf32>
+  %t = vdl.conv2d_transpose %y, %w, %c stride = 2 padding = 1 output_padding = 0 : (tensor<2x4x3x3xf32>, tensor<4x1x3x3xf32>, tensor<1xf32>) -> tensor<2x1x5x5xf32>
+  %db = vdl.channel_sum %y : tensor<2x4x3x3xf32> -> tensor<4xf32>
+  return %t, %dw, %db : tensor<2x1x5x5xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>
+}
