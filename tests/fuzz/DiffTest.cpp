@@ -1,6 +1,6 @@
 //===- DiffTest.cpp - differential testing of the whole compiler ----------===//
 //
-//   vdl-difftest [--seed S] [--count N | --seconds T] [--variants LIST]
+//   vdl-difftest [--seed S] [--count N | --seconds T] [--variants LIST] [--batch B]
 //   vdl-difftest MODEL.vdl ...
 //
 // Compiles random valid models (tests/fuzz/ModelGenerator.h), or the given
@@ -47,6 +47,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -123,7 +124,7 @@ struct ParsedModel {
   bool ok = false;
 };
 
-std::unique_ptr<ParsedModel> parse(const std::string &path) {
+std::unique_ptr<ParsedModel> parse(const std::string &path, std::optional<int64_t> batch) {
   auto parsed = std::make_unique<ParsedModel>();
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer) {
@@ -136,7 +137,7 @@ std::unique_ptr<ParsedModel> parse(const std::string &path) {
   vaec::DiagnosticEngine diags(parsed->sourceMgr, os);
   vaec::Parser parser(text, path, diags);
   parsed->module = parser.parseModule();
-  parsed->ok = !diags.hadError() && vaec::analyze(parsed->module, diags);
+  parsed->ok = !diags.hadError() && vaec::analyze(parsed->module, diags, batch);
   diags.finish();
   return parsed;
 }
@@ -522,21 +523,27 @@ struct Tally {
 /// whether everything agreed.
 bool checkModel(const std::string &path, const std::string &label, const std::string &vaec,
                 const fs::path &work, const std::vector<Variant> &variants, bool keep,
-                Tally &tally) {
+                std::optional<int64_t> batch, Tally &tally) {
   auto started = std::chrono::steady_clock::now();
   ++tally.models;
   std::vector<std::string> failures;
-  auto parsed = parse(path);
+  auto parsed = parse(path, batch);
   if (!parsed->ok) {
     failures.push_back("the frontend rejects it:\n" + parsed->diagnostics);
   } else {
     std::string stem = fs::path(path).stem().string();
+    std::string batchFlag;
+    if (batch) {
+      stem += fmt::format("_b{}", *batch);
+      batchFlag = fmt::format(" --batch {}", *batch);
+    }
     for (const Variant &variant : variants) {
       fs::path library = work / (stem + "." + variant.name + ".so");
       fs::path log = work / (stem + "." + variant.name + ".log");
       // --verify-each: a pass that leaves invalid IR is named, not just a crash.
       std::string command =
-          fmt::format("{} {} --verify-each {} -o {}", vaec, path, variant.flags, library.string());
+          fmt::format("{} {} --verify-each {}{} -o {}", vaec, path, variant.flags, batchFlag,
+                      library.string());
       ++tally.builds;
       std::string error = runCommand(command + " > " + log.string() + " 2>&1");
       std::vector<std::string> found;
@@ -599,6 +606,9 @@ int main(int argc, char **argv) {
       ->delimiter(',')
       ->capture_default_str();
   app.add_flag("--keep", keep, "keep the libraries of models that pass");
+  std::optional<int64_t> batch;
+  app.add_option("--batch", batch, "compile and check the models at this batch size (vaec --batch)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   app.add_flag("--print", print, "print the generated model of --seed and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -625,7 +635,7 @@ int main(int argc, char **argv) {
   Tally tally;
   if (!files.empty()) {
     for (const std::string &file : files)
-      checkModel(fs::absolute(file).string(), file, vaec, work, variants, keep, tally);
+      checkModel(fs::absolute(file).string(), file, vaec, work, variants, keep, batch, tally);
   } else {
     if (count == 0 && seconds == 0)
       count = 10;
@@ -637,7 +647,7 @@ int main(int argc, char **argv) {
       fs::path path = work / fmt::format("fuzz_{}.vdl", s);
       std::ofstream(path) << generated.source;
       bool ok = checkModel(path.string(), fmt::format("seed {}: {}", s, generated.summary), vaec,
-                           work, variants, keep, tally);
+                           work, variants, keep, batch, tally);
       if (ok && !keep)
         fs::remove(path);
       else if (!ok)

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <vector>
 
@@ -67,12 +68,27 @@ public:
 
     out += "  encoder(x) {\n";
     std::string argument = "x";
-    if (shape.size() > 1) {
+    int64_t argumentWidth = inputSize;
+    if (shape.size() == 3 && rng.chance(0.5)) {
+      // A convolution first: its flattened output is the block's argument.
+      int64_t padding = rng.below(2), stride = rng.between(1, 2);
+      int64_t kernel = std::min({rng.between(1, 3), shape[1] + 2 * padding,
+                                 shape[2] + 2 * padding});
+      int64_t filters = rng.between(1, 4);
+      int64_t height = (shape[1] + 2 * padding - kernel) / stride + 1;
+      int64_t width = (shape[2] + 2 * padding - kernel) / stride + 1;
+      out += fmt::format("    xc = {}(conv2d(x, {}, kernel = {}, stride = {}, padding = {}));\n",
+                         rng.pick<const char *>({"relu", "tanh", ""}), filters, kernel, stride,
+                         padding);
+      out += "    xf = flatten(xc);\n";
+      argument = "xf";
+      argumentWidth = filters * height * width;
+    } else if (shape.size() > 1) {
       argument = "xf";
       out += rng.chance(0.5) ? "    xf = flatten(x);\n"
                              : fmt::format("    xf = reshape(x, [{}]);\n", inputSize);
     }
-    int encoderDepth = block(argument, inputSize);
+    int encoderDepth = block(argument, argumentWidth);
     std::string mu = tensor(latent, rng.between(0, 2));
     // Now and then one name for both (each result needs its own buffer).
     std::string shared = variableOfWidth(latent);
@@ -85,26 +101,43 @@ public:
     out += "  }\n\n  decoder(z) {\n";
     int decoderDepth = block("z", latent);
     std::string likelihood;
-    // A likelihood's parameter has the input's shape.
+    // A likelihood's parameter has the input's shape: reshaped, or, for an
+    // image, now and then a transposed convolution of a smaller or equal one.
     auto shaped = [&](std::string t) {
       return shape.size() > 1 ? fmt::format("reshape({}, [{}])", t, sizes) : t;
+    };
+    auto parameter = [&](auto make) {
+      if (shape.size() != 3 || !rng.chance(0.5))
+        return shaped(make(inputSize));
+      int64_t channels = rng.between(1, 3);
+      bool halve = shape[1] % 2 == 0 && shape[2] % 2 == 0 && rng.chance(0.5);
+      if (halve) // stride 2: (H/2 - 1) * 2 - 2 + 3 + 1 = H
+        return fmt::format(
+            "conv2d_transpose(reshape({}, [{}, {}, {}]), {}, kernel = 3, stride = 2, padding = 1, "
+            "output_padding = 1)",
+            make(channels * shape[1] / 2 * shape[2] / 2), channels, shape[1] / 2, shape[2] / 2,
+            shape[0]);
+      int64_t padding = rng.below(2); // stride 1, kernel 2 p + 1: the same size
+      return fmt::format("conv2d_transpose(reshape({}, [{}, {}, {}]), {}, kernel = {}, padding = {})",
+                         make(channels * shape[1] * shape[2]), channels, shape[1], shape[2],
+                         shape[0], 2 * padding + 1, padding);
     };
     switch (rng.below(3)) {
     case 0:
       likelihood = "bernoulli";
       out += fmt::format("    return bernoulli({}{});\n", rng.chance(0.7) ? "logits = " : "",
-                         shaped(tensor(inputSize, rng.between(0, 2))));
+                         parameter([&](int64_t w) { return tensor(w, rng.between(0, 2)); }));
       break;
     case 1: {
       likelihood = "gaussian-sigma";
-      std::string mean = shaped(tensor(inputSize, rng.between(0, 2)));
+      std::string mean = parameter([&](int64_t w) { return tensor(w, rng.between(0, 2)); });
       out += fmt::format("    return gaussian(mean = {}, sigma = {});\n", mean,
                          rng.pick<const char *>({"1.0", "0.5", "2", "0.25"}));
       break;
     }
     default: {
       likelihood = "gaussian-logvar";
-      std::string mean = shaped(tensor(inputSize, rng.between(0, 2)));
+      std::string mean = parameter([&](int64_t w) { return tensor(w, rng.between(0, 2)); });
       std::string variance = shaped(boundedTensor(inputSize));
       out += rng.chance(0.5)
                  ? fmt::format("    return gaussian(mean = {}, logvar = {});\n", mean, variance)
