@@ -817,13 +817,13 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
     Value filter = collapseFrom(rewriter, loc, adaptor.getFilter(), 1);
     auto gemmType = RankedTensorType::get(
         {result.getDimSize(1), result.getDimSize(0) * w.positions()}, result.getElementType());
-    Value init = zerosLike(rewriter, loc, gemmType);
-    if (adaptor.getBias())
-      init = rewriter
-                 .create<linalg::BroadcastOp>(loc, adaptor.getBias(),
-                                              emptyLike(rewriter, loc, gemmType),
-                                              ArrayRef<int64_t>{1})
-                 .getResult()[0];
+    Value init = adaptor.getBias()
+                     ? rewriter
+                           .create<linalg::BroadcastOp>(loc, adaptor.getBias(),
+                                                        emptyLike(rewriter, loc, gemmType),
+                                                        ArrayRef<int64_t>{1})
+                           .getResult()[0]
+                     : zerosLike(rewriter, loc, gemmType);
     Value out = gemm(rewriter, loc, filter, cols, init, /*transposeLhs=*/false);
     rewriter.replaceOp(op, batchFirst(rewriter, loc, out, result));
     return success();

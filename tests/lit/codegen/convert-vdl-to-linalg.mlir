@@ -296,3 +296,68 @@ func.func @reshape(%x: tensor<2x1x4x4xf32>) -> tensor<2x2x2x4xf32> {
   %0 = vdl.reshape %x : tensor<2x1x4x4xf32> -> tensor<2x2x2x4xf32>
   return %0 : tensor<2x2x2x4xf32>
 }
+
+// -----
+
+// conv2d: an im2col gather [C k k, B positions] (which pixel each tap of each
+// window reads is a constant table, -1 where the window leaves the padded
+// image), the filter [O, C k k] times it into the broadcast bias, then
+// [O, B positions] back to NCHW. 5x5, stride 2, padding 1: tap (0, 0) of the
+// 3x3 windows reads pixels 6, 8, 16, 18 (rows and columns 1 and 3).
+// CHECK-LABEL: func.func @conv2d
+// CHECK: %[[TABLE:.*]] = arith.constant dense<{{\[\[}}-1, -1, -1, -1, 6, 8, -1, 16, 18], [-1, -1, -1, 5, 7, 9, 15, 17, 19]
+// CHECK-SAME: tensor<9x9xi32>
+// CHECK: %[[IMAGE:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : tensor<2x1x5x5xf32> into tensor<50xf32>
+// CHECK: %[[GATHER:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x9x2x9xf32>)
+// CHECK: tensor.extract %[[TABLE]]
+// CHECK: tensor.extract %[[IMAGE]]
+// CHECK: arith.select
+// CHECK: %[[COLS:.*]] = tensor.collapse_shape %[[GATHER]] {{\[\[}}0, 1], [2, 3]] : tensor<1x9x2x9xf32> into tensor<9x18xf32>
+// CHECK: %[[BIAS:.*]] = linalg.broadcast ins(%{{.*}} : tensor<4xf32>) outs(%{{.*}} : tensor<4x18xf32>) dimensions = [1]
+// CHECK: %[[OUT:.*]] = linalg.matmul ins(%{{.*}}, %[[COLS]] : tensor<4x9xf32>, tensor<9x18xf32>) outs(%[[BIAS]] : tensor<4x18xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x2x9xf32>) outs(%{{.*}} : tensor<2x4x9xf32>) permutation = [1, 0, 2]
+// CHECK-NOT: vdl.
+func.func @conv2d(%x: tensor<2x1x5x5xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>) -> tensor<2x4x3x3xf32> {
+  %0 = vdl.conv2d %x, %w, %b stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x3x3xf32>
+  return %0 : tensor<2x4x3x3xf32>
+}
+
+// -----
+
+// conv2d_transpose: filterᵀ times the channels-first input (matmul_transpose_a
+// into zeros: columns [O k k, B H W]), then each output pixel sums the columns
+// that land on it, phase by phase (stride 2 divides 6: 4 phases, at most 4
+// landing taps each of 9), and a transpose interleaves the phases.
+// CHECK-LABEL: func.func @conv2d_transpose
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<4x2x9xf32>) permutation = [1, 0, 2]
+// CHECK: %[[COLS:.*]] = linalg.matmul_transpose_a ins(%{{.*}}, %{{.*}} : tensor<4x9xf32>, tensor<4x18xf32>) outs(%{{.*}} : tensor<9x18xf32>)
+// CHECK: %[[TABLE:.*]] = arith.constant dense<{{.*}}> : tensor<16x9xi32>
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[\[}}0, 1]] : tensor<9x18xf32> into tensor<162xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1xf32>) outs(%{{.*}} : tensor<2x1x4x9xf32>)
+// CHECK-COUNT-4: tensor.extract %[[FLAT]]
+// CHECK-NOT: tensor.extract %[[FLAT]]
+// CHECK: linalg.yield
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x1x2x2x3x3xf32>) outs(%{{.*}} : tensor<2x1x3x2x3x2xf32>) permutation = [0, 1, 4, 2, 5, 3]
+// CHECK-NOT: vdl.
+func.func @conv2d_transpose(%x: tensor<2x4x3x3xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<1xf32>) -> tensor<2x1x6x6xf32> {
+  %0 = vdl.conv2d_transpose %x, %w, %b stride = 2 padding = 1 output_padding = 1 : (tensor<2x4x3x3xf32>, tensor<4x1x3x3xf32>, tensor<1xf32>) -> tensor<2x1x6x6xf32>
+  return %0 : tensor<2x1x6x6xf32>
+}
+
+// -----
+
+// The filter gradient: dy channels-last [B positions, O] and the im2col
+// columns transposed [B positions, C k k], as xᵀ·dy of a dense layer; the bias
+// gradient sums over the batch and the pixels.
+// CHECK-LABEL: func.func @filter_grad
+// CHECK: %[[GATHER:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x9x2x9xf32>)
+// CHECK: %[[COLS:.*]] = linalg.transpose ins(%{{.*}} : tensor<9x18xf32>) outs(%{{.*}} : tensor<18x9xf32>) permutation = [1, 0]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<2x9x4xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.matmul_transpose_a ins(%{{.*}}, %[[COLS]] : tensor<18x4xf32>, tensor<18x9xf32>) outs(%{{.*}} : tensor<4x9xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "reduction"]} ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<4xf32>)
+// CHECK-NOT: vdl.
+func.func @filter_grad(%x: tensor<2x1x5x5xf32>, %dy: tensor<2x4x3x3xf32>) -> (tensor<4x1x3x3xf32>, tensor<4xf32>) {
+  %0 = vdl.conv2d_filter_grad %x, %dy stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<2x4x3x3xf32>) -> tensor<4x1x3x3xf32>
+  %1 = vdl.channel_sum %dy : tensor<2x4x3x3xf32> -> tensor<4xf32>
+  return %0, %1 : tensor<4x1x3x3xf32>, tensor<4xf32>
+}
