@@ -744,17 +744,34 @@ Value transpose2d(OpBuilder &b, Location loc, Value matrix) {
       ->getResult(0);
 }
 
+/// `value` [A, B, ...] as [B, A, ...]: a copy whose rows stay contiguous,
+/// as an elementwise linalg.generic (not linalg.transpose), so that
+/// vdl-fusion can fuse it with the activation after it.
+Value swapOuter(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  std::swap(shape[0], shape[1]);
+  auto swappedType = RankedTensorType::get(shape, type.getElementType());
+  unsigned rank = unsigned(type.getRank());
+  SmallVector<unsigned> swapped{1, 0};
+  for (unsigned d = 2; d < rank; ++d)
+    swapped.push_back(d);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(
+          loc, swappedType, value, emptyLike(b, loc, swappedType),
+          ArrayRef<AffineMap>{mapOf(b, rank, swapped), b.getMultiDimIdentityMap(rank)},
+          iterators,
+          [](OpBuilder &nb, Location nl, ValueRange args) {
+            nb.create<linalg::YieldOp>(nl, args[0]);
+          })
+      .getResult(0);
+}
+
 /// [B, C, ...pixels] as [C, B * pixels]: the channels become a GEMM
 /// operand's rows (a copy of each image's channel rows).
 Value channelsFirst(OpBuilder &b, Location loc, Value images) {
-  Value flat = collapseFrom(b, loc, images, 2); // [B, C, P]
-  auto type = cast<RankedTensorType>(flat.getType());
-  auto transposedType = RankedTensorType::get(
-      {type.getDimSize(1), type.getDimSize(0), type.getDimSize(2)}, type.getElementType());
-  Value transposed = b.create<linalg::TransposeOp>(loc, flat,
-                                                   emptyLike(b, loc, transposedType),
-                                                   ArrayRef<int64_t>{1, 0, 2})
-                         ->getResult(0);
+  Value transposed = swapOuter(b, loc, collapseFrom(b, loc, images, 2)); // [C, B, P]
   return b.create<tensor::CollapseShapeOp>(loc, transposed,
                                            SmallVector<ReassociationIndices>{{0}, {1, 2}});
 }
@@ -775,19 +792,14 @@ Value channelsLast(OpBuilder &b, Location loc, Value images) {
 
 /// The inverse of channelsFirst: [C, B * pixels] as `type`, [B, C, ...pixels].
 Value batchFirst(OpBuilder &b, Location loc, Value rows, RankedTensorType type) {
-  auto rowsType = cast<RankedTensorType>(rows.getType());
-  int64_t batch = type.getDimSize(0), channels = type.getDimSize(1);
-  int64_t pixels = rowsType.getDimSize(1) / batch;
-  Type element = type.getElementType();
+  SmallVector<int64_t> shape(type.getShape());
+  std::swap(shape[0], shape[1]);
+  SmallVector<ReassociationIndices> groups{{0}, {}};
+  for (int64_t d = 1; d < type.getRank(); ++d)
+    groups[1].push_back(d);
   Value split = b.create<tensor::ExpandShapeOp>(
-      loc, RankedTensorType::get({channels, batch, pixels}, element), rows,
-      SmallVector<ReassociationIndices>{{0}, {1, 2}});
-  auto transposedType = RankedTensorType::get({batch, channels, pixels}, element);
-  Value transposed = b.create<linalg::TransposeOp>(loc, split,
-                                                   emptyLike(b, loc, transposedType),
-                                                   ArrayRef<int64_t>{1, 0, 2})
-                         ->getResult(0);
-  return expandLast(b, loc, transposed, type);
+      loc, RankedTensorType::get(shape, type.getElementType()), rows, groups);
+  return swapOuter(b, loc, split);
 }
 
 /// A linalg.matmul of `lhs` [M, K] and `rhs` [K, N] (with `transposeLhs`,
