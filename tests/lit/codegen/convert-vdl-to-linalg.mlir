@@ -318,7 +318,7 @@ func.func @reshape(%x: tensor<2x1x4x4xf32>) -> tensor<2x2x2x4xf32> {
 // CHECK: %[[BIAS:.*]] = linalg.broadcast ins(%{{.*}} : tensor<4xf32>) outs(%{{.*}} : tensor<4x18xf32>) dimensions = [1]
 // CHECK: %[[OUT:.*]] = linalg.matmul ins(%{{.*}}, %[[COLS]] : tensor<4x9xf32>, tensor<9x18xf32>) outs(%[[BIAS]] : tensor<4x18xf32>)
 // CHECK: %[[SPLIT:.*]] = tensor.expand_shape %[[OUT]] {{\[\[}}0], [1, 2, 3]] output_shape [4, 2, 3, 3]
-// CHECK: linalg.generic {{{.*}} ins(%[[SPLIT]] : tensor<4x2x3x3xf32>) outs(%{{.*}} : tensor<2x4x3x3xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[SPLIT]] : tensor<4x2x3x3xf32>) outs(%{{.*}} : tensor<2x4x3x3xf32>)
 // CHECK-NOT: vdl.
 func.func @conv2d(%x: tensor<2x1x5x5xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>) -> tensor<2x4x3x3xf32> {
   %0 = vdl.conv2d %x, %w, %b stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x3x3xf32>
