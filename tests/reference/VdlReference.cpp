@@ -192,6 +192,7 @@ public:
     case Expr::Call:
       return call(llvm::cast<CallExpr>(expr));
     case Expr::Number:
+    case Expr::List: // sizes of a reshape: read by call(), never evaluated
       break;
     }
     throw std::runtime_error("unexpected expression");
