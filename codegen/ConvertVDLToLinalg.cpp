@@ -569,40 +569,29 @@ struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
 //===----------------------------------------------------------------------===//
 //
 // Images stay NCHW, the language's layout: flatten and reshape stay views and
-// nothing is transposed at a convolution's edges. Every convolution is a
-// contraction that tiles in register blocks like a matmul (vdl-tile-and-
-// vectorize's contraction path) plus a gather whose indexing is in its body
-// (linalg.index, tensor.extract), so that every indexing map stays a
-// projected permutation:
-//   conv2d:            cols[b, (c,i,j), (y,x)] = in[b, c, y*s+i-p, x*s+j-p]
-//                      out[b, o, (y,x)] = bias[o] + sum_q filter[o, q] cols[b, q, (y,x)]
-//                      (output channels x output pixels, the pixels contiguous)
-//   conv2d_transpose:  cols[b, (o,i,j), (y,x)] = sum_c filter[c, (o,i,j)] in[b, c, (y,x)]
-//                      out[b, o, Y, X] = bias[o] + sum_{i,j} cols[b, (o,i,j), (y,x)]
-//                      over the (y, x) with y*s+i-p = Y, x*s+j-p = X
-//   filter gradient:   dW[o, (c,i,j)] = sum_{b,(y,x)} dy[b, o, (y,x)] colsᵀ[b, (y,x), (c,i,j)]
+// nothing is transposed at a model's edges. Every convolution is a
+// linalg.matmul (or matmul_transpose_a) on the register-blocked matmul path
+// of dense, plus gathers whose indexing is in their bodies (linalg.index, a
+// constant table of pixel offsets, tensor.extract), so that every indexing
+// map stays a projected permutation. The GEMMs' long dimension is the batch's
+// output pixels, contiguous in NCHW rows:
+//   conv2d:            cols[(c,i,j), (b,y,x)] = in[b, c, y*s+i-p, x*s+j-p]
+//                      out[o, (b,y,x)] = bias[o] + sum_q filter[o, q] cols[q, (b,y,x)]
+//                      then [O, B, ...] back to [B, O, ...]
+//   conv2d_transpose:  cols[(o,i,j), (b,y,x)] = sum_c filter[c, (o,i,j)] in[b, c, y, x]
+//                      out[b, o, Y, X] = bias[o] + sum_{i,j} cols[(o,i,j), (b,y,x)]
+//                      over the (y, x) with y*s+i-p = Y, x*s+j-p = X (col2im)
+//   filter gradient:   dW[o, q] = sum_{(b,y,x)} dy[(b,y,x), o] colsᵀ[(b,y,x), q]
 // The windows' zeros (padding) and the strides' holes are selects in the
 // gathers' bodies.
 
-/// Index arithmetic in a gather's body; values are non-negative.
+/// Index arithmetic in a gather's body (base offsets of a table lookup).
 struct IndexMath {
   OpBuilder &b;
   Location loc;
   Value constant(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   Value add(Value a, int64_t v) { return v ? b.create<arith::AddIOp>(loc, a, constant(v)) : a; }
   Value mul(Value a, int64_t v) { return v != 1 ? b.create<arith::MulIOp>(loc, a, constant(v)) : a; }
-  Value div(Value a, int64_t v) { return v != 1 ? b.create<arith::DivUIOp>(loc, a, constant(v)) : a; }
-  Value rem(Value a, int64_t v) { return b.create<arith::RemUIOp>(loc, a, constant(v)); }
-  Value clamp(Value a, int64_t lo, int64_t hi) {
-    return b.create<arith::MinUIOp>(loc, b.create<arith::MaxUIOp>(loc, a, constant(lo)),
-                                    constant(hi));
-  }
-  /// lo <= a < hi.
-  Value within(Value a, int64_t lo, int64_t hi) {
-    Value above = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, a, constant(lo));
-    Value below = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, a, constant(hi));
-    return b.create<arith::AndIOp>(loc, above, below);
-  }
 };
 
 /// `[b, d1, ..., dn]` with the dimensions from `first` on as one.
