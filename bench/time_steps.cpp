@@ -2,12 +2,13 @@
 //
 //   time_steps MODEL.so [repeats]
 //
-// Times vae_eval_elbo (forward + ELBO) and vae_train_step (forward,
-// backward, Adam) and prints the median over repeats (threads: libomp's
+// Times vae_encode, vae_decode, vae_eval_elbo (forward + ELBO) and
+// vae_train_step (forward, backward, Adam) and prints the median over repeats (threads: libomp's
 // default, one per core, or OMP_NUM_THREADS; vaec --no-parallel for one), with
 // GFLOP/s counted from the model's dense layers (2·B·K·N each forward, three
-// times that for a training step; elementwise work is not counted, so the
-// figures are lower bounds). Numbers only: never a test threshold.
+// times that for a training step; elementwise work and convolutions are not
+// counted, so the figures are lower bounds: vaec --stats counts every op).
+// Numbers only: never a test threshold.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,6 +49,8 @@ int main(int argc, char **argv) {
     eps[i] = float(int(i % 7) - 3) / 3.0f;
 
   float terms[3];
+  std::vector<float> mu(d.batch * d.latent_size), logvar(mu.size());
+  std::vector<float> out0(d.batch * d.input_size), out1(out0.size());
   auto median = [&](auto &&run) {
     for (int i = 0; i < 10; ++i) // warm caches and page in the arena
       run();
@@ -61,6 +64,12 @@ int main(int argc, char **argv) {
     std::sort(seconds.begin(), seconds.end());
     return seconds[seconds.size() / 2];
   };
+  double encode = median([&] {
+    model->encode(params.data(), arena.bytes(), x.data(), mu.data(), logvar.data());
+  });
+  double decode = median([&] {
+    model->decode(params.data(), arena.bytes(), eps.data(), out0.data(), out1.data());
+  });
   double forward = median([&] {
     model->evalElbo(params.data(), arena.bytes(), x.data(), eps.data(), terms);
   });
@@ -79,6 +88,8 @@ int main(int argc, char **argv) {
                           : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
   std::printf("model %s batch %lld, %s, median of %d runs\n", d.name, (long long)d.batch,
               where.c_str(), repeats);
+  std::printf("  encode (vae_encode): %.3f ms\n  decode (vae_decode): %.3f ms\n", encode * 1e3,
+              decode * 1e3);
   std::printf("  forward (vae_eval_elbo): %.3f ms, %.1f GFLOP/s, %.0f samples/s, "
               "loss %.3f\n",
               forward * 1e3, flops / forward / 1e9, d.batch / forward, terms[0]);

@@ -339,6 +339,7 @@ int vaec::runDriver(const DriverOptions &options) {
   pipeline.fusion = options.fusion;
   pipeline.memoryPlan = options.memoryPlan;
   pipeline.parallel = options.parallel;
+  pipeline.convAlgorithm = options.conv;
   pipeline.gpu = options.target == "nvptx" || options.target == "nvptx-emulated";
   pipeline.emulateGpu = options.target == "nvptx-emulated";
   pipeline.gpuArch = options.gpuArch;

@@ -30,6 +30,7 @@ struct DriverOptions {
   bool fusion = true;                    // --no-fusion turns vdl-fusion off
   bool memoryPlan = true;                // --no-memory-plan: no arena reuse
   bool parallel = true;                  // --no-parallel: one thread, no libomp
+  std::string conv = "auto";             // --conv: im2col, direct or auto
   std::string cpu;                       // empty: the host CPU
   std::string targetTriple;              // empty: the host
   std::string features;                  // --mattr: "+avx2,-avx512f" on top of the CPU's

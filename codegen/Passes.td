@@ -62,6 +62,13 @@ def ConvertVDLToLinalg : Pass<"convert-vdl-to-linalg", "::mlir::ModuleOp"> {
     } -> tensor<2x4xf32>
     ```
   }];
+  let options = [
+    Option<"convAlgorithm", "conv-algorithm", "std::string", /*default=*/"\"auto\"",
+           "How conv2d is computed: im2col (a gather into columns, then the "
+           "GEMM path), direct (linalg.conv_2d_nhwc_hwcf on a padded "
+           "channels-last copy, register blocks of output pixels x output "
+           "channels) or auto (the one measured faster for the shape)">
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"

@@ -103,7 +103,11 @@ void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
   if (stage == Stage::Grad)
     return;
   pm.addPass(createPackParameters());
-  pm.addPass(createConvertVDLToLinalg());
+  ConvertVDLToLinalgOptions lowering;
+  // The GPU mapping takes the GEMM form (no direct convolution kernels yet).
+  lowering.convAlgorithm =
+      options.gpu && options.convAlgorithm == "auto" ? "im2col" : options.convAlgorithm;
+  pm.addPass(createConvertVDLToLinalg(lowering));
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createCSEPass());
   if (stage == Stage::Linalg)

@@ -29,6 +29,9 @@ struct PipelineOptions {
   /// vdl-parallelize + OpenMP: matmul tile loops on every core (vaec
   /// --no-parallel: one thread, and no libomp in the shared library).
   bool parallel = true;
+  /// convert-vdl-to-linalg's conv-algorithm (vaec --conv): im2col, direct
+  /// or auto.
+  std::string convAlgorithm = "auto";
   /// vaec --target=nvptx: every loop nest a kernel of a gpu.module, lowered
   /// through NVVM to PTX; the entry points launch them (no CPU tiling,
   /// vectors or OpenMP).

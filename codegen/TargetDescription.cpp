@@ -150,7 +150,8 @@ int64_t vaec::broadcastRegisters(vdl::TargetAttr target, int64_t rows) {
   return rows;
 }
 
-RegisterBlock vaec::matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64_t n) {
+RegisterBlock vaec::matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64_t n,
+                                        int64_t liveRows) {
   if (m < 1 || n < 1)
     return {1, 1};
   int64_t lanes = target.getLanes(), registers = target.getVectorRegisters();
@@ -181,7 +182,7 @@ RegisterBlock vaec::matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64
     }
     for (int64_t rows = 1; rows <= std::min<int64_t>(m, 16); ++rows) {
       // Accumulators, the k step's row of B, A's broadcasts.
-      if ((rows + 1) * vectors + broadcastRegisters(target, rows) > registers)
+      if ((rows + liveRows) * vectors + broadcastRegisters(target, rows) > registers)
         break;
       int64_t fullRows = m / rows, restRows = m % rows;
       int64_t fullCols = n / cols, restCols = n % cols;

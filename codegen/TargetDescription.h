@@ -53,7 +53,11 @@ int64_t broadcastRegisters(vdl::TargetAttr target, int64_t rows);
 /// of two loads and two FMAs per cycle with a 4-cycle FMA latency (every core
 /// targeted: Zen 3-5, Skylake-X, Neoverse V1). Within 10 % of the best, a
 /// block that divides M and N (no remainder tiles) is preferred.
-RegisterBlock matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64_t n);
+/// `liveRows` rows of B are live in a step: 1 for a matmul; k for a direct
+/// convolution's block of output pixels x output channels, whose step
+/// holds a filter row per tap of the kernel's width.
+RegisterBlock matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64_t n,
+                                  int64_t liveRows = 1);
 
 /// The vector width (in f32 elements) of elementwise work along a dimension
 /// of `size`: the target's lanes, or a smaller power of two for a dimension

@@ -82,6 +82,9 @@ const std::map<std::string, std::string> &knownVariants() {
       // Another instruction set than the host's best (SSE2 only): vector
       // widths and register blocks that do not match the code's.
       {"x86-64", "--cpu=x86-64"},
+      // Each way of computing conv2d, whichever auto picks for a shape.
+      {"conv-im2col", "--conv=im2col"},
+      {"conv-direct", "--conv=direct"},
       // The GPU mapping (vdl-map-to-gpu), its launches run as CPU loops.
       {"nvptx-emulated", "--target=nvptx-emulated"}};
   return variants;
@@ -602,7 +605,7 @@ int main(int argc, char **argv) {
   app.add_option("--variants", variantNames,
                  "pass configurations: default, no-fusion, no-memory-plan, no-parallel, none (all "
                  "three off), x86-64 (--cpu=x86-64: SSE2 only), nvptx-emulated (the GPU kernels as CPU "
-                 "loops)")
+                 "loops), conv-im2col, conv-direct (vaec --conv)")
       ->delimiter(',')
       ->capture_default_str();
   app.add_flag("--keep", keep, "keep the libraries of models that pass");

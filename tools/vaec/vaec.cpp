@@ -47,6 +47,11 @@ int main(int argc, char **argv) {
                "give every temporary its own place in the arena (no reuse)");
   app.add_flag("!--no-parallel", options.parallel,
                "run every kernel on one thread (no OpenMP, no libomp dependency)");
+  app.add_option("--conv", options.conv,
+                 "how conv2d is computed: im2col (gathered columns and a GEMM), direct "
+                 "(register blocks of output pixels x output channels on a channels-last "
+                 "copy) or auto (the one measured faster for each layer's shape)")
+      ->check(CLI::IsMember({"auto", "im2col", "direct"}));
   app.add_option("--cpu", options.cpu,
                  "CPU to generate code for, e.g. znver4 (default: this machine's)");
   app.add_option("--target-triple", options.targetTriple,
