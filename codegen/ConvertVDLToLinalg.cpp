@@ -815,7 +815,10 @@ Value transposeInner(OpBuilder &b, Location loc, Value value) {
 }
 
 /// `images` [B, C, H, W] copied channels-last, [B, H, W, C], inside a zero
-/// border of `top`/`bottom` rows and `left`/`right` columns.
+/// border of `top`/`bottom` rows and `left`/`right` columns. The transpose
+/// is of [B, C, H W] (whole 16 x 16 register blocks where H W allows; the
+/// padded slice cannot collapse H and W), then copied into the border
+/// (vdl-lower-vectors copies rows of C as vectors).
 Value paddedChannelsLast(OpBuilder &b, Location loc, Value images, int64_t top, int64_t bottom,
                          int64_t left, int64_t right) {
   auto type = cast<RankedTensorType>(images.getType());

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
@@ -21,6 +22,9 @@ using namespace mlir;
 
 namespace {
 
+/// As vdl-tile-and-vectorize: a fork/join costs about a pass over 32K floats.
+constexpr int64_t kMinParallelElements = 32768;
+
 bool isContiguous(Value buffer) {
   auto type = dyn_cast<MemRefType>(buffer.getType());
   return type && (type.getLayout().isIdentity() || memref::isStaticShapeAndContiguousRowMajor(type));
@@ -28,10 +32,15 @@ bool isContiguous(Value buffer) {
 
 /// Rewrites each copy between strided views (a peeled edge tile that
 /// bufferization could not write in place) as vector loads and stores when
-/// it fits the vector registers, else as a linalg.copy that
-/// convert-linalg-to-loops makes loops: as a memref.copy it would lower to a
-/// call of MLIR's runtime library (memrefCopy), which a vaec library does not
-/// link. Contiguous copies stay: they lower to llvm.memcpy.
+/// it fits the vector registers, else as loops over its rows (the innermost
+/// dimension, or the innermost two where one is narrower than a vector: a
+/// channels-last image of one channel), each row a vector load and store,
+/// the outer loop on every core when the copy is large: a whole image copied
+/// into the zero border of a direct convolution (convert-vdl-to-linalg) was
+/// a scalar loop nest, slow to run and 2 s of LLVM's loop vectorizer to
+/// compile. As a memref.copy it would lower to a call of MLIR's runtime
+/// library (memrefCopy), which a vaec library does not link. Contiguous
+/// copies stay: they lower to llvm.memcpy.
 void lowerStridedCopies(func::FuncOp func) {
   vaec::vdl::TargetAttr target = vaec::targetOf(func);
   SmallVector<memref::CopyOp> copies;
@@ -45,9 +54,31 @@ void lowerStridedCopies(func::FuncOp func) {
     auto type = cast<MemRefType>(copy.getSource().getType());
     auto linalgCopy =
         rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(), copy.getTarget());
-    if (type.hasStaticShape() &&
-        type.getNumElements() <= target.getVectorRegisters() * target.getLanes())
+    if (!type.hasStaticShape())
+      continue; // convert-linalg-to-loops makes it scalar loops
+    if (type.getNumElements() <= target.getVectorRegisters() * target.getLanes()) {
       (void)linalg::vectorize(rewriter, linalgCopy);
+      continue;
+    }
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> sizes(rank, 1);
+    sizes[rank - 1] = 0; // whole rows
+    if (rank >= 2 && type.getDimSize(rank - 1) < target.getLanes())
+      sizes[rank - 2] = 0;
+    scf::SCFTilingOptions options;
+    options.setTileSizes(getAsIndexOpFoldResult(func.getContext(), sizes));
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(linalgCopy.getOperation()), options);
+    if (failed(tiled))
+      continue; // stays a linalg.copy: scalar loops
+    rewriter.eraseOp(linalgCopy);
+    for (Operation *tile : tiled->tiledOps) {
+      rewriter.setInsertionPoint(tile);
+      (void)linalg::vectorize(rewriter, tile);
+    }
+    if (!tiled->loops.empty() && type.getNumElements() >= kMinParallelElements)
+      tiled->loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName,
+                                    rewriter.getUnitAttr());
   }
 }
 

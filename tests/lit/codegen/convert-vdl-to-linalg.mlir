@@ -1,4 +1,6 @@
 // RUN: vae-opt %s --convert-vdl-to-linalg --split-input-file | FileCheck %s
+// RUN: vae-opt %s --convert-vdl-to-linalg=conv-algorithm=direct --split-input-file \
+// RUN:   | FileCheck %s --check-prefix=DIRECT
 // One case per lowering pattern.
 
 // CHECK-LABEL: func.func @dense
@@ -299,6 +301,33 @@ func.func @reshape(%x: tensor<2x1x4x4xf32>) -> tensor<2x2x2x4xf32> {
 
 // -----
 
+// conv-algorithm=auto (the default) computes a convolution directly where
+// its output channels fill a vector register (16 on the default AVX-512
+// target), else through im2col (the cases below, 4 and 1 channels).
+// CHECK-LABEL: func.func @auto_direct
+// CHECK: linalg.conv_2d_nhwc_hwcf
+// CHECK-NOT: linalg.matmul
+func.func @auto_direct(%x: tensor<2x1x5x5xf32>, %w: tensor<16x1x3x3xf32>) -> tensor<2x16x3x3xf32> {
+  %0 = vdl.conv2d %x, %w stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<16x1x3x3xf32>) -> tensor<2x16x3x3xf32>
+  return %0 : tensor<2x16x3x3xf32>
+}
+
+// -----
+
+// conv-algorithm=direct: the input copied channels-last into a zero border,
+// the filter to [k, k, C, O], linalg.conv_2d_nhwc_hwcf into the broadcast
+// bias, the result back to NCHW.
+// DIRECT-LABEL: func.func @conv2d
+// DIRECT: %[[NHWC:.*]] = linalg.transpose ins(%{{.*}} : tensor<2x1x25xf32>) outs(%{{.*}} : tensor<2x25x1xf32>) permutation = [0, 2, 1]
+// DIRECT: %[[ZEROS:.*]] = linalg.fill {{.*}} -> tensor<2x7x7x1xf32>
+// DIRECT: %[[PADDED:.*]] = tensor.insert_slice %{{.*}} into %[[ZEROS]][0, 1, 1, 0] [2, 5, 5, 1] [1, 1, 1, 1]
+// DIRECT: %[[HWCF:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x1x3x3xf32>) outs(%{{.*}} : tensor<3x3x1x4xf32>) permutation = [2, 3, 1, 0]
+// DIRECT: %[[BIAS:.*]] = linalg.broadcast ins(%{{.*}} : tensor<4xf32>) outs(%{{.*}} : tensor<2x3x3x4xf32>) dimensions = [0, 1, 2]
+// DIRECT: %[[OUT:.*]] = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%[[PADDED]], %[[HWCF]] : tensor<2x7x7x1xf32>, tensor<3x3x1x4xf32>) outs(%[[BIAS]] : tensor<2x3x3x4xf32>)
+// DIRECT: %[[PIXELS:.*]] = tensor.collapse_shape %[[OUT]] {{\[\[}}0], [1, 2], [3]] : tensor<2x3x3x4xf32> into tensor<2x9x4xf32>
+// DIRECT: linalg.transpose ins(%[[PIXELS]] : tensor<2x9x4xf32>) outs(%{{.*}} : tensor<2x4x9xf32>) permutation = [0, 2, 1]
+// DIRECT-NOT: linalg.matmul
+
 // conv2d: an im2col gather [C k k, B positions] (which pixel each tap of each
 // window reads is a constant table, -1 where the window leaves the padded
 // image), the filter [O, C k k] times it into the broadcast bias, then
@@ -342,6 +371,25 @@ func.func @conv2d(%x: tensor<2x1x5x5xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4
 // CHECK: linalg.yield
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x1x2x2x3x3xf32>) outs(%{{.*}} : tensor<2x1x3x2x3x2xf32>) permutation = [0, 1, 4, 2, 5, 3]
 // CHECK-NOT: vdl.
+// conv-algorithm=direct: one stride-1 convolution per output phase, each
+// with the taps that land in it (1 x 1, 1 x 2, 2 x 1, 2 x 2 of 3 x 3 at
+// stride 2, padding 1), its sub-filter gathered from the filter, its window
+// of the input padded by one row and column at the end, accumulating into
+// a stride-2 slice of the channels-last output.
+// DIRECT-LABEL: func.func @conv2d_transpose
+// DIRECT: %[[PADDED:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0] [2, 3, 3, 4] [1, 1, 1, 1] : tensor<2x3x3x4xf32> into tensor<2x4x4x4xf32>
+// DIRECT: %[[OUT:.*]] = linalg.broadcast ins(%{{.*}} : tensor<1xf32>) outs(%{{.*}} : tensor<2x6x6x1xf32>) dimensions = [0, 1, 2]
+// DIRECT: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x4x1xf32>)
+// DIRECT: linalg.conv_2d_nhwc_hwcf {{.*}} strides = dense<1> {{.*}} : tensor<2x3x3x4xf32>, tensor<1x1x4x1xf32>) outs(%{{.*}} : tensor<2x3x3x1xf32>)
+// DIRECT: tensor.insert_slice %{{.*}} into %[[OUT]][0, 0, 0, 0] [2, 3, 3, 1] [1, 2, 2, 1]
+// DIRECT: linalg.conv_2d_nhwc_hwcf {{.*}} : tensor<2x3x4x4xf32>, tensor<1x2x4x1xf32>)
+// DIRECT: tensor.insert_slice {{.*}}[0, 0, 1, 0] [2, 3, 3, 1] [1, 2, 2, 1]
+// DIRECT: linalg.conv_2d_nhwc_hwcf {{.*}} : tensor<2x4x3x4xf32>, tensor<2x1x4x1xf32>)
+// DIRECT: tensor.insert_slice {{.*}}[0, 1, 0, 0] [2, 3, 3, 1] [1, 2, 2, 1]
+// DIRECT: linalg.conv_2d_nhwc_hwcf {{.*}} : tensor<2x4x4x4xf32>, tensor<2x2x4x1xf32>)
+// DIRECT: tensor.insert_slice {{.*}}[0, 1, 1, 0] [2, 3, 3, 1] [1, 2, 2, 1]
+// DIRECT: linalg.transpose ins(%{{.*}} : tensor<2x36x1xf32>) outs(%{{.*}} : tensor<2x1x36xf32>) permutation = [0, 2, 1]
+// DIRECT-NOT: linalg.matmul
 func.func @conv2d_transpose(%x: tensor<2x4x3x3xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<1xf32>) -> tensor<2x1x6x6xf32> {
   %0 = vdl.conv2d_transpose %x, %w, %b stride = 2 padding = 1 output_padding = 1 : (tensor<2x4x3x3xf32>, tensor<4x1x3x3xf32>, tensor<1xf32>) -> tensor<2x1x6x6xf32>
   return %0 : tensor<2x1x6x6xf32>
@@ -353,6 +401,7 @@ func.func @conv2d_transpose(%x: tensor<2x4x3x3xf32>, %w: tensor<4x1x3x3xf32>, %b
 // columns transposed [B positions, C k k], as xᵀ·dy of a dense layer; the bias
 // gradient sums over the batch and the pixels.
 // CHECK-LABEL: func.func @filter_grad
+// DIRECT-LABEL: func.func @filter_grad
 // CHECK: %[[GATHER:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x9x2x9xf32>)
 // CHECK: %[[COLS:.*]] = linalg.transpose ins(%{{.*}} : tensor<9x18xf32>) outs(%{{.*}} : tensor<18x9xf32>) permutation = [1, 0]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<2x9x4xf32>) permutation = [0, 2, 1]

@@ -209,3 +209,41 @@ func.func @squared_norm(%g: tensor<784x400xf32>, %init: tensor<f32>) -> tensor<f
   } -> tensor<f32>
   return %0 : tensor<f32>
 }
+
+// A direct convolution (conv-algorithm=direct of convert-vdl-to-linalg):
+// register blocks of 7 output pixels of a row x 32 output channels (two
+// vectors), sized so that the 3 filter rows of a step fit beside the 14
+// accumulators; one output row, one kernel row and one input channel a
+// step. Each tile is a 1-D convolution: 3 taps x 7 pixels, each an input
+// pixel broadcast times a filter row into an accumulator kept in registers
+// through the kernel-row and channel loops.
+// CHECK-LABEL: func.func @direct_conv
+// CHECK: scf.for %{{.*}} = %c0 to %c14 step %c7
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
+// CHECK: %[[BLOCK:.*]] = vector.transfer_read {{.*}} : tensor<1x7x32xf32>, vector<1x7x32xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(%{{.*}} = %[[BLOCK]]) -> (vector<1x7x32xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}}) -> (vector<1x7x32xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<1x15x1xf32>, vector<1x15x1xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<3x1x32xf32>, vector<3x1x32xf32>
+// CHECK-COUNT-21: vector.contract {{.*}} : vector<1x1x1xf32>, vector<1x32xf32> into vector<1x1x32xf32>
+// CHECK-NOT: vector.contract
+// CHECK: } {vdl.parallel}
+// CHECK-NOT: linalg.conv
+func.func @direct_conv(%x: tensor<2x30x30x32xf32>, %w: tensor<3x3x32x64xf32>, %c: tensor<2x14x14x64xf32>) -> tensor<2x14x14x64xf32> {
+  %0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w : tensor<2x30x30x32xf32>, tensor<3x3x32x64xf32>) outs(%c : tensor<2x14x14x64xf32>) -> tensor<2x14x14x64xf32>
+  return %0 : tensor<2x14x14x64xf32>
+}
+
+// A batched transpose (NCHW <-> NHWC around direct convolutions): each
+// [1, 16, 16] tile is transposed as the 16 x 16 square it is (shuffles once
+// lowered), not as a 3-D vector.transpose (256 extracts and inserts).
+// CHECK-LABEL: func.func @batched_transpose
+// CHECK: tensor.collapse_shape {{.*}} : tensor<1x16x16xf32> into tensor<16x16xf32>
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK-NOT: vector<1x16x16xf32>
+// CHECK: return
+func.func @batched_transpose(%x: tensor<8x32x784xf32>) -> tensor<8x784x32xf32> {
+  %e = tensor.empty() : tensor<8x784x32xf32>
+  %t = linalg.transpose ins(%x : tensor<8x32x784xf32>) outs(%e : tensor<8x784x32xf32>) permutation = [0, 2, 1]
+  return %t : tensor<8x784x32xf32>
+}
