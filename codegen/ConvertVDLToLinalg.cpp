@@ -1041,8 +1041,54 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
   std::string algorithm;
 };
 
+/// The filter gradient with channels-last columns: cols[(b, y, x), (i, j,
+/// c)] = x[b, y s + i - p, x s + j - p, c], each tap's block a strided view
+/// of the channels-last padded input (the forward direct convolution's,
+/// shared by CSE) copied row by row (rows of C channels: no gathers, no
+/// transpose of the columns), then dW [O, (i, j, c)] = dyᵀ·cols as
+/// matmul_transpose_a (both operands' rows contiguous each k step), and a
+/// small transpose to [O, C, k, k].
+Value directFilterGrad(OpBuilder &b, Location loc, Value input, Value outputGrad,
+                       const Window &w, RankedTensorType result) {
+  MLIRContext *ctx = b.getContext();
+  Type f32Type = result.getElementType();
+  int64_t batch = cast<RankedTensorType>(outputGrad.getType()).getDimSize(0),
+          outChannels = result.getDimSize(0), taps = w.kernel * w.kernel;
+  Value padded = paddedChannelsLast(b, loc, input, w.padding, w.padding, w.padding, w.padding);
+  auto colsType =
+      RankedTensorType::get({batch, w.outHeight, w.outWidth, taps, w.channels}, f32Type);
+  Value cols = emptyLike(b, loc, colsType);
+  SmallVector<OpFoldResult> pixelSizes =
+      getAsIndexOpFoldResult(ctx, {batch, w.outHeight, w.outWidth, w.channels});
+  SmallVector<OpFoldResult> tapSizes =
+      getAsIndexOpFoldResult(ctx, {batch, w.outHeight, w.outWidth, 1, w.channels});
+  for (int64_t i = 0; i < w.kernel; ++i)
+    for (int64_t j = 0; j < w.kernel; ++j) {
+      Value pixels = b.create<tensor::ExtractSliceOp>(
+          loc, padded, getAsIndexOpFoldResult(ctx, {0, i, j, 0}), pixelSizes,
+          getAsIndexOpFoldResult(ctx, {1, w.stride, w.stride, 1}));
+      cols = b.create<tensor::InsertSliceOp>(
+          loc, pixels, cols, getAsIndexOpFoldResult(ctx, {0, 0, 0, i * w.kernel + j, 0}),
+          tapSizes, SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
+    }
+  Value colsMatrix = b.create<tensor::CollapseShapeOp>(
+      loc, cols, SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4}});
+  Value dy = channelsLast(b, loc, outputGrad); // [B OH OW, O]
+  auto gemmType = RankedTensorType::get({outChannels, taps * w.channels}, f32Type);
+  Value dw = gemm(b, loc, dy, colsMatrix, zerosLike(b, loc, gemmType), /*transposeLhs=*/true);
+  auto ohwcType =
+      RankedTensorType::get({outChannels, w.kernel, w.kernel, w.channels}, f32Type);
+  Value ohwc = b.create<tensor::ExpandShapeOp>(
+      loc, ohwcType, dw, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  return b.create<linalg::TransposeOp>(loc, ohwc, emptyLike(b, loc, result),
+                                       ArrayRef<int64_t>{0, 3, 1, 2})
+      ->getResult(0);
+}
+
 struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
-  using OpConversionPattern::OpConversionPattern;
+  Conv2DFilterGradLowering(MLIRContext *ctx, StringRef algorithm)
+      : OpConversionPattern(ctx), algorithm(algorithm.str()) {}
+
   LogicalResult
   matchAndRewrite(Conv2DFilterGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -1050,6 +1096,11 @@ struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
     RankedTensorType result = op.getType(); // [O, C, k, k]
     Window w(cast<RankedTensorType>(op.getInput().getType()), result.getDimSize(2),
              op.getStride(), op.getPadding());
+    if (directConvolution(algorithm, op, result.getDimSize(0))) {
+      rewriter.replaceOp(op, directFilterGrad(rewriter, loc, adaptor.getInput(),
+                                              adaptor.getOutputGrad(), w, result));
+      return success();
+    }
     // dyᵀ [O, B * positions] x colsᵀ [B * positions, taps], as xᵀ·dy of a
     // dense layer: both transposed so that each k step reads a row of each,
     // contiguous. The columns are the forward convolution's (CSE makes them
@@ -1063,6 +1114,8 @@ struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
     rewriter.replaceOp(op, expandLast(rewriter, loc, dw, result));
     return success();
   }
+
+  std::string algorithm;
 };
 
 struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
@@ -1432,7 +1485,6 @@ struct ConvertVDLToLinalgPass
                  PerExampleGradLowering<GaussianLogProbGradOp>,
                  PerExampleGradLowering<GaussianFixedLogProbGradOp>, MatmulLowering,
                  ReduceRowsLowering, BroadcastLowering, ReshapeLowering, ClipCoefficientLowering,
-                 Conv2DFilterGradLowering,
                  ChannelSumLowering,
                  AdamUpdateLowering, SgdUpdateLowering>(ctx);
     patterns.add<ReductionLowering<KLNormalOp>,
@@ -1441,7 +1493,8 @@ struct ConvertVDLToLinalgPass
                  ReductionLowering<GaussianFixedLogProbOp>,
                  ReductionLowering<ReduceSumOp>,
                  ReductionLowering<ReduceMeanOp>>(ctx);
-    patterns.add<Conv2DLowering, Conv2DTransposeLowering>(ctx, convAlgorithm);
+    patterns.add<Conv2DLowering, Conv2DTransposeLowering, Conv2DFilterGradLowering>(
+        ctx, convAlgorithm);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -401,7 +401,18 @@ func.func @conv2d_transpose(%x: tensor<2x4x3x3xf32>, %w: tensor<4x1x3x3xf32>, %b
 // columns transposed [B positions, C k k], as xᵀ·dy of a dense layer; the bias
 // gradient sums over the batch and the pixels.
 // CHECK-LABEL: func.func @filter_grad
+// conv-algorithm=direct: channels-last columns [B OH OW, (i, j, c)], each
+// tap's block a stride-2 view of the padded channels-last input copied in
+// (no gather), dyᵀ·cols, and [O, k, k, C] to [O, C, k, k].
 // DIRECT-LABEL: func.func @filter_grad
+// DIRECT: %[[PADDED:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 1, 1, 0] [2, 5, 5, 1] [1, 1, 1, 1] : tensor<2x5x5x1xf32> into tensor<2x7x7x1xf32>
+// DIRECT: %[[TAP:.*]] = tensor.extract_slice %[[PADDED]][0, 0, 0, 0] [2, 3, 3, 1] [1, 2, 2, 1]
+// DIRECT: tensor.insert_slice %[[TAP]] into %{{.*}}[0, 0, 0, 0, 0] [2, 3, 3, 1, 1] [1, 1, 1, 1, 1] : tensor<2x3x3x1xf32> into tensor<2x3x3x9x1xf32>
+// DIRECT-COUNT-8: tensor.insert_slice %{{.*}} : tensor<2x3x3x1xf32> into tensor<2x3x3x9x1xf32>
+// DIRECT: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2], [3, 4]] : tensor<2x3x3x9x1xf32> into tensor<18x9xf32>
+// DIRECT: %[[DW:.*]] = linalg.matmul_transpose_a ins(%{{.*}}, %[[COLS]] : tensor<18x4xf32>, tensor<18x9xf32>) outs(%{{.*}} : tensor<4x9xf32>)
+// DIRECT: linalg.transpose ins(%{{.*}} : tensor<4x3x3x1xf32>) outs(%{{.*}} : tensor<4x1x3x3xf32>) permutation = [0, 3, 1, 2]
+// DIRECT-NOT: tensor.extract %
 // CHECK: %[[GATHER:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x9x2x9xf32>)
 // CHECK: %[[COLS:.*]] = linalg.transpose ins(%{{.*}} : tensor<9x18xf32>) outs(%{{.*}} : tensor<18x9xf32>) permutation = [1, 0]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<2x9x4xf32>) permutation = [0, 2, 1]
