@@ -566,16 +566,26 @@ struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
 };
 
 //===----------------------------------------------------------------------===//
-// Convolutions: gathers (im2col, col2im) and contractions
+// Convolutions: direct kernels, or gathers (im2col, col2im) and GEMMs
 //===----------------------------------------------------------------------===//
 //
-// Images stay NCHW, the language's layout: flatten and reshape stay views and
-// nothing is transposed at a model's edges. Every convolution is a
-// linalg.matmul (or matmul_transpose_a) on the register-blocked matmul path
-// of dense, plus gathers whose indexing is in their bodies (linalg.index, a
-// constant table of pixel offsets, tensor.extract), so that every indexing
-// map stays a projected permutation. The GEMMs' long dimension is the batch's
-// output pixels, contiguous in NCHW rows:
+// Images stay NCHW, the language's layout, between layers: flatten and
+// reshape stay views and nothing is transposed at a model's edges. Each
+// convolution is computed one of two ways (conv-algorithm; auto picks by
+// shape, see directConvolution):
+//
+// Direct: linalg.conv_2d_nhwc_hwcf on a channels-last, zero-padded copy of
+// the input, its result copied back to NCHW; vdl-tile-and-vectorize tiles it
+// into register blocks of output pixels x output channels. A transposed
+// convolution is one stride-1 direct convolution per output phase with the
+// taps that land there; a filter gradient is dyᵀ·cols with channels-last
+// columns copied tap by tap from the padded input.
+//
+// im2col: a linalg.matmul (or matmul_transpose_a) on the register-blocked
+// matmul path of dense, plus gathers whose indexing is in their bodies
+// (linalg.index, a constant table of pixel offsets, tensor.extract), so that
+// every indexing map stays a projected permutation. The GEMMs' long
+// dimension is the batch's output pixels, contiguous in NCHW rows:
 //   conv2d:            cols[(c,i,j), (b,y,x)] = in[b, c, y*s+i-p, x*s+j-p]
 //                      out[o, (b,y,x)] = bias[o] + sum_q filter[o, q] cols[q, (b,y,x)]
 //                      then [O, B, ...] back to [B, O, ...]
@@ -988,19 +998,28 @@ Value directConv2DTranspose(OpBuilder &b, Location loc, Value input, Value filte
   return channelsFirstImages(b, loc, out, result);
 }
 
-/// Whether a convolution producing `outChannels` channels per pixel is
-/// computed directly under `algorithm` (see the conv-algorithm option):
-/// auto does where the output channels fill a vector register of the
-/// target (the direct kernels' vectors run along them). Measured on
-/// conv_vae's shapes (Zen 4, AVX-512, one thread, samples of the layer's
-/// kernels, copies included): direct/im2col 0.37 for 32 -> 64 channels
-/// 7 -> 14 transposed, 0.78 for 64 -> 32 14 -> 28 transposed, 0.72 for the
-/// encoder's two convolutions together; 3.1 for 32 -> 1 channel at 28 x 28
-/// (one lane of sixteen used).
-bool directConvolution(StringRef algorithm, Operation *op, int64_t outChannels) {
+/// Whether a convolution of `inChannels` into `outChannels` channels per
+/// pixel is computed directly under `algorithm` (see the conv-algorithm
+/// option). auto does where the output channels fill a vector register of
+/// the target (the direct kernels' vectors run along them) and there is
+/// more than one input channel (each accumulator block is loaded and stored
+/// once per input channel and kernel row: with one channel that is a load
+/// and a store per 3 FMAs). A filter gradient (inChannels 0) only needs the
+/// first. Measured on conv_vae's shapes, samples of each layer's kernels
+/// (copies included) with every layer direct against every layer im2col
+/// (Zen 4, AVX-512, one thread; bench/layer_profile.py):
+///   forward 1 -> 32, 28 -> 14:            direct/im2col 1.59
+///   forward 32 -> 64, 14 -> 7:            0.68
+///   forward 32 -> 64, 7 -> 14 transposed: 0.34
+///   forward 64 -> 32, 14 -> 28 transposed: 0.61
+///   forward 32 -> 1, 28 x 28 transposed:  2.39 (one lane of sixteen)
+///   and in the training step, every layer's forward and backward together,
+///   0.50, 0.47, 0.68, 0.71, 0.50.
+bool directConvolution(StringRef algorithm, Operation *op, int64_t inChannels,
+                       int64_t outChannels) {
   if (algorithm != "auto")
     return algorithm == "direct";
-  return outChannels >= vaec::targetOf(op).getLanes();
+  return outChannels >= vaec::targetOf(op).getLanes() && inChannels != 1;
 }
 
 struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
@@ -1016,7 +1035,7 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
     Window w(cast<RankedTensorType>(op.getInput().getType()), filterType.getDimSize(2),
              op.getStride(), op.getPadding());
     RankedTensorType result = op.getType();
-    if (directConvolution(algorithm, op, result.getDimSize(1))) {
+    if (directConvolution(algorithm, op, w.channels, result.getDimSize(1))) {
       rewriter.replaceOp(op, directConv2D(rewriter, loc, adaptor.getInput(),
                                           adaptor.getFilter(), adaptor.getBias(), w, result));
       return success();
@@ -1096,7 +1115,7 @@ struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
     RankedTensorType result = op.getType(); // [O, C, k, k]
     Window w(cast<RankedTensorType>(op.getInput().getType()), result.getDimSize(2),
              op.getStride(), op.getPadding());
-    if (directConvolution(algorithm, op, result.getDimSize(0))) {
+    if (directConvolution(algorithm, op, /*inChannels=*/0, result.getDimSize(0))) {
       rewriter.replaceOp(op, directFilterGrad(rewriter, loc, adaptor.getInput(),
                                               adaptor.getOutputGrad(), w, result));
       return success();
@@ -1131,7 +1150,9 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
             k = cast<RankedTensorType>(op.getFilter().getType()).getDimSize(2);
     if (k < s || result.getDimSize(2) % s != 0 || result.getDimSize(3) % s != 0)
       return false;
-    return directConvolution(algorithm, op, result.getDimSize(1));
+    return directConvolution(algorithm, op,
+                             cast<RankedTensorType>(op.getInput().getType()).getDimSize(1),
+                             result.getDimSize(1));
   }
 
   LogicalResult

@@ -171,15 +171,26 @@ linalg::LinalgOp squareTranspose(IRRewriter &rewriter, linalg::TransposeOp trans
   for (int64_t d = 0; d < rank - 2; ++d)
     if (perm[d] != d || inputType.getDimSize(d) != 1)
       return nullptr;
-  SmallVector<ReassociationIndices> groups{{}, {rank - 1}};
-  for (int64_t d = 0; d < rank - 1; ++d)
-    groups[0].push_back(d);
+  // Rank-reducing slices, not collapse_shape: a strided tile's unit
+  // dimension does not collapse on memrefs, and bufferization then copied
+  // each tile through a buffer of its own (shared by every iteration, which
+  // kept vdl-parallelize off the loop).
   Location loc = transpose.getLoc();
-  Value input = rewriter.create<tensor::CollapseShapeOp>(loc, transpose.getInput(), groups);
-  Value init = rewriter.create<tensor::CollapseShapeOp>(loc, transpose.getInit(), groups);
+  auto initType = cast<RankedTensorType>(transpose.getInit().getType());
+  MLIRContext *ctx = rewriter.getContext();
+  SmallVector<OpFoldResult> zeros(rank, rewriter.getIndexAttr(0));
+  SmallVector<OpFoldResult> ones(rank, rewriter.getIndexAttr(1));
+  auto square2d = [&](Value value, RankedTensorType type) {
+    auto squareType = RankedTensorType::get(type.getShape().take_back(2), type.getElementType());
+    return rewriter.create<tensor::ExtractSliceOp>(
+        loc, squareType, value, zeros, getAsIndexOpFoldResult(ctx, type.getShape()), ones);
+  };
+  Value input = square2d(transpose.getInput(), inputType);
+  Value init = square2d(transpose.getInit(), initType);
   auto square = rewriter.create<linalg::TransposeOp>(loc, input, init, ArrayRef<int64_t>{1, 0});
-  rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
-      transpose, transpose.getInit().getType(), square->getResult(0), groups);
+  rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+      transpose, square->getResult(0), transpose.getInit(), zeros,
+      getAsIndexOpFoldResult(ctx, initType.getShape()), ones);
   return square;
 }
 

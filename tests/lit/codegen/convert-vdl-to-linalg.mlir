@@ -303,11 +303,19 @@ func.func @reshape(%x: tensor<2x1x4x4xf32>) -> tensor<2x2x2x4xf32> {
 
 // conv-algorithm=auto (the default) computes a convolution directly where
 // its output channels fill a vector register (16 on the default AVX-512
-// target), else through im2col (the cases below, 4 and 1 channels).
+// target) and it has more than one input channel, else through im2col (the
+// cases below: 4 and 1 output channels; here one input channel).
 // CHECK-LABEL: func.func @auto_direct
 // CHECK: linalg.conv_2d_nhwc_hwcf
 // CHECK-NOT: linalg.matmul
-func.func @auto_direct(%x: tensor<2x1x5x5xf32>, %w: tensor<16x1x3x3xf32>) -> tensor<2x16x3x3xf32> {
+// CHECK-LABEL: func.func @auto_one_input_channel
+// CHECK: linalg.matmul
+// CHECK-NOT: linalg.conv_2d_nhwc_hwcf
+func.func @auto_direct(%x: tensor<2x2x5x5xf32>, %w: tensor<16x2x3x3xf32>) -> tensor<2x16x3x3xf32> {
+  %0 = vdl.conv2d %x, %w stride = 2 padding = 1 : (tensor<2x2x5x5xf32>, tensor<16x2x3x3xf32>) -> tensor<2x16x3x3xf32>
+  return %0 : tensor<2x16x3x3xf32>
+}
+func.func @auto_one_input_channel(%x: tensor<2x1x5x5xf32>, %w: tensor<16x1x3x3xf32>) -> tensor<2x16x3x3xf32> {
   %0 = vdl.conv2d %x, %w stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<16x1x3x3xf32>) -> tensor<2x16x3x3xf32>
   return %0 : tensor<2x16x3x3xf32>
 }
