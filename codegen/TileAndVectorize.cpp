@@ -551,6 +551,10 @@ struct TileAndVectorizePass
         SmallVector<int64_t> order = matmulBlockOrder(op.getStaticLoopRanges());
         options.setInterchange({order[0], order[1], 2});
         outerDim = order[0];
+      } else if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op) && sizes[0] == 0) {
+        // One block of rows (9 of im2col's taps): the column loop is the
+        // outer one, and as independent.
+        outerDim = 1;
       }
       auto tileable = dyn_cast<TilingInterface>(op.getOperation());
       if (!tileable)
