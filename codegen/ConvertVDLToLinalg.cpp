@@ -1005,16 +1005,15 @@ Value directConv2DTranspose(OpBuilder &b, Location loc, Value input, Value filte
 /// more than one input channel (each accumulator block is loaded and stored
 /// once per input channel and kernel row: with one channel that is a load
 /// and a store per 3 FMAs). A filter gradient (inChannels 0) only needs the
-/// first. Measured on conv_vae's shapes, samples of each layer's kernels
-/// (copies included) with every layer direct against every layer im2col
-/// (Zen 4, AVX-512, one thread; bench/layer_profile.py):
-///   forward 1 -> 32, 28 -> 14:            direct/im2col 1.59
-///   forward 32 -> 64, 14 -> 7:            0.68
-///   forward 32 -> 64, 7 -> 14 transposed: 0.34
-///   forward 64 -> 32, 14 -> 28 transposed: 0.61
-///   forward 32 -> 1, 28 x 28 transposed:  2.39 (one lane of sixteen)
-///   and in the training step, every layer's forward and backward together,
-///   0.50, 0.47, 0.68, 0.71, 0.50.
+/// first. Measured on conv_vae's layers, forward and backward together,
+/// every layer direct against every layer im2col (Zen 4, AVX-512, one
+/// thread, perf samples; bench/layer_profile.py and
+/// bench/results/2026-12-03-conv-layers-zen4.md), direct/im2col:
+///   conv2d 1 -> 32, 28 -> 14:             0.97 (im2col forward better)
+///   conv2d 32 -> 64, 14 -> 7:             0.59
+///   conv2d_transpose 32 -> 64, 7 -> 14:   0.43
+///   conv2d_transpose 64 -> 32, 14 -> 28:  0.65
+///   conv2d_transpose 32 -> 1, 28 x 28:    1.70 (one lane of sixteen)
 bool directConvolution(StringRef algorithm, Operation *op, int64_t inChannels,
                        int64_t outChannels) {
   if (algorithm != "auto")
