@@ -688,6 +688,26 @@ Value flatten(OpBuilder &b, Location loc, Value value) {
   return b.create<tensor::CollapseShapeOp>(loc, value, SmallVector<ReassociationIndices>{all});
 }
 
+/// A tensor of `type` whose element at each index is `element(indices)`: a
+/// linalg.generic without inputs (what tile-and-vectorize vectorizes, unlike
+/// tensor.generate), its indices from linalg.index.
+Value generateTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                     function_ref<Value(OpBuilder &, Location, ValueRange)> element) {
+  unsigned rank = unsigned(type.getRank());
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(
+          loc, type, ValueRange{}, emptyLike(b, loc, type),
+          ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)}, iterators,
+          [&](OpBuilder &nb, Location nl, ValueRange) {
+            SmallVector<Value> indices;
+            for (unsigned d = 0; d < rank; ++d)
+              indices.push_back(nb.create<linalg::IndexOp>(nl, d));
+            nb.create<linalg::YieldOp>(nl, element(nb, nl, indices));
+          })
+      .getResult(0);
+}
+
 /// The im2col matrix of `image` [B, C, H, W] as a GEMM operand, [C k k,
 /// B * positions]: row (c, i, j), column (b, y, x) holds image[b, c, y s + i
 /// - p, x s + j - p], 0 outside. Which pixel each tap of each window reads is
@@ -712,24 +732,16 @@ Value im2col(OpBuilder &b, Location loc, Value image, const Window &w) {
   Value flat = flatten(b, loc, image);
   auto type = RankedTensorType::get({w.channels, taps, batch, w.positions()},
                                     imageType.getElementType());
-  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
-  Value cols =
-      b.create<linalg::GenericOp>(
-           loc, type, ValueRange{}, emptyLike(b, loc, type),
-           ArrayRef<AffineMap>{b.getMultiDimIdentityMap(4)}, iterators,
-           [&](OpBuilder &nb, Location nl, ValueRange) {
-             IndexMath m{nb, nl};
-             Value c = nb.create<linalg::IndexOp>(nl, 0), t = nb.create<linalg::IndexOp>(nl, 1);
-             Value n = nb.create<linalg::IndexOp>(nl, 2), pos = nb.create<linalg::IndexOp>(nl, 3);
-             Value image = m.mul(n, w.channels * w.height * w.width);
-             Value channel = nb.create<arith::AddIOp>(nl, image, m.mul(c, w.height * w.width));
-             auto [index, present] = tableOffset(nb, nl, table, t, pos, channel);
-             Value value = nb.create<tensor::ExtractOp>(nl, flat, ValueRange{index});
-             if (padded)
-               value = nb.create<arith::SelectOp>(nl, present, value, f32(nb, nl, 0.0));
-             nb.create<linalg::YieldOp>(nl, value);
-           })
-          .getResult(0);
+  Value cols = generateTensor(b, loc, type, [&](OpBuilder &nb, Location nl, ValueRange at) {
+    IndexMath m{nb, nl};
+    Value c = at[0], t = at[1], n = at[2], pos = at[3];
+    Value image = m.mul(n, w.channels * w.height * w.width);
+    Value channel = nb.create<arith::AddIOp>(nl, image, m.mul(c, w.height * w.width));
+    auto [index, present] = tableOffset(nb, nl, table, t, pos, channel);
+    Value value = nb.create<tensor::ExtractOp>(nl, flat, ValueRange{index});
+    return padded ? nb.create<arith::SelectOp>(nl, present, value, f32(nb, nl, 0.0)).getResult()
+                  : value;
+  });
   return b.create<tensor::CollapseShapeOp>(loc, cols,
                                            SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
 }
@@ -961,26 +973,17 @@ Value directConv2DTranspose(OpBuilder &b, Location loc, Value input, Value filte
       const Phase &py = phases[qy], &px = phases[qx];
       // sub[a, d, c, o] = filter[c, o, kernelRow(a), kernelRow(d)].
       auto subType = RankedTensorType::get({py.taps, px.taps, channels, outChannels}, f32Type);
-      SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
-      Value sub =
-          b.create<linalg::GenericOp>(
-               loc, subType, ValueRange{}, emptyLike(b, loc, subType),
-               ArrayRef<AffineMap>{b.getMultiDimIdentityMap(4)}, iterators,
-               [&](OpBuilder &nb, Location nl, ValueRange) {
-                 IndexMath m{nb, nl};
-                 auto row = [&](unsigned dim, const Phase &phase, int64_t q) {
-                   // kernelRow(a) = q + p - s first - s a
-                   Value a = nb.create<linalg::IndexOp>(nl, dim);
-                   Value negative = m.mul(a, -stride);
-                   return m.add(negative, phase.kernelRow(0, q, stride, padding));
-                 };
-                 Value c = nb.create<linalg::IndexOp>(nl, 2), o = nb.create<linalg::IndexOp>(nl, 3);
-                 nb.create<linalg::YieldOp>(
-                     nl, nb.create<tensor::ExtractOp>(
-                             nl, filter, ValueRange{c, o, row(0, py, qy), row(1, px, qx)})
-                             .getResult());
-               })
-              .getResult(0);
+      Value sub = generateTensor(b, loc, subType, [&](OpBuilder &nb, Location nl, ValueRange at) {
+        IndexMath m{nb, nl};
+        auto row = [&](Value a, const Phase &phase, int64_t q) { // q + p - s first - s a
+          return m.add(m.mul(a, -stride), phase.kernelRow(0, q, stride, padding));
+        };
+        return nb
+            .create<tensor::ExtractOp>(nl, filter,
+                                       ValueRange{at[2], at[3], row(at[0], py, qy),
+                                                  row(at[1], px, qx)})
+            .getResult();
+      });
       SmallVector<OpFoldResult> inOffsets =
           getAsIndexOpFoldResult(ctx, {0, top + py.first, left + px.first, 0});
       SmallVector<OpFoldResult> inSizes = getAsIndexOpFoldResult(
