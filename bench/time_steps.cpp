@@ -23,8 +23,21 @@
 #include <vector>
 
 int main(int argc, char **argv) {
+  std::string first = argc > 1 ? argv[1] : "";
+  if (first == "--help" || first == "-h") {
+    std::printf("usage: time_steps MODEL.so [repeats]\n\n"
+                "Times vae_encode, vae_decode, vae_eval_elbo and vae_train_step of a library\n"
+                "built by vaec: the median of `repeats` calls each (default 200), after 10\n"
+                "warm-up calls. Threads: libomp's default or OMP_NUM_THREADS (vaec\n"
+                "--no-parallel for one).\n");
+    return 0;
+  }
+  if (first == "--version") {
+    std::printf("time_steps %s\n", VAEC_VERSION);
+    return 0;
+  }
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s MODEL.so [repeats]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL.so [repeats] (--help says more)\n", argv[0]);
     return 2;
   }
   int repeats = argc > 2 ? std::atoi(argv[2]) : 200;

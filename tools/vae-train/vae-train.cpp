@@ -40,6 +40,7 @@ int main(int argc, char **argv) {
                "and use what it learned.",
                "vae-train"};
   app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string("vae-train ") + VAEC_VERSION);
   std::string modelPath, checkpoint, binarize = "none", lastBatch = "pad";
   vae::TrainOptions options;
   std::vector<CLI::Option *> dataFlags, binarizeFlags;
@@ -145,6 +146,7 @@ int main(int argc, char **argv) {
   // model of a training run.
   std::vector<std::string> args(argv + 1, argv + argc);
   bool named = !args.empty() && (args[0] == "train" || args[0] == "-h" || args[0] == "--help" ||
+                                 args[0] == "--version" ||
                                  std::any_of(std::begin(inference), std::end(inference),
                                              [&](const Inference &i) { return args[0] == i.name; }));
   if (!named)

@@ -7,6 +7,8 @@
 
 #include "codegen/Driver.h"
 
+#include "llvm/Config/llvm-config.h"
+
 #include <CLI/CLI.hpp>
 
 int main(int argc, char **argv) {
@@ -25,8 +27,9 @@ int main(int argc, char **argv) {
   app.add_flag("--print-ir-after-all", options.printIRAfterAll,
                "print the IR after every pass to stderr");
   app.add_option("--print-ir-after", options.printIRAfter,
-                 "print the IR after the named pass (repeatable; vdl-import "
-                 "is the frontend)");
+                 "print the IR after the named passes (a comma-separated list, "
+                 "or repeated; vdl-import is the frontend)")
+      ->delimiter(',');
   int64_t batch = 0;
   app.add_option("--batch", batch, "batch size, overriding the model's train block")
       ->check(CLI::Range(int64_t{1}, int64_t{65536}));
@@ -67,6 +70,8 @@ int main(int argc, char **argv) {
                  "--target=nvptx: the compute capability to generate PTX for (default sm_90)");
   app.add_flag("--verify-each", options.verifyEach,
                "verify the IR after every pass, as mlir-opt does (default: once, after the last)");
+  app.set_version_flag("--version",
+                       std::string("vaec ") + VAEC_VERSION + " (LLVM " LLVM_VERSION_STRING ")");
   CLI11_PARSE(app, argc, argv);
   if (batch)
     options.batch = batch;
