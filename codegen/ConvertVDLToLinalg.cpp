@@ -1475,6 +1475,73 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
   }
 };
 
+/// The copy of an NCHW image to channels-last, `[B, C, H W] -> [B, H W, C]`
+/// as `transpose` does it, of an elementwise op whose every operand is a
+/// channels-last image copied to NCHW: the elementwise op on the
+/// channels-last images instead, with no copy either way. Between two
+/// direct convolutions, relu(NCHW copy of conv) copied back to channels-last
+/// becomes relu(conv); in the backward pass relu_grad the same. (The NCHW
+/// op stays where something else reads it.)
+///   %t1 = transpose %x [0, 2, 1]; %e = expand %t1; %g = generic(%e, ...)
+///   %c = collapse %g; %t2 = transpose %c [0, 2, 1]
+///   -> %t2 = generic(%x, ...)
+/// (Applied op by op rather than by the greedy driver, whose folding would
+/// also rewrite the rest of the lowering's output; what is left dead goes
+/// in the canonicalization after this pass.)
+struct ElementwiseOnChannelsLast {
+  /// `value` as the channels-last [B, H W, C] it was copied from: `expand
+  /// (transpose [0, 2, 1] x)` to [B, C, H, W], or null.
+  static Value channelsLastSource(Value value) {
+    auto expand = value.getDefiningOp<tensor::ExpandShapeOp>();
+    if (!expand || expand.getResultType().getRank() != 4 ||
+        expand.getReassociationIndices() != SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}})
+      return nullptr;
+    auto transpose = expand.getSrc().getDefiningOp<linalg::TransposeOp>();
+    if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{0, 2, 1})
+      return nullptr;
+    return transpose.getInput();
+  }
+
+  static LogicalResult rewrite(linalg::TransposeOp op, RewriterBase &rewriter) {
+    if (op.getPermutation() != ArrayRef<int64_t>{0, 2, 1})
+      return failure();
+    auto collapse = op.getInput().getDefiningOp<tensor::CollapseShapeOp>();
+    if (!collapse || collapse.getSrcType().getRank() != 4 ||
+        collapse.getReassociationIndices() != SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}})
+      return failure();
+    auto generic = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+    if (!generic || generic->getNumResults() != 1 || generic.getNumLoops() != 4 ||
+        generic.getNumReductionLoops() != 0 ||
+        !llvm::all_of(generic.getIndexingMapsArray(),
+                      [](AffineMap map) { return map.isIdentity(); }) ||
+        llvm::any_of(generic.getBody()->getOperations(),
+                     [](Operation &inner) { return isa<linalg::IndexOp>(inner); }) ||
+        !generic.getBody()->getArguments().back().use_empty()) // reads its init
+      return failure();
+    auto resultType = cast<RankedTensorType>(op.getResult()[0].getType());
+    SmallVector<Value> sources;
+    for (Value input : generic.getDpsInputs()) {
+      Value source = channelsLastSource(input);
+      if (!source || source.getType() != resultType.clone(
+                                              cast<ShapedType>(source.getType()).getElementType()))
+        return failure();
+      sources.push_back(source);
+    }
+    rewriter.setInsertionPoint(op);
+    Location loc = generic.getLoc();
+    auto type = RankedTensorType::get(
+        resultType.getShape(), cast<ShapedType>(generic.getResult(0).getType()).getElementType());
+    SmallVector<AffineMap> maps(sources.size() + 1, rewriter.getMultiDimIdentityMap(3));
+    SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+    auto channelsLast = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{type}, sources, emptyLike(rewriter, loc, type), maps, iterators);
+    rewriter.cloneRegionBefore(generic.getRegion(), channelsLast.getRegion(),
+                               channelsLast.getRegion().end());
+    rewriter.replaceOp(op, channelsLast.getResults());
+    return success();
+  }
+};
+
 struct ConvertVDLToLinalgPass
     : vaec::impl::ConvertVDLToLinalgBase<ConvertVDLToLinalgPass> {
   using ConvertVDLToLinalgBase::ConvertVDLToLinalgBase;
@@ -1520,7 +1587,12 @@ struct ConvertVDLToLinalgPass
         ctx, convAlgorithm);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    SmallVector<linalg::TransposeOp> transposes;
+    getOperation().walk([&](linalg::TransposeOp op) { transposes.push_back(op); });
+    IRRewriter rewriter(ctx);
+    for (linalg::TransposeOp op : transposes)
+      (void)ElementwiseOnChannelsLast::rewrite(op, rewriter);
   }
 };
 
