@@ -5,11 +5,24 @@
 #include "runtime/Idx.h"
 #include "vae/philox.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <xtensor/xcsv.hpp>
+#include <xtensor/xnpy.hpp>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <numeric>
+#include <sstream>
 
 using namespace vae;
 
@@ -27,32 +40,342 @@ PhiloxKey keyOf(uint64_t seed) { return {uint32_t(seed), uint32_t(seed >> 32)}; 
 
 } // namespace
 
-bool Dataset::load(const std::string &path, size_t limit, Dataset &out,
-                   std::string &error) {
+bool Dataset::load(const std::string &path, size_t limit, const std::string &labelColumn,
+                   Dataset &out, std::string &error) {
+  out = Dataset();
+  out.path = path;
+  std::string extension = std::filesystem::path(path).extension();
+  if (extension == ".npy")
+    return loadNpy(path, limit, out, error);
+  if (extension == ".csv")
+    return loadCsv(path, limit, labelColumn, out, error);
   auto reader = IdxReader::open(path, error);
   if (!reader)
     return false;
-  out.path = path;
   out.count = limit ? std::min<size_t>(limit, reader->count()) : reader->count();
   out.size = reader->exampleSize();
-  if (!reader->read(out.count, out.pixels, error))
+  out.exampleShape.assign(reader->exampleShape().begin(), reader->exampleShape().end());
+  if (!reader->read(out.count, out.owned, error))
     return false;
-  out.checksum = uint32_t(::crc32_z(0L, out.pixels.data(), out.pixels.size()));
+  out.checksum = uint32_t(::crc32_z(0L, out.owned.data(), out.owned.size()));
   return true;
+}
+
+bool Dataset::loadIdxLabels(const std::string &labelPath, std::string &error) {
+  Dataset raw;
+  if (!load(labelPath, count, "", raw, error))
+    return false;
+  if (raw.size != 1 || raw.count != count) {
+    error = fmt::format("'{}' has {} labels of {} values for the {} examples of '{}'", labelPath,
+                        raw.count, raw.size, count, path);
+    return false;
+  }
+  labels.assign(raw.owned.begin(), raw.owned.end());
+  return true;
+}
+
+bool Dataset::loadNpy(const std::string &path, size_t limit, Dataset &out, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("cannot open '{}'", path);
+    return false;
+  }
+  std::string descr;
+  bool fortranOrder = false;
+  std::vector<size_t> shape;
+  try { // xtensor's reader of the .npy header; it throws on a bad one
+    unsigned char major = 0, minor = 0;
+    xt::detail::read_magic(in, &major, &minor);
+    std::string header = major == 1 ? xt::detail::read_header_1_0(in)
+                                    : xt::detail::read_header_2_0(in);
+    if (!in || major < 1 || major > 3)
+      throw std::runtime_error(fmt::format("a header of version {}.{}", major, minor));
+    xt::detail::parse_header(header, descr, &fortranOrder, shape);
+  } catch (const std::exception &e) {
+    error = fmt::format("'{}' is not a NumPy .npy file (offset 0: {})", path, e.what());
+    return false;
+  }
+  size_t dataOffset = size_t(in.tellg());
+  const std::pair<const char *, Element> kinds[] = {
+      {"|u1", Element::U8}, {"<u1", Element::U8}, {"<f4", Element::F32}, {"<f8", Element::F64}};
+  auto kind = std::find_if(std::begin(kinds), std::end(kinds),
+                           [&](const auto &k) { return descr == k.first; });
+  if (kind == std::end(kinds) || fortranOrder || shape.size() < 2) {
+    error = fmt::format(
+        "'{}' holds {} [{}]{}: vae-train reads C-order arrays of float32, float64 or uint8 "
+        "(little-endian) with one example per row, shape [N, ...]",
+        path, descr, fmt::join(shape, ", "), fortranOrder ? " in Fortran order" : "");
+    return false;
+  }
+  out.element = kind->second;
+  out.exampleShape.assign(shape.begin() + 1, shape.end());
+  out.size = std::accumulate(shape.begin() + 1, shape.end(), size_t(1), std::multiplies<>());
+  size_t rows = shape[0];
+  out.count = limit ? std::min(limit, rows) : rows;
+  std::error_code ec;
+  size_t fileBytes = std::filesystem::file_size(path, ec);
+  size_t needed = dataOffset + rows * out.rowBytes();
+  if (ec || fileBytes < needed) {
+    error = fmt::format("'{}' is truncated: its header promises {} x {} values ({} bytes from "
+                        "offset {}), the file ends at offset {}",
+                        path, rows, out.size, rows * out.rowBytes(), dataOffset, fileBytes);
+    return false;
+  }
+  // Mapped privately: pages are read as batches touch them, and a static
+  // binarization writes copies of them, never the file.
+  if (out.count > 0 && dataOffset % out.elementBytes() == 0) {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    void *base = fd < 0 ? MAP_FAILED
+                        : ::mmap(nullptr, fileBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (fd >= 0)
+      ::close(fd);
+    if (base == MAP_FAILED) {
+      error = fmt::format("cannot map '{}': {}", path, std::strerror(errno));
+      return false;
+    }
+    out.mapped = std::shared_ptr<uint8_t>(static_cast<uint8_t *>(base),
+                                          [fileBytes](uint8_t *p) { ::munmap(p, fileBytes); });
+    out.mappedOffset = dataOffset;
+  } else { // (a header that leaves the data misaligned: read them)
+    out.owned.resize(out.count * out.rowBytes());
+    in.seekg(std::streamoff(dataOffset));
+    in.read(reinterpret_cast<char *>(out.owned.data()), std::streamsize(out.owned.size()));
+  }
+  if (!out.checkFinite(dataOffset, error))
+    return false;
+  out.checksum = uint32_t(::crc32_z(0L, out.bytes(), out.count * out.rowBytes()));
+  return true;
+}
+
+bool Dataset::checkFinite(size_t dataOffset, std::string &error) const {
+  if (element == Element::U8)
+    return true;
+  for (size_t i = 0; i < count; ++i)
+    for (size_t j = 0; j < size; ++j)
+      if (float v = value(i, j); !std::isfinite(v)) {
+        // The element's index as NumPy writes it: x[example, ...].
+        std::vector<size_t> index(exampleShape.size());
+        for (size_t d = index.size(), rest = j; d-- > 0; rest /= exampleShape[d])
+          index[d] = rest % exampleShape[d];
+        error = fmt::format("'{}': x[{}, {}] (example {}) is {} (byte offset {}); the data "
+                            "must be finite",
+                            path, i, fmt::join(index, ", "), i,
+                            std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf",
+                            dataOffset + (i * size + j) * elementBytes());
+        return false;
+      }
+  return true;
+}
+
+namespace {
+
+/// The cells of one CSV line, split by xtensor's reader (spaces around a
+/// cell trimmed).
+std::vector<std::string> csvCells(const std::string &line) {
+  std::istringstream stream(line);
+  auto cells = xt::load_csv<std::string>(stream);
+  return std::vector<std::string>(cells.begin(), cells.end());
+}
+
+/// `cell` as a number, all of it (std::stod would take "1.5x" as 1.5).
+bool parseNumber(const std::string &cell, double &value) {
+  char *end = nullptr;
+  value = std::strtod(cell.c_str(), &end);
+  return !cell.empty() && end == cell.c_str() + cell.size();
+}
+
+} // namespace
+
+bool Dataset::loadCsv(const std::string &path, size_t limit, const std::string &labelColumn,
+                      Dataset &out, std::string &error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = fmt::format("cannot open '{}'", path);
+    return false;
+  }
+  std::string line;
+  std::vector<std::string> header;
+  size_t lineNumber = 0, columns = 0, labelIndex = SIZE_MAX;
+  std::vector<float> values;
+  auto where = [&](size_t column) {
+    return fmt::format("'{}', line {}, column {}{}", path, lineNumber, column + 1,
+                       column < header.size() ? fmt::format(" ('{}')", header[column]) : "");
+  };
+  while (std::getline(in, line) && (!limit || out.count < limit)) {
+    ++lineNumber;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#')
+      continue;
+    std::vector<std::string> cells = csvCells(line);
+    if (line.back() == ',') // (a trailing empty cell: xtensor's reader drops it)
+      cells.emplace_back();
+    double number;
+    if (columns == 0) { // the first row: a header if any cell is no number
+      columns = cells.size();
+      if (!std::all_of(cells.begin(), cells.end(),
+                       [&](const std::string &c) { return parseNumber(c, number); })) {
+        header = cells;
+        if (!labelColumn.empty()) {
+          auto it = std::find(header.begin(), header.end(), labelColumn);
+          if (it == header.end()) {
+            size_t shown = std::min<size_t>(header.size(), 12);
+            error = fmt::format("'{}' has no column named '{}'; its columns are: {}{}", path,
+                                labelColumn,
+                                fmt::join(header.begin(), header.begin() + long(shown), ", "),
+                                shown < header.size()
+                                    ? fmt::format(", ... ({} in all)", header.size())
+                                    : "");
+            return false;
+          }
+          labelIndex = size_t(it - header.begin());
+        }
+        continue;
+      }
+      if (!labelColumn.empty()) {
+        error = fmt::format("'{}' has no header line, so it has no column named '{}'", path,
+                            labelColumn);
+        return false;
+      }
+    }
+    if (cells.size() != columns) {
+      error = fmt::format("'{}', line {}: {} cells, where the {} has {}", path, lineNumber,
+                          cells.size(), header.empty() ? "first row" : "header", columns);
+      return false;
+    }
+    for (size_t c = 0; c < cells.size(); ++c) {
+      if (!parseNumber(cells[c], number)) {
+        error = fmt::format("{}: '{}' is not a number", where(c), cells[c]);
+        return false;
+      }
+      if (!std::isfinite(number)) {
+        error = fmt::format("{}: {} is not finite; the data must be", where(c), cells[c]);
+        return false;
+      }
+      if (c == labelIndex) {
+        if (number != std::floor(number) || std::abs(number) > 1e9) {
+          error = fmt::format("{}: the label {} is not an integer", where(c), cells[c]);
+          return false;
+        }
+        out.labels.push_back(int32_t(number));
+      } else {
+        values.push_back(float(number));
+      }
+    }
+    ++out.count;
+  }
+  if (out.count == 0) {
+    error = fmt::format("'{}' has no rows of data", path);
+    return false;
+  }
+  out.element = Element::F32;
+  out.size = columns - (labelIndex == SIZE_MAX ? 0 : 1);
+  out.exampleShape = {out.size};
+  out.owned.resize(values.size() * sizeof(float));
+  std::memcpy(out.owned.data(), values.data(), out.owned.size());
+  out.checksum = uint32_t(::crc32_z(0L, out.owned.data(), out.owned.size()));
+  return true;
+}
+
+float Dataset::value(size_t i, size_t j) const {
+  const uint8_t *row = bytes() + i * rowBytes();
+  switch (element) {
+  case Element::U8:
+    return float(row[j]) / 255.0f;
+  case Element::F32: {
+    float v;
+    std::memcpy(&v, row + 4 * j, 4);
+    return v;
+  }
+  case Element::F64: {
+    double v;
+    std::memcpy(&v, row + 8 * j, 8);
+    return float(v);
+  }
+  }
+  return 0;
+}
+
+Dataset Dataset::subset(const std::vector<uint32_t> &rows) const {
+  Dataset out;
+  out.path = path;
+  out.element = element;
+  out.size = size;
+  out.exampleShape = exampleShape;
+  out.count = rows.size();
+  out.owned.resize(rows.size() * rowBytes());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::memcpy(&out.owned[i * rowBytes()], bytes() + size_t(rows[i]) * rowBytes(), rowBytes());
+    if (!labels.empty())
+      out.labels.push_back(labels[rows[i]]);
+  }
+  out.checksum = uint32_t(::crc32_z(0L, out.owned.data(), out.owned.size()));
+  return out;
+}
+
+Dataset Dataset::fromBytes(std::string path, Element element, size_t count, size_t size,
+                           std::vector<uint8_t> bytes) {
+  Dataset out;
+  out.path = std::move(path);
+  out.element = element;
+  out.count = count;
+  out.size = size;
+  out.exampleShape = {size};
+  out.owned = std::move(bytes);
+  out.checksum = uint32_t(::crc32_z(0L, out.owned.data(), out.owned.size()));
+  return out;
 }
 
 void Dataset::binarizeStatically(uint32_t stream) {
   // Four draws per Philox call; a fixed key, not the run's seed.
   PhiloxKey key{0x62696e61u, stream};
   for (size_t example = 0; example < count; ++example) {
-    uint8_t *row = &pixels[example * size];
+    uint8_t *row = mutableBytes() + example * rowBytes();
     for (size_t j = 0; j < size; j += 4) {
       PhiloxCounter w = philox4x32_10(
           {uint32_t(j / 4), uint32_t(example), 0, kStaticBinarizeStream}, key);
-      for (size_t k = 0; k < 4 && j + k < size; ++k)
-        row[j + k] = uniformFloat(w[k]) * 255.0f < float(row[j + k]) ? 255 : 0;
+      for (size_t k = 0; k < 4 && j + k < size; ++k) {
+        size_t at = j + k;
+        if (element == Element::U8) {
+          row[at] = uniformFloat(w[k]) * 255.0f < float(row[at]) ? 255 : 0;
+        } else if (element == Element::F32) {
+          float v = uniformFloat(w[k]) < value(example, at) ? 1.0f : 0.0f;
+          std::memcpy(row + 4 * at, &v, 4);
+        } else {
+          double v = uniformFloat(w[k]) < value(example, at) ? 1.0 : 0.0;
+          std::memcpy(row + 8 * at, &v, 8);
+        }
+      }
     }
   }
+}
+
+bool vae::parseClasses(const std::string &text, std::vector<int32_t> &classes,
+                       std::string &error) {
+  classes.clear();
+  std::istringstream parts(text);
+  for (std::string part; std::getline(parts, part, ',');) {
+    long first, last;
+    char dash;
+    std::istringstream range(part);
+    bool ok = bool(range >> first);
+    last = first;
+    if (ok && range >> dash)
+      ok = dash == '-' && range >> last && range.peek() == EOF && first <= last;
+    if (!ok || first < 0 || last > 1000000) {
+      error = fmt::format("--classes '{}': '{}' is not a label or a range like 0-8", text, part);
+      return false;
+    }
+    for (long c = first; c <= last; ++c)
+      classes.push_back(int32_t(c));
+  }
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  if (classes.empty()) {
+    error = fmt::format("--classes '{}' names no label", text);
+    return false;
+  }
+  return true;
 }
 
 std::string vae::findIdx(const std::string &dir, const std::string &stem) {
@@ -101,9 +424,18 @@ std::vector<uint32_t> vae::shuffle(size_t n, uint64_t seed, uint32_t epoch) {
 
 void vae::gather(const Dataset &data, const uint32_t *indices, size_t n,
                  std::vector<float> &x) {
-  for (size_t b = 0; b < n; ++b)
-    for (size_t j = 0; j < data.size; ++j)
-      x[b * data.size + j] = float(data.pixels[size_t(indices[b]) * data.size + j]) / 255.0f;
+  for (size_t b = 0; b < n; ++b) {
+    const uint8_t *row = data.bytes() + size_t(indices[b]) * data.rowBytes();
+    float *to = &x[b * data.size];
+    if (data.element == Element::U8)
+      for (size_t j = 0; j < data.size; ++j)
+        to[j] = float(row[j]) / 255.0f;
+    else if (data.element == Element::F32)
+      std::memcpy(to, row, data.rowBytes());
+    else
+      for (size_t j = 0; j < data.size; ++j)
+        to[j] = data.value(indices[b], j);
+  }
   std::fill(x.begin() + long(n * data.size), x.end(), 0.0f);
 }
 

@@ -6,6 +6,9 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Pictures.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -132,34 +135,154 @@ bool writeMetricsJson(const std::string &path, const vae_model &d, size_t proces
       error);
 }
 
-/// The train and test images of `dir`, checked against the model and
-/// binarized as asked. A dynamically binarized run evaluates on the
-/// statically binarized test set, so that its test -ELBO is comparable
-/// across epochs.
-bool loadImages(const Model &model, const TrainOptions &options, bool wantTrain,
-                Dataset &trainSet, Dataset &testSet, std::string &error) {
-  const char *stems[2] = {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"};
-  Dataset *sets[2] = {&trainSet, &testSet};
-  for (int i = wantTrain ? 0 : 1; i < 2; ++i) {
-    std::string path = findIdx(options.dataDir, stems[i]);
-    if (path.empty()) {
-      error = std::string("no ") + stems[i] + " or " + stems[i] + ".gz in '" +
-              options.dataDir + "'";
+/// The test split's permutation is keyed by this, mixed into the seed.
+constexpr uint64_t kTestSplitKey = 0x74657374ull;
+
+/// "t10k-labels-idx1-ubyte.gz" beside "t10k-images-idx3-ubyte.gz": the
+/// labels of an IDX image file, if they are there.
+std::string idxLabelsOf(const std::string &images) {
+  std::filesystem::path path(images);
+  std::string name = path.filename();
+  size_t at = name.find("images-idx3");
+  if (at == std::string::npos)
+    return "";
+  name.replace(at, 11, "labels-idx1");
+  path.replace_filename(name);
+  return std::filesystem::exists(path) ? path.string() : "";
+}
+
+/// Whether `set`'s examples fit the model: as many values, and where the
+/// model takes images, the same shape (sizes of 1 aside) or a flat row.
+bool fitsModel(const Dataset &set, const vae_model &d, std::string &error) {
+  std::vector<size_t> model(d.input_shape, d.input_shape + d.input_rank), file;
+  auto squeeze = [](std::vector<size_t> shape) {
+    shape.erase(std::remove(shape.begin(), shape.end(), 1), shape.end());
+    return shape;
+  };
+  if (set.size == size_t(d.input_size) &&
+      (d.input_rank == 1 || set.exampleShape.size() == 1 ||
+       squeeze(set.exampleShape) == squeeze(model)))
+    return true;
+  error = fmt::format("'{}' has examples of shape [{}] ({} values), but model '{}' takes [{}] "
+                      "({} values)",
+                      set.path, fmt::join(set.exampleShape, ", "), set.size, d.name,
+                      fmt::join(model, ", "), d.input_size);
+  if (set.size == size_t(d.input_size) + 1 && set.labels.empty() &&
+      std::filesystem::path(set.path).extension() == ".csv")
+    error += "; is one column a label? --label-column NAME says which";
+  return false;
+}
+
+/// Rows [0, n) of `set` whose label `keep` accepts (all rows: an empty
+/// function), at most `limit` of them (0: no limit).
+template <typename Keep>
+std::vector<uint32_t> rowsWhere(size_t n, size_t limit, Keep keep) {
+  std::vector<uint32_t> rows;
+  for (uint32_t i = 0; i < n && (!limit || rows.size() < limit); ++i)
+    if (keep(i))
+      rows.push_back(i);
+  return rows;
+}
+
+/// The training and test sets of a run, checked against the model:
+/// --data is a folder of MNIST-format IDX files (train-* and t10k-*, with
+/// their labels) or one file (.npy, .csv, IDX); --test another file, or
+/// --test-fraction a seeded share of --data held out. Training keeps
+/// --classes only, then the first --limit examples. Binarized as asked; a
+/// dynamically binarized run evaluates on the statically binarized test
+/// set, so that its test -ELBO is comparable across epochs. (`wantTrain`
+/// false: the training set only where the test set is split from it.)
+bool loadImages(const Model &model, const TrainOptions &options, uint64_t seed,
+                bool wantTrain, Dataset &trainSet, Dataset &testSet, std::string &error) {
+  const vae_model &d = model.desc();
+  std::string trainPath = options.dataPath, testPath = options.testPath;
+  bool split = options.testFraction > 0;
+  if (std::filesystem::is_directory(options.dataPath)) {
+    auto find = [&](const char *stem, std::string &path) {
+      path = findIdx(options.dataPath, stem);
+      if (path.empty())
+        error = fmt::format("no {0} or {0}.gz in '{1}'", stem, options.dataPath);
+      return !path.empty();
+    };
+    if (!find("train-images-idx3-ubyte", trainPath) ||
+        (testPath.empty() && !split && !find("t10k-images-idx3-ubyte", testPath)))
       return false;
-    }
-    if (!Dataset::load(path, i == 0 ? options.limit : 0, *sets[i], error))
-      return false;
-    if (sets[i]->size != size_t(model.desc().input_size)) {
-      error = "'" + path + "' has examples of " + std::to_string(sets[i]->size) +
-              " values, but model '" + model.desc().name + "' takes " +
-              std::to_string(model.desc().input_size);
-      return false;
-    }
-    bool isTrain = i == 0;
-    if (options.binarize == Binarize::Static ||
-        (options.binarize == Binarize::Dynamic && !isTrain))
-      sets[i]->binarizeStatically(isTrain ? kTrainSetStream : kTestSetStream);
+  } else if (!std::filesystem::exists(options.dataPath)) {
+    error = fmt::format("--data '{}' does not exist (it takes a folder of MNIST-format IDX "
+                        "files, or a .npy, .csv or IDX file)",
+                        options.dataPath);
+    return false;
+  } else if (testPath.empty() && !split) {
+    error = fmt::format("--data '{}' is one file: give a test set with --test FILE, or hold "
+                        "part of it out with --test-fraction F",
+                        options.dataPath);
+    return false;
   }
+  if (!testPath.empty() && split) {
+    error = "--test and --test-fraction exclude each other";
+    return false;
+  }
+  std::vector<int32_t> classes;
+  if (!options.classes.empty() && !parseClasses(options.classes, classes, error))
+    return false;
+  auto load = [&](const std::string &path, size_t limit, Dataset &set) {
+    std::string labels = idxLabelsOf(path);
+    return Dataset::load(path, limit, options.labelColumn, set, error) &&
+           (labels.empty() || set.loadIdxLabels(labels, error)) && fitsModel(set, d, error);
+  };
+  bool binarizeTest = options.binarize != Binarize::None;
+  if (wantTrain || split) {
+    // A prefix (--limit alone) is read as such: a mapped .npy stays mapped.
+    bool whole = split || !classes.empty();
+    if (!load(trainPath, whole ? 0 : options.limit, trainSet))
+      return false;
+    if (options.binarize == Binarize::Static)
+      trainSet.binarizeStatically(kTrainSetStream);
+    if (split) {
+      size_t held = size_t(std::llround(options.testFraction * double(trainSet.count)));
+      if (held == 0 || held >= trainSet.count) {
+        error = fmt::format("--test-fraction {} of the {} examples of '{}' leaves {} for the "
+                            "test set",
+                            options.testFraction, trainSet.count, trainPath,
+                            held == 0 ? "none" : "none to train on and all");
+        return false;
+      }
+      std::vector<uint32_t> order =
+          shuffle(trainSet.count, seed ^ kTestSplitKey, 0xfffffffdu);
+      std::vector<bool> isTest(trainSet.count, false);
+      for (size_t i = 0; i < held; ++i)
+        isTest[order[i]] = true;
+      testSet = trainSet.subset(rowsWhere(trainSet.count, 0, [&](uint32_t i) { return isTest[i]; }));
+      testSet.path = trainPath + " (test split)";
+      trainSet = trainSet.subset(rowsWhere(trainSet.count, 0, [&](uint32_t i) { return !isTest[i]; }));
+      binarizeTest = options.binarize == Binarize::Dynamic;
+    }
+    if (!classes.empty()) {
+      if (trainSet.labels.empty()) {
+        error = fmt::format("--classes needs labels, and '{}' has none (an IDX file's come "
+                            "from its *-labels-idx1-ubyte file, a CSV file's from "
+                            "--label-column)",
+                            trainPath);
+        return false;
+      }
+      trainSet = trainSet.subset(rowsWhere(trainSet.count, options.limit, [&](uint32_t i) {
+        return std::binary_search(classes.begin(), classes.end(), trainSet.labels[i]);
+      }));
+      if (trainSet.count == 0) {
+        error = fmt::format("'{}' has no example of --classes {}", trainPath, options.classes);
+        return false;
+      }
+    } else if (split && options.limit && options.limit < trainSet.count) {
+      trainSet = trainSet.subset(rowsWhere(trainSet.count, options.limit, [](uint32_t) { return true; }));
+    }
+    trainSet.path = trainPath;
+  }
+  if (!split) {
+    if (!load(testPath, 0, testSet))
+      return false;
+  }
+  if (binarizeTest)
+    testSet.binarizeStatically(kTestSetStream);
   return true;
 }
 
@@ -172,7 +295,9 @@ const char *binarizeName(Binarize binarize) {
 /// The flag that sets each data setting of the run record.
 const std::pair<const char *, const char *> kDataFlags[] = {
     {"data", "--data"},         {"limit", "--limit"},          {"binarize", "--binarize"},
-    {"last_batch", "--last-batch"}, {"val_fraction", "--val-fraction"}};
+    {"last_batch", "--last-batch"}, {"val_fraction", "--val-fraction"}, {"test", "--test"},
+    {"test_fraction", "--test-fraction"}, {"label_column", "--label-column"},
+    {"classes", "--classes"}};
 
 /// Whether `key` of a run record is a hyperparameter that a resumed run may
 /// change (the validation split may not: it changes the training data).
@@ -196,7 +321,12 @@ void adoptRunSettings(const std::map<std::string, std::string> &run, TrainOption
     if (!given && it != run.end())
       apply(it->second);
   };
-  take("data", options.dataGiven, [&](const std::string &v) { options.dataDir = v; });
+  take("data", options.dataGiven, [&](const std::string &v) { options.dataPath = v; });
+  take("test", options.testGiven, [&](const std::string &v) { options.testPath = v; });
+  take("test_fraction", options.testFractionGiven,
+       [&](const std::string &v) { options.testFraction = std::strtod(v.c_str(), nullptr); });
+  take("label_column", options.labelColumnGiven,
+       [&](const std::string &v) { options.labelColumn = v; });
   take("binarize", options.binarizeGiven, [&](const std::string &v) {
     options.binarize = v == "static"    ? Binarize::Static
                        : v == "dynamic" ? Binarize::Dynamic
@@ -206,6 +336,9 @@ void adoptRunSettings(const std::map<std::string, std::string> &run, TrainOption
     return;
   take("limit", options.limitGiven, [&](const std::string &v) {
     options.limit = v == "all" ? 0 : size_t(std::strtoull(v.c_str(), nullptr, 10));
+  });
+  take("classes", options.classesGiven, [&](const std::string &v) {
+    options.classes = v == "all" ? "" : v;
   });
   take("last_batch", options.lastBatchGiven,
        [&](const std::string &v) { options.padLastBatch = v != "drop"; });
@@ -218,14 +351,21 @@ void adoptRunSettings(const std::map<std::string, std::string> &run, TrainOption
 std::map<std::string, std::string> runRecord(const Model &model, const TrainOptions &options,
                                              const Dataset &trainSet) {
   const vae_model &d = model.desc();
-  std::error_code ec;
-  std::filesystem::path data = std::filesystem::absolute(options.dataDir, ec);
+  auto absolute = [](const std::string &path) {
+    std::error_code ec;
+    std::filesystem::path full = std::filesystem::absolute(path, ec);
+    return (ec ? std::filesystem::path(path) : full).lexically_normal().string();
+  };
   char crc[16];
   std::snprintf(crc, sizeof(crc), "%08x", unsigned(trainSet.checksum));
   return {{"model", d.name},
           {"fingerprint", d.fingerprint},
           {"batch", std::to_string(d.batch)},
-          {"data", (ec ? std::filesystem::path(options.dataDir) : data).lexically_normal()},
+          {"data", absolute(options.dataPath)},
+          {"test", options.testPath.empty() ? "" : absolute(options.testPath)},
+          {"test_fraction", fmt::format("{}", options.testFraction)},
+          {"label_column", options.labelColumn},
+          {"classes", options.classes.empty() ? "all" : options.classes},
           {"train_examples", std::to_string(trainSet.count)},
           {"train_crc32", crc},
           {"limit", options.limit ? std::to_string(options.limit) : "all"},
@@ -333,19 +473,11 @@ bool splitValidation(Dataset &train, Dataset &val, double fraction, uint64_t see
   std::vector<bool> isVal(train.count, false);
   for (size_t i = 0; i < held; ++i)
     isVal[order[i]] = true;
-  val.path = train.path + " (validation)";
-  val.size = train.size;
-  val.count = held;
-  std::vector<uint8_t> kept;
-  kept.reserve((train.count - held) * train.size);
-  val.pixels.reserve(held * train.size);
-  for (size_t i = 0; i < train.count; ++i) {
-    const uint8_t *row = &train.pixels[i * train.size];
-    (isVal[i] ? val.pixels : kept).insert((isVal[i] ? val.pixels : kept).end(), row,
-                                          row + train.size);
-  }
-  train.pixels = std::move(kept);
-  train.count -= held;
+  std::string path = train.path;
+  val = train.subset(rowsWhere(train.count, 0, [&](uint32_t i) { return bool(isVal[i]); }));
+  val.path = path + " (validation)";
+  train = train.subset(rowsWhere(train.count, 0, [&](uint32_t i) { return !isVal[i]; }));
+  train.path = path;
   return true;
 }
 
@@ -540,7 +672,10 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
                 "or choose another --out");
   }
   Dataset trainSet, testSet;
-  if (!loadImages(model, options, true, trainSet, testSet, error))
+  // (The seed of the test split: the run's.)
+  uint64_t runSeed = uint64_t(options.resume ? position.seed
+                                             : options.seed >= 0 ? options.seed : d.seed);
+  if (!loadImages(model, options, runSeed, true, trainSet, testSet, error))
     return fail(error);
   // A step takes a global batch: each process's batch, one after another.
   size_t batch = size_t(d.batch), globalBatch = ranks * batch;
@@ -579,9 +714,7 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
   Dataset valSet;
   if (hyper.valFraction > 0 &&
       !splitValidation(trainSet, valSet, hyper.valFraction,
-                       uint64_t(options.resume ? position.seed
-                                               : options.seed >= 0 ? options.seed : d.seed),
-                       error))
+                       runSeed, error))
     return fail(error);
 
   std::vector<EpochRecord> history;
@@ -967,22 +1100,16 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
   AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
   AlignedBuffer arena = model.newArena();
   CheckpointHeader header;
-  Dataset unused, images, labels;
+  Dataset unused, images;
   if (!readCheckpoint(path, model, params.data(), state.data(), header, error) ||
       !sameModel(header.run, model, path, error))
     return fail(error);
   // The test set of the run's data, binarized as it was, unless --data or
   // --binarize say otherwise.
   adoptRunSettings(header.run, options, /*forTraining=*/false);
-  if (!loadImages(model, options, false, unused, images, error))
-    return fail(error);
-  std::string labelPath = findIdx(options.dataDir, "t10k-labels-idx1-ubyte");
-  if (!labelPath.empty() && !Dataset::load(labelPath, 0, labels, error))
-    return fail(error);
-  if (labels.count && labels.count != images.count)
-    return fail("'" + labelPath + "' has " + std::to_string(labels.count) +
-                " labels for " + std::to_string(images.count) + " images");
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : header.seed);
+  if (!loadImages(model, options, uint64_t(header.seed), false, unused, images, error))
+    return fail(error);
   std::filesystem::create_directories(options.outDir);
   size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
   switch (command) {
@@ -1039,8 +1166,8 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
                                        eps.data(), loss.data(), rec.data(), kl.data());
                          for (size_t b = 0; b < n; ++b) {
                            csv << first + b << ',';
-                           if (labels.count)
-                             csv << int(labels.pixels[first + b]);
+                           if (!images.labels.empty())
+                             csv << images.labels[first + b];
                            if (encode)
                              for (size_t j = 0; j < latent; ++j)
                                csv << ',' << mu[b * latent + j];

@@ -15,11 +15,25 @@
 namespace vae {
 
 struct TrainOptions {
-  std::string dataDir = "/usr/share/datasets/fashion-mnist";
+  /// A folder of MNIST-format IDX files, or one .npy, .csv or IDX file.
+  std::string dataPath = "/usr/share/datasets/fashion-mnist";
+  /// The test set: a file, or a share of --data held out (seeded); neither:
+  /// the folder's t10k-* files.
+  std::string testPath;
+  double testFraction = 0;
+  /// A CSV file's column of labels ("": none).
+  std::string labelColumn;
+  /// Train on the examples of these labels only ("0-8", "1,3"; "": all).
+  std::string classes;
   /// Which data settings were given on the command line: those not given
   /// are the run's own (its checkpoint's) when one is resumed or used, and
   /// those given must agree with a resumed run's.
-  bool dataGiven = false, binarizeGiven = false, limitGiven = false, lastBatchGiven = false;
+  bool dataGiven = false, binarizeGiven = false, limitGiven = false, lastBatchGiven = false,
+       testGiven = false, testFractionGiven = false, labelColumnGiven = false,
+       classesGiven = false;
+  /// Also write the checkpoint every this many steps within an epoch (0:
+  /// at the end of epochs only).
+  int64_t checkpointEvery = 0;
   std::string outDir = "vae-train-out";
   int64_t epochs = 0; // 0: the model's
   int64_t seed = -1;  // -1: the model's

@@ -11,24 +11,23 @@ using namespace vae;
 
 TEST_CASE("static binarization is one fixed draw and dynamic a fresh draw per step",
           "[data]") {
-  Dataset data;
-  data.count = 2;
-  data.size = 4000;
-  data.pixels.assign(data.count * data.size, 64); // p = 64/255
+  Dataset data = Dataset::fromBytes("t", Element::U8, 2, 4000,
+                                    std::vector<uint8_t>(8000, 64)); // p = 64/255
   Dataset again = data;
   data.binarizeStatically(0);
   again.binarizeStatically(0);
-  CHECK(data.pixels == again.pixels);
+  auto values = [](const Dataset &d) { return std::vector<uint8_t>(d.bytes(), d.bytes() + 8000); };
+  std::vector<uint8_t> pixels = values(data);
+  CHECK(pixels == values(again));
   size_t ones = 0;
-  for (uint8_t v : data.pixels) {
+  for (uint8_t v : pixels) {
     REQUIRE((v == 0 || v == 255));
     ones += v == 255;
   }
-  double fraction = double(ones) / double(data.pixels.size());
+  double fraction = double(ones) / double(pixels.size());
   CHECK(fraction == Approx(64.0 / 255.0).margin(0.02));
   // Two examples of equal intensities binarize differently.
-  CHECK_FALSE(std::equal(data.pixels.begin(), data.pixels.begin() + 4000,
-                         data.pixels.begin() + 4000));
+  CHECK_FALSE(std::equal(pixels.begin(), pixels.begin() + 4000, pixels.begin() + 4000));
 
   std::vector<float> a(4000, 0.75f), b = a, c = a;
   binarizeDynamically(a.data(), a.size(), 1, 0, 0);

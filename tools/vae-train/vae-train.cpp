@@ -43,14 +43,26 @@ int main(int argc, char **argv) {
   app.set_version_flag("--version", std::string("vae-train ") + VAEC_VERSION);
   std::string modelPath, checkpoint, binarize = "none", lastBatch = "pad";
   vae::TrainOptions options;
-  std::vector<CLI::Option *> dataFlags, binarizeFlags;
+  std::vector<CLI::Option *> dataFlags, binarizeFlags, testFlags, testFractionFlags,
+      labelColumnFlags;
   auto common = [&](CLI::App *command) {
     command->add_option("model", modelPath, "library built by vaec")->required();
     dataFlags.push_back(command->add_option(
-        "--data", options.dataDir,
-        "folder with train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] (and "
-        "labels); default: the run's own (a resumed or evaluated run), else "
+        "--data", options.dataPath,
+        "a folder with train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] (and "
+        "labels), or one file: .npy (float32, float64 or uint8, [N, ...]), .csv (a row per "
+        "example) or IDX; default: the run's own (a resumed or evaluated run), else "
         "/usr/share/datasets/fashion-mnist"));
+    testFlags.push_back(command->add_option(
+        "--test", options.testPath,
+        "the test set, a file like --data's (default: the folder's t10k-* files)"));
+    testFractionFlags.push_back(
+        command
+            ->add_option("--test-fraction", options.testFraction,
+                         "hold out this share of --data as the test set (seeded)")
+            ->check(CLI::Range(0.0, 1.0)));
+    labelColumnFlags.push_back(command->add_option(
+        "--label-column", options.labelColumn, "the column of a CSV file's labels, by name"));
     command->add_option("--out", options.outDir,
                         "the run's folder: metrics, checkpoint, pictures, CSVs");
     command->add_option("--seed", options.seed, "seed (default: the model's)")
@@ -76,6 +88,14 @@ int main(int argc, char **argv) {
                    "the partial last batch of an epoch: pad (train on it, the "
                    "padding masked) or drop")
       ->check(CLI::IsMember({"pad", "drop"}));
+  CLI::Option *classesFlag = train->add_option(
+      "--classes", options.classes,
+      "train on the examples of these labels only, e.g. 0-8 or 1,3,5 (score --auroc takes "
+      "the others as anomalies)");
+  train->add_option("--checkpoint-every", options.checkpointEvery,
+                    "also write the checkpoint every N steps within an epoch (0: at the end "
+                    "of each epoch only)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   train->add_flag("!--no-progress", options.progress,
                   "no progress bar (there is none when stdout is not a terminal)");
   CLI::Option *resume = train->add_flag("--resume", options.resume,
@@ -168,6 +188,10 @@ int main(int argc, char **argv) {
   options.dataGiven = given(dataFlags);
   options.binarizeGiven = given(binarizeFlags);
   options.limitGiven = limitFlag->count() > 0;
+  options.testGiven = given(testFlags);
+  options.testFractionGiven = given(testFractionFlags);
+  options.labelColumnGiven = given(labelColumnFlags);
+  options.classesGiven = classesFlag->count() > 0;
   options.lastBatchGiven = lastBatchFlag->count() > 0;
   for (const auto &[key, option] : hyperOptions)
     if (option->count() > 0)
