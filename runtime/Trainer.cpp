@@ -984,7 +984,11 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
       progress.update(epoch + 1, epochs, k + 1, batches,
                       trainTerms.negElbo() / double(trainTerms.examples),
                       double(trainTerms.examples - examplesBefore) / elapsed);
-      if (stopNow) {
+      // A checkpoint within the epoch: at a stop, and every
+      // --checkpoint-every steps (the epoch's own is written at its end).
+      bool periodic = options.checkpointEvery > 0 && k + 1 < batches &&
+                      (k + 1) % size_t(options.checkpointEvery) == 0;
+      if (stopNow || periodic) {
         progress.clear();
         position.epochSteps = int64_t(k + 1);
         position.epochSums[0] = trainTerms.objective;
@@ -999,7 +1003,10 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
           if (!writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
             return fail(error);
         }
+        stepRows.str("");
         saved = describe(position);
+      }
+      if (stopNow) {
         return interrupted("at epoch " + std::to_string(epoch + 1) + ", step " +
                            std::to_string(position.step) + " (" + std::to_string(k + 1) +
                            " of " + std::to_string(batches) + " in the epoch)");
