@@ -45,7 +45,7 @@ bool writeGrid(const std::string &path, const std::vector<std::vector<float>> &i
                uint32_t side, uint32_t columns, std::string &error) {
   uint32_t width, height;
   std::vector<uint8_t> pixels = tileImages(images, side, columns, width, height);
-  return writeGreyPng(path, width, height, pixels, error);
+  return writePng(path, width, height, 1, pixels, error);
 }
 
 /// The two latent dimensions with the largest mean KL over `test`: the ones
@@ -77,19 +77,42 @@ std::pair<size_t, size_t> mostInformativeDimensions(const Model &model,
   return {order[0], latent > 1 ? order[1] : order[0]};
 }
 
-/// A grey-level drawing surface with lines, boxes and a 3 x 5 digit font.
+/// An RGB colour.
+struct Colour {
+  uint8_t r, g, b;
+};
+
+/// An RGB drawing surface with lines, boxes and a 3 x 5 digit font; grey
+/// levels darken what is there (so that crossing lines stay visible).
 class Canvas {
 public:
-  Canvas(int width, int height) : width(width), height(height), pixels(size_t(width * height), 255) {}
+  Canvas(int width, int height)
+      : width(width), height(height), pixels(size_t(width * height) * 3, 255) {}
 
   void dot(int x, int y, uint8_t level) {
     if (x >= 0 && y >= 0 && x < width && y < height)
-      pixels[size_t(y * width + x)] = std::min(pixels[size_t(y * width + x)], level);
+      for (size_t c = 0; c < 3; ++c) {
+        uint8_t &p = pixels[size_t(y * width + x) * 3 + c];
+        p = std::min(p, level);
+      }
+  }
+  void paint(int x, int y, Colour colour) {
+    if (x >= 0 && y >= 0 && x < width && y < height) {
+      uint8_t *p = &pixels[size_t(y * width + x) * 3];
+      p[0] = colour.r;
+      p[1] = colour.g;
+      p[2] = colour.b;
+    }
   }
   void box(int x0, int y0, int x1, int y1, uint8_t level) {
     for (int y = y0; y <= y1; ++y)
       for (int x = x0; x <= x1; ++x)
         dot(x, y, level);
+  }
+  void box(int x0, int y0, int x1, int y1, Colour colour) {
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x)
+        paint(x, y, colour);
   }
   /// Bresenham.
   void line(int x0, int y0, int x1, int y1, uint8_t level) {
@@ -124,7 +147,7 @@ public:
     return int(s.size()) * advance - scale;
   }
   bool save(const std::string &path, std::string &error) const {
-    return writeGreyPng(path, uint32_t(width), uint32_t(height), pixels, error);
+    return writePng(path, uint32_t(width), uint32_t(height), 3, pixels, error);
   }
 
 private:

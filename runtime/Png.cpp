@@ -1,7 +1,7 @@
-//===- Png.cpp - grey-level PNG files through zlib ------------------------===//
+//===- Png.cpp - PNG files through libpng ---------------------------------===//
 //
-// A PNG is a signature and chunks (length, type, data, CRC-32); the image
-// data is zlib-compressed scanlines, each led by a filter byte (0: none).
+// libpng's simplified API encodes into memory; the file is then written
+// through a temporary and a rename, like every file vae-train writes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,60 +9,42 @@
 
 #include "runtime/AtomicFile.h"
 
-#include <zlib.h>
+#include <fmt/format.h>
+#include <png.h>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 using namespace vae;
 
-namespace {
-
-void put32(std::string &out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(char((v >> shift) & 0xff));
-}
-
-void chunk(std::string &out, const char *type, const std::string &data) {
-  put32(out, uint32_t(data.size()));
-  std::string body = std::string(type, 4) + data;
-  out += body;
-  put32(out, uint32_t(crc32(0, reinterpret_cast<const Bytef *>(body.data()),
-                            uInt(body.size()))));
-}
-
-} // namespace
-
-bool vae::writeGreyPng(const std::string &path, uint32_t width,
-                       uint32_t height, const std::vector<uint8_t> &pixels,
-                       std::string &error) {
-  std::string raw;
-  raw.reserve(size_t(height) * (width + 1));
-  for (uint32_t y = 0; y < height; ++y) {
-    raw.push_back(0); // filter: none
-    raw.append(reinterpret_cast<const char *>(&pixels[size_t(y) * width]), width);
+bool vae::writePng(const std::string &path, uint32_t width, uint32_t height,
+                   uint32_t channels, const std::vector<uint8_t> &pixels, std::string &error) {
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  image.width = width;
+  image.height = height;
+  image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  png_alloc_size_t size = 0;
+  std::vector<uint8_t> encoded;
+  // The first call measures, the second encodes.
+  bool ok = png_image_write_to_memory(&image, nullptr, &size, 0, pixels.data(), 0, nullptr);
+  if (ok) {
+    encoded.resize(size);
+    ok = png_image_write_to_memory(&image, encoded.data(), &size, 0, pixels.data(), 0,
+                                   nullptr);
   }
-  uLongf packedSize = compressBound(uLong(raw.size()));
-  std::string packed(packedSize, '\0');
-  if (compress2(reinterpret_cast<Bytef *>(&packed[0]), &packedSize,
-                reinterpret_cast<const Bytef *>(raw.data()), uLong(raw.size()),
-                Z_BEST_COMPRESSION) != Z_OK) {
-    error = "zlib could not compress '" + path + "'";
+  if (!ok) {
+    error = fmt::format("libpng could not encode '{}': {}", path, image.message);
+    png_image_free(&image);
     return false;
   }
-  packed.resize(packedSize);
-  std::string header;
-  put32(header, width);
-  put32(header, height);
-  header += std::string("\x08\x00\x00\x00\x00", 5); // 8-bit grey, no interlace
-  std::string png = "\x89PNG\r\n\x1a\n";
-  chunk(png, "IHDR", header);
-  chunk(png, "IDAT", packed);
-  chunk(png, "IEND", "");
-  return writeAtomically(path, [&](std::ostream &out) { out << png; }, error);
+  return writeAtomically(
+      path,
+      [&](std::ostream &out) {
+        out.write(reinterpret_cast<const char *>(encoded.data()), std::streamsize(size));
+      },
+      error);
 }
-
 
 std::vector<uint8_t> vae::tileImages(const std::vector<std::vector<float>> &images,
                                      uint32_t side, uint32_t columns,

@@ -1,4 +1,4 @@
-//===- Png.h - grey-level PNG files through zlib ----------------*- C++ -*-===//
+//===- Png.h - PNG files through libpng -------------------------*- C++ -*-===//
 
 #ifndef VAE_RUNTIME_PNG_H
 #define VAE_RUNTIME_PNG_H
@@ -9,9 +9,10 @@
 
 namespace vae {
 
-/// Writes an 8-bit grey-level PNG of `width` x `height` (row-major pixels).
-bool writeGreyPng(const std::string &path, uint32_t width, uint32_t height,
-                  const std::vector<uint8_t> &pixels, std::string &error);
+/// Writes an 8-bit PNG of `width` x `height` row-major pixels of
+/// `channels` bytes each (1: grey, 3: RGB), atomically (AtomicFile.h).
+bool writePng(const std::string &path, uint32_t width, uint32_t height, uint32_t channels,
+              const std::vector<uint8_t> &pixels, std::string &error);
 
 /// Tiles `images` (each side x side values in [0, 1]) into a grid of
 /// `columns` with a 2-pixel border, as 8-bit grey levels.

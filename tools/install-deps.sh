@@ -16,6 +16,9 @@ packages=(
   cmake ninja-build ccache python3 pkg-config
   # Libraries the project chose.
   libfmt-dev catch2 libcli11-dev xtensor-dev libxsimd-dev zlib1g-dev
+  nlohmann-json3-dev libpng-dev
+  # NumPy for the tests' Python (Debian's python3).
+  python3-numpy
   # OpenMP runtime the generated training step runs its parallel loops on.
   libomp-19-dev
   # MPI for data-parallel training over processes and machines
