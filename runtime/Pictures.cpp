@@ -4,7 +4,10 @@
 
 #include "runtime/Png.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -56,25 +59,45 @@ std::pair<size_t, size_t> mostInformativeDimensions(const Model &model,
   const vae_model &d = model.desc();
   size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
   std::vector<float> x(batch * test.size), mu(batch * latent), logvar(mu.size());
+  std::vector<float> allMu, allLogvar;
   std::vector<uint32_t> indices(batch);
-  std::vector<double> kl(latent, 0.0);
-  double var0 = d.prior_std * d.prior_std;
   for (size_t first = 0; first < test.count; first += batch) {
     size_t n = std::min(batch, test.count - first);
     std::iota(indices.begin(), indices.begin() + long(n), uint32_t(first));
     gather(test, indices.data(), n, x);
     model.encode(params, arena, x.data(), mu.data(), logvar.data());
-    for (size_t b = 0; b < n; ++b)
-      for (size_t j = 0; j < latent; ++j) {
-        double m = mu[b * latent + j] - d.prior_mean, lv = logvar[b * latent + j];
-        kl[j] += 0.5 * ((std::exp(lv) + m * m) / var0 - 1 - lv + std::log(var0));
-      }
+    allMu.insert(allMu.end(), mu.begin(), mu.begin() + long(n * latent));
+    allLogvar.insert(allLogvar.end(), logvar.begin(), logvar.begin() + long(n * latent));
   }
-  std::vector<size_t> order(latent);
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return kl[a] > kl[b]; });
-  return {order[0], latent > 1 ? order[1] : order[0]};
+  return largestKlDimensions(d, allMu, allLogvar, test.count);
+}
+
+/// The 3 x 5 font: 15 cells per glyph, row by row, '#' inked.
+const char *glyph(char c) {
+  static const std::pair<char, const char *> kGlyphs[] = {
+      {'0', "####.##.##.####"}, {'1', ".#.##..#..#.###"}, {'2', "###..#####..###"},
+      {'3', "###..####..####"}, {'4', "#.##.####..#..#"}, {'5', "####..###..####"},
+      {'6', "####..####.####"}, {'7', "###..#..#..#..#"}, {'8', "####.#####.####"},
+      {'9', "####.####..####"}, {'.', ".............#."}, {'-', "......###......"},
+      {'A', ".#.#.#####.##.#"}, {'B', "##.#.###.#.###."}, {'C', ".###..#..#...##"},
+      {'D', "##.#.##.##.###."}, {'E', "####..##.#..###"}, {'F', "####..##.#..#.."},
+      {'G', ".###..#.##.#.##"}, {'H', "#.##.#####.##.#"}, {'I', "###.#..#..#.###"},
+      {'J', "..#..#..##.#.#."}, {'K', "#.##.###.#.##.#"}, {'L', "#..#..#..#..###"},
+      {'M', "#.########.##.#"}, {'N', "##.#.##.##.##.#"}, {'O', ".#.#.##.##.#.#."},
+      {'P', "##.#.###.#..#.."}, {'Q', ".#.#.##.###..##"}, {'R', "##.#.###.#.##.#"},
+      {'S', ".###...#...###."}, {'T', "###.#..#..#..#."}, {'U', "#.##.##.##.####"},
+      {'V', "#.##.##.##.#.#."}, {'W', "#.##.########.#"}, {'X', "#.##.#.#.#.##.#"},
+      {'Y', "#.##.#.#..#..#."}, {'Z', "###..#.#.#..###"}, {':', "....#.....#...."},
+      {'/', "..#..#.#.#..#.."}, {'(', ".#.#..#..#...#."}, {')', ".#...#..#..#.#."},
+      {'=', "...###...###..."}, {'+', "....#.###.#...."}, {'%', "#.#..#.#.#..#.#"},
+      {',', "..........#.#.."}, {'<', "..#.#.#...#...#"}, {'>', "#...#...#.#.#.."},
+      {' ', "..............."}
+  };
+  char upper = char(std::toupper(static_cast<unsigned char>(c)));
+  for (const auto &[key, rows] : kGlyphs)
+    if (key == upper)
+      return rows;
+  return nullptr;
 }
 
 /// An RGB colour.
@@ -127,25 +150,23 @@ public:
       if (e2 <= dx) { err += dx; y0 += sy; }
     }
   }
-  /// Digits, '.' and '-' at `scale` pixels per font pixel; returns the width.
-  int text(int x, int y, const std::string &s, int scale, bool measureOnly = false) {
-    static const char *const kGlyphs = "0123456789.-";
-    static const uint16_t kBits[] = {0x7b6f, 0x2c97, 0x73e7, 0x73cf, 0x5bc9, 0x79cf,
-                                     0x79ef, 0x7249, 0x7bef, 0x7bcf, 0x0002, 0x01c0};
+  /// Text in a 3 x 5 pixel font (digits, letters shown upper-case, and
+  /// " .-:/()=+%,<>") at `scale` pixels per font pixel; returns the width.
+  int text(int x, int y, const std::string &s, int scale, Colour colour = {0, 0, 0},
+           bool measureOnly = false) {
     int advance = 4 * scale;
     for (size_t i = 0; i < s.size() && !measureOnly; ++i) {
-      const char *glyph = std::strchr(kGlyphs, s[i]);
-      if (!glyph || !*glyph)
-        continue;
-      uint16_t bits = kBits[glyph - kGlyphs];
-      for (int row = 0; row < 5; ++row)
+      const char *rows = glyph(s[i]);
+      for (int row = 0; row < 5 && rows; ++row)
         for (int col = 0; col < 3; ++col)
-          if (bits >> (14 - row * 3 - col) & 1)
+          if (rows[row * 3 + col] == '#')
             box(x + int(i) * advance + col * scale, y + row * scale,
-                x + int(i) * advance + col * scale + scale - 1, y + row * scale + scale - 1, 0);
+                x + int(i) * advance + col * scale + scale - 1, y + row * scale + scale - 1,
+                colour);
     }
     return int(s.size()) * advance - scale;
   }
+  int measure(const std::string &s, int scale) { return text(0, 0, s, scale, {}, true); }
   bool save(const std::string &path, std::string &error) const {
     return writePng(path, uint32_t(width), uint32_t(height), 3, pixels, error);
   }
@@ -171,7 +192,185 @@ std::string label(double value, double spacing) {
   return buffer;
 }
 
+/// A plot frame: data ranges mapped into the canvas between margins, with
+/// tick labels and axis titles.
+struct Frame {
+  int left = 80, right = 24, top = 36, bottom = 52, width, height;
+  double xMin, xMax, yMin, yMax;
+  int plotW() const { return width - left - right; }
+  int plotH() const { return height - top - bottom; }
+  int px(double x) const {
+    return left + int(std::lround((std::clamp(x, xMin, xMax) - xMin) / (xMax - xMin) * plotW()));
+  }
+  int py(double y) const {
+    return top + int(std::lround((yMax - std::clamp(y, yMin, yMax)) / (yMax - yMin) * plotH()));
+  }
+  /// Grid lines, tick labels, the axes and their titles.
+  void draw(Canvas &canvas, const std::string &xTitle, const std::string &yTitle) const {
+    double ys = tickSpacing(yMax - yMin), xs = tickSpacing(xMax - xMin);
+    for (double y = std::ceil(yMin / ys) * ys; y <= yMax; y += ys) {
+      canvas.line(left, py(y), width - right, py(y), 230);
+      std::string text = label(y, ys);
+      canvas.text(left - 8 - canvas.measure(text, 2), py(y) - 5, text, 2);
+    }
+    for (double x = std::ceil(xMin / xs) * xs; x <= xMax; x += xs) {
+      canvas.line(px(x), top + plotH(), px(x), top + plotH() + 5, 0);
+      std::string text = label(x, xs);
+      canvas.text(px(x) - canvas.measure(text, 2) / 2, top + plotH() + 12, text, 2);
+    }
+    canvas.line(left, top, left, top + plotH(), 0);
+    canvas.line(left, top + plotH(), width - right, top + plotH(), 0);
+    canvas.text(left + plotW() / 2 - canvas.measure(xTitle, 2) / 2, height - 18, xTitle, 2);
+    canvas.text(8, 10, yTitle, 2);
+  }
+};
+
+/// Ten distinguishable colours (Tableau's), for labels and clusters.
+Colour paletteColour(size_t i) {
+  static const Colour kPalette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
+                                    {214, 39, 40},  {148, 103, 189}, {140, 86, 75},
+                                    {227, 119, 194}, {127, 127, 127}, {188, 189, 34},
+                                    {23, 190, 207}};
+  return kPalette[i % 10];
+}
+
+/// A legend in the top right corner: a colour box and a name per line.
+void legend(Canvas &canvas, const Frame &frame,
+            const std::vector<std::pair<Colour, std::string>> &entries) {
+  int widest = 0;
+  for (const auto &[colour, name] : entries)
+    widest = std::max(widest, canvas.measure(name, 2));
+  int x = frame.width - frame.right - widest - 30, y = frame.top + 6;
+  canvas.box(x - 6, y - 6, frame.width - frame.right - 2, y + int(entries.size()) * 16, 255);
+  for (const auto &[colour, name] : entries) {
+    canvas.box(x, y, x + 10, y + 9, colour);
+    canvas.text(x + 18, y, name, 2);
+    y += 16;
+  }
+}
+
 } // namespace
+
+std::pair<size_t, size_t> vae::largestKlDimensions(const vae_model &d,
+                                                   const std::vector<float> &mu,
+                                                   const std::vector<float> &logvar,
+                                                   size_t count) {
+  size_t latent = size_t(d.latent_size);
+  std::vector<double> kl(latent, 0.0);
+  double var0 = d.prior_std * d.prior_std;
+  for (size_t i = 0; i < count; ++i)
+    for (size_t j = 0; j < latent; ++j) {
+      double m = mu[i * latent + j] - d.prior_mean, lv = logvar[i * latent + j];
+      kl[j] += 0.5 * ((std::exp(lv) + m * m) / var0 - 1 - lv + std::log(var0));
+    }
+  std::vector<size_t> order(latent);
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return kl[a] > kl[b]; });
+  return {order[0], latent > 1 ? order[1] : order[0]};
+}
+
+bool vae::writeScoreHistogram(const std::string &path, const std::vector<double> &scores,
+                              const std::vector<bool> &anomaly, const std::string &normalName,
+                              const std::string &title, std::string &error) {
+  // Bins over the 0.5 % to 99.5 % range of all scores (the tails clamped
+  // into the end bins), each group as its fraction per bin: the groups
+  // differ in size.
+  std::vector<double> sorted = scores;
+  std::sort(sorted.begin(), sorted.end());
+  double lo = sorted[size_t(0.005 * double(sorted.size() - 1))];
+  double hi = sorted[size_t(0.995 * double(sorted.size() - 1))];
+  if (!(hi > lo))
+    hi = lo + 1;
+  const size_t bins = 40;
+  std::vector<double> counts[2] = {std::vector<double>(bins), std::vector<double>(bins)};
+  double totals[2] = {0, 0};
+  for (size_t i = 0; i < scores.size(); ++i) {
+    size_t bin = size_t(std::clamp((scores[i] - lo) / (hi - lo) * bins, 0.0, double(bins - 1)));
+    counts[anomaly[i]][bin] += 1;
+    totals[anomaly[i]] += 1;
+  }
+  double top = 0;
+  for (int g = 0; g < 2; ++g)
+    for (double &c : counts[g]) {
+      c /= std::max(1.0, totals[g]);
+      top = std::max(top, c);
+    }
+  Frame frame;
+  frame.width = 720;
+  frame.height = 420;
+  frame.xMin = lo;
+  frame.xMax = hi;
+  frame.yMin = 0;
+  frame.yMax = top * 1.15;
+  Canvas canvas(frame.width, frame.height);
+  frame.draw(canvas, "-ELBO (NATS)", "FRACTION OF EACH GROUP");
+  const Colour colours[2] = {paletteColour(0), paletteColour(1)};
+  // Side by side in each bin: normal on the left, anomalies on the right.
+  for (size_t b = 0; b < bins; ++b)
+    for (int g = 0; g < 2; ++g) {
+      double x0 = lo + (hi - lo) * double(b) / bins;
+      int left = frame.px(x0), right = frame.px(x0 + (hi - lo) / bins);
+      int mid = (left + right) / 2;
+      if (counts[g][b] > 0)
+        canvas.box(g ? mid : left + 1, frame.py(counts[g][b]), g ? right - 1 : mid,
+                   frame.py(0) - 1, colours[g]);
+    }
+  legend(canvas, frame,
+         {{colours[0], fmt::format("NORMAL {}: {}", normalName, size_t(totals[0]))},
+          {colours[1], fmt::format("ANOMALIES: {}", size_t(totals[1]))}});
+  canvas.text(frame.left + 10, frame.top - 22, title, 2);
+  return canvas.save(path, error);
+}
+
+bool vae::writeLatentScatter(const std::string &path, const std::vector<float> &mu,
+                             size_t count, size_t latent, std::pair<size_t, size_t> dims,
+                             const std::vector<int32_t> &groups, const std::string &title,
+                             std::string &error) {
+  auto [a, b] = dims;
+  Frame frame;
+  frame.width = 640;
+  frame.height = 600;
+  frame.right = 130;
+  frame.xMin = frame.yMin = INFINITY;
+  frame.xMax = frame.yMax = -INFINITY;
+  for (size_t i = 0; i < count; ++i) {
+    frame.xMin = std::min(frame.xMin, double(mu[i * latent + a]));
+    frame.xMax = std::max(frame.xMax, double(mu[i * latent + a]));
+    frame.yMin = std::min(frame.yMin, double(mu[i * latent + b]));
+    frame.yMax = std::max(frame.yMax, double(mu[i * latent + b]));
+  }
+  double padX = std::max(1e-3, 0.04 * (frame.xMax - frame.xMin));
+  double padY = std::max(1e-3, 0.04 * (frame.yMax - frame.yMin));
+  frame.xMin -= padX;
+  frame.xMax += padX;
+  frame.yMin -= padY;
+  frame.yMax += padY;
+  Canvas canvas(frame.width, frame.height);
+  frame.draw(canvas, fmt::format("MEAN OF LATENT {}", a), fmt::format("MEAN OF LATENT {}", b));
+  std::vector<int32_t> names = groups;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  auto colourOf = [&](int32_t group) {
+    return paletteColour(size_t(std::lower_bound(names.begin(), names.end(), group) - names.begin()));
+  };
+  for (size_t i = 0; i < count; ++i) {
+    int x = frame.px(mu[i * latent + a]), y = frame.py(mu[i * latent + b]);
+    canvas.box(x, y, x + 1, y + 1, groups.empty() ? Colour{0, 0, 0} : colourOf(groups[i]));
+  }
+  // The legend beside the frame.
+  int y = frame.top;
+  canvas.text(frame.width - frame.right + 12, y, title, 2);
+  for (int32_t name : names) {
+    y += 16;
+    canvas.box(frame.width - frame.right + 12, y, frame.width - frame.right + 22, y + 9,
+               colourOf(name));
+    canvas.text(frame.width - frame.right + 30, y, std::to_string(name), 2);
+    if (y > frame.height - 40)
+      break;
+  }
+  return canvas.save(path, error);
+}
 
 bool vae::writePictures(const Model &model, const float *params, void *arena,
                         const Dataset &test, uint64_t seed, const std::string &dir,
@@ -269,13 +468,13 @@ bool vae::writeLossCurve(const std::string &path, const LossHistory &history,
   for (double y = std::ceil(yMin / spacing) * spacing; y <= yMax; y += spacing) {
     canvas.line(left, py(y), width - right, py(y), 230); // grid line
     std::string text = label(y, spacing);
-    canvas.text(left - 8 - canvas.text(0, 0, text, 2, true), py(y) - 5, text, 2);
+    canvas.text(left - 8 - canvas.measure(text, 2), py(y) - 5, text, 2);
   }
   int epochStep = std::max(1, int(std::ceil(xMax / 12)));
   for (int e = 0; e <= int(xMax); e += epochStep) {
     canvas.line(px(e), top + plotH, px(e), top + plotH + 5, 0);
     std::string text = std::to_string(e);
-    canvas.text(px(e) - canvas.text(0, 0, text, 2, true) / 2, top + plotH + 12, text, 2);
+    canvas.text(px(e) - canvas.measure(text, 2) / 2, top + plotH + 12, text, 2);
   }
   for (const auto &[x, y] : history.steps)
     canvas.dot(px(x), py(y), 200);

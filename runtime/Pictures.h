@@ -36,6 +36,26 @@ bool writePictures(const Model &model, const float *params, void *arena,
 bool writeLossCurve(const std::string &path, const LossHistory &history,
                     std::string &error);
 
+/// The two latent dimensions with the largest KL from the prior, summed
+/// over `count` posteriors (means and log-variances, count x latent).
+std::pair<size_t, size_t> largestKlDimensions(const vae_model &d, const std::vector<float> &mu,
+                                              const std::vector<float> &logvar, size_t count);
+
+/// score_histogram.png: histograms of an anomaly score for the normal
+/// examples (blue) and the anomalies (orange), each as the fraction of its
+/// group per bin, with a legend and `title` (the AUROC).
+bool writeScoreHistogram(const std::string &path, const std::vector<double> &scores,
+                         const std::vector<bool> &anomaly, const std::string &normalName,
+                         const std::string &title, std::string &error);
+
+/// latent_scatter.png: the posterior means (count x latent) in dimensions
+/// `dims`, one dot each, coloured by `groups` (labels or clusters; none:
+/// black), with a legend headed `title`.
+bool writeLatentScatter(const std::string &path, const std::vector<float> &mu, size_t count,
+                        size_t latent, std::pair<size_t, size_t> dims,
+                        const std::vector<int32_t> &groups, const std::string &title,
+                        std::string &error);
+
 } // namespace vae
 
 #endif // VAE_RUNTIME_PICTURES_H
