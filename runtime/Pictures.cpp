@@ -4,7 +4,12 @@
 
 #include "runtime/Png.h"
 
+#include "runtime/AtomicFile.h"
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xnpy.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -42,6 +47,18 @@ std::vector<std::vector<float>> decodeMeans(const Model &model,
     }
   }
   return images;
+}
+
+/// The decoder's means at `count` draws from the prior, z ~ N(prior mean,
+/// prior std^2): the same first draws whatever `count` is.
+std::vector<std::vector<float>> priorSamples(const Model &model, const float *params,
+                                             void *arena, uint64_t seed, size_t count) {
+  const vae_model &d = model.desc();
+  std::vector<float> z(count * size_t(d.latent_size));
+  fillNoise(z, seed ^ 0x5a3b1e5ull, 0xfffffffeu, 0);
+  for (float &v : z)
+    v = float(d.prior_mean + d.prior_std * v);
+  return decodeMeans(model, params, arena, z, count);
 }
 
 bool writeGrid(const std::string &path, const std::vector<std::vector<float>> &images,
@@ -319,7 +336,7 @@ bool vae::writeScoreHistogram(const std::string &path, const std::vector<double>
   legend(canvas, frame,
          {{colours[0], fmt::format("NORMAL {}: {}", normalName, size_t(totals[0]))},
           {colours[1], fmt::format("ANOMALIES: {}", size_t(totals[1]))}});
-  canvas.text(frame.left + 10, frame.top - 22, title, 2);
+  canvas.text(frame.width / 2 - canvas.measure(title, 2) / 2, 10, title, 2);
   return canvas.save(path, error);
 }
 
@@ -372,6 +389,33 @@ bool vae::writeLatentScatter(const std::string &path, const std::vector<float> &
   return canvas.save(path, error);
 }
 
+bool vae::writeSamples(const Model &model, const float *params, void *arena, uint64_t seed,
+                       size_t count, const std::string &dir, std::string &error) {
+  const vae_model &d = model.desc();
+  std::vector<std::vector<float>> samples = priorSamples(model, params, arena, seed, count);
+  std::vector<float> flat;
+  flat.reserve(count * size_t(d.input_size));
+  for (const auto &sample : samples)
+    flat.insert(flat.end(), sample.begin(), sample.end());
+  std::vector<size_t> shape{count};
+  shape.insert(shape.end(), d.input_shape, d.input_shape + d.input_rank);
+  std::string npy = xt::dump_npy(xt::adapt(flat, shape));
+  std::string path = dir + "/samples.npy";
+  if (!writeAtomically(path, [&](std::ostream &out) { out << npy; }, error))
+    return false;
+  fmt::print("wrote {} (float32 [{}]: the decoder's means at {} draws from the prior)\n", path,
+             fmt::join(shape, ", "), count);
+  uint32_t side = uint32_t(std::lround(std::sqrt(double(d.input_size))));
+  if (uint64_t(side) * side != uint64_t(d.input_size))
+    return true;
+  samples.resize(std::min<size_t>(count, 256));
+  uint32_t columns = samples.size() <= 64 ? 8 : 16;
+  if (!writeGrid(dir + "/samples.png", samples, side, columns, error))
+    return false;
+  fmt::print("wrote {}/samples.png (the first {})\n", dir, samples.size());
+  return true;
+}
+
 bool vae::writePictures(const Model &model, const float *params, void *arena,
                         const Dataset &test, uint64_t seed, const std::string &dir,
                         std::string &error) {
@@ -400,13 +444,8 @@ bool vae::writePictures(const Model &model, const float *params, void *arena,
     return false;
 
   // Samples: z ~ N(prior mean, prior std^2).
-  const size_t samples = 64;
-  std::vector<float> z(samples * latent);
-  fillNoise(z, seed ^ 0x5a3b1e5ull, 0xfffffffeu, 0);
-  for (float &v : z)
-    v = float(d.prior_mean + d.prior_std * v);
-  if (!writeGrid(dir + "/samples.png", decodeMeans(model, params, arena, z, samples),
-                 side, 8, error))
+  if (!writeGrid(dir + "/samples.png", priorSamples(model, params, arena, seed, 64), side, 8,
+                 error))
     return false;
 
   // Traversal: rows walk dimension a, columns dimension b.

@@ -30,6 +30,12 @@ bool writePictures(const Model &model, const float *params, void *arena,
                    const Dataset &test, uint64_t seed, const std::string &dir,
                    std::string &error);
 
+/// Writes `count` draws from the prior through the decoder (its means) into
+/// `dir`: samples.npy (float32, [count, input shape...]) and, for square
+/// images, samples.png (the first 256 at most).
+bool writeSamples(const Model &model, const float *params, void *arena, uint64_t seed,
+                  size_t count, const std::string &dir, std::string &error);
+
 /// loss_curve.png: training −ELBO per step (light grey), its moving average
 /// (dark grey) and the test -ELBO per epoch (black squares), with the epochs
 /// on the x axis and nats on the y axis.

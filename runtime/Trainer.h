@@ -49,6 +49,13 @@ struct TrainOptions {
   /// `score`: importance samples per example for the log-likelihood
   /// estimate (0: none).
   int64_t importanceSamples = 0;
+  /// `score`: the AUROC of the scores as detectors of the classes outside
+  /// `classes` (default: the run's --classes).
+  bool auroc = false;
+  /// `encode`: clusters of the posterior means by k-means (0: none).
+  int64_t kmeans = 0;
+  /// `sample`: draws from the prior.
+  int64_t samples = 64;
   /// Hyperparameters given on the command line, by run-record key
   /// (hyperparamFlags()), and --schedule ("" when not given): they override
   /// the train block's, and a resumed run's own.
@@ -82,7 +89,7 @@ std::vector<double> importanceWeightedLogLikelihood(const Model &model,
                                                     uint64_t seed, int64_t samples);
 
 /// What the inference subcommands do with a trained checkpoint.
-enum class Command { Eval, Encode, Score, Pictures };
+enum class Command { Eval, Encode, Score, Sample, Pictures };
 
 /// Loads options.outDir/checkpoint.bin (or `checkpoint`) and runs `command`
 /// on the test set: eval prints its −ELBO, encode writes latents.csv (label

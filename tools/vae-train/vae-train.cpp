@@ -138,12 +138,13 @@ int main(int argc, char **argv) {
   };
   const Inference inference[] = {
       {"eval", "test -ELBO of a checkpoint", vae::Command::Eval},
-      {"encode", "posterior means and labels of the test set to OUT/latents.csv",
+      {"encode", "posterior means and labels of the test set to OUT/latents.csv and "
+                 "OUT/latent_scatter.png",
        vae::Command::Encode},
       {"score", "per-example -ELBO of the test set to OUT/scores.csv (anomaly scores)",
        vae::Command::Score},
-      {"sample", "samples from the prior to OUT/samples.png (with reconstructions.png)",
-       vae::Command::Pictures},
+      {"sample", "draws from the prior to OUT/samples.npy and OUT/samples.png (no data needed)",
+       vae::Command::Sample},
       {"reconstruct", "test images and reconstructions to OUT/reconstructions.png",
        vae::Command::Pictures},
   };
@@ -159,6 +160,24 @@ int main(int argc, char **argv) {
                        "also estimate -log p(x) with K importance samples "
                        "(Burda et al.): column neg_iw_log_likelihood")
           ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+    if (i.command == vae::Command::Score) {
+      command->add_flag("--auroc", options.auroc,
+                        "the AUROC of the scores as detectors of the labels outside the "
+                        "normal classes: OUT/auroc.json and OUT/score_histogram.png");
+      command->add_option("--classes", options.classes,
+                          "the normal classes for --auroc (default: the run's --classes)");
+    }
+    if (i.command == vae::Command::Encode)
+      command
+          ->add_option("--kmeans", options.kmeans,
+                       "cluster the posterior means into K clusters (k-means++, seeded): a "
+                       "cluster column, purity and NMI against the labels, "
+                       "OUT/clusters.json")
+          ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+    if (i.command == vae::Command::Sample)
+      command->add_option("--n", options.samples, "how many draws")
+          ->capture_default_str()
+          ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
     inferenceApps.push_back(command);
   }
 
