@@ -169,12 +169,17 @@ bool Dataset::checkFinite(size_t dataOffset, std::string &error) const {
 
 namespace {
 
-/// The cells of one CSV line, split by xtensor's reader (spaces around a
-/// cell trimmed).
+/// The cells of one CSV line, split by xtensor's reader, blanks around
+/// each trimmed (xtensor 0.24's own trimming keeps trailing ones).
 std::vector<std::string> csvCells(const std::string &line) {
   std::istringstream stream(line);
   auto cells = xt::load_csv<std::string>(stream);
-  return std::vector<std::string>(cells.begin(), cells.end());
+  std::vector<std::string> out;
+  for (const std::string &cell : cells) {
+    size_t first = cell.find_first_not_of(" \t"), last = cell.find_last_not_of(" \t");
+    out.push_back(first == std::string::npos ? "" : cell.substr(first, last + 1 - first));
+  }
+  return out;
 }
 
 /// `cell` as a number, all of it (std::stod would take "1.5x" as 1.5).

@@ -63,6 +63,8 @@ struct Dataset {
   size_t elementBytes() const { return element == Element::U8 ? 1 : element == Element::F32 ? 4 : 8; }
   size_t rowBytes() const { return size * elementBytes(); }
   const uint8_t *bytes() const { return mapped ? mapped.get() + mappedOffset : owned.data(); }
+  /// Whether the examples are the file's pages (a .npy), not a copy.
+  bool isMapped() const { return mapped != nullptr; }
   /// Value j of example i as the model sees it (u8 scaled to [0, 1]).
   float value(size_t i, size_t j) const;
   /// Examples `rows` (with their labels) as a new in-memory set.
