@@ -14,6 +14,8 @@
 
 #include "runtime/Model.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,26 +27,26 @@
 int main(int argc, char **argv) {
   std::string first = argc > 1 ? argv[1] : "";
   if (first == "--help" || first == "-h") {
-    std::printf("usage: time_steps MODEL.so [repeats]\n\n"
-                "Times vae_encode, vae_decode, vae_eval_elbo and vae_train_step of a library\n"
-                "built by vaec: the median of `repeats` calls each (default 200), after 10\n"
-                "warm-up calls. Threads: libomp's default or OMP_NUM_THREADS (vaec\n"
-                "--no-parallel for one).\n");
+    fmt::print("usage: time_steps MODEL.so [repeats]\n\n"
+               "Times vae_encode, vae_decode, vae_eval_elbo and vae_train_step of a library\n"
+               "built by vaec: the median of `repeats` calls each (default 200), after 10\n"
+               "warm-up calls. Threads: libomp's default or OMP_NUM_THREADS (vaec\n"
+               "--no-parallel for one).\n");
     return 0;
   }
   if (first == "--version") {
-    std::printf("time_steps %s\n", VAEC_VERSION);
+    fmt::print("time_steps {}\n", VAEC_VERSION);
     return 0;
   }
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s MODEL.so [repeats] (--help says more)\n", argv[0]);
+    fmt::print(stderr, "usage: {} MODEL.so [repeats] (--help says more)\n", argv[0]);
     return 2;
   }
   int repeats = argc > 2 ? std::atoi(argv[2]) : 200;
   std::string error;
   auto model = vae::Model::load(argv[1], error);
   if (!model) {
-    std::fprintf(stderr, "time_steps: %s\n", error.c_str());
+    fmt::print(stderr, "time_steps: {}\n", error);
     return 1;
   }
   const vae_model &d = model->desc();
@@ -99,13 +101,12 @@ int main(int argc, char **argv) {
   std::string where = d.device == VAE_DEVICE_CUDA
                           ? model->deviceDescription()
                           : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
-  std::printf("model %s batch %lld, %s, median of %d runs\n", d.name, (long long)d.batch,
-              where.c_str(), repeats);
-  std::printf("  encode (vae_encode): %.3f ms\n  decode (vae_decode): %.3f ms\n", encode * 1e3,
-              decode * 1e3);
-  std::printf("  forward (vae_eval_elbo): %.3f ms, %.1f GFLOP/s, %.0f samples/s, "
-              "loss %.3f\n",
-              forward * 1e3, flops / forward / 1e9, d.batch / forward, terms[0]);
+  fmt::print("model {} batch {}, {}, median of {} runs\n", d.name, d.batch, where, repeats);
+  fmt::print("  encode (vae_encode): {:.3f} ms\n  decode (vae_decode): {:.3f} ms\n", encode * 1e3,
+             decode * 1e3);
+  fmt::print("  forward (vae_eval_elbo): {:.3f} ms, {:.1f} GFLOP/s, {:.0f} samples/s, loss "
+             "{:.3f}\n",
+             forward * 1e3, flops / forward / 1e9, double(d.batch) / forward, terms[0]);
   vae::AlignedBuffer state = model->newOptimizerState();
   int64_t step = 0;
   std::vector<float> weights = model->exampleWeights(size_t(d.batch));
@@ -113,9 +114,9 @@ int main(int argc, char **argv) {
     model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
                      eps.data(), weights.data(), ++step, d.defaults, terms);
   });
-  std::printf("  train step (vae_train_step): %.3f ms, %.1f GFLOP/s, %.0f "
-              "steps/s, %.0f samples/s, loss after %lld steps %.3f\n",
-              train * 1e3, 3 * flops / train / 1e9, 1 / train, d.batch / train,
-              (long long)step, terms[0]);
+  fmt::print("  train step (vae_train_step): {:.3f} ms, {:.1f} GFLOP/s, {:.0f} steps/s, {:.0f} "
+             "samples/s, loss after {} steps {:.3f}\n",
+             train * 1e3, 3 * flops / train / 1e9, 1 / train, double(d.batch) / train, step,
+             terms[0]);
   return 0;
 }

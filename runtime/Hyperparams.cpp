@@ -2,6 +2,7 @@
 
 #include "runtime/Hyperparams.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -102,22 +103,16 @@ bool vae::checkHyperparam(const HyperparamFlag &flag, double value, std::string 
   bool high = flag.openMax ? value < flag.max : value <= flag.max;
   if (std::isfinite(value) && low && high && (!flag.integer || value == std::floor(value)))
     return true;
-  char range[96];
-  std::snprintf(range, sizeof(range), "%s%g, %g%s", flag.above ? "(" : "[", flag.min, flag.max,
-                flag.openMax || std::isinf(flag.max) ? ")" : "]");
-  char text[64];
-  std::snprintf(text, sizeof(text), "%g", value);
-  error = std::string(text) + " is not " + (flag.integer ? "a whole number " : "") + "in " +
-          range;
+  error = fmt::format("{:g} is not {}in {}{:g}, {:g}{}", value,
+                      flag.integer ? "a whole number " : "", flag.above ? "(" : "[", flag.min,
+                      flag.max, flag.openMax || std::isinf(flag.max) ? ")" : "]");
   return false;
 }
 
 std::map<std::string, std::string> vae::hyperparamRecord(const Hyperparams &h) {
   std::map<std::string, std::string> record;
   for (const HyperparamFlag &flag : hyperparamFlags()) {
-    char text[40];
-    std::snprintf(text, sizeof(text), "%.9g", h.*flag.field);
-    record[flag.key] = text;
+    record[flag.key] = fmt::format("{:.9g}", h.*flag.field);
   }
   record["schedule"] = h.schedule;
   return record;

@@ -2,6 +2,7 @@
 
 #include "runtime/Idx.h"
 
+#include <fmt/format.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -39,11 +40,9 @@ std::unique_ptr<IdxReader> IdxReader::open(const std::string &path,
   }
   if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] == 0 ||
       magic[3] > 4) {
-    char hex[16];
-    std::snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", magic[0], magic[1],
-                  magic[2], magic[3]);
-    error = "'" + path + "' is not an IDX file of unsigned bytes: magic 0x" +
-            hex + " at byte 0 (expected 0x000008 and 1 to 4 dimensions)";
+    error = fmt::format("'{}' is not an IDX file of unsigned bytes: magic 0x{:02x}{:02x}{:02x}"
+                        "{:02x} at byte 0 (expected 0x000008 and 1 to 4 dimensions)",
+                        path, magic[0], magic[1], magic[2], magic[3]);
     return nullptr;
   }
   unsigned rank = magic[3];

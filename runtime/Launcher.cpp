@@ -4,6 +4,7 @@
 
 #include "vae/abi.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -40,8 +41,8 @@ LaunchCache &launchCache() {
 Device &launchDevice() {
   Device *device = Device::current();
   if (!device) {
-    std::fprintf(stderr, "error: a GPU library launched a kernel before libvaert opened the "
-                         "CUDA driver (load it with vae::Model::load)\n");
+    fmt::print(stderr, "error: a GPU library launched a kernel before libvaert opened the "
+                       "CUDA driver (load it with vae::Model::load)\n");
     std::exit(1);
   }
   return *device;
@@ -73,9 +74,8 @@ Device *Device::current() {
 }
 
 void Device::fatal(const std::string &what, cuda::Result result) {
-  std::fprintf(stderr, "error: GPU (%s): %s failed: %s\n",
-               cudaDriver->deviceDescription().c_str(), what.c_str(),
-               cudaDriver->describe(result).c_str());
+  fmt::print(stderr, "error: GPU ({}): {} failed: {}\n", cudaDriver->deviceDescription(), what,
+             cudaDriver->describe(result));
   std::exit(1);
 }
 

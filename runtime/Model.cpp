@@ -4,6 +4,7 @@
 
 #include "runtime/Launcher.h"
 
+#include <fmt/format.h>
 #include <dlfcn.h>
 #include <elf.h>
 
@@ -326,8 +327,8 @@ void Model::stageStep(const float *x, const float *eps, const float *weights) co
 void Model::startTrainStep(float *params, float *state, void *arena, int64_t step,
                            const vae_hyperparams &hyper) const {
   if (!inFlight.staged || inFlight.started) {
-    std::fprintf(stderr, "error: vae::Model::startTrainStep without a staged batch, or with a "
-                         "step in flight\n");
+    fmt::print(stderr, "error: vae::Model::startTrainStep without a staged batch, or with a "
+                       "step in flight\n");
     std::abort();
   }
   inFlight.staged = false;
@@ -357,7 +358,7 @@ void Model::startTrainStep(float *params, float *state, void *arena, int64_t ste
 
 void Model::finishTrainStep(float terms[3]) const {
   if (!inFlight.started) {
-    std::fprintf(stderr, "error: vae::Model::finishTrainStep without a step in flight\n");
+    fmt::print(stderr, "error: vae::Model::finishTrainStep without a step in flight\n");
     std::abort();
   }
   inFlight.started = false;

@@ -204,9 +204,7 @@ double tickSpacing(double range) {
 
 std::string label(double value, double spacing) {
   int decimals = std::max(0, int(-std::floor(std::log10(spacing))));
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
+  return fmt::format("{:.{}f}", value, decimals);
 }
 
 /// A plot frame: data ranges mapped into the canvas between margins, with
@@ -422,8 +420,7 @@ bool vae::writePictures(const Model &model, const float *params, void *arena,
   const vae_model &d = model.desc();
   uint32_t side = uint32_t(std::lround(std::sqrt(double(d.input_size))));
   if (uint64_t(side) * side != uint64_t(d.input_size)) {
-    std::printf("no pictures: inputs of %lld values are not square images\n",
-                (long long)d.input_size);
+    fmt::print("no pictures: inputs of {} values are not square images\n", d.input_size);
     return true;
   }
   size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
@@ -462,9 +459,9 @@ bool vae::writePictures(const Model &model, const float *params, void *arena,
                  decodeMeans(model, params, arena, codes, steps * steps), side,
                  uint32_t(steps), error))
     return false;
-  std::printf("pictures: %s/{reconstructions,samples,latent_traversal}.png "
-              "(traversal of latent dimensions %zu and %zu)\n",
-              dir.c_str(), a, b);
+  fmt::print("pictures: {}/{{reconstructions,samples,latent_traversal}}.png (traversal of "
+             "latent dimensions {} and {})\n",
+             dir, a, b);
   return true;
 }
 

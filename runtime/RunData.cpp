@@ -2,6 +2,7 @@
 
 #include "runtime/RunData.h"
 
+#include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <filesystem>
@@ -242,8 +243,6 @@ std::map<std::string, std::string> vae::runRecord(const Model &model, const Trai
     std::filesystem::path full = std::filesystem::absolute(path, ec);
     return (ec ? std::filesystem::path(path) : full).lexically_normal().string();
   };
-  char crc[16];
-  std::snprintf(crc, sizeof(crc), "%08x", unsigned(trainSet.checksum));
   return {{"model", d.name},
           {"fingerprint", d.fingerprint},
           {"batch", std::to_string(d.batch)},
@@ -253,7 +252,7 @@ std::map<std::string, std::string> vae::runRecord(const Model &model, const Trai
           {"label_column", options.labelColumn},
           {"classes", options.classes.empty() ? "all" : options.classes},
           {"train_examples", std::to_string(trainSet.count)},
-          {"train_crc32", crc},
+          {"train_crc32", fmt::format("{:08x}", trainSet.checksum)},
           {"limit", options.limit ? std::to_string(options.limit) : "all"},
           {"binarize", binarizeName(options.binarize)},
           {"last_batch", options.padLastBatch ? "pad" : "drop"}};

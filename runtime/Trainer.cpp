@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include <signal.h>
 #include <unistd.h>
@@ -83,11 +84,11 @@ struct EpochRecord {
 };
 
 /// The terms of an epoch as metrics.json writes them.
-std::string termsJson(const Terms &t) {
-  std::ostringstream out;
-  out << "{\"neg_elbo\": " << t.negElbo() << ", \"reconstruction\": " << t.reconstruction
-      << ", \"kl\": " << t.kl << ", \"objective\": " << t.objective << "}";
-  return out.str();
+nlohmann::ordered_json termsJson(const Terms &t) {
+  return {{"neg_elbo", t.negElbo()},
+          {"reconstruction", t.reconstruction},
+          {"kl", t.kl},
+          {"objective", t.objective}};
 }
 
 /// metrics.json: every epoch of the run (a resumed run included). The −ELBO
@@ -96,50 +97,33 @@ bool writeMetricsJson(const std::string &path, const vae_model &d, size_t proces
                       const std::map<std::string, std::string> &hyperparams,
                       const std::vector<EpochRecord> &history, double firstStepSeconds,
                       std::string &error) {
-  return writeAtomically(
-      path,
-      [&](std::ostream &out) {
-        out << "{\n  \"model\": \"" << d.name << "\",\n  \"batch\": " << d.batch
-            << ",\n  \"processes\": " << processes
-            << ",\n  \"global_batch\": " << size_t(d.batch) * processes
-            << ",\n  \"hyperparams\": {";
-        bool first = true;
-        for (const auto &[key, value] : hyperparams) {
-          out << (first ? "" : ", ") << '"' << key << "\": ";
-          if (key == "schedule")
-            out << '"' << value << '"';
-          else
-            out << value;
-          first = false;
-        }
-        out << "},\n  \"first_step_seconds\": " << firstStepSeconds
-            << ",\n  \"epochs\": [";
-        for (size_t i = 0; i < history.size(); ++i) {
-          const EpochRecord &r = history[i];
-          out << (i ? "," : "") << "\n    {\"epoch\": " << i + 1
-              << ", \"train\": " << termsJson(r.train) << ", \"test\": " << termsJson(r.test)
-              << ", \"samples_per_second\": " << r.samplesPerSecond
-              << ", \"seconds\": " << r.seconds;
-          if (processes > 1)
-            out << ", \"allreduce_seconds\": " << r.allreduceSeconds;
-          out << "}";
-        }
-        out << "\n  ]\n}\n";
-      },
-      error);
+  nlohmann::ordered_json json = {{"model", d.name},
+                                 {"batch", d.batch},
+                                 {"processes", processes},
+                                 {"global_batch", size_t(d.batch) * processes}};
+  nlohmann::ordered_json &hyper = json["hyperparams"] = nlohmann::ordered_json::object();
+  for (const auto &[key, value] : hyperparams) // numbers as numbers
+    hyper[key] = key == "schedule" ? nlohmann::ordered_json(value)
+                                   : nlohmann::ordered_json(std::strtod(value.c_str(), nullptr));
+  json["first_step_seconds"] = firstStepSeconds;
+  nlohmann::ordered_json &epochs = json["epochs"] = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < history.size(); ++i) {
+    const EpochRecord &r = history[i];
+    nlohmann::ordered_json epoch = {{"epoch", i + 1},
+                                    {"train", termsJson(r.train)},
+                                    {"test", termsJson(r.test)},
+                                    {"samples_per_second", r.samplesPerSecond},
+                                    {"seconds", r.seconds}};
+    if (processes > 1)
+      epoch["allreduce_seconds"] = r.allreduceSeconds;
+    epochs.push_back(epoch);
+  }
+  return writeAtomically(path, [&](std::ostream &out) { out << json.dump(2) << '\n'; }, error);
 }
 
 /// "2 epochs", "0.5 epochs", "1 epoch".
 std::string formatEpochs(double epochs) {
-  char text[48];
-  std::snprintf(text, sizeof(text), "%g epoch%s", epochs, epochs == 1 ? "" : "s");
-  return text;
-}
-
-std::string formatNumber(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", value);
-  return text;
+  return fmt::format("{:g} epoch{}", epochs, epochs == 1 ? "" : "s");
 }
 
 /// Moves `fraction` of `train`'s examples (at least one, a seeded choice,
@@ -148,7 +132,7 @@ bool splitValidation(Dataset &train, Dataset &val, double fraction, uint64_t see
                      std::string &error) {
   size_t held = std::max<size_t>(1, size_t(std::llround(fraction * double(train.count))));
   if (held >= train.count) {
-    error = "--val-fraction " + formatNumber(fraction) + " of " + std::to_string(train.count) +
+    error = "--val-fraction " + fmt::format("{:g}", fraction) + " of " + std::to_string(train.count) +
             " examples leaves none to train on";
     return false;
   }
@@ -207,15 +191,14 @@ public:
     last = now;
     const int width = 30;
     int filled = int(double(width) * double(done) / double(total));
-    std::printf("\r\033[Kepoch %lld/%lld [%s%s] %zu/%zu  -ELBO %.2f  %.0f samples/s",
-                (long long)epoch, (long long)epochs, std::string(size_t(filled), '#').c_str(),
-                std::string(size_t(width - filled), '.').c_str(), done, total, loss,
-                samplesPerSecond);
+    fmt::print("\r\033[Kepoch {}/{} [{}{}] {}/{}  -ELBO {:.2f}  {:.0f} samples/s", epoch, epochs,
+               std::string(size_t(filled), '#'), std::string(size_t(width - filled), '.'), done,
+               total, loss, samplesPerSecond);
     std::fflush(stdout);
   }
   void clear() {
     if (enabled)
-      std::printf("\r\033[K");
+      fmt::print("\r\033[K");
   }
 
 private:
@@ -400,8 +383,8 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
     seed = uint64_t(position.seed);
     for (const auto &[key, value] : hyperparamRecord(before))
       if (hyperRecord.at(key) != value)
-        std::printf("note: %s %s from step %lld on (the run used %s)\n", key.c_str(),
-                    hyperRecord.at(key).c_str(), (long long)position.step + 1, value.c_str());
+        fmt::print("note: {} {} from step {} on (the run used {})\n", key, hyperRecord.at(key),
+                   position.step + 1, value);
     auto best = position.run.find("best_val_neg_elbo"), at = position.run.find("best_epoch");
     if (best != position.run.end() && at != position.run.end()) {
       bestVal = std::strtod(best->second.c_str(), nullptr);
@@ -421,12 +404,11 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
       if (row.size() >= 5)
         losses.steps.push_back({row[2], row[4]});
     saved = describe(position);
-    std::printf("resuming from '%s' at %s (step %lld)\n", checkpoint.c_str(),
-                position.epochSteps ? ("epoch " + std::to_string(position.epoch + 1) +
-                                       ", step " + std::to_string(position.epochSteps) +
-                                       " of it").c_str()
-                                    : ("the end of epoch " + std::to_string(position.epoch)).c_str(),
-                (long long)position.step);
+    fmt::print("resuming from '{}' at {} (step {})\n", checkpoint,
+               position.epochSteps
+                   ? fmt::format("epoch {}, step {} of it", position.epoch + 1, position.epochSteps)
+                   : fmt::format("the end of epoch {}", position.epoch),
+               position.step);
   } else {
     model.initParams(params.data(), seed);
     position.seed = int64_t(seed);
@@ -444,9 +426,7 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
   }
   position.run = record;
   if (bestEpoch > 0) {
-    char text[40];
-    std::snprintf(text, sizeof(text), "%.17g", bestVal);
-    position.run["best_val_neg_elbo"] = text;
+    position.run["best_val_neg_elbo"] = fmt::format("{}", bestVal);
     position.run["best_epoch"] = std::to_string(bestEpoch);
   }
   if (lead && (!options.resume || !std::filesystem::exists(metricsPath))) {
@@ -474,9 +454,9 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
     world.barrier();
     int signal = stopSignal ? int(stopSignal) : stopCode ? stopCode - 128 : SIGTERM;
     if (lead)
-      std::fprintf(stderr, "vae-train: %s %s; %s\n",
-                   signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)",
-                   when.c_str(), saved.c_str());
+      fmt::print(stderr, "vae-train: {} {}; {}\n",
+                 signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)", when,
+                 saved);
     return 128 + signal;
   };
   // Whether any process got SIGINT or SIGTERM (agreed at this point).
@@ -495,35 +475,31 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
   Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed, world);
   std::string where = d.device == VAE_DEVICE_CUDA ? " on " + model.deviceDescription() : "";
   if (ranks > 1)
-    where += " x " + std::to_string(ranks) + " processes (batch " + std::to_string(batch) +
-             " each)";
-  std::printf("model %s%s: %zu train / %zu test examples, batch %zu (%zu steps per "
-              "epoch, %s), %lld epochs; test -ELBO at %s %.2f nats\n",
-              d.name, where.c_str(), trainSet.count, testSet.count, globalBatch, batches,
-              trainSet.count % globalBatch == 0 ? "no partial batch"
-              : dropped ? "the partial batch dropped"
-                        : "the partial batch padded",
-              (long long)epochs, options.resume ? "the checkpoint" : "initialization",
-              initial.negElbo());
-  std::printf("%s lr %g (%s%s), beta %g%s%s%s\n",
-              d.optimizer == VAE_OPTIMIZER_SGD     ? "sgd"
-              : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
-                                                   : "adam",
-              hyper.lr, hyper.schedule.c_str(),
-              hyper.lrWarmupEpochs > 0
-                  ? (", warm-up " + formatEpochs(hyper.lrWarmupEpochs)).c_str()
-                  : "",
-              hyper.beta,
-              hyper.klWarmupEpochs > 0
-                  ? (", KL warm-up " + formatEpochs(hyper.klWarmupEpochs)).c_str()
-                  : "",
-              hyper.clipGradNorm > 0
-                  ? (", gradient clipped to norm " + formatNumber(hyper.clipGradNorm)).c_str()
-                  : "",
-              valSet.count ? (", " + std::to_string(valSet.count) +
-                              " training examples held out for validation")
-                                 .c_str()
-                           : "");
+    where += fmt::format(" x {} processes (batch {} each)", ranks, batch);
+  fmt::print("model {}{}: {} train / {} test examples{}, batch {} ({} steps per epoch, {}), {} "
+             "epochs; test -ELBO at {} {:.2f} nats\n",
+             d.name, where, trainSet.count, testSet.count,
+             options.classes.empty() ? "" : " (classes " + options.classes + ")", globalBatch,
+             batches,
+             trainSet.count % globalBatch == 0 ? "no partial batch"
+             : dropped                         ? "the partial batch dropped"
+                                               : "the partial batch padded",
+             epochs, options.resume ? "the checkpoint" : "initialization", initial.negElbo());
+  fmt::print("{} lr {:g} ({}{}), beta {:g}{}{}{}\n",
+             d.optimizer == VAE_OPTIMIZER_SGD     ? "sgd"
+             : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
+                                                  : "adam",
+             hyper.lr, hyper.schedule,
+             hyper.lrWarmupEpochs > 0 ? ", warm-up " + formatEpochs(hyper.lrWarmupEpochs) : "",
+             hyper.beta,
+             hyper.klWarmupEpochs > 0 ? ", KL warm-up " + formatEpochs(hyper.klWarmupEpochs)
+                                      : "",
+             hyper.clipGradNorm > 0
+                 ? fmt::format(", gradient clipped to norm {:g}", hyper.clipGradNorm)
+                 : "",
+             valSet.count ? fmt::format(", {} training examples held out for validation",
+                                        valSet.count)
+                          : "");
   std::fflush(stdout);
   if (stopAgreed())
     return interrupted("before the first step");
@@ -684,19 +660,20 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
     if (valSet.count)
       val = evaluate(model, params.data(), arena.bytes(), valSet, seed, world);
     progress.clear();
-    std::printf("epoch %lld/%lld  train -ELBO %.2f (rec %.2f, KL %.2f)",
-                (long long)epoch + 1, (long long)epochs, trainTerms.negElbo(),
-                trainTerms.reconstruction, trainTerms.kl);
+    std::string line =
+        fmt::format("epoch {}/{}  train -ELBO {:.2f} (rec {:.2f}, KL {:.2f})", epoch + 1, epochs,
+                    trainTerms.negElbo(), trainTerms.reconstruction, trainTerms.kl);
     if (valSet.count)
-      std::printf("  val -ELBO %.2f", val.negElbo());
-    std::printf("  test -ELBO %.2f (rec %.2f, KL %.2f)", test.negElbo(), test.reconstruction,
-                test.kl);
+      line += fmt::format("  val -ELBO {:.2f}", val.negElbo());
+    line += fmt::format("  test -ELBO {:.2f} (rec {:.2f}, KL {:.2f})", test.negElbo(),
+                        test.reconstruction, test.kl);
     if (weighted)
-      std::printf("  objective train %.2f test %.2f", trainTerms.objective, test.objective);
-    std::printf("  %.0f samples/s  %.2f s", rate, seconds);
+      line += fmt::format("  objective train {:.2f} test {:.2f}", trainTerms.objective,
+                          test.objective);
+    line += fmt::format("  {:.0f} samples/s  {:.2f} s", rate, seconds);
     if (ranks > 1)
-      std::printf(" (allreduce %.0f %%)", 100 * allreduceSeconds / seconds);
-    std::printf("\n");
+      line += fmt::format(" (allreduce {:.0f} %)", 100 * allreduceSeconds / seconds);
+    fmt::print("{}\n", line);
     std::fflush(stdout);
     float lastLr = hyper.at(epoch, batches - 1, batches, epochs).lr;
     metrics << epoch + 1 << ',' << trainTerms.negElbo() << ',' << trainTerms.reconstruction
@@ -724,9 +701,7 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
     if (improved) {
       bestVal = val.negElbo();
       bestEpoch = epoch + 1;
-      char text[40];
-      std::snprintf(text, sizeof(text), "%.17g", bestVal);
-      position.run["best_val_neg_elbo"] = text;
+      position.run["best_val_neg_elbo"] = fmt::format("{}", bestVal);
       position.run["best_epoch"] = std::to_string(bestEpoch);
     }
     if (lead &&
@@ -742,10 +717,9 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
       return interrupted("after epoch " + std::to_string(epoch + 1));
     if (hyper.patience > 0 && valSet.count &&
         double(epoch + 1 - bestEpoch) >= hyper.patience) {
-      std::printf("early stopping: no better validation -ELBO in %s; the best, %.2f at "
-                  "epoch %lld, is in '%s/best.bin'\n",
-                  formatEpochs(hyper.patience).c_str(), bestVal, (long long)bestEpoch,
-                  options.outDir.c_str());
+      fmt::print("early stopping: no better validation -ELBO in {}; the best, {:.2f} at epoch "
+                 "{}, is in '{}/best.bin'\n",
+                 formatEpochs(hyper.patience), bestVal, bestEpoch, options.outDir);
       break;
     }
   }

@@ -379,8 +379,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(bad.returncode != 0 and
           f"no train-images-idx3-ubyte or train-images-idx3-ubyte.gz in '{empty}'" in bad.stderr,
           "a missing data file is a clear error: " + bad.stderr.strip())
-    with open(os.path.join(empty, "train-images-idx3-ubyte"), "wb") as f:
-        f.write(b"\x00\x00\x0d\x03" + b"\x00" * 12)
+    for stem in ("train", "t10k"):  # (both are looked for before either is read)
+        with open(os.path.join(empty, f"{stem}-images-idx3-ubyte"), "wb") as f:
+            f.write(b"\x00\x00\x0d\x03" + b"\x00" * 12)
     bad = subprocess.run([vae_train, so, "--data", empty], capture_output=True, text=True)
     check(bad.returncode != 0 and "magic 0x00000d03 at byte 0" in bad.stderr,
           "a wrong magic number is a clear error: " + bad.stderr.strip())

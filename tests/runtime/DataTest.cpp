@@ -185,7 +185,7 @@ TEST_CASE("CSV files: a header, a label column, and each bad cell located", "[da
   CHECK_THAT(refused("a,b\n", ""), Catch::Contains("has no rows of data"));
 }
 
-TEST_CASE("--classes takes labels and ranges", "[data]") {
+TEST_CASE("the labels of --classes: single ones and ranges", "[data]") {
   std::vector<int32_t> classes;
   std::string error;
   REQUIRE(parseClasses("0-8", classes, error));

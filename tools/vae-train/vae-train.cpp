@@ -16,6 +16,7 @@
 #endif
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -217,7 +218,7 @@ int main(int argc, char **argv) {
       options.hyper[key] = hyperValues[key];
   std::string error;
   auto fail = [](const std::string &message) {
-    std::fprintf(stderr, "vae-train: error: %s\n", message.c_str());
+    fmt::print(stderr, "vae-train: error: {}\n", message);
     return 1;
   };
   bool training = train->parsed();
