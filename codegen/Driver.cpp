@@ -35,8 +35,10 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <thread>
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <thread>
 
 using namespace vaec;
 
@@ -133,26 +135,27 @@ void printStats(mlir::ModuleOp module) {
   };
   // func.func up to --emit=memref, llvm.func after (which keeps the attributes).
   module.walk([&](mlir::FunctionOpInterface func) {
+    std::string name = func.getName().str();
     if (auto flops = func->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kFlopsAttrName))
-      llvm::errs() << "  @" << func.getName() << ": " << flops.getInt()
-                   << " FLOPs per batch\n";
+      llvm::errs() << fmt::format("  @{}: {} FLOPs per batch\n", name, flops.getInt());
     if (auto fusion = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kFusionAttrName)) {
-      llvm::errs() << "  @" << func.getName() << ": kernels "
-                   << number(fusion, "kernels_before") << " -> "
-                   << number(fusion, "kernels_after") << " (fusion)";
       // vdl-tile-and-vectorize's count: loop nests, once matmul epilogues
       // (bias broadcast, activation) share the matmul's.
-      if (fusion.get("kernels_after_epilogues"))
-        llvm::errs() << " -> " << number(fusion, "kernels_after_epilogues")
-                     << " (matmul epilogues)";
-      llvm::errs() << ", bytes moved " << number(fusion, "bytes_before") << " -> "
-                   << number(fusion, "bytes_after") << " (fusion)\n";
+      std::string epilogues =
+          fusion.get("kernels_after_epilogues")
+              ? fmt::format(" -> {} (matmul epilogues)",
+                            number(fusion, "kernels_after_epilogues"))
+              : "";
+      llvm::errs() << fmt::format("  @{}: kernels {} -> {} (fusion){}, bytes moved {} -> {} "
+                                  "(fusion)\n",
+                                  name, number(fusion, "kernels_before"),
+                                  number(fusion, "kernels_after"), epilogues,
+                                  number(fusion, "bytes_before"), number(fusion, "bytes_after"));
     }
     if (auto plan = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kMemoryPlanAttrName))
-      llvm::errs() << "  @" << func.getName() << ": arena "
-                   << number(plan, "arena_bytes") << " bytes, lower bound "
-                   << number(plan, "lower_bound_bytes") << ", no reuse "
-                   << number(plan, "no_reuse_bytes") << "\n";
+      llvm::errs() << fmt::format("  @{}: arena {} bytes, lower bound {}, no reuse {}\n", name,
+                                  number(plan, "arena_bytes"), number(plan, "lower_bound_bytes"),
+                                  number(plan, "no_reuse_bytes"));
     for (llvm::StringRef name : {VDLDialect::kFlopsAttrName, VDLDialect::kFusionAttrName,
                                  VDLDialect::kMemoryPlanAttrName})
       func->removeAttr(name);
@@ -395,7 +398,7 @@ int vaec::runDriver(const DriverOptions &options) {
     printStats(*module);
     if (auto arena = (*module)->getAttrOfType<mlir::IntegerAttr>(
             vdl::VDLDialect::kArenaBytesAttrName))
-      llvm::errs() << "  arena: " << arena.getInt() << " bytes\n";
+      llvm::errs() << fmt::format("  arena: {} bytes\n", arena.getInt());
   }
 
   bool textIR = options.emit == "vdl" || options.emit == "grad" ||

@@ -7,6 +7,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstring>
 #include <cstdio>
@@ -1027,18 +1029,11 @@ std::string vaec::shapeString(const std::vector<int64_t> &shape) {
 }
 
 std::string vaec::formatNumber(double value) {
-  // The shortest of %.1g ... %.17g that reads back exactly.
-  char buffer[32];
-  if (value == std::floor(value) && std::fabs(value) < 1e15) {
-    std::snprintf(buffer, sizeof(buffer), "%.0f", value);
-    return buffer;
-  }
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
-    if (std::strtod(buffer, nullptr) == value)
-      break;
-  }
-  return buffer;
+  // Whole numbers without an exponent up to 1e15; else the shortest text
+  // that reads back exactly.
+  if (value == std::floor(value) && std::fabs(value) < 1e15)
+    return fmt::format("{:.0f}", value);
+  return fmt::format("{}", value);
 }
 
 std::string SemaType::str() const {

@@ -15,6 +15,8 @@
 #include "runtime/Model.h"
 #include "vae/philox.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +36,7 @@ double relative(double reference, double candidate) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s REFERENCE.so CANDIDATE.so [steps]\n", argv[0]);
+    fmt::print(stderr, "usage: {} REFERENCE.so CANDIDATE.so [steps]\n", argv[0]);
     return 2;
   }
   int steps = argc > 3 ? std::atoi(argv[3]) : 3;
@@ -42,18 +44,17 @@ int main(int argc, char **argv) {
   std::unique_ptr<vae::Model> models[2];
   for (int i = 0; i < 2; ++i)
     if (!(models[i] = vae::Model::load(argv[1 + i], error))) {
-      std::fprintf(stderr, "vae-compare-steps: %s\n", error.c_str());
+      fmt::print(stderr, "vae-compare-steps: {}\n", error);
       return 2;
     }
   const vae_model &a = models[0]->desc(), &b = models[1]->desc();
   if (std::string(a.fingerprint) != b.fingerprint || a.batch != b.batch ||
       a.param_floats != b.param_floats || a.opt_state_floats != b.opt_state_floats) {
-    std::fprintf(stderr, "vae-compare-steps: not two libraries of one model at one batch size\n");
+    fmt::print(stderr, "vae-compare-steps: not two libraries of one model at one batch size\n");
     return 2;
   }
-  std::printf("%s (%s) against %s (%s), batch %lld\n", argv[1],
-              models[0]->deviceDescription().c_str(), argv[2],
-              models[1]->deviceDescription().c_str(), (long long)a.batch);
+  fmt::print("{} ({}) against {} ({}), batch {}\n", argv[1], models[0]->deviceDescription(),
+             argv[2], models[1]->deviceDescription(), a.batch);
 
   // Pixels in [0, 1), standard normal noise (Box-Muller), all examples real.
   std::vector<float> x(size_t(a.batch * a.input_size)), eps(size_t(a.batch * a.latent_size));
@@ -83,8 +84,8 @@ int main(int argc, char **argv) {
       double off = relative(terms[0][t], terms[1][t]);
       bool good = off <= kLossTolerance && std::isfinite(terms[1][t]);
       ok &= good;
-      std::printf("  %-7s %-14s %12.6f %12.6f  relative %.2e %s\n", what, names[t], terms[0][t],
-                  terms[1][t], off, good ? "ok" : "OFF");
+      fmt::print("  {:<7} {:<14} {:12.6f} {:12.6f}  relative {:.2e} {}\n", what, names[t],
+                 terms[0][t], terms[1][t], off, good ? "ok" : "OFF");
     }
   };
   float terms[2][3];
@@ -111,9 +112,9 @@ int main(int argc, char **argv) {
     double off = std::sqrt(distance) / std::max(std::sqrt(norm), 1e-12);
     bool good = off <= kParamTolerance && std::isfinite(off);
     ok &= good;
-    std::printf("  after %d steps %-24s relative L2 %.2e %s\n", steps, param.name, off,
-                good ? "ok" : "OFF");
+    fmt::print("  after {} steps {:<24} relative L2 {:.2e} {}\n", steps, param.name, off,
+               good ? "ok" : "OFF");
   }
-  std::printf("%s\n", ok ? "the libraries agree" : "the libraries DISAGREE");
+  fmt::print("{}\n", ok ? "the libraries agree" : "the libraries DISAGREE");
   return ok ? 0 : 1;
 }
