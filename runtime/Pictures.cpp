@@ -212,6 +212,8 @@ std::string label(double value, double spacing) {
 struct Frame {
   int left = 80, right = 24, top = 36, bottom = 52, width, height;
   double xMin, xMax, yMin, yMax;
+  /// The least spacing of the x ticks (1: whole numbers only).
+  double minXSpacing = 0;
   int plotW() const { return width - left - right; }
   int plotH() const { return height - top - bottom; }
   int px(double x) const {
@@ -222,7 +224,8 @@ struct Frame {
   }
   /// Grid lines, tick labels, the axes and their titles.
   void draw(Canvas &canvas, const std::string &xTitle, const std::string &yTitle) const {
-    double ys = tickSpacing(yMax - yMin), xs = tickSpacing(xMax - xMin);
+    double ys = tickSpacing(yMax - yMin),
+           xs = std::max(minXSpacing, tickSpacing(xMax - xMin));
     for (double y = std::ceil(yMin / ys) * ys; y <= yMax; y += ys) {
       canvas.line(left, py(y), width - right, py(y), 230);
       std::string text = label(y, ys);
@@ -467,8 +470,6 @@ bool vae::writePictures(const Model &model, const float *params, void *arena,
 
 bool vae::writeLossCurve(const std::string &path, const LossHistory &history,
                          std::string &error) {
-  const int width = 720, height = 420, left = 80, right = 20, top = 20, bottom = 44;
-  Canvas canvas(width, height);
   // Moving average over about a fiftieth of the run.
   size_t window = std::max<size_t>(1, history.steps.size() / 50);
   std::vector<std::pair<double, double>> smooth;
@@ -480,50 +481,48 @@ bool vae::writeLossCurve(const std::string &path, const LossHistory &history,
     if (i + 1 >= window)
       smooth.push_back({history.steps[i].first, sum / double(window)});
   }
-  double xMax = 1, yMin = INFINITY, yMax = -INFINITY;
+  Frame frame;
+  frame.width = 720;
+  frame.height = 440;
+  frame.xMin = 0;
+  frame.xMax = 1;
+  frame.yMin = INFINITY;
+  frame.yMax = -INFINITY;
+  frame.minXSpacing = 1; // whole epochs
   for (const auto *series : {&std::as_const(smooth), &history.test})
     for (auto [x, y] : *series) {
-      xMax = std::max(xMax, x);
-      yMin = std::min(yMin, y);
-      yMax = std::max(yMax, y);
+      frame.xMax = std::max(frame.xMax, x);
+      frame.yMin = std::min(frame.yMin, y);
+      frame.yMax = std::max(frame.yMax, y);
     }
-  if (!(yMin <= yMax)) { // nothing to draw yet
-    yMin = 0;
-    yMax = 1;
+  if (!(frame.yMin <= frame.yMax)) { // nothing to draw yet
+    frame.yMin = 0;
+    frame.yMax = 1;
   }
-  double pad = std::max(1e-3, 0.05 * (yMax - yMin));
-  yMin -= pad;
-  yMax += pad;
-  int plotW = width - left - right, plotH = height - top - bottom;
-  auto px = [&](double x) { return left + int(std::lround(x / xMax * plotW)); };
-  auto py = [&](double y) {
-    return top + int(std::lround((yMax - std::clamp(y, yMin, yMax)) / (yMax - yMin) * plotH));
-  };
-
-  double spacing = tickSpacing(yMax - yMin);
-  for (double y = std::ceil(yMin / spacing) * spacing; y <= yMax; y += spacing) {
-    canvas.line(left, py(y), width - right, py(y), 230); // grid line
-    std::string text = label(y, spacing);
-    canvas.text(left - 8 - canvas.measure(text, 2), py(y) - 5, text, 2);
-  }
-  int epochStep = std::max(1, int(std::ceil(xMax / 12)));
-  for (int e = 0; e <= int(xMax); e += epochStep) {
-    canvas.line(px(e), top + plotH, px(e), top + plotH + 5, 0);
-    std::string text = std::to_string(e);
-    canvas.text(px(e) - canvas.measure(text, 2) / 2, top + plotH + 12, text, 2);
-  }
+  // Room around the data: the last test point's square stays inside.
+  double pad = std::max(1e-3, 0.05 * (frame.yMax - frame.yMin));
+  frame.yMin -= pad;
+  frame.yMax += 3 * pad; // (the legend)
+  frame.xMax *= 1.03;
+  Canvas canvas(frame.width, frame.height);
+  frame.draw(canvas, "EPOCH", "-ELBO (NATS PER EXAMPLE)");
+  auto px = [&](double x) { return frame.px(x); };
+  auto py = [&](double y) { return frame.py(y); };
   for (const auto &[x, y] : history.steps)
     canvas.dot(px(x), py(y), 200);
   for (size_t i = 1; i < smooth.size(); ++i)
-    canvas.line(px(smooth[i - 1].first), py(smooth[i - 1].second),
-                px(smooth[i].first), py(smooth[i].second), 100);
+    canvas.line(px(smooth[i - 1].first), py(smooth[i - 1].second), px(smooth[i].first),
+                py(smooth[i].second), 100);
   for (size_t i = 0; i < history.test.size(); ++i) {
     int x = px(history.test[i].first), y = py(history.test[i].second);
     if (i)
       canvas.line(px(history.test[i - 1].first), py(history.test[i - 1].second), x, y, 0);
     canvas.box(x - 3, y - 3, x + 3, y + 3, 0);
   }
-  canvas.line(left, top, left, top + plotH, 0); // axes
-  canvas.line(left, top + plotH, width - right, top + plotH, 0);
+  std::vector<std::pair<Colour, std::string>> entries = {{{200, 200, 200}, "TRAIN, EACH STEP"}};
+  if (window > 1)
+    entries.push_back({{100, 100, 100}, fmt::format("TRAIN, MEAN OF {} STEPS", window)});
+  entries.push_back({{0, 0, 0}, "TEST, EACH EPOCH"});
+  legend(canvas, frame, entries);
   return canvas.save(path, error);
 }

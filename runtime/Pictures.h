@@ -38,7 +38,7 @@ bool writeSamples(const Model &model, const float *params, void *arena, uint64_t
 
 /// loss_curve.png: training −ELBO per step (light grey), its moving average
 /// (dark grey) and the test -ELBO per epoch (black squares), with the epochs
-/// on the x axis and nats on the y axis.
+/// on the x axis and nats on the y axis, axis titles and a legend.
 bool writeLossCurve(const std::string &path, const LossHistory &history,
                     std::string &error);
 
