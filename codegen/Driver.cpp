@@ -36,6 +36,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <thread>
@@ -91,12 +92,13 @@ Stage mlirStageOf(llvm::StringRef emit) {
 }
 
 /// Pass arguments in `pm`, nested pipelines included, from its textual form.
-llvm::StringSet<> passNames(mlir::PassManager &pm) {
+std::vector<std::string> passNames(mlir::PassManager &pm) {
   std::string text;
   llvm::raw_string_ostream os(text);
   pm.printAsTextualPipeline(os);
-  // Names are runs of [a-z0-9._-]; options in {...} are skipped.
-  llvm::StringSet<> names;
+  // Names are runs of [a-z0-9._-]; options in {...} are skipped. Each
+  // once, where it first runs.
+  std::vector<std::string> names;
   std::string current;
   int braces = 0;
   for (char c : text + " ") {
@@ -105,9 +107,9 @@ llvm::StringSet<> passNames(mlir::PassManager &pm) {
       current += c;
     } else {
       // Op anchors (`builtin.module`, `func.func`, `any`) are not passes.
-      if (!current.empty() && current != "any" &&
-          current.find('.') == std::string::npos)
-        names.insert(current);
+      if (!current.empty() && current != "any" && current.find('.') == std::string::npos &&
+          std::find(names.begin(), names.end(), current) == names.end())
+        names.push_back(current);
       current.clear();
     }
   }
@@ -162,7 +164,36 @@ void printStats(mlir::ModuleOp module) {
   });
 }
 
+/// The passes of vaec's pipeline for `options` (--emit, --target, the
+/// --no-* switches) into `pm`.
+void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options) {
+  PipelineOptions pipeline;
+  pipeline.countFlops = options.stats;
+  pipeline.fusion = options.fusion;
+  pipeline.memoryPlan = options.memoryPlan;
+  pipeline.parallel = options.parallel;
+  pipeline.convAlgorithm = options.conv;
+  pipeline.gpu = options.target == "nvptx" || options.target == "nvptx-emulated";
+  pipeline.emulateGpu = options.target == "nvptx-emulated";
+  pipeline.gpuArch = options.gpuArch;
+  buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
+}
+
 } // namespace
+
+std::vector<std::string> vaec::pipelinePassNames(const DriverOptions &options) {
+  mlir::DialectRegistry registry;
+  registerCodegenDialects(registry);
+  mlir::MLIRContext context(registry);
+  // Anchored on the module, so --dump-pass-pipeline prints a pipeline
+  // that vae-opt --pass-pipeline takes back.
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  if (options.emit != "ast")
+    buildPipeline(pm, options);
+  std::vector<std::string> names = passNames(pm);
+  names.insert(names.begin(), kImportPassName.str());
+  return names;
+}
 
 /// The fingerprint of the model `text` defines, for vae_model.fingerprint:
 /// "encoder=H decoder=H prior=H", each H the first 8 bytes (hex) of the
@@ -333,33 +364,25 @@ int vaec::runDriver(const DriverOptions &options) {
                      describeTarget(&context, *machine,
                                     isHostTarget(options.targetTriple, options.cpu)));
 
-  mlir::PassManager pm(&context);
+  // Anchored on the module, so --dump-pass-pipeline prints a pipeline
+  // that vae-opt --pass-pipeline takes back.
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
   // Verifying the whole module after each of ~40 passes is 8 % of a compile;
   // without --verify-each it is verified once, after the last pass.
   pm.enableVerifier(options.verifyEach);
-  PipelineOptions pipeline;
-  pipeline.countFlops = options.stats;
-  pipeline.fusion = options.fusion;
-  pipeline.memoryPlan = options.memoryPlan;
-  pipeline.parallel = options.parallel;
-  pipeline.convAlgorithm = options.conv;
-  pipeline.gpu = options.target == "nvptx" || options.target == "nvptx-emulated";
-  pipeline.emulateGpu = options.target == "nvptx-emulated";
-  pipeline.gpuArch = options.gpuArch;
-  buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
+  buildPipeline(pm, options);
+  if (options.dumpPassPipeline)
+    pm.dump(); // (as mlir-opt --dump-pass-pipeline: to stderr, then on)
 
   // Every name given to --print-ir-after must be a pass of this pipeline.
-  llvm::StringSet<> known = passNames(pm);
+  std::vector<std::string> known = passNames(pm);
+  known.insert(known.begin(), kImportPassName.str());
   llvm::StringSet<> printAfter;
   for (const std::string &name : options.printIRAfter) {
-    if (name != kImportPassName && !known.contains(name)) {
-      std::string list = kImportPassName.str();
-      for (auto &entry : known)
-        list += ", " + entry.getKey().str();
-      return fail("--print-ir-after: '" + name +
-                  "' is not a pass of the pipeline to --emit=" + options.emit +
-                  " (" + list + ")");
-    }
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      return fail(fmt::format("--print-ir-after: '{}' is not a pass of the pipeline to "
+                              "--emit={}; its passes, in order: {}",
+                              name, options.emit, fmt::join(known, ", ")));
     printAfter.insert(name);
   }
   if (options.printIRAfterAll || printAfter.contains(kImportPassName)) {

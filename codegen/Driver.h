@@ -37,12 +37,17 @@ struct DriverOptions {
   bool verifyEach = false;               // --verify-each: verify the IR after every pass
   std::string target = "cpu";            // --target: cpu, or nvptx (NVIDIA GPUs)
   std::string gpuArch = "sm_90";         // --gpu-arch: the PTX's compute capability
+  bool dumpPassPipeline = false;         // print the pass pipeline to stderr first
 };
 
 /// Every stage name DESIGN.md §3 defines, in pipeline order.
 const std::vector<std::string> &allEmitStages();
 /// The stages this build can stop after.
 const std::vector<std::string> &availableEmitStages();
+
+/// The passes the pipeline for `options` runs, in order (each once; the
+/// frontend first, as vdl-import): the names --print-ir-after takes.
+std::vector<std::string> pipelinePassNames(const DriverOptions &options);
 
 /// Runs the pipeline; returns the process exit code. Diagnostics go to stderr.
 int runDriver(const DriverOptions &options);

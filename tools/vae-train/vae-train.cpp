@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -34,6 +35,12 @@ long launchedProcesses() {
   return 1;
 }
 
+/// A range check whose bounds the option's help states (CLI11 would add
+/// "INT in [a - b]" to the option's type).
+template <typename T> CLI::Validator inRange(T min, T max) {
+  return CLI::Range(min, max).description("");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -47,27 +54,35 @@ int main(int argc, char **argv) {
   std::vector<CLI::Option *> dataFlags, binarizeFlags, testFlags, testFractionFlags,
       labelColumnFlags;
   auto common = [&](CLI::App *command) {
-    command->add_option("model", modelPath, "library built by vaec")->required();
+    command->add_option("MODEL.so", modelPath, "the library vaec built")
+        ->required()
+        ->type_name("");
     dataFlags.push_back(command->add_option(
         "--data", options.dataPath,
         "a folder with train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] (and "
         "labels), or one file: .npy (float32, float64 or uint8, [N, ...]), .csv (a row per "
         "example) or IDX; default: the run's own (a resumed or evaluated run), else "
-        "/usr/share/datasets/fashion-mnist"));
+        "/usr/share/datasets/fashion-mnist")->type_name("DIR|FILE"));
     testFlags.push_back(command->add_option(
         "--test", options.testPath,
-        "the test set, a file like --data's (default: the folder's t10k-* files)"));
+        "the test set, a file like --data's (default: the folder's t10k-* files)")
+        ->type_name("FILE"));
     testFractionFlags.push_back(
         command
             ->add_option("--test-fraction", options.testFraction,
-                         "hold out this share of --data as the test set (seeded)")
-            ->check(CLI::Range(0.0, 1.0)));
+                         "hold out this share (0 to 1) of --data as the test set, seeded")
+            ->type_name("F")
+            ->check(inRange(0.0, 1.0)));
     labelColumnFlags.push_back(command->add_option(
-        "--label-column", options.labelColumn, "the column of a CSV file's labels, by name"));
+        "--label-column", options.labelColumn,
+        "the column of a CSV file's labels, by name (default: none)")->type_name("NAME"));
     command->add_option("--out", options.outDir,
-                        "the run's folder: metrics, checkpoint, pictures, CSVs");
-    command->add_option("--seed", options.seed, "seed (default: the model's)")
-        ->check(CLI::Range(int64_t{0}, int64_t{9007199254740992}));
+                        "the run's folder: metrics, checkpoint, pictures, CSVs (default: "
+                        "vae-train-out)")
+        ->type_name("DIR");
+    command->add_option("--seed", options.seed, "seed, 0 to 2^53 (default: the model's)")
+        ->type_name("N")
+        ->check(inRange(int64_t{0}, int64_t{9007199254740992}));
     binarizeFlags.push_back(
         command
             ->add_option("--binarize", binarize,
@@ -78,26 +93,33 @@ int main(int argc, char **argv) {
   };
   CLI::App *train = app.add_subcommand("train", "train (the default subcommand)");
   common(train);
-  train->add_option("--epochs", options.epochs, "epochs (default: the model's)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  train->add_option("--epochs", options.epochs, "epochs (default: the model's train block's)")
+      ->type_name("N")
+      ->check(inRange(int64_t{1}, int64_t{1000000}));
   int64_t limit = 0; // parsed signed, so that a negative count is an error
   CLI::Option *limitFlag =
-      train->add_option("--limit", limit, "train on the first N examples only (N >= 1)")
-          ->check(CLI::Range(int64_t{1}, int64_t{9007199254740992}));
+      train->add_option("--limit", limit, "train on the first N examples only (default: all)")
+          ->type_name("N")
+          ->check(inRange(int64_t{1}, int64_t{9007199254740992}));
   CLI::Option *lastBatchFlag =
       train->add_option("--last-batch", lastBatch,
                    "the partial last batch of an epoch: pad (train on it, the "
-                   "padding masked) or drop")
+                   "padding masked; the default) or drop")
       ->check(CLI::IsMember({"pad", "drop"}));
-  CLI::Option *classesFlag = train->add_option(
-      "--classes", options.classes,
-      "train on the examples of these labels only, e.g. 0-8 or 1,3,5 (score --auroc takes "
-      "the others as anomalies)");
-  train->add_option("--checkpoint-every", options.checkpointEvery,
-                    "also write the checkpoint every N steps within an epoch (0: at the end "
-                    "of each epoch only)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
-  train->add_flag("!--no-progress", options.progress,
+  CLI::Option *classesFlag =
+      train
+          ->add_option("--classes", options.classes,
+                       "train on the examples of these labels only, e.g. 0-8 or 1,3,5 "
+                       "(default: all; score --auroc takes the others as anomalies)")
+          ->type_name("LABELS");
+  train
+      ->add_option("--checkpoint-every", options.checkpointEvery,
+                   "also write the checkpoint every N steps within an epoch (default 0: at "
+                   "the end of each epoch only)")
+      ->type_name("N")
+      ->check(inRange(int64_t{0}, int64_t{1} << 40));
+  bool noProgress = false;
+  train->add_flag("--no-progress", noProgress,
                   "no progress bar (there is none when stdout is not a terminal)");
   CLI::Option *resume = train->add_flag("--resume", options.resume,
                                         "continue from OUT/checkpoint.bin up to --epochs");
@@ -131,6 +153,7 @@ int main(int argc, char **argv) {
   train->add_option("--schedule", options.schedule,
                     "learning-rate schedule: constant, cosine (to --min-lr over the run) or "
                     "step (times --lr-gamma every --lr-step-every epochs)")
+      ->type_name("NAME")
       ->group("Hyperparameters (default: the train block's, or a resumed run's)")
       ->check(CLI::IsMember({"constant", "cosine", "step"}));
   struct Inference {
@@ -154,49 +177,73 @@ int main(int argc, char **argv) {
     CLI::App *command = app.add_subcommand(i.name, i.help);
     common(command);
     command->add_option("--checkpoint", checkpoint,
-                        "checkpoint to use (default: OUT/checkpoint.bin)");
+                        "checkpoint to use (default: OUT/checkpoint.bin)")
+        ->type_name("FILE");
     if (i.command == vae::Command::Score)
       command
           ->add_option("--iw", options.importanceSamples,
-                       "also estimate -log p(x) with K importance samples "
-                       "(Burda et al.): column neg_iw_log_likelihood")
-          ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+                       "also estimate -log p(x) with K importance samples, 1 to 100000 "
+                       "(Burda et al.): column neg_iw_log_likelihood (default: none)")
+          ->type_name("K")
+          ->check(inRange(int64_t{1}, int64_t{100000}));
     if (i.command == vae::Command::Score) {
       command->add_flag("--auroc", options.auroc,
                         "the AUROC of the scores as detectors of the labels outside the "
                         "normal classes: OUT/auroc.json and OUT/score_histogram.png");
       command->add_option("--classes", options.classes,
-                          "the normal classes for --auroc (default: the run's --classes)");
+                          "the normal classes for --auroc (default: the run's --classes)")
+          ->type_name("LABELS");
     }
     if (i.command == vae::Command::Encode)
       command
           ->add_option("--kmeans", options.kmeans,
                        "cluster the posterior means into K clusters (k-means++, seeded): a "
                        "cluster column, purity and NMI against the labels, "
-                       "OUT/clusters.json")
-          ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+                       "OUT/clusters.json (default: none)")
+          ->type_name("K")
+          ->check(inRange(int64_t{1}, int64_t{100000}));
     if (i.command == vae::Command::Sample)
-      command->add_option("--n", options.samples, "how many draws")
-          ->capture_default_str()
-          ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+      command->add_option("--n", options.samples, "how many draws (default: 64)")
+          ->type_name("N")
+          ->check(inRange(int64_t{1}, int64_t{1000000}));
     inferenceApps.push_back(command);
   }
 
   // `train` is the default: a first argument that is no subcommand is the
   // model of a training run.
-  std::vector<std::string> args(argv + 1, argv + argc);
-  bool named = !args.empty() && (args[0] == "train" || args[0] == "-h" || args[0] == "--help" ||
-                                 args[0] == "--version" ||
-                                 std::any_of(std::begin(inference), std::end(inference),
-                                             [&](const Inference &i) { return args[0] == i.name; }));
+  std::vector<const char *> args(argv, argv + argc);
+  std::string first = argc > 1 ? argv[1] : "";
+  bool named = first == "train" || first == "-h" || first == "--help" || first == "--version" ||
+               std::any_of(std::begin(inference), std::end(inference),
+                           [&](const Inference &i) { return first == i.name; });
+  if (argc == 1) {
+    fmt::print(stderr, "usage: vae-train [train] MODEL.so [FLAGS]\n"
+                       "       vae-train eval|encode|score|sample|reconstruct MODEL.so [FLAGS]\n"
+                       "(vae-train --help says more)\n");
+    return 2;
+  }
   if (!named)
-    args.insert(args.begin(), "train");
-  std::reverse(args.begin(), args.end()); // CLI11 parses a reversed vector
+    args.insert(args.begin() + 1, "train");
+  app.footer([train] {
+    return "`vae-train MODEL.so [FLAGS]` is `vae-train train MODEL.so [FLAGS]`; `vae-train "
+           "SUBCOMMAND --help` lists a subcommand's flags. Those of train:\n\n" +
+           train->help("vae-train train", CLI::AppFormatMode::Sub);
+  });
   try {
-    app.parse(args);
+    app.parse(int(args.size()), args.data());
+  } catch (const CLI::ExtrasError &) {
+    // (CLI11 2.1 lists them back to front.)
+    std::vector<std::string> extra;
+    for (const CLI::App *command : app.get_subcommands())
+      for (const std::string &arg : command->remaining())
+        extra.push_back(arg);
+    fmt::print(stderr, "vae-train: error: unexpected argument{} {} (--help lists the flags)\n",
+               extra.size() == 1 ? "" : "s", fmt::join(extra, " "));
+    return 2;
   } catch (const CLI::ParseError &e) {
     return app.exit(e);
   }
+  options.progress = !noProgress;
   options.binarize = binarize == "static"    ? vae::Binarize::Static
                      : binarize == "dynamic" ? vae::Binarize::Dynamic
                                              : vae::Binarize::None;
