@@ -283,11 +283,21 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
     return runEncode(t, options, images, seed);
   case Command::Score:
     return runScore(t, options, images, seed);
-  case Command::Pictures:
+  case Command::Reconstruct: {
+    if (!squareSide(model.desc()))
+      return fail(fmt::format("reconstruct draws square images, and model '{}' takes inputs "
+                              "of {} values",
+                              model.desc().name, model.desc().input_size));
+    std::string picture = options.outDir + "/reconstructions.png";
+    if (!writeReconstructions(model, t.p(), t.scratch(), images,
+                              size_t(options.reconstructions), picture, error))
+      return fail(error);
+    fmt::print("wrote {} (the first {} test images above their reconstructions)\n", picture,
+               std::min(size_t(options.reconstructions), images.count));
+    return 0;
+  }
   case Command::Sample:
-    return writePictures(model, t.p(), t.scratch(), images, seed, options.outDir, error)
-               ? 0
-               : fail(error);
+    break;
   }
   return 1;
 }

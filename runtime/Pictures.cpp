@@ -61,12 +61,24 @@ std::vector<std::vector<float>> priorSamples(const Model &model, const float *pa
   return decodeMeans(model, params, arena, z, count);
 }
 
+/// `images` (each side x side) tiled `columns` wide, each pixel drawn as
+/// scale x scale, into a grey PNG.
 bool writeGrid(const std::string &path, const std::vector<std::vector<float>> &images,
-               uint32_t side, uint32_t columns, std::string &error) {
+               uint32_t side, uint32_t columns, std::string &error, uint32_t scale = 1) {
   uint32_t width, height;
   std::vector<uint8_t> pixels = tileImages(images, side, columns, width, height);
+  if (scale > 1) {
+    std::vector<uint8_t> large(size_t(width) * height * scale * scale);
+    for (size_t y = 0; y < size_t(height) * scale; ++y)
+      for (size_t x = 0; x < size_t(width) * scale; ++x)
+        large[y * width * scale + x] = pixels[(y / scale) * width + x / scale];
+    pixels = std::move(large);
+    width *= scale;
+    height *= scale;
+  }
   return writePng(path, width, height, 1, pixels, error);
 }
+
 
 /// The two latent dimensions with the largest mean KL over `test`: the ones
 /// the model uses most.
@@ -406,65 +418,91 @@ bool vae::writeSamples(const Model &model, const float *params, void *arena, uin
     return false;
   fmt::print("wrote {} (float32 [{}]: the decoder's means at {} draws from the prior)\n", path,
              fmt::join(shape, ", "), count);
-  uint32_t side = uint32_t(std::lround(std::sqrt(double(d.input_size))));
-  if (uint64_t(side) * side != uint64_t(d.input_size))
+  uint32_t side = squareSide(d);
+  if (!side)
     return true;
   samples.resize(std::min<size_t>(count, 256));
   uint32_t columns = samples.size() <= 64 ? 8 : 16;
-  if (!writeGrid(dir + "/samples.png", samples, side, columns, error))
+  if (!writeGrid(dir + "/samples.png", samples, side, columns, error, /*scale=*/2))
     return false;
   fmt::print("wrote {}/samples.png (the first {})\n", dir, samples.size());
   return true;
+}
+
+uint32_t vae::squareSide(const vae_model &d) {
+  uint32_t side = uint32_t(std::lround(std::sqrt(double(d.input_size))));
+  return uint64_t(side) * side == uint64_t(d.input_size) ? side : 0;
+}
+
+bool vae::writeReconstructions(const Model &model, const float *params, void *arena,
+                               const Dataset &test, size_t count, const std::string &path,
+                               std::string &error) {
+  const vae_model &d = model.desc();
+  uint32_t side = squareSide(d);
+  size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
+  count = std::min(count, test.count);
+  // Pairs of rows: up to 10 test images, their reconstructions below.
+  const size_t columns = std::min<size_t>(count, 10);
+  std::vector<std::vector<float>> grid;
+  std::vector<float> x(batch * test.size), mu(batch * latent), logvar(mu.size());
+  std::vector<uint32_t> rows(batch);
+  for (size_t first = 0; first < count; first += columns) {
+    size_t n = std::min(columns, count - first);
+    std::iota(rows.begin(), rows.begin() + long(n), uint32_t(first));
+    gather(test, rows.data(), n, x);
+    model.encode(params, arena, x.data(), mu.data(), logvar.data());
+    for (size_t i = 0; i < columns; ++i) // (a short last row: blank)
+      grid.push_back(i < n ? std::vector<float>(x.begin() + long(i * test.size),
+                                                x.begin() + long((i + 1) * test.size))
+                           : std::vector<float>(test.size, 0.0f));
+    std::vector<std::vector<float>> decoded = decodeMeans(model, params, arena, mu, n);
+    decoded.resize(columns, std::vector<float>(test.size, 0.0f));
+    grid.insert(grid.end(), decoded.begin(), decoded.end());
+  }
+  return writeGrid(path, grid, side, uint32_t(columns), error, /*scale=*/4);
 }
 
 bool vae::writePictures(const Model &model, const float *params, void *arena,
                         const Dataset &test, uint64_t seed, const std::string &dir,
                         std::string &error) {
   const vae_model &d = model.desc();
-  uint32_t side = uint32_t(std::lround(std::sqrt(double(d.input_size))));
-  if (uint64_t(side) * side != uint64_t(d.input_size)) {
+  if (!squareSide(d)) {
     fmt::print("no pictures: inputs of {} values are not square images\n", d.input_size);
     return true;
   }
-  size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
-
-  // Reconstructions: the first 8 test images above their reconstructions.
-  size_t shown = std::min(std::min<size_t>(batch, 8), test.count);
-  std::vector<float> x(batch * test.size), mu(batch * latent), logvar(mu.size());
-  std::vector<uint32_t> first(shown);
-  std::iota(first.begin(), first.end(), 0u);
-  gather(test, first.data(), shown, x);
-  model.encode(params, arena, x.data(), mu.data(), logvar.data());
-  std::vector<std::vector<float>> grid;
-  for (size_t i = 0; i < shown; ++i)
-    grid.emplace_back(x.begin() + long(i * test.size), x.begin() + long((i + 1) * test.size));
-  for (auto &image : decodeMeans(model, params, arena, mu, shown))
-    grid.push_back(std::move(image));
-  if (!writeGrid(dir + "/reconstructions.png", grid, side, uint32_t(shown), error))
+  uint32_t side = squareSide(d);
+  size_t latent = size_t(d.latent_size);
+  if (!writeReconstructions(model, params, arena, test, 8, dir + "/reconstructions.png",
+                            error))
     return false;
 
   // Samples: z ~ N(prior mean, prior std^2).
   if (!writeGrid(dir + "/samples.png", priorSamples(model, params, arena, seed, 64), side, 8,
-                 error))
+                 error, /*scale=*/2))
     return false;
 
-  // Traversal: rows walk dimension a, columns dimension b.
+  // Traversal: rows walk dimension a, columns dimension b, from -2 to +2
+  // prior standard deviations; a one-dimensional latent space walks once.
   auto [a, b] = mostInformativeDimensions(model, params, arena, test);
-  const size_t steps = 10;
-  std::vector<float> codes(steps * steps * latent, float(d.prior_mean));
-  for (size_t row = 0; row < steps; ++row)
+  const size_t steps = 10, rows = latent == 1 ? 1 : steps;
+  auto at = [&](size_t i) {
+    return float(d.prior_mean + d.prior_std * (-2.0 + 4.0 * double(i) / (steps - 1)));
+  };
+  std::vector<float> codes(rows * steps * latent, float(d.prior_mean));
+  for (size_t row = 0; row < rows; ++row)
     for (size_t col = 0; col < steps; ++col) {
       float *code = &codes[(row * steps + col) * latent];
-      code[a] = float(d.prior_mean + d.prior_std * (-2.0 + 4.0 * double(row) / (steps - 1)));
-      code[b] = float(d.prior_mean + d.prior_std * (-2.0 + 4.0 * double(col) / (steps - 1)));
+      code[a] = at(latent == 1 ? col : row);
+      if (latent > 1)
+        code[b] = at(col);
     }
   if (!writeGrid(dir + "/latent_traversal.png",
-                 decodeMeans(model, params, arena, codes, steps * steps), side,
-                 uint32_t(steps), error))
+                 decodeMeans(model, params, arena, codes, rows * steps), side,
+                 uint32_t(steps), error, /*scale=*/2))
     return false;
   fmt::print("pictures: {}/{{reconstructions,samples,latent_traversal}}.png (traversal of "
-             "latent dimensions {} and {})\n",
-             dir, a, b);
+             "latent {})\n",
+             dir, latent == 1 ? "dimension 0" : fmt::format("dimensions {} and {}", a, b));
   return true;
 }
 

@@ -24,11 +24,21 @@ struct LossHistory {
 /// means of their posterior means), samples.png (64 prior draws) and
 /// latent_traversal.png (a 10 x 10 grid over the two latent dimensions with
 /// the largest KL on the test set, from -2 to +2 prior standard deviations,
-/// the others at the prior mean). Inputs that are not square images are
-/// skipped with a message.
+/// the others at the prior mean; one row of 10 for a one-dimensional latent
+/// space). Inputs that are not square images are skipped with a message.
 bool writePictures(const Model &model, const float *params, void *arena,
                    const Dataset &test, uint64_t seed, const std::string &dir,
                    std::string &error);
+
+/// The side of a model's square images, or 0 when its inputs are not.
+uint32_t squareSide(const vae_model &d);
+
+/// `path` (a PNG): the first `count` examples of `test` in rows of up to
+/// 10, each row above their reconstructions (the decoder's means at the
+/// posterior means), every pixel drawn 4 x 4.
+bool writeReconstructions(const Model &model, const float *params, void *arena,
+                          const Dataset &test, size_t count, const std::string &path,
+                          std::string &error);
 
 /// Writes `count` draws from the prior through the decoder (its means) into
 /// `dir`: samples.npy (float32, [count, input shape...]) and, for square

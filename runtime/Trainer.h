@@ -56,6 +56,8 @@ struct TrainOptions {
   int64_t kmeans = 0;
   /// `sample`: draws from the prior.
   int64_t samples = 64;
+  /// `reconstruct`: test images shown with their reconstructions.
+  int64_t reconstructions = 8;
   /// Hyperparameters given on the command line, by run-record key
   /// (hyperparamFlags()), and --schedule ("" when not given): they override
   /// the train block's, and a resumed run's own.
@@ -89,14 +91,14 @@ std::vector<double> importanceWeightedLogLikelihood(const Model &model,
                                                     uint64_t seed, int64_t samples);
 
 /// What the inference subcommands do with a trained checkpoint.
-enum class Command { Eval, Encode, Score, Sample, Pictures };
+enum class Command { Eval, Encode, Score, Sample, Reconstruct };
 
 /// Loads options.outDir/checkpoint.bin (or `checkpoint`) and runs `command`
 /// on the test set: eval prints its −ELBO, encode writes latents.csv (label
 /// and posterior mean of every test example), score writes scores.csv
 /// (per-example −ELBO and its terms, and the importance-weighted −log p(x)
-/// with options.importanceSamples), pictures draws reconstructions.png,
-/// samples.png and latent_traversal.png. Returns the process exit code.
+/// with options.importanceSamples), sample writes samples.npy and
+/// samples.png, reconstruct reconstructions.png. Returns the process exit code.
 int runCommand(const Model &model, const TrainOptions &options,
                const std::string &checkpoint, Command command);
 

@@ -220,6 +220,16 @@ with tempfile.TemporaryDirectory() as tmp:
     check(header.endswith(",cluster"), "latents.csv gains a cluster column")
     check(os.path.exists(os.path.join(clusters, "latent_scatter.png")), "latent_scatter.png")
 
+    # reconstruct --n: rows of 10, each above its reconstructions, 4 x.
+    def png_size(path):
+        data = open(path, "rb").read()
+        return struct.unpack(">II", data[16:24])
+
+    rc = run("reconstruct", so, "--out", clusters, "--n", "14")
+    check(rc.returncode == 0 and
+          png_size(os.path.join(clusters, "reconstructions.png")) == (4 * 302, 4 * 122),
+          "reconstruct --n 14: two pairs of rows of 10, 4 x: " + rc.stdout.strip())
+
     # sample --n: raw samples as .npy, with the run's data gone.
     for name in os.listdir(shapes):
         os.remove(os.path.join(shapes, name))
@@ -228,6 +238,20 @@ with tempfile.TemporaryDirectory() as tmp:
     check(sm.returncode == 0 and descr == "<f4" and shape == (10, 784) and payload == 4 * 7840,
           f"sample --n 10 writes samples.npy {descr} {shape} without the data: "
           + sm.stderr.strip())
+
+    # A one-dimensional latent space is walked once (one row of 10).
+    line_vdl = os.path.join(tmp, "line.vdl")
+    text = open(os.path.join(models, "mnist_vae.vdl")).read()
+    open(line_vdl, "w").write(text.replace("latent z: 20;", "latent z: 1;")
+                              .replace("dense(h, 20)", "dense(h, 1)"))
+    line_so = os.path.join(tmp, "line.so")
+    subprocess.run([vaec, line_vdl, "--batch", "64", "-o", line_so], check=True)
+    line = os.path.join(tmp, "line")
+    r = run(line_so, "--data", os.path.join(tmp, "u8.npy"), "--test-fraction", "0.2",
+            "--epochs", "1", "--out", line)
+    check(r.returncode == 0 and "latent dimension 0" in r.stdout and
+          png_size(os.path.join(line, "latent_traversal.png")) == (2 * 302, 2 * 32),
+          "a one-dimensional latent space is traversed once: one row of 10")
 
     # --checkpoint-every: killed (SIGKILL, no chance to save) after a
     # checkpoint within an epoch, resumed, ends bit-identical to a straight

@@ -169,8 +169,8 @@ int main(int argc, char **argv) {
        vae::Command::Score},
       {"sample", "draws from the prior to OUT/samples.npy and OUT/samples.png (no data needed)",
        vae::Command::Sample},
-      {"reconstruct", "test images and reconstructions to OUT/reconstructions.png",
-       vae::Command::Pictures},
+      {"reconstruct", "test images and their reconstructions to OUT/reconstructions.png",
+       vae::Command::Reconstruct},
   };
   std::vector<CLI::App *> inferenceApps;
   for (const Inference &i : inference) {
@@ -206,6 +206,12 @@ int main(int argc, char **argv) {
       command->add_option("--n", options.samples, "how many draws (default: 64)")
           ->type_name("N")
           ->check(inRange(int64_t{1}, int64_t{1000000}));
+    if (i.command == vae::Command::Reconstruct)
+      command
+          ->add_option("--n", options.reconstructions,
+                       "how many test images (default: 8; rows of 10)")
+          ->type_name("N")
+          ->check(inRange(int64_t{1}, int64_t{10000}));
     inferenceApps.push_back(command);
   }
 
