@@ -153,6 +153,20 @@ std::string suggestion(llvm::StringRef name, const Range &candidates) {
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
+/// suggestion(), or where no candidate is close, all of them: "; the
+/// parameters of 'leaky_relu' are: x, alpha".
+template <typename Range>
+std::string suggestionOrList(llvm::StringRef name, const Range &candidates,
+                             llvm::StringRef what) {
+  std::string close = suggestion(name, candidates);
+  if (!close.empty() || std::begin(candidates) == std::end(candidates))
+    return close;
+  std::string list;
+  for (llvm::StringRef candidate : candidates)
+    list += (list.empty() ? "" : ", ") + candidate.str();
+  return "; " + what.str() + ": " + list;
+}
+
 std::vector<llvm::StringRef> namesOf(const std::vector<BuiltinSpec> &specs) {
   std::vector<llvm::StringRef> names;
   for (const BuiltinSpec &spec : specs)
@@ -464,8 +478,9 @@ SemaType Checker::check(Expr &expr, bool allowDistribution) {
       std::vector<llvm::StringRef> names;
       for (auto &entry : scope)
         names.push_back(entry.getKey());
+      llvm::sort(names); // (a StringMap's order is its hash's)
       diags.error(expr.loc, "use of undefined name '" + name.name + "'" +
-                                suggestion(name.name, names));
+                                suggestionOrList(name.name, names, "the names here are"));
       type = SemaType::error();
     } else {
       type = it->second.type;
@@ -588,9 +603,10 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
         std::vector<llvm::StringRef> names;
         for (const ParamSpec &param : spec.params)
           names.push_back(param.name);
-        diags.error(arg.loc, "'" + llvm::Twine(spec.name) +
-                                 "' has no parameter named '" + arg.keyword +
-                                 "'" + suggestion(arg.keyword, names));
+        diags.error(arg.loc, "'" + llvm::Twine(spec.name) + "' has no parameter named '" +
+                                 arg.keyword + "'" +
+                                 suggestionOrList(arg.keyword, names,
+                                                  "its parameters are"));
         ok = false;
         continue;
       }
@@ -690,8 +706,8 @@ SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
   const BuiltinSpec *spec = findBuiltin(expressionBuiltins(), call.callee);
   if (!spec) {
     diags.error(call.loc, "unknown function '" + call.callee + "'" +
-                              suggestion(call.callee,
-                                         namesOf(expressionBuiltins())));
+                              suggestionOrList(call.callee, namesOf(expressionBuiltins()),
+                                               "the functions are"));
     return SemaType::error();
   }
   if (spec->role == BuiltinSpec::Distribution && !allowDistribution) {
@@ -1008,7 +1024,8 @@ void Checker::checkTrain(std::optional<int64_t> batchOverride) {
       }
     } else {
       diags.error(setting.loc, "unknown train setting '" + setting.key + "'" +
-                                   suggestion(setting.key, keys));
+                                   suggestionOrList(setting.key, keys,
+                                                    "the train settings are"));
     }
   }
   if (batchOverride)
