@@ -15,6 +15,9 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/MLIRContext.h"
@@ -177,6 +180,52 @@ void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options) {
   pipeline.emulateGpu = options.target == "nvptx-emulated";
   pipeline.gpuArch = options.gpuArch;
   buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
+}
+
+/// -g: a DISubprogram on every llvm.func, so that the VDL locations the ops
+/// carry become LLVM's !dbg line table (file:line of the model). LLVM
+/// requires a location on every call in such a function: an op the
+/// lowering left without one (an outlined kernel's call, a runtime call)
+/// takes its function's, and a function without one its first op's.
+mlir::LogicalResult addLineTables(mlir::ModuleOp module) {
+  auto fileLocation = [](mlir::Location loc) {
+    return static_cast<bool>(loc->findInstanceOf<mlir::FileLineColLoc>());
+  };
+  module.walk([&](mlir::LLVM::LLVMFuncOp func) {
+    if (func.isExternal())
+      return;
+    mlir::Location fallback = func.getLoc();
+    if (!fileLocation(fallback))
+      func.walk([&](mlir::Operation *op) {
+        if (fileLocation(op->getLoc())) {
+          fallback = op->getLoc();
+          return mlir::WalkResult::interrupt();
+        }
+        return mlir::WalkResult::advance();
+      });
+    if (!fileLocation(fallback))
+      return;
+    func->setLoc(fallback);
+    func.walk([&](mlir::Operation *op) {
+      if (!fileLocation(op->getLoc()))
+        op->setLoc(fallback);
+    });
+  });
+  // The source by its absolute path: perf annotate and gdb find it from
+  // any directory.
+  mlir::AttrTypeReplacer absolutePaths;
+  absolutePaths.addReplacement([](mlir::FileLineColLoc loc) -> mlir::Attribute {
+    llvm::SmallString<256> path(loc.getFilename().getValue());
+    if (llvm::sys::fs::make_absolute(path))
+      return loc;
+    llvm::sys::path::remove_dots(path, /*remove_dot_dot=*/true);
+    return mlir::FileLineColLoc::get(loc.getContext(), path, loc.getLine(), loc.getColumn());
+  });
+  absolutePaths.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/false,
+                                             /*replaceLocs=*/true, /*replaceTypes=*/false);
+  mlir::PassManager pm(module.getContext(), mlir::ModuleOp::getOperationName());
+  pm.addPass(mlir::LLVM::createDIScopeForLLVMFuncOpPass());
+  return pm.run(module);
 }
 
 } // namespace
@@ -416,6 +465,9 @@ int vaec::runDriver(const DriverOptions &options) {
     if (!options.verifyEach && mlir::failed(mlir::verify(*module)))
       return fail("internal error: the pass pipeline produced invalid IR (--verify-each "
                   "names the pass)");
+    if (options.debugInfo && mlirStageOf(options.emit) == Stage::LLVMDialect &&
+        mlir::failed(addLineTables(*module)))
+      return 1;
   }
   if (options.stats) {
     printStats(*module);

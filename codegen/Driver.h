@@ -38,6 +38,7 @@ struct DriverOptions {
   std::string target = "cpu";            // --target: cpu, or nvptx (NVIDIA GPUs)
   std::string gpuArch = "sm_90";         // --gpu-arch: the PTX's compute capability
   bool dumpPassPipeline = false;         // print the pass pipeline to stderr first
+  bool debugInfo = false;                // -g: line tables back to the VDL source
 };
 
 /// Every stage name DESIGN.md §3 defines, in pipeline order.

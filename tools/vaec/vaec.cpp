@@ -37,6 +37,9 @@ int main(int argc, char **argv) {
       ->expected(1) // (one value per flag: the input is never taken for a pass)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("-g", options.debugInfo,
+               "debug line tables: generated code maps back to the model's VDL lines "
+               "(perf annotate, perf report --sort srcline, gdb)");
   app.add_flag("--dump-pass-pipeline", options.dumpPassPipeline,
                "print the pass pipeline (as mlir-opt's textual pipeline) to stderr, then "
                "compile");
