@@ -1,0 +1,379 @@
+"""vae: a model compiled by vaec, from Python, on NumPy arrays.
+
+Pure Python (ctypes and NumPy), no build step: put runtime/python on
+PYTHONPATH (or copy this file) and
+
+    import vae
+    model = vae.Model("vae.so")                   # a library built by `vaec MODEL.vdl -o vae.so`
+    model.load_checkpoint("run/checkpoint.bin")   # or model.init(seed=1)
+    mu, logvar = model.encode(x)                  # x: [n, *model.input_shape], any n
+    logits = model.decode(mu)                     # the decoder's outputs (see decode)
+    neg_elbo, reconstruction, kl = model.score(x) # per example, vae-train's noise
+    images = model.sample(16, seed=1)             # the decoder's means at prior draws
+    loss, reconstruction, kl = model.train_step(x_batch)   # one optimizer step, in place
+
+The entry points take exactly `model.batch` examples; these functions take
+any number, padding the last batch. Shapes and names come from the
+library's descriptor (`vae_model` in runtime/include/vae/abi.h):
+`model.parameters()` maps "encoder.h.weight" and the like to NumPy views of
+the parameter buffer. Noise and sampling use the runtime's Philox streams,
+so score() and sample() agree with `vae-train score` and `vae-train sample`
+on the same checkpoint.
+"""
+
+import ctypes
+import os
+
+import numpy as np
+
+__all__ = ["Model", "ModelError", "eval_noise", "prior_noise", "ABI_VERSION"]
+
+ABI_VERSION = 6
+_MAX_RANK = 4
+_ALIGNMENT = 64
+_LIKELIHOODS = {1: "bernoulli", 2: "gaussian", 3: "gaussian_fixed"}
+_OPTIMIZERS = {1: "adam", 2: "sgd", 3: "adamw"}
+
+
+class ModelError(Exception):
+    """A library or checkpoint that cannot be used, with the reason."""
+
+
+class _Hyperparams(ctypes.Structure):
+    _fields_ = [("lr", ctypes.c_float), ("kl_weight", ctypes.c_float),
+                ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
+                ("eps", ctypes.c_float), ("momentum", ctypes.c_float),
+                ("weight_decay", ctypes.c_float), ("clip_norm", ctypes.c_float)]
+
+
+class _Param(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("offset", ctypes.c_int64),
+                ("size", ctypes.c_int64), ("rank", ctypes.c_int32),
+                ("init", ctypes.c_int32), ("shape", ctypes.c_int64 * _MAX_RANK),
+                ("init_bound", ctypes.c_double)]
+
+
+class _Desc(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_uint32), ("struct_size", ctypes.c_uint32),
+                ("name", ctypes.c_char_p), ("batch", ctypes.c_int64),
+                ("input_rank", ctypes.c_int32), ("likelihood", ctypes.c_int32),
+                ("input_shape", ctypes.c_int64 * _MAX_RANK), ("input_size", ctypes.c_int64),
+                ("latent_size", ctypes.c_int64), ("decode_outputs", ctypes.c_int64),
+                ("likelihood_sigma", ctypes.c_double), ("num_params", ctypes.c_int64),
+                ("params", ctypes.POINTER(_Param)), ("param_floats", ctypes.c_int64),
+                ("opt_state_floats", ctypes.c_int64), ("arena_bytes", ctypes.c_int64),
+                ("beta", ctypes.c_double), ("warmup_epochs", ctypes.c_int64),
+                ("epochs", ctypes.c_int64), ("seed", ctypes.c_int64),
+                ("prior_mean", ctypes.c_double), ("prior_std", ctypes.c_double),
+                ("fingerprint", ctypes.c_char_p), ("optimizer", ctypes.c_int32),
+                ("clips_gradients", ctypes.c_int32), ("defaults", _Hyperparams),
+                ("lr_schedule", ctypes.c_int32), ("patience", ctypes.c_int32),
+                ("lr_warmup_epochs", ctypes.c_double), ("lr_min", ctypes.c_double),
+                ("lr_step_epochs", ctypes.c_double), ("lr_gamma", ctypes.c_double),
+                ("val_fraction", ctypes.c_double), ("device", ctypes.c_int32),
+                ("gpu_arch", ctypes.c_int32)]
+
+
+# Philox4x32-10 (runtime/include/vae/philox.h), vectorized over counters.
+_M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+_W0, _W1 = 0x9E3779B9, 0xBB67AE85
+_LOW = np.uint64(0xFFFFFFFF)
+
+
+def _philox(c0, c1, c2, c3, seed):
+    """Four uint32 arrays of counters -> four uint32 arrays of outputs."""
+    c = [np.asarray(v, dtype=np.uint64) & _LOW for v in (c0, c1, c2, c3)]
+    c = np.broadcast_arrays(*c)
+    c = [v.copy() for v in c]
+    k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+    for _ in range(10):
+        p0 = _M0 * c[0]
+        p1 = _M1 * c[2]
+        c = [((p1 >> np.uint64(32)) ^ c[1] ^ np.uint64(k0)) & _LOW, p1 & _LOW,
+             ((p0 >> np.uint64(32)) ^ c[3] ^ np.uint64(k1)) & _LOW, p0 & _LOW]
+        k0, k1 = (k0 + _W0) & 0xFFFFFFFF, (k1 + _W1) & 0xFFFFFFFF
+    return [v.astype(np.uint32) for v in c]
+
+
+def _normal_stream(seed, epoch, step, first, count):
+    """Elements [first, first + count) of the runtime's standard normal
+    stream for (seed, epoch, step): Box-Muller on Philox, four per call
+    (runtime/Data.cpp, fillNoise)."""
+    blocks = np.arange(first // 4, (first + count + 3) // 4, dtype=np.uint64)
+    w = _philox(blocks, step, epoch, 1, seed)  # stream 1: noise
+    out = np.empty((len(blocks), 4), dtype=np.float32)
+    for pair in range(2):
+        u1 = ((w[2 * pair] >> np.uint32(8)).astype(np.float32) + np.float32(1)) * np.float32(2**-24)
+        u2 = (w[2 * pair + 1] >> np.uint32(8)).astype(np.float32) * np.float32(2**-24)
+        r = np.sqrt(np.float32(-2) * np.log(u1))
+        angle = np.float32(2 * np.pi) * u2
+        out[:, 2 * pair] = r * np.cos(angle)
+        out[:, 2 * pair + 1] = r * np.sin(angle)
+    start = first - (first // 4) * 4
+    return out.reshape(-1)[start:start + count]
+
+
+_EVAL_NOISE_KEY = 0x5EED5EED
+_SAMPLE_KEY = 0x5A3B1E5
+
+
+def eval_noise(seed, first, n, latent_size):
+    """The noise vae-train's evaluation (eval, score) gives examples
+    [first, first + n): [n, latent_size] float32."""
+    values = _normal_stream(seed ^ _EVAL_NOISE_KEY, 0xFFFFFFFF, 0, first * latent_size,
+                            n * latent_size)
+    return values.reshape(n, latent_size)
+
+
+def prior_noise(seed, n, latent_size):
+    """The standard normal draws of `vae-train sample --n n`: [n, latent_size]."""
+    return _normal_stream(seed ^ _SAMPLE_KEY, 0xFFFFFFFE, 0, 0, n * latent_size).reshape(
+        n, latent_size)
+
+
+def _aligned(count, dtype=np.float32):
+    """A zeroed 1-D array of `count` elements whose data start on a 64-byte
+    boundary (the entry points' contract)."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(count * itemsize + _ALIGNMENT, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % _ALIGNMENT
+    return raw[offset:offset + count * itemsize].view(dtype)
+
+
+def _ptr(array):
+    return array.ctypes.data_as(ctypes.c_void_p)
+
+
+class Model:
+    """A library built by vaec, with its parameters, optimizer state and
+    arena allocated once."""
+
+    def __init__(self, path):
+        try:
+            self._lib = ctypes.CDLL(os.path.abspath(path))
+        except OSError as e:
+            raise ModelError(f"cannot load '{path}': {e}") from None
+        try:
+            desc = _Desc.in_dll(self._lib, "vae_model_desc")
+        except ValueError:
+            raise ModelError(f"'{path}' is not a library built by vaec "
+                             "(no vae_model_desc)") from None
+        if desc.abi_version != ABI_VERSION:
+            raise ModelError(f"'{path}' was built for ABI version {desc.abi_version}; this "
+                             f"module reads version {ABI_VERSION}: rebuild it with this vaec")
+        if desc.struct_size < ctypes.sizeof(_Desc):
+            raise ModelError(f"'{path}': its descriptor is {desc.struct_size} bytes, "
+                             f"expected {ctypes.sizeof(_Desc)}")
+        if desc.device != 0:
+            raise ModelError(f"'{path}' runs on an NVIDIA GPU (--target=nvptx): its kernels "
+                             "launch through libvaert, which this pure-Python module does "
+                             "not load; use vae-train, or compile for the CPU")
+        self.path = path
+        self._desc = desc
+        self.name = desc.name.decode()
+        self.batch = int(desc.batch)
+        self.input_shape = tuple(int(desc.input_shape[i]) for i in range(desc.input_rank))
+        self.input_size = int(desc.input_size)
+        self.latent_size = int(desc.latent_size)
+        self.likelihood = _LIKELIHOODS.get(desc.likelihood, str(desc.likelihood))
+        self.optimizer = _OPTIMIZERS.get(desc.optimizer, str(desc.optimizer))
+        self.prior_mean, self.prior_std = float(desc.prior_mean), float(desc.prior_std)
+        self.fingerprint = desc.fingerprint.decode()
+        self.seed = int(desc.seed)
+        self.defaults = {name: float(getattr(desc.defaults, name))
+                         for name, _ in _Hyperparams._fields_}
+        self.param_specs = [
+            (desc.params[i].name.decode(),
+             tuple(int(desc.params[i].shape[r]) for r in range(desc.params[i].rank)),
+             int(desc.params[i].offset))
+            for i in range(desc.num_params)]
+        self.params = _aligned(int(desc.param_floats))
+        self.opt_state = _aligned(int(desc.opt_state_floats))
+        self._arena = _aligned(max(int(desc.arena_bytes), 1), np.uint8)
+        self.step = 0  # optimizer steps taken (Adam's bias correction counts them)
+        self._bind()
+
+    def _bind(self):
+        f, p, i64 = ctypes.c_void_p, ctypes.POINTER(_Hyperparams), ctypes.c_int64
+
+        def entry(name, *argtypes):
+            fn = getattr(self._lib, name)
+            fn.argtypes, fn.restype = list(argtypes), None
+            return fn
+        self._init = entry("vae_init_params", f, ctypes.c_uint64)
+        self._encode = entry("vae_encode", f, f, f, f, f)
+        self._decode = entry("vae_decode", *([f] * (3 + int(self._desc.decode_outputs))))
+        self._score = entry("vae_score", f, f, f, f, f, f, f)
+        self._eval = entry("vae_eval_elbo", f, f, f, f, f, f, f)
+        self._train = entry("vae_train_step", f, f, f, f, f, f, i64, p, f, f, f)
+
+    def __repr__(self):
+        return (f"vae.Model('{self.path}': {self.name}, batch {self.batch}, input "
+                f"{list(self.input_shape)}, latent {self.latent_size}, {self.likelihood})")
+
+    # Parameters and checkpoints.
+    def parameters(self):
+        """{name: view of the parameter buffer in its shape} (weights [in, out])."""
+        return {name: self.params[offset:offset + int(np.prod(shape))].reshape(shape)
+                for name, shape, offset in self.param_specs}
+
+    def init(self, seed=None):
+        """vae_init_params: the parameters a vae-train run with `seed` starts
+        from (default: the train block's), and a fresh optimizer state."""
+        self._init(_ptr(self.params), self.seed if seed is None else int(seed))
+        self.opt_state[:] = 0
+        self.step = 0
+
+    def load_checkpoint(self, path):
+        """The parameters and optimizer state of a vae-train checkpoint
+        (checkpoint.bin or best.bin); returns its run record (a dict)."""
+        with open(path, "rb") as f:
+            data = f.read()
+        if data[:8] != b"VAECKPT2":
+            raise ModelError(f"'{path}' is not a vae-train checkpoint of format 2 "
+                             "(bad magic at byte 0)")
+        if len(data) < 96:
+            raise ModelError(f"'{path}' is truncated in its header")
+        ints = np.frombuffer(data, dtype="<i8", count=7, offset=8)
+        param_floats, state_floats, epoch, step, seed, _, run_bytes = (int(v) for v in ints)
+        if (param_floats, state_floats) != (self.params.size, self.opt_state.size):
+            raise ModelError(f"'{path}' holds {param_floats} parameters and {state_floats} "
+                             f"optimizer-state floats, but model '{self.name}' has "
+                             f"{self.params.size} and {self.opt_state.size}")
+        run = dict(line.split("=", 1) for line in
+                   data[96:96 + run_bytes].decode().splitlines() if "=" in line)
+        if run.get("fingerprint", self.fingerprint) != self.fingerprint:
+            raise ModelError(f"'{path}' was trained by another model ({run['fingerprint']}, "
+                             f"this one is {self.fingerprint})")
+        body = 96 + run_bytes
+        if len(data) != body + 4 * (param_floats + state_floats):
+            raise ModelError(f"'{path}' is {len(data)} bytes, expected "
+                             f"{body + 4 * (param_floats + state_floats)}")
+        self.params[:] = np.frombuffer(data, dtype="<f4", count=param_floats, offset=body)
+        self.opt_state[:] = np.frombuffer(data, dtype="<f4", count=state_floats,
+                                          offset=body + 4 * param_floats)
+        self.step = step
+        self.seed = seed  # (the run's: score() and sample() then draw what vae-train does)
+        run.update(epoch=str(epoch), step=str(step), seed=str(seed))
+        return run
+
+    # Batching.
+    def _examples(self, x):
+        # As vae-train reads data: as many values, and where the model takes
+        # images the same shape (sizes of 1 aside) or a flat row.
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        shape = x.shape[1:]
+
+        def squeeze(s):
+            return tuple(v for v in s if v != 1)
+        if int(np.prod(shape)) != self.input_size or not (
+                len(self.input_shape) == 1 or len(shape) == 1 or
+                squeeze(shape) == squeeze(self.input_shape)):
+            raise ValueError(f"examples of shape {list(shape)}; model '{self.name}' takes "
+                             f"{list(self.input_shape)} ({self.input_size} values)")
+        return x.reshape(len(x), self.input_size)
+
+    def _batches(self, n):
+        for first in range(0, n, self.batch):
+            yield first, min(self.batch, n - first)
+
+    def _padded(self, rows, first, count, width):
+        out = _aligned(self.batch * width).reshape(self.batch, width)
+        out[:count] = rows[first:first + count]
+        return out
+
+    # Entry points on any number of examples.
+    def encode(self, x):
+        """Posterior means and log-variances: ([n, latent], [n, latent])."""
+        x = self._examples(x)
+        mu = np.empty((len(x), self.latent_size), np.float32)
+        logvar = np.empty_like(mu)
+        m, lv = (_aligned(self.batch * self.latent_size) for _ in range(2))
+        for first, count in self._batches(len(x)):
+            xb = self._padded(x, first, count, self.input_size)
+            self._encode(_ptr(self.params), _ptr(self._arena), _ptr(xb), _ptr(m), _ptr(lv))
+            mu[first:first + count] = m.reshape(self.batch, -1)[:count]
+            logvar[first:first + count] = lv.reshape(self.batch, -1)[:count]
+        return mu, logvar
+
+    def decode(self, z):
+        """The decoder's outputs at latent codes z [n, latent]: Bernoulli
+        logits, a Gaussian's means (and log-variances, as a second array,
+        for a learned variance), each [n, *input_shape]."""
+        z = np.ascontiguousarray(z, dtype=np.float32).reshape(-1, self.latent_size)
+        outputs = int(self._desc.decode_outputs)
+        results = [np.empty((len(z), self.input_size), np.float32) for _ in range(outputs)]
+        buffers = [_aligned(self.batch * self.input_size) for _ in range(outputs)]
+        for first, count in self._batches(len(z)):
+            zb = self._padded(z, first, count, self.latent_size)
+            self._decode(_ptr(self.params), _ptr(self._arena), _ptr(zb),
+                         *(_ptr(b) for b in buffers))
+            for result, buffer in zip(results, buffers):
+                result[first:first + count] = buffer.reshape(self.batch, -1)[:count]
+        shaped = [r.reshape((len(z),) + self.input_shape) for r in results]
+        return shaped[0] if outputs == 1 else tuple(shaped)
+
+    def mean(self, z):
+        """The mean of p(x|z): sigmoid of the logits for a Bernoulli decoder."""
+        out = self.decode(z)
+        out = out[0] if isinstance(out, tuple) else out
+        return 1 / (1 + np.exp(-out)) if self.likelihood == "bernoulli" else out
+
+    def score(self, x, eps=None, seed=None):
+        """Per example: (-ELBO, reconstruction, KL) in nats, each [n]. The
+        noise `eps` [n, latent] defaults to vae-train's evaluation noise
+        for `seed` (default: the train block's), so the numbers are those
+        of `vae-train score` on the same examples."""
+        x = self._examples(x)
+        if eps is None:
+            eps = eval_noise(self.seed if seed is None else int(seed), 0, len(x),
+                             self.latent_size)
+        eps = np.ascontiguousarray(eps, dtype=np.float32).reshape(len(x), self.latent_size)
+        terms = [np.empty(len(x), np.float32) for _ in range(3)]
+        out = [_aligned(self.batch) for _ in range(3)]
+        for first, count in self._batches(len(x)):
+            xb = self._padded(x, first, count, self.input_size)
+            eb = self._padded(eps, first, count, self.latent_size)
+            self._score(_ptr(self.params), _ptr(self._arena), _ptr(xb), _ptr(eb),
+                        *(_ptr(o) for o in out))
+            for term, o in zip(terms, out):
+                term[first:first + count] = o[:count]
+        loss, reconstruction, kl = terms
+        return reconstruction + kl, reconstruction, kl
+
+    def sample(self, n, seed=None):
+        """The decoder's means at n draws from the prior, [n, *input_shape]:
+        the draws of `vae-train sample --n n` for `seed` (default: the train
+        block's)."""
+        z = prior_noise(self.seed if seed is None else int(seed), n, self.latent_size)
+        return self.mean(self.prior_mean + self.prior_std * z)
+
+    def train_step(self, x, eps=None, weights=None, lr=None, kl_weight=None, seed=0):
+        """One optimizer step on one batch (exactly model.batch examples),
+        in place on the parameters and optimizer state; returns (loss,
+        reconstruction, KL) of the batch before the step. eps defaults to
+        standard normal draws of NumPy's generator for `seed`; lr and
+        kl_weight to the train block's."""
+        x = self._examples(x)
+        if len(x) != self.batch:
+            raise ValueError(f"train_step takes one batch of {self.batch} examples, got "
+                             f"{len(x)}")
+        if eps is None:
+            eps = np.random.default_rng(seed).standard_normal(
+                (self.batch, self.latent_size), dtype=np.float32)
+        xb = self._padded(x, 0, self.batch, self.input_size)
+        eb = self._padded(np.asarray(eps, np.float32).reshape(self.batch, -1), 0, self.batch,
+                          self.latent_size)
+        wb = _aligned(self.batch)
+        wb[:] = 1 if weights is None else np.asarray(weights, np.float32)
+        hyper = _Hyperparams(**self.defaults)
+        if lr is not None:
+            hyper.lr = lr
+        if kl_weight is not None:
+            hyper.kl_weight = kl_weight
+        out = [ctypes.c_float() for _ in range(3)]
+        self.step += 1
+        self._train(_ptr(self.params), _ptr(self.opt_state), _ptr(self._arena), _ptr(xb),
+                    _ptr(eb), _ptr(wb), self.step, ctypes.byref(hyper),
+                    *(ctypes.byref(o) for o in out))
+        return tuple(o.value for o in out)
