@@ -22,6 +22,7 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
@@ -169,7 +170,8 @@ void printStats(mlir::ModuleOp module) {
 
 /// The passes of vaec's pipeline for `options` (--emit, --target, the
 /// --no-* switches) into `pm`.
-void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options) {
+void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options,
+                   Stage from = Stage::Vdl) {
   PipelineOptions pipeline;
   pipeline.countFlops = options.stats;
   pipeline.fusion = options.fusion;
@@ -179,7 +181,116 @@ void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options) {
   pipeline.gpu = options.target == "nvptx" || options.target == "nvptx-emulated";
   pipeline.emulateGpu = options.target == "nvptx-emulated";
   pipeline.gpuArch = options.gpuArch;
-  buildLoweringPipeline(pm, mlirStageOf(options.emit), pipeline);
+  buildLoweringPipeline(pm, from, mlirStageOf(options.emit), pipeline);
+}
+
+/// The stage names of the MLIR stages, for vdl.stage.
+const char *stageName(Stage stage) {
+  switch (stage) {
+  case Stage::Vdl: return "vdl";
+  case Stage::Grad: return "grad";
+  case Stage::Linalg: return "linalg";
+  case Stage::Fused: return "fused";
+  case Stage::Memref: return "memref";
+  case Stage::Gpu: return "gpu";
+  case Stage::Nvvm: return "nvvm";
+  case Stage::LLVMDialect: return "llvm-dialect";
+  }
+  return "?";
+}
+
+/// What the descriptor needs of the model, as the module attribute
+/// vdl.descriptor, so that printed IR can be carried on to a library.
+mlir::DictionaryAttr descriptorAttr(mlir::MLIRContext *context, const ModelInfo &info) {
+  mlir::Builder b(context);
+  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+  auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
+  llvm::SmallVector<mlir::NamedAttribute> fields = {
+      b.getNamedAttr("name", b.getStringAttr(info.name)),
+      b.getNamedAttr("batch", i64(info.batch)),
+      b.getNamedAttr("input_shape", b.getDenseI64ArrayAttr(info.inputShape)),
+      b.getNamedAttr("latent_size", i64(info.latentSize)),
+      b.getNamedAttr("likelihood", i64(info.likelihood)),
+      b.getNamedAttr("decode_outputs", i64(info.decodeOutputs)),
+      b.getNamedAttr("likelihood_sigma", f64(info.likelihoodSigma)),
+      b.getNamedAttr("beta", f64(info.beta)),
+      b.getNamedAttr("warmup_epochs", i64(info.warmupEpochs)),
+      b.getNamedAttr("epochs", i64(info.epochs)),
+      b.getNamedAttr("seed", i64(info.seed)),
+      b.getNamedAttr("prior_mean", f64(info.priorMean)),
+      b.getNamedAttr("prior_std", f64(info.priorStd)),
+      b.getNamedAttr("fingerprint", b.getStringAttr(info.fingerprint)),
+      b.getNamedAttr("optimizer", i64(info.optimizer)),
+      b.getNamedAttr("clips_gradients", b.getBoolAttr(info.clipsGradients)),
+      b.getNamedAttr("hyperparams", b.getDenseF32ArrayAttr(info.hyperparams)),
+      b.getNamedAttr("lr_schedule", i64(info.lrSchedule)),
+      b.getNamedAttr("patience", i64(info.patience)),
+      b.getNamedAttr("lr_warmup_epochs", f64(info.lrWarmupEpochs)),
+      b.getNamedAttr("lr_min", f64(info.lrMin)),
+      b.getNamedAttr("lr_step_epochs", f64(info.lrStepEpochs)),
+      b.getNamedAttr("lr_gamma", f64(info.lrGamma)),
+      b.getNamedAttr("val_fraction", f64(info.valFraction))};
+  return b.getDictionaryAttr(fields);
+}
+
+/// The inverse of descriptorAttr; `error` names the first field missing or
+/// of the wrong kind.
+bool descriptorFromAttr(mlir::DictionaryAttr dict, ModelInfo &info, std::string &error) {
+  std::string missing;
+  auto get = [&](llvm::StringRef key, auto &out) {
+    using T = std::decay_t<decltype(out)>;
+    mlir::Attribute value = dict.get(key);
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto text = llvm::dyn_cast_or_null<mlir::StringAttr>(value))
+        return void(out = text.str());
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (auto flag = llvm::dyn_cast_or_null<mlir::BoolAttr>(value))
+        return void(out = flag.getValue());
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (auto number = llvm::dyn_cast_or_null<mlir::FloatAttr>(value))
+        return void(out = T(number.getValueAsDouble()));
+    } else if constexpr (std::is_integral_v<T>) {
+      if (auto number = llvm::dyn_cast_or_null<mlir::IntegerAttr>(value))
+        return void(out = T(number.getInt()));
+    } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+      if (auto array = llvm::dyn_cast_or_null<mlir::DenseI64ArrayAttr>(value))
+        return void(out.assign(array.asArrayRef().begin(), array.asArrayRef().end()));
+    } else {
+      if (auto array = llvm::dyn_cast_or_null<mlir::DenseF32ArrayAttr>(value);
+          array && array.size() == int64_t(out.size()))
+        return void(std::copy(array.asArrayRef().begin(), array.asArrayRef().end(),
+                              out.begin()));
+    }
+    if (missing.empty())
+      missing = key.str();
+  };
+  get("name", info.name);
+  get("batch", info.batch);
+  get("input_shape", info.inputShape);
+  get("latent_size", info.latentSize);
+  get("likelihood", info.likelihood);
+  get("decode_outputs", info.decodeOutputs);
+  get("likelihood_sigma", info.likelihoodSigma);
+  get("beta", info.beta);
+  get("warmup_epochs", info.warmupEpochs);
+  get("epochs", info.epochs);
+  get("seed", info.seed);
+  get("prior_mean", info.priorMean);
+  get("prior_std", info.priorStd);
+  get("fingerprint", info.fingerprint);
+  get("optimizer", info.optimizer);
+  get("clips_gradients", info.clipsGradients);
+  get("hyperparams", info.hyperparams);
+  get("lr_schedule", info.lrSchedule);
+  get("patience", info.patience);
+  get("lr_warmup_epochs", info.lrWarmupEpochs);
+  get("lr_min", info.lrMin);
+  get("lr_step_epochs", info.lrStepEpochs);
+  get("lr_gamma", info.lrGamma);
+  get("val_fraction", info.valFraction);
+  if (!missing.empty())
+    error = "its vdl.descriptor has no valid '" + missing + "'";
+  return missing.empty();
 }
 
 /// -g: a DISubprogram on every llvm.func, so that the VDL locations the ops
@@ -366,24 +477,15 @@ int vaec::runDriver(const DriverOptions &options) {
   llvm::StringRef text =
       sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
 
-  DiagnosticEngine diags(sourceMgr, llvm::errs());
-  Parser parser(text, filename, diags);
-  Module ast = parser.parseModule();
-  bool ok = !diags.hadError() && analyze(ast, diags, options.batch);
-  diags.finish();
-  if (!ok)
-    return 1;
-
   std::string outputPath =
       options.output.empty() ? defaultOutput(options) : options.output;
-  if (options.emit == "ast") {
-    auto output = mlir::openOutputFile(outputPath, &errorMessage);
-    if (!output)
-      return fail(errorMessage);
-    dumpAST(ast, sourceMgr, output->os());
-    output->keep();
-    return 0;
-  }
+  // IR that vaec printed (--emit=STAGE) carries on from its stage.
+  bool irInput = llvm::StringRef(filename).ends_with(".mlir");
+  if (irInput && options.emit == "ast")
+    return fail("--emit=ast needs the VDL source; '" + filename + "' is IR");
+  if (irInput && options.batch)
+    return fail("--batch: the shapes of '" + filename +
+                "' are those of its batch already; compile the VDL source for another");
 
   mlir::DialectRegistry registry;
   registerCodegenDialects(registry);
@@ -394,9 +496,58 @@ int vaec::runDriver(const DriverOptions &options) {
     context.disableMultithreading();
   context.printOpOnDiagnostic(false); // the source line says enough
   mlir::SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, ast, sourceMgr);
-  if (mlir::failed(mlir::verify(*module)))
-    return fail("internal error: the frontend produced invalid IR");
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  ModelInfo info;
+  Stage from = Stage::Vdl;
+  if (irInput) {
+    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1;
+    auto stage = (*module)->getAttrOfType<mlir::StringAttr>(vdl::VDLDialect::kStageAttrName);
+    auto descriptor =
+        (*module)->getAttrOfType<mlir::DictionaryAttr>(vdl::VDLDialect::kDescriptorAttrName);
+    bool mlirStage = stage && (mlirStageOf(stage.getValue()) != Stage::LLVMDialect ||
+                               stage.getValue() == "llvm-dialect");
+    if (!mlirStage)
+      return fail("'" + filename + "' has no vdl.stage naming an MLIR stage: vaec carries on "
+                  "from IR it printed itself (vaec MODEL.vdl --emit=STAGE -o FILE.mlir)");
+    from = mlirStageOf(stage.getValue());
+    std::string problem;
+    if (!descriptor || !descriptorFromAttr(descriptor, info, problem))
+      return fail("'" + filename + "' lacks what the library's descriptor needs: " +
+                  (descriptor ? problem : "it has no vdl.descriptor") +
+                  " (print the IR with vaec --emit=STAGE)");
+    if (mlirStageOf(options.emit) < from)
+      return fail("'" + filename + "' is IR of stage " + stage.getValue() + "; --emit=" +
+                  options.emit + " comes before it");
+    bool gpuIR = from == Stage::Gpu || from == Stage::Nvvm;
+    if (gpuIR && options.target != "nvptx")
+      return fail("'" + filename + "' is IR of stage " + stage.getValue() +
+                  ", which only --target=nvptx carries on from");
+  } else {
+    DiagnosticEngine diags(sourceMgr, llvm::errs());
+    Parser parser(text, filename, diags);
+    Module ast = parser.parseModule();
+    bool ok = !diags.hadError() && analyze(ast, diags, options.batch);
+    diags.finish();
+    if (!ok)
+      return 1;
+    if (options.emit == "ast") {
+      auto output = mlir::openOutputFile(outputPath, &errorMessage);
+      if (!output)
+        return fail(errorMessage);
+      dumpAST(ast, sourceMgr, output->os());
+      output->keep();
+      return 0;
+    }
+    module = mlirGen(context, ast, sourceMgr);
+    if (mlir::failed(mlir::verify(*module)))
+      return fail("internal error: the frontend produced invalid IR");
+    info = modelInfo(ast);
+    info.fingerprint = modelFingerprint(text, filename, info);
+    (*module)->setAttr(vdl::VDLDialect::kDescriptorAttrName,
+                       descriptorAttr(&context, info));
+  }
   // What every code generation pass reads of the CPU (#vdl.target).
   auto machine = createTargetMachine(options.targetTriple, options.cpu, options.features,
                                      errorMessage);
@@ -413,13 +564,11 @@ int vaec::runDriver(const DriverOptions &options) {
                      describeTarget(&context, *machine,
                                     isHostTarget(options.targetTriple, options.cpu)));
 
-  // Anchored on the module, so --dump-pass-pipeline prints a pipeline
-  // that vae-opt --pass-pipeline takes back.
   mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
   // Verifying the whole module after each of ~40 passes is 8 % of a compile;
   // without --verify-each it is verified once, after the last pass.
   pm.enableVerifier(options.verifyEach);
-  buildPipeline(pm, options);
+  buildPipeline(pm, options, from);
   if (options.dumpPassPipeline)
     pm.dump(); // (as mlir-opt --dump-pass-pipeline: to stderr, then on)
 
@@ -481,6 +630,9 @@ int vaec::runDriver(const DriverOptions &options) {
                 options.emit == "memref" || options.emit == "gpu" ||
                 options.emit == "nvvm" || options.emit == "llvm-dialect";
   if (textIR) {
+    // Where `vaec FILE.mlir` carries on from.
+    (*module)->setAttr(vdl::VDLDialect::kStageAttrName,
+                       mlir::StringAttr::get(&context, stageName(mlirStageOf(options.emit))));
     auto output = mlir::openOutputFile(outputPath, &errorMessage);
     if (!output)
       return fail(errorMessage);
@@ -507,8 +659,6 @@ int vaec::runDriver(const DriverOptions &options) {
   }
 
   // LLVM IR and below.
-  ModelInfo info = modelInfo(ast);
-  info.fingerprint = modelFingerprint(text, filename, info);
   if (options.target == "nvptx") {
     info.device = VAE_DEVICE_CUDA;
     info.gpuArch = gpuArchNumber(options.gpuArch);

@@ -92,32 +92,46 @@ void vaec::registerCodegenDialects(DialectRegistry &registry) {
 
 void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
                                  const PipelineOptions &options) {
+  buildLoweringPipeline(pm, Stage::Vdl, stage, options);
+}
+
+void vaec::buildLoweringPipeline(OpPassManager &pm, Stage from, Stage to,
+                                 const PipelineOptions &options) {
+  // Each segment makes one stage from the one before; those in (from, to]
+  // run.
+  auto makes = [&](Stage stage) { return from < stage && stage <= to; };
   auto flops = [&] {
     if (options.countFlops)
       pm.addNestedPass<func::FuncOp>(createCountFlops());
   };
-  if (stage == Stage::Vdl)
+  if (from == Stage::Vdl && to == Stage::Vdl)
     return flops();
-  pm.addPass(createAutodiff());
-  flops();
-  if (stage == Stage::Grad)
-    return;
-  pm.addPass(createPackParameters());
-  ConvertVDLToLinalgOptions lowering;
-  // The GPU mapping takes the GEMM form (no direct convolution kernels yet).
-  lowering.convAlgorithm =
-      options.gpu && options.convAlgorithm == "auto" ? "im2col" : options.convAlgorithm;
-  pm.addPass(createConvertVDLToLinalg(lowering));
-  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createCSEPass());
-  if (stage == Stage::Linalg)
-    return;
-  if (options.fusion)
+  if (makes(Stage::Grad)) {
+    pm.addPass(createAutodiff());
+    flops();
+  }
+  if (makes(Stage::Linalg)) {
+    pm.addPass(createPackParameters());
+    ConvertVDLToLinalgOptions lowering;
+    // The GPU mapping takes the GEMM form (no direct convolution kernels yet).
+    lowering.convAlgorithm =
+        options.gpu && options.convAlgorithm == "auto" ? "im2col" : options.convAlgorithm;
+    pm.addPass(createConvertVDLToLinalg(lowering));
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createCSEPass());
+  }
+  if (makes(Stage::Fused) && options.fusion)
     pm.addNestedPass<func::FuncOp>(createFusion());
-  if (stage == Stage::Fused)
-    return;
-  buildCodegenPipeline(pm, stage, options);
+  if (to > Stage::Fused)
+    buildCodegenPipeline(pm, std::max(from, Stage::Fused), to, options);
 }
+
+static void buildGPUPipeline(OpPassManager &pm, vaec::Stage from, vaec::Stage stage,
+                             const vaec::PipelineOptions &options);
+static void buildGPUPipelineFromKernels(OpPassManager &pm, vaec::Stage from, vaec::Stage stage,
+                                        const vaec::PipelineOptions &options);
+static void addBufferization(OpPassManager &pm, const vaec::PipelineOptions &options);
+static void addCPULowering(OpPassManager &pm, const vaec::PipelineOptions &options);
 
 /// Structured loops to branches and strided views to plain address
 /// arithmetic: what every LLVM lowering (CPU, host, kernels) starts from.
@@ -140,9 +154,12 @@ static void addEntryPointsToLLVM(OpPassManager &pm) {
 /// --target=nvptx, from buffers: kernels outlined into one gpu.module,
 /// lowered through NVVM to PTX and embedded; the host side of each entry
 /// point becomes calls of the launcher (mgpu* in libvaert).
-static void buildGPUPipeline(OpPassManager &pm, vaec::Stage stage,
+static void buildGPUPipeline(OpPassManager &pm, vaec::Stage from, vaec::Stage stage,
                              const vaec::PipelineOptions &options) {
   using namespace vaec;
+  // (IR printed at gpu or nvvm carries on from there.)
+  if (from >= Stage::Gpu)
+    return buildGPUPipelineFromKernels(pm, from, stage, options);
   pm.addNestedPass<func::FuncOp>(createMapToGPU());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   // Constants into the launch bodies: kernels divide by constant sizes.
@@ -150,19 +167,28 @@ static void buildGPUPipeline(OpPassManager &pm, vaec::Stage stage,
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createJoinGPUModules());
   pm.addPass(createCanonicalizerPass());
-  if (stage == Stage::Gpu)
+  buildGPUPipelineFromKernels(pm, Stage::Gpu, stage, options);
+}
+
+/// --target=nvptx from the outlined kernels (gpu) or their NVVM form (nvvm).
+static void buildGPUPipelineFromKernels(OpPassManager &pm, vaec::Stage from, vaec::Stage stage,
+                                        const vaec::PipelineOptions &options) {
+  using namespace vaec;
+  if (stage == Stage::Gpu || from >= Stage::LLVMDialect)
     return;
-  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
-  // The CPU's polynomials: no libdevice to link, and the same rounding.
-  kernels.addPass(createApproximateMath());
-  addLoopsToBranches(kernels);
-  kernels.addPass(createConvertGpuOpsToNVVMOps());
-  kernels.addPass(createNVVMIntrinsics());
-  kernels.addPass(createCanonicalizerPass());
-  GpuNVVMAttachTargetOptions target;
-  target.chip = options.gpuArch;
-  target.optLevel = 3;
-  pm.addPass(createGpuNVVMAttachTarget(target));
+  if (from < Stage::Nvvm) {
+    OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+    // The CPU's polynomials: no libdevice to link, and the same rounding.
+    kernels.addPass(createApproximateMath());
+    addLoopsToBranches(kernels);
+    kernels.addPass(createConvertGpuOpsToNVVMOps());
+    kernels.addPass(createNVVMIntrinsics());
+    kernels.addPass(createCanonicalizerPass());
+    GpuNVVMAttachTargetOptions target;
+    target.chip = options.gpuArch;
+    target.optLevel = 3;
+    pm.addPass(createGpuNVVMAttachTarget(target));
+  }
   if (stage == Stage::Nvvm)
     return;
   // The host: views, sizes and launches (and vae_init_params' loops).
@@ -184,6 +210,25 @@ static void buildGPUPipeline(OpPassManager &pm, vaec::Stage stage,
 
 void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
                                 const PipelineOptions &options) {
+  buildCodegenPipeline(pm, Stage::Fused, stage, options);
+}
+
+void vaec::buildCodegenPipeline(OpPassManager &pm, Stage from, Stage stage,
+                                const PipelineOptions &options) {
+  if (from < Stage::Memref)
+    addBufferization(pm, options);
+  if (stage == Stage::Memref)
+    return;
+  if (options.gpu && !options.emulateGpu)
+    return buildGPUPipeline(pm, from, stage, options);
+  if (from < Stage::LLVMDialect)
+    addCPULowering(pm, options);
+}
+
+/// fused -> memref: tiles and vectors, bufferization, out-parameters, the
+/// arena.
+static void addBufferization(OpPassManager &pm, const vaec::PipelineOptions &options) {
+  using namespace vaec;
   pm.addNestedPass<func::FuncOp>(createUpdateInPlace());
   if (!options.gpu) {
     TileAndVectorizeOptions tiling;
@@ -220,10 +265,12 @@ void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
   memoryPlan.reuse = options.memoryPlan;
   pm.addPass(createMemoryPlan(memoryPlan));
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-  if (stage == Stage::Memref)
-    return;
-  if (options.gpu && !options.emulateGpu)
-    return buildGPUPipeline(pm, stage, options);
+}
+
+/// memref -> llvm-dialect for a CPU library (and --target=nvptx-emulated):
+/// loops, threads, kernels outlined, vectors and everything else to LLVM.
+static void addCPULowering(OpPassManager &pm, const vaec::PipelineOptions &options) {
+  using namespace vaec;
   if (options.emulateGpu) {
     pm.addNestedPass<func::FuncOp>(createMapToGPU());
     pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());

@@ -46,12 +46,19 @@ struct PipelineOptions {
 /// Adds the passes that take the frontend's vdl IR to `stage`.
 void buildLoweringPipeline(mlir::OpPassManager &pm, Stage stage,
                            const PipelineOptions &options = {});
+/// The passes that take IR of stage `from` (as vaec --emit=from printed it)
+/// to `to`.
+void buildLoweringPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
+                           const PipelineOptions &options = {});
 
 /// The code generation half of it: linalg on tensors (the `fused` stage) to
 /// `stage` (Memref or LLVMDialect). Also `vae-opt --vdl-codegen`, which
 /// lowers any function written in linalg on tensors the way vaec lowers a
 /// model (bench/gemm.py times the matmul kernels that way).
 void buildCodegenPipeline(mlir::OpPassManager &pm, Stage stage,
+                          const PipelineOptions &options = {});
+/// The same from `from` (fused, memref, gpu or nvvm).
+void buildCodegenPipeline(mlir::OpPassManager &pm, Stage from, Stage stage,
                           const PipelineOptions &options = {});
 
 } // namespace vaec

@@ -75,6 +75,13 @@ def VDL_Dialect : Dialect {
     /// Module attribute: the #vdl.target code is generated for (set by the
     /// driver or vdl-set-target; read by every code generation pass).
     static constexpr ::llvm::StringLiteral kTargetAttrName = "vdl.target";
+    /// Module attribute of IR vaec prints: the stage it stopped after
+    /// ("linalg"), where `vaec FILE.mlir` carries on from.
+    static constexpr ::llvm::StringLiteral kStageAttrName = "vdl.stage";
+    /// Module attribute of IR vaec prints: what the library's descriptor
+    /// needs of the model (shapes, likelihood, prior, the train block's
+    /// defaults, the fingerprint), as a dictionary.
+    static constexpr ::llvm::StringLiteral kDescriptorAttrName = "vdl.descriptor";
   }];
 }
 

@@ -96,7 +96,7 @@ LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op,
 LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attr) {
   StringRef name = attr.getName().strref();
-  if (name == kModelAttrName) {
+  if (name == kModelAttrName || name == kStageAttrName) {
     if (!isa<StringAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a string";
     return success();
@@ -117,7 +117,7 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
     return success();
   }
   if (name == kTrainAttrName || name == kMemoryPlanAttrName ||
-      name == kFusionAttrName) {
+      name == kFusionAttrName || name == kDescriptorAttrName) {
     if (!isa<DictionaryAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a dictionary";
     return success();
