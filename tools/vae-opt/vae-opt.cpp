@@ -19,6 +19,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -34,6 +35,8 @@ int main(int argc, char **argv) {
       [](mlir::OpPassManager &pm) {
         vaec::buildCodegenPipeline(pm, vaec::Stage::LLVMDialect);
       });
+  llvm::cl::AddExtraVersionPrinter(
+      [](llvm::raw_ostream &os) { os << "vae-opt " VAEC_VERSION " (vaec's passes)\n"; });
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "vaec optimizer driver\n", registry));
 }
