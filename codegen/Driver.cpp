@@ -199,37 +199,57 @@ const char *stageName(Stage stage) {
   return "?";
 }
 
+/// Calls `visit(key, field)` for every field of `info` that vdl.descriptor
+/// carries (the layout and the device are the pipeline's and the target's).
+template <typename Info, typename Visit> void forEachDescriptorField(Info &info, Visit visit) {
+  visit("name", info.name);
+  visit("batch", info.batch);
+  visit("input_shape", info.inputShape);
+  visit("latent_size", info.latentSize);
+  visit("likelihood", info.likelihood);
+  visit("decode_outputs", info.decodeOutputs);
+  visit("likelihood_sigma", info.likelihoodSigma);
+  visit("beta", info.beta);
+  visit("warmup_epochs", info.warmupEpochs);
+  visit("epochs", info.epochs);
+  visit("seed", info.seed);
+  visit("prior_mean", info.priorMean);
+  visit("prior_std", info.priorStd);
+  visit("fingerprint", info.fingerprint);
+  visit("optimizer", info.optimizer);
+  visit("clips_gradients", info.clipsGradients);
+  visit("hyperparams", info.hyperparams);
+  visit("lr_schedule", info.lrSchedule);
+  visit("patience", info.patience);
+  visit("lr_warmup_epochs", info.lrWarmupEpochs);
+  visit("lr_min", info.lrMin);
+  visit("lr_step_epochs", info.lrStepEpochs);
+  visit("lr_gamma", info.lrGamma);
+  visit("val_fraction", info.valFraction);
+}
+
 /// What the descriptor needs of the model, as the module attribute
 /// vdl.descriptor, so that printed IR can be carried on to a library.
 mlir::DictionaryAttr descriptorAttr(mlir::MLIRContext *context, const ModelInfo &info) {
   mlir::Builder b(context);
-  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
-  auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
-  llvm::SmallVector<mlir::NamedAttribute> fields = {
-      b.getNamedAttr("name", b.getStringAttr(info.name)),
-      b.getNamedAttr("batch", i64(info.batch)),
-      b.getNamedAttr("input_shape", b.getDenseI64ArrayAttr(info.inputShape)),
-      b.getNamedAttr("latent_size", i64(info.latentSize)),
-      b.getNamedAttr("likelihood", i64(info.likelihood)),
-      b.getNamedAttr("decode_outputs", i64(info.decodeOutputs)),
-      b.getNamedAttr("likelihood_sigma", f64(info.likelihoodSigma)),
-      b.getNamedAttr("beta", f64(info.beta)),
-      b.getNamedAttr("warmup_epochs", i64(info.warmupEpochs)),
-      b.getNamedAttr("epochs", i64(info.epochs)),
-      b.getNamedAttr("seed", i64(info.seed)),
-      b.getNamedAttr("prior_mean", f64(info.priorMean)),
-      b.getNamedAttr("prior_std", f64(info.priorStd)),
-      b.getNamedAttr("fingerprint", b.getStringAttr(info.fingerprint)),
-      b.getNamedAttr("optimizer", i64(info.optimizer)),
-      b.getNamedAttr("clips_gradients", b.getBoolAttr(info.clipsGradients)),
-      b.getNamedAttr("hyperparams", b.getDenseF32ArrayAttr(info.hyperparams)),
-      b.getNamedAttr("lr_schedule", i64(info.lrSchedule)),
-      b.getNamedAttr("patience", i64(info.patience)),
-      b.getNamedAttr("lr_warmup_epochs", f64(info.lrWarmupEpochs)),
-      b.getNamedAttr("lr_min", f64(info.lrMin)),
-      b.getNamedAttr("lr_step_epochs", f64(info.lrStepEpochs)),
-      b.getNamedAttr("lr_gamma", f64(info.lrGamma)),
-      b.getNamedAttr("val_fraction", f64(info.valFraction))};
+  llvm::SmallVector<mlir::NamedAttribute> fields;
+  forEachDescriptorField(info, [&](llvm::StringRef key, const auto &value) {
+    using T = std::decay_t<decltype(value)>;
+    mlir::Attribute attr;
+    if constexpr (std::is_same_v<T, std::string>)
+      attr = b.getStringAttr(value);
+    else if constexpr (std::is_same_v<T, bool>)
+      attr = b.getBoolAttr(value);
+    else if constexpr (std::is_floating_point_v<T>)
+      attr = b.getF64FloatAttr(value);
+    else if constexpr (std::is_integral_v<T>)
+      attr = b.getI64IntegerAttr(value);
+    else if constexpr (std::is_same_v<T, std::vector<int64_t>>)
+      attr = b.getDenseI64ArrayAttr(value);
+    else
+      attr = b.getDenseF32ArrayAttr(value);
+    fields.push_back(b.getNamedAttr(key, attr));
+  });
   return b.getDictionaryAttr(fields);
 }
 
@@ -237,7 +257,7 @@ mlir::DictionaryAttr descriptorAttr(mlir::MLIRContext *context, const ModelInfo 
 /// of the wrong kind.
 bool descriptorFromAttr(mlir::DictionaryAttr dict, ModelInfo &info, std::string &error) {
   std::string missing;
-  auto get = [&](llvm::StringRef key, auto &out) {
+  forEachDescriptorField(info, [&](llvm::StringRef key, auto &out) {
     using T = std::decay_t<decltype(out)>;
     mlir::Attribute value = dict.get(key);
     if constexpr (std::is_same_v<T, std::string>) {
@@ -263,31 +283,7 @@ bool descriptorFromAttr(mlir::DictionaryAttr dict, ModelInfo &info, std::string 
     }
     if (missing.empty())
       missing = key.str();
-  };
-  get("name", info.name);
-  get("batch", info.batch);
-  get("input_shape", info.inputShape);
-  get("latent_size", info.latentSize);
-  get("likelihood", info.likelihood);
-  get("decode_outputs", info.decodeOutputs);
-  get("likelihood_sigma", info.likelihoodSigma);
-  get("beta", info.beta);
-  get("warmup_epochs", info.warmupEpochs);
-  get("epochs", info.epochs);
-  get("seed", info.seed);
-  get("prior_mean", info.priorMean);
-  get("prior_std", info.priorStd);
-  get("fingerprint", info.fingerprint);
-  get("optimizer", info.optimizer);
-  get("clips_gradients", info.clipsGradients);
-  get("hyperparams", info.hyperparams);
-  get("lr_schedule", info.lrSchedule);
-  get("patience", info.patience);
-  get("lr_warmup_epochs", info.lrWarmupEpochs);
-  get("lr_min", info.lrMin);
-  get("lr_step_epochs", info.lrStepEpochs);
-  get("lr_gamma", info.lrGamma);
-  get("val_fraction", info.valFraction);
+  });
   if (!missing.empty())
     error = "its vdl.descriptor has no valid '" + missing + "'";
   return missing.empty();
