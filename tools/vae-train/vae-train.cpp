@@ -70,7 +70,8 @@ int main(int argc, char **argv) {
     testFractionFlags.push_back(
         command
             ->add_option("--test-fraction", options.testFraction,
-                         "hold out this share (0 to 1) of --data as the test set, seeded")
+                         "hold out this share (0 to 1) of --data as the test set, seeded "
+                         "(default: none)")
             ->type_name("F")
             ->check(inRange(0.0, 1.0)));
     labelColumnFlags.push_back(command->add_option(
