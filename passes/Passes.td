@@ -151,4 +151,142 @@ def MemoryPlan : Pass<"vdl-memory-plan", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
+def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
+  let summary = "Turn @loss/@encode/@decode into the C ABI's entry points";
+  let description = [{
+    Every parameter gets a fixed, 64-byte aligned offset in one flat
+    `tensor<P x f32>` buffer (the layout of @loss, which uses all of them).
+    Each function's parameter arguments are replaced by that single buffer
+    and views of it (`tensor.extract_slice` + `tensor.expand_shape`), the
+    functions are renamed to `vae_eval_elbo`, `vae_encode` and `vae_decode`,
+    and `vae_init_params(memref<P x f32>, i64)` is added: Philox4x32-10 keyed
+    by the seed, counter (element, parameter index, 0, 0), scaled to each
+    parameter's initializer. The layout is recorded in `vdl.params`.
+
+    Before:
+    ```mlir
+    func.func @encode(%w: tensor<4x2xf32> {vdl.param = "encoder.h.weight", ...},
+                      %x: tensor<8x4xf32> {vdl.input = "x"}) -> ...
+    ```
+    After:
+    ```mlir
+    func.func @vae_encode(%params: tensor<16xf32> {vdl.input = "params"},
+                          %x: tensor<8x4xf32> {vdl.input = "x"}) -> ... {
+      %s = tensor.extract_slice %params[0] [8] [1] : tensor<16xf32> to tensor<8xf32>
+      %w = tensor.expand_shape %s [[0, 1]] output_shape [4, 2] : tensor<8xf32> into tensor<4x2xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::tensor::TensorDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect"
+  ];
+}
+
+def UpdateInPlace : Pass<"vdl-update-in-place", "::mlir::func::FuncOp"> {
+  let summary = "Let every optimizer update write straight into its packed buffer";
+  let description = [{
+    On linalg-on-tensors, before bufferization. `vdl-pack-parameters` reads
+    each parameter (and Adam slot) as a view of the packed argument at the top
+    of `vae_train_step` and writes the updated values back with one
+    `tensor.insert_slice` chain per packed buffer at the end. One-Shot
+    Bufferize cannot match an update's destination (a view of the
+    *argument*) with its insertion (into the *chain*), so it copies every
+    parameter and slot into a temporary and back: 3 x 2.6 MB a step for
+    mnist_vae. This pass re-threads the chain through the updates: right
+    before each update op, its destination becomes a view of the running
+    chain value at the same offset, and the insertion follows the op. Each
+    extract/insert pair then matches and bufferizes to nothing.
+
+    Before:
+    ```mlir
+    %p = tensor.extract_slice %params[0] [8] [1]     // also read by the forward
+    %u = linalg.generic ... outs(%p : tensor<8xf32>)
+    %q = tensor.extract_slice %params[16] [4] [1]
+    %w = linalg.generic ... outs(%q : tensor<4xf32>)
+    %0 = tensor.insert_slice %u into %params[0] [8] [1]
+    %1 = tensor.insert_slice %w into %0[16] [4] [1]
+    ```
+    After:
+    ```mlir
+    %p0 = tensor.extract_slice %params[0] [8] [1]
+    %u = linalg.generic ... outs(%p0 : tensor<8xf32>)
+    %0 = tensor.insert_slice %u into %params[0] [8] [1]
+    %q0 = tensor.extract_slice %0[16] [4] [1]
+    %w = linalg.generic ... outs(%q0 : tensor<4xf32>)
+    %1 = tensor.insert_slice %w into %0[16] [4] [1]
+    ```
+    Destinations reshaped with `tensor.expand_shape` (2-D parameters) keep
+    their reshape. An insertion whose value is not the result of a
+    destination-style op on the same slice is left as it is.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+def FreshResults : Pass<"vdl-fresh-results", "::mlir::func::FuncOp"> {
+  let summary = "Give every output of an entry point a buffer of its own";
+  let description = [{
+    After bufferization, before `drop-equivalent-buffer-results` and
+    `buffer-results-to-out-params`. Each result of an entry point becomes an
+    out-parameter the caller owns, so its buffer must be fresh. Two cases are
+    not: a result that is (a view of) an argument, as when `vae_encode`
+    returns the input itself as the posterior mean (`normal(mu = x, ...)`) or
+    `vae_decode` returns `z` as the logits; and a buffer returned twice
+    (`normal(mu = h, logvar = h)`). Left alone, the first is dropped as
+    "equivalent to an argument" (and every later output lands in the wrong
+    out-parameter), the second makes `buffer-results-to-out-params` crash.
+    Both get a new buffer and a copy. A result that updates an argument in
+    place (its `vdl.input` names an argument's, as `vae_train_step`'s
+    `params` and `opt_state`) is left to be dropped.
+
+    (Copies made on tensors do not survive: once vectorized, a copy into a
+    `tensor.empty` folds back into its source.)
+
+    Before:
+    ```mlir
+    func.func @vae_encode(%params: memref<64xf32> {vdl.input = "params"},
+        %x: memref<5x6xf32> {vdl.input = "x"}) -> (memref<5x6xf32>, memref<5x6xf32>) {
+      ...
+      return %x, %logvar : memref<5x6xf32>, memref<5x6xf32>
+    }
+    ```
+    After:
+    ```mlir
+      %mu = memref.alloc() {alignment = 64 : i64} : memref<5x6xf32>
+      memref.copy %x, %mu : memref<5x6xf32> to memref<5x6xf32>
+      return %mu, %logvar : memref<5x6xf32>, memref<5x6xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def JoinOptimizerState : Pass<"vdl-join-optimizer-state", "::mlir::func::FuncOp"> {
+  let summary = "Make the optimizer-state slots one ABI argument again";
+  let description = [{
+    After bufferization. `vdl-pack-parameters` gives `vae_train_step` one
+    `opt_state` buffer per optimizer slot (Adam's m and v), so that an update
+    writing both bufferizes in place; the C ABI has one `opt_state` pointer
+    with slot k at float k * P. This pass replaces the S slot arguments
+    `memref<P x f32>` by one `memref<S*P*4 x i8>` and each slot by a
+    `memref.view` at byte k * P * 4 (an identity-layout view, so nothing
+    downstream changes type). Under the bare-pointer calling convention both
+    signatures are the same `float *`.
+
+    Before:
+    ```mlir
+    func.func @vae_train_step(%params: memref<48xf32>,
+        %m: memref<48xf32> {vdl.input = "opt_state", vdl.state_slot = 0},
+        %v: memref<48xf32> {vdl.input = "opt_state", vdl.state_slot = 1}, ...)
+    ```
+    After:
+    ```mlir
+    func.func @vae_train_step(%params: memref<48xf32>,
+        %state: memref<384xi8> {vdl.input = "opt_state"}, ...) {
+      %m = memref.view %state[%c0][] : memref<384xi8> to memref<48xf32>
+      %v = memref.view %state[%c192][] : memref<384xi8> to memref<48xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // VAEC_PASSES_TD

@@ -1,6 +1,6 @@
 //===- MemoryPlannerTest.cpp - the arena planner on synthetic intervals ---===//
 
-#include "passes/MemoryPlanner.h"
+#include "passes/memref/MemoryPlanner.h"
 
 #include <catch2/catch.hpp>
 

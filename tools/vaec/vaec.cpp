@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Driver.h"
+#include "tools/driver/Driver.h"
 
 #include "llvm/Config/llvm-config.h"
 

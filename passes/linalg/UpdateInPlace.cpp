@@ -6,13 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_UPDATEINPLACE
-#include "codegen/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- TargetDescription.cpp - what code generation knows of the CPU ------===//
 
-#include "codegen/TargetDescription.h"
+#include "codegen/common/TargetDescription.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringSwitch.h"

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "passes/Passes.h"
 #include "ir/VDLDialect.h"
 
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -14,7 +14,7 @@
 
 namespace vaec {
 #define GEN_PASS_DEF_FRESHRESULTS
-#include "codegen/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- MemoryPlanner.cpp - offsets in one arena for live intervals --------===//
 
-#include "passes/MemoryPlanner.h"
+#include "passes/memref/MemoryPlanner.h"
 
 #include <algorithm>
 #include <map>

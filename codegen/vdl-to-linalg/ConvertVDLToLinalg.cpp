@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
-#include "codegen/TargetDescription.h"
+#include "codegen/vdl-to-linalg/Passes.h"
+#include "codegen/common/TargetDescription.h"
 #include "ir/VDLDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -17,7 +17,7 @@
 
 namespace vaec {
 #define GEN_PASS_DEF_CONVERTVDLTOLINALG
-#include "codegen/Passes.h.inc"
+#include "codegen/vdl-to-linalg/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

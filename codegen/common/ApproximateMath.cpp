@@ -1,13 +1,13 @@
 //===- ApproximateMath.cpp - the vdl-approximate-math pass ----------------===//
 
-#include "codegen/Passes.h"
+#include "codegen/common/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_APPROXIMATEMATH
-#include "codegen/Passes.h.inc"
+#include "codegen/common/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

@@ -5,15 +5,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
-#include "codegen/TargetDescription.h"
+#include "codegen/cpu/Passes.h"
+#include "codegen/common/TargetDescription.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_PACKPANELS
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

@@ -5,13 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
-#include "codegen/Target.h"
-#include "codegen/TargetDescription.h"
+#include "codegen/common/Passes.h"
+#include "codegen/llvm/Target.h"
+#include "codegen/common/TargetDescription.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_SETTARGET
-#include "codegen/Passes.h.inc"
+#include "codegen/common/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

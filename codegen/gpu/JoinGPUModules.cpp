@@ -5,11 +5,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "codegen/gpu/Passes.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_JOINGPUMODULES
-#include "codegen/Passes.h.inc"
+#include "codegen/gpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

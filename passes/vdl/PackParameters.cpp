@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "passes/Passes.h"
 #include "ir/VDLDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -13,7 +13,7 @@
 
 namespace vaec {
 #define GEN_PASS_DEF_PACKPARAMETERS
-#include "codegen/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

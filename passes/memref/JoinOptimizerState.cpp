@@ -5,14 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "passes/Passes.h"
 #include "ir/VDLDialect.h"
 
 #include "llvm/ADT/BitVector.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_JOINOPTIMIZERSTATE
-#include "codegen/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

@@ -1,10 +1,10 @@
 //===- Driver.cpp - the vaec compilation pipeline -------------------------===//
 
-#include "codegen/Driver.h"
+#include "tools/driver/Driver.h"
 
 #include "codegen/Pipeline.h"
-#include "codegen/Target.h"
-#include "codegen/TargetDescription.h"
+#include "codegen/llvm/Target.h"
+#include "codegen/common/TargetDescription.h"
 #include "runtime/include/vae/abi.h"
 
 #include "frontend/MLIRGen.h"

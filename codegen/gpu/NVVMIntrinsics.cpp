@@ -6,14 +6,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "codegen/gpu/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "llvm/ADT/StringSwitch.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_NVVMINTRINSICS
-#include "codegen/Passes.h.inc"
+#include "codegen/gpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

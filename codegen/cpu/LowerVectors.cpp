@@ -1,7 +1,7 @@
 //===- LowerVectors.cpp - the vdl-lower-vectors pass ----------------------===//
 
-#include "codegen/Passes.h"
-#include "codegen/TargetDescription.h"
+#include "codegen/cpu/Passes.h"
+#include "codegen/common/TargetDescription.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
@@ -15,7 +15,7 @@
 
 namespace vaec {
 #define GEN_PASS_DEF_LOWERVECTORS
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- Target.cpp - LLVM IR, the descriptor, objects and .so --------------===//
 
-#include "codegen/Target.h"
+#include "codegen/llvm/Target.h"
 
 #include "ir/VDLDialect.h"
 #include "runtime/include/vae/abi.h"

@@ -4,12 +4,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "codegen/cpu/Passes.h"
 #include "ir/VDLDialect.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_PARALLELIZE
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

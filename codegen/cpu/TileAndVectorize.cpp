@@ -1,7 +1,7 @@
 //===- TileAndVectorize.cpp - the vdl-tile-and-vectorize pass -------------===//
 
-#include "codegen/Passes.h"
-#include "codegen/TargetDescription.h"
+#include "codegen/cpu/Passes.h"
+#include "codegen/common/TargetDescription.h"
 #include "ir/VDLDialect.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -16,7 +16,7 @@
 
 namespace vaec {
 #define GEN_PASS_DEF_TILEANDVECTORIZE
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "codegen/gpu/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
@@ -14,7 +14,7 @@
 
 namespace vaec {
 #define GEN_PASS_DEF_EMULATEGPU
-#include "codegen/Passes.h.inc"
+#include "codegen/gpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;

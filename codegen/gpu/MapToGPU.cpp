@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Passes.h"
+#include "codegen/gpu/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -21,7 +21,7 @@
 
 namespace vaec {
 #define GEN_PASS_DEF_MAPTOGPU
-#include "codegen/Passes.h.inc"
+#include "codegen/gpu/Passes.h.inc"
 } // namespace vaec
 
 using namespace mlir;
