@@ -117,6 +117,7 @@ void vaec::buildLoweringPipeline(OpPassManager &pm, Stage from, Stage to,
     lowering.convAlgorithm =
         options.gpu && options.convAlgorithm == "auto" ? "im2col" : options.convAlgorithm;
     pm.addPass(createConvertVDLToLinalg(lowering));
+    pm.addNestedPass<func::FuncOp>(createElementwiseOnChannelsLast());
     pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
     pm.addNestedPass<func::FuncOp>(createCSEPass());
   }

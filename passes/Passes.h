@@ -23,6 +23,9 @@ namespace vaec {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// The rewrite of vdl-elementwise-on-channels-last, for other drivers.
+void populateElementwiseOnChannelsLastPatterns(mlir::RewritePatternSet &patterns);
+
 /// Registers every vaec pass with the global registry (for vae-opt and
 /// `--print-ir-after=NAME`).
 inline void registerPasses() { registerVAECPasses(); }

@@ -183,6 +183,37 @@ def PackParameters : Pass<"vdl-pack-parameters", "::mlir::ModuleOp"> {
   ];
 }
 
+def ElementwiseOnChannelsLast : Pass<"vdl-elementwise-on-channels-last", "::mlir::func::FuncOp"> {
+  let summary = "Run elementwise ops between channels-last convolutions channels-last";
+  let description = [{
+    Direct convolutions compute channels-last ([B, H W, C]) and copy their
+    result to the language's NCHW; the next direct convolution copies its
+    input back. Where an elementwise `linalg.generic` (an activation, or its
+    gradient in the backward pass) is all that stands between such a pair,
+    this pass runs it on the channels-last images and drops both copies:
+    between two direct convolutions `relu(NCHW copy of conv)` copied back to
+    channels-last becomes `relu(conv)`. An NCHW op that something else reads
+    stays (the canonicalizer removes what is left dead).
+
+    Before:
+    ```mlir
+    %t1 = linalg.transpose ins(%x : tensor<2x49x64xf32>) outs(%e1 : tensor<2x64x49xf32>) permutation = [0, 2, 1]
+    %n = tensor.expand_shape %t1 [[0], [1], [2, 3]] output_shape [2, 64, 7, 7] : tensor<2x64x49xf32> into tensor<2x64x7x7xf32>
+    %r = linalg.generic {identity maps, 4 parallel loops} ins(%n) outs(%e2) { relu }
+    %c = tensor.collapse_shape %r [[0], [1], [2, 3]] : tensor<2x64x7x7xf32> into tensor<2x64x49xf32>
+    %t2 = linalg.transpose ins(%c : tensor<2x64x49xf32>) outs(%e3 : tensor<2x49x64xf32>) permutation = [0, 2, 1]
+    ```
+    After:
+    ```mlir
+    %t2 = linalg.generic {identity maps, 3 parallel loops} ins(%x : tensor<2x49x64xf32>) outs(%e : tensor<2x49x64xf32>) { relu }
+    ```
+    The pattern is applied once to each transpose present on entry, not by
+    the greedy driver, whose folding would also rewrite the rest of the
+    conversion's output before the canonicalizer that follows.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def UpdateInPlace : Pass<"vdl-update-in-place", "::mlir::func::FuncOp"> {
   let summary = "Let every optimizer update write straight into its packed buffer";
   let description = [{
