@@ -6,6 +6,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Pictures.h"
 #include "runtime/RunData.h"
+#include "runtime/RunLog.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 using namespace vae;
@@ -32,94 +34,9 @@ namespace {
 /// The validation split's permutation is keyed by this, mixed into the seed.
 constexpr uint64_t kValidationKey = 0x76616c69ull;
 
-/// Rows of a CSV file written by vae-train, as numbers (header skipped).
-std::vector<std::vector<double>> readCsv(const std::string &path) {
-  std::vector<std::vector<double>> rows;
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::vector<double> row;
-    std::stringstream fields(line);
-    std::string field;
-    while (std::getline(fields, field, ','))
-      row.push_back(std::strtod(field.c_str(), nullptr));
-    if (!row.empty())
-      rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-/// A run resumed from a checkpoint drops the rows of `path` whose `column`
-/// is past `last` (the epoch or step of the checkpoint): rows written before
-/// a crash or stop that came ahead of the checkpoint.
-bool keepRowsUpTo(const std::string &path, size_t column, int64_t last, std::string &error) {
-  std::ifstream in(path);
-  if (!in)
-    return true;
-  std::string header, line, kept;
-  std::getline(in, header);
-  while (std::getline(in, line)) {
-    const char *field = line.c_str();
-    for (size_t c = 0; c < column && field; ++c)
-      if ((field = std::strchr(field, ',')))
-        ++field;
-    if (field && std::strtoll(field, nullptr, 10) <= last)
-      kept += line + '\n';
-  }
-  in.close();
-  return writeAtomically(path, [&](std::ostream &out) { out << header << '\n' << kept; },
-                         error);
-}
-
 /// When the runtime was loaded: about when the process started, so that
 /// metrics.json can say how long it took to get one step done.
 const auto kLoadedAt = std::chrono::steady_clock::now();
-
-struct EpochRecord {
-  Terms train, test;
-  double samplesPerSecond, seconds;
-  /// Over several processes: the seconds of the epoch's gradient allreduces.
-  double allreduceSeconds = 0;
-};
-
-/// The terms of an epoch as metrics.json writes them.
-nlohmann::ordered_json termsJson(const Terms &t) {
-  return {{"neg_elbo", t.negElbo()},
-          {"reconstruction", t.reconstruction},
-          {"kl", t.kl},
-          {"objective", t.objective}};
-}
-
-/// metrics.json: every epoch of the run (a resumed run included). The −ELBO
-/// is the true one (beta = 1); `objective` is what training minimized.
-bool writeMetricsJson(const std::string &path, const vae_model &d, size_t processes,
-                      const std::map<std::string, std::string> &hyperparams,
-                      const std::vector<EpochRecord> &history, double firstStepSeconds,
-                      std::string &error) {
-  nlohmann::ordered_json json = {{"model", d.name},
-                                 {"batch", d.batch},
-                                 {"processes", processes},
-                                 {"global_batch", size_t(d.batch) * processes}};
-  nlohmann::ordered_json &hyper = json["hyperparams"] = nlohmann::ordered_json::object();
-  for (const auto &[key, value] : hyperparams) // numbers as numbers
-    hyper[key] = key == "schedule" ? nlohmann::ordered_json(value)
-                                   : nlohmann::ordered_json(std::strtod(value.c_str(), nullptr));
-  json["first_step_seconds"] = firstStepSeconds;
-  nlohmann::ordered_json &epochs = json["epochs"] = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < history.size(); ++i) {
-    const EpochRecord &r = history[i];
-    nlohmann::ordered_json epoch = {{"epoch", i + 1},
-                                    {"train", termsJson(r.train)},
-                                    {"test", termsJson(r.test)},
-                                    {"samples_per_second", r.samplesPerSecond},
-                                    {"seconds", r.seconds}};
-    if (processes > 1)
-      epoch["allreduce_seconds"] = r.allreduceSeconds;
-    epochs.push_back(epoch);
-  }
-  return writeAtomically(path, [&](std::ostream &out) { out << json.dump(2) << '\n'; }, error);
-}
 
 /// "2 epochs", "0.5 epochs", "1 epoch".
 std::string formatEpochs(double epochs) {
@@ -206,173 +123,133 @@ private:
   std::chrono::steady_clock::time_point last{};
 };
 
-} // namespace
+/// One call of vae::train: the run's settings, data, parameters, logs and
+/// position, and the steps from loading it to the pictures at the end.
+/// The methods that return a `Stop` return the process's exit code where
+/// the run ends there, nothing where it goes on.
+class TrainingRun {
+public:
+  using Stop = std::optional<int>;
 
-Terms vae::evaluate(const Model &model, const float *params, void *arena,
-                    const Dataset &data, uint64_t seed, Communicator &world) {
-  size_t batch = size_t(model.desc().batch);
-  std::vector<float> loss(batch), rec(batch), kl(batch);
-  // objective, reconstruction, KL (each summed over examples), examples
-  double sums[4] = {0, 0, 0, 0};
-  forEachBatch(
-      model, data, seed,
-      [&](size_t, size_t n, std::vector<float> &x, std::vector<float> &eps) {
-        if (n == batch) {
-          float terms[3];
-          model.evalElbo(params, arena, x.data(), eps.data(), terms);
-          for (size_t i = 0; i < 3; ++i)
-            sums[i] += double(terms[i]) * double(n);
-        } else { // per example: the padding must not count
-          model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(), kl.data());
-          for (size_t b = 0; b < n; ++b) {
-            sums[0] += loss[b];
-            sums[1] += rec[b];
-            sums[2] += kl[b];
-          }
-        }
-        sums[3] += double(n);
-      },
-      size_t(world.rank()), size_t(world.size()));
-  world.allreduceSum(sums, 4);
-  Terms total;
-  total.examples = size_t(sums[3]);
-  if (total.examples) {
-    total.objective = sums[0] / sums[3];
-    total.reconstruction = sums[1] / sums[3];
-    total.kl = sums[2] / sums[3];
-  }
-  return total;
-}
+  TrainingRun(const Model &model, const TrainOptions &options, Communicator &world)
+      : model(model), d(model.desc()), options(options), world(world), lead(world.lead()),
+        ranks(size_t(world.size())), rank(size_t(world.rank())), params(model.newParams()),
+        state(model.newOptimizerState()), arena(model.newArena()),
+        checkpoint(options.outDir + "/checkpoint.bin"),
+        metricsPath(options.outDir + "/metrics.csv"), stepsPath(options.outDir + "/steps.csv") {}
 
-std::vector<double> vae::importanceWeightedLogLikelihood(
-    const Model &model, const float *params, void *arena, const Dataset &data,
-    uint64_t seed, int64_t samples) {
-  const vae_model &d = model.desc();
-  size_t batch = size_t(d.batch), latent = size_t(d.latent_size), K = size_t(samples);
-  std::vector<float> mu(batch * latent), logvar(mu.size()), noise(mu.size());
-  std::vector<float> loss(batch), rec(batch), kl(batch);
-  std::vector<double> logWeights(batch * K), result(data.count);
-  const double halfLog2Pi = 0.5 * std::log(2 * M_PI);
-  const double m0 = d.prior_mean, s0 = d.prior_std;
-  forEachBatch(model, data, seed, [&](size_t first, size_t n, std::vector<float> &x,
-                                      std::vector<float> &evalNoise) {
-    model.encode(params, arena, x.data(), mu.data(), logvar.data());
-    for (size_t k = 0; k < K; ++k) {
-      // Sample 0 is evaluate()'s noise: K = 1 scores the same z.
-      if (k > 0)
-        fillNoise(noise, seed ^ kEvalNoiseKey, 0xffffffffu - uint32_t(k), 0, first * latent);
-      const std::vector<float> &eps = k == 0 ? evalNoise : noise;
-      model.score(params, arena, x.data(), eps.data(), loss.data(), rec.data(), kl.data());
-      for (size_t b = 0; b < n; ++b) {
-        // log p(z) - log q(z|x) at z = mu + sigma * eps, the sample vae_score used.
-        double logRatio = 0;
-        for (size_t j = 0; j < latent; ++j) {
-          double e = eps[b * latent + j], lv = logvar[b * latent + j];
-          double z = mu[b * latent + j] + std::exp(0.5 * lv) * e;
-          double u = (z - m0) / s0;
-          logRatio += (-0.5 * u * u - std::log(s0) - halfLog2Pi) -
-                      (-0.5 * e * e - 0.5 * lv - halfLog2Pi);
-        }
-        logWeights[b * K + k] = -double(rec[b]) + logRatio;
-      }
+  /// Trains to the last epoch (or a stop) and returns the exit code.
+  int run() {
+    if (Stop stop = loadPosition(); stop)
+      return *stop;
+    if (Stop stop = loadData(); stop)
+      return *stop;
+    if (Stop stop = settleHyperparams(); stop)
+      return *stop;
+    if (Stop stop = options.resume ? resume() : start(); stop)
+      return *stop;
+    openLogs();
+    if (Stop stop = announce(); stop)
+      return *stop;
+    for (int64_t epoch = position.epoch; epoch < epochs; ++epoch) {
+      bool earlyStop = false;
+      if (Stop stop = runEpoch(epoch, earlyStop); stop)
+        return *stop;
+      if (earlyStop)
+        break;
     }
-    for (size_t b = 0; b < n; ++b) {
-      const double *w = &logWeights[b * K];
-      double top = *std::max_element(w, w + K), sum = 0;
-      for (size_t k = 0; k < K; ++k)
-        sum += std::exp(w[k] - top);
-      result[first + b] = top + std::log(sum / double(K));
-    }
-  });
-  return result;
-}
-
-int vae::train(const Model &model, const TrainOptions &given, Communicator &world) {
-  const vae_model &d = model.desc();
-  TrainOptions options = given;
-  std::string error;
-  // Every process reads the same files (a run's folder and data on a shared
-  // filesystem); rank 0 alone writes and prints.
-  const bool lead = world.lead();
-  const size_t ranks = size_t(world.size()), rank = size_t(world.rank());
-  AlignedBuffer params = model.newParams(), state = model.newOptimizerState();
-  AlignedBuffer arena = model.newArena();
-  std::string checkpoint = options.outDir + "/checkpoint.bin";
-  std::string metricsPath = options.outDir + "/metrics.csv";
-  std::string stepsPath = options.outDir + "/steps.csv";
-  CheckpointHeader position;
-  if (options.resume) {
-    // The run's own data settings unless given; a given one must agree.
-    if (!readCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
-        !sameModel(position.run, model, checkpoint, error))
+    if (lead && !writePictures(model, params.data(), arena.bytes(), testSet, seed,
+                               options.outDir, error))
       return fail(error);
-    adoptRunSettings(position.run, options, /*forTraining=*/true);
-  } else if (std::filesystem::exists(checkpoint) && !options.overwrite) {
-    return fail("'" + checkpoint +
-                "' exists; --resume continues it, --overwrite starts over, "
-                "or choose another --out");
+    return stopAgreed() ? interrupted("while drawing the pictures") : 0;
   }
-  Dataset trainSet, testSet;
-  // (The seed of the test split: the run's.)
-  uint64_t runSeed = uint64_t(options.resume ? position.seed
-                                             : options.seed >= 0 ? options.seed : d.seed);
-  if (!loadImages(model, options, runSeed, true, trainSet, testSet, error))
-    return fail(error);
-  // A step takes a global batch: each process's batch, one after another.
-  size_t batch = size_t(d.batch), globalBatch = ranks * batch;
-  if (trainSet.count == 0 || (!options.padLastBatch && trainSet.count < globalBatch))
-    return fail("'" + trainSet.path + "' has " + std::to_string(trainSet.count) +
-                " examples, fewer than one batch of " + std::to_string(globalBatch) +
-                (ranks > 1 ? " (" + std::to_string(ranks) + " processes x " +
-                                 std::to_string(batch) + ")"
-                           : std::string()) +
-                (options.padLastBatch ? "" : " (--last-batch drop)"));
-  int64_t epochs = options.epochs > 0 ? options.epochs : d.epochs;
-  uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
-  std::map<std::string, std::string> record = runRecord(model, options, trainSet);
-  record["processes"] = std::to_string(ranks);
-  // The train block's hyperparameters, then a resumed run's own, then the
-  // flags; a flag that changes a resumed run's value says so.
-  const Hyperparams defaults = Hyperparams::of(d);
-  Hyperparams hyper = defaults;
-  if (options.resume)
-    applyHyperparamRecord(position.run, hyper);
-  Hyperparams before = hyper;
-  for (const HyperparamFlag &flag : hyperparamFlags())
-    if (auto it = options.hyper.find(flag.key); it != options.hyper.end())
-      hyper.*flag.field = it->second;
-  if (!options.schedule.empty())
-    hyper.schedule = options.schedule;
-  if (std::string problem = checkAgainstModel(hyper, defaults, d); !problem.empty())
-    return fail(problem);
-  // Nothing is written before the settings are known to be sound.
-  if (lead)
-    std::filesystem::create_directories(options.outDir);
-  std::map<std::string, std::string> hyperRecord = hyperparamRecord(hyper);
-  record.insert(hyperRecord.begin(), hyperRecord.end());
-  // A validation split: held out of the training set, seeded, the same in
-  // every run with this seed and fraction.
-  Dataset valSet;
-  if (hyper.valFraction > 0 &&
-      !splitValidation(trainSet, valSet, hyper.valFraction,
-                       runSeed, error))
-    return fail(error);
 
-  std::vector<EpochRecord> history;
-  LossHistory losses;
-  // The best validation -ELBO so far and its epoch (best.bin).
-  double bestVal = HUGE_VAL;
-  int64_t bestEpoch = 0;
-  // Where the last checkpoint of this run is, for the messages of a stop.
-  std::string saved = "no checkpoint was written (no epoch finished)";
-  auto describe = [&](const CheckpointHeader &at) {
+private:
+  /// A resumed run's checkpoint and settings; a new one may not overwrite
+  /// an old one unasked.
+  Stop loadPosition() {
+    if (options.resume) {
+      // The run's own data settings unless given; a given one must agree.
+      if (!readCheckpoint(checkpoint, model, params.data(), state.data(), position, error) ||
+          !sameModel(position.run, model, checkpoint, error))
+        return fail(error);
+      adoptRunSettings(position.run, options, /*forTraining=*/true);
+    } else if (std::filesystem::exists(checkpoint) && !options.overwrite) {
+      return fail("'" + checkpoint +
+                  "' exists; --resume continues it, --overwrite starts over, "
+                  "or choose another --out");
+    }
+    return {};
+  }
+
+  /// The training and test sets, and the batches an epoch takes.
+  Stop loadData() {
+    // (The seed of the test split: the run's.)
+    runSeed = uint64_t(options.resume ? position.seed
+                                      : options.seed >= 0 ? options.seed : d.seed);
+    if (!loadImages(model, options, runSeed, true, trainSet, testSet, error))
+      return fail(error);
+    // A step takes a global batch: each process's batch, one after another.
+    batch = size_t(d.batch);
+    globalBatch = ranks * batch;
+    if (trainSet.count == 0 || (!options.padLastBatch && trainSet.count < globalBatch))
+      return fail("'" + trainSet.path + "' has " + std::to_string(trainSet.count) +
+                  " examples, fewer than one batch of " + std::to_string(globalBatch) +
+                  (ranks > 1 ? " (" + std::to_string(ranks) + " processes x " +
+                                   std::to_string(batch) + ")"
+                             : std::string()) +
+                  (options.padLastBatch ? "" : " (--last-batch drop)"));
+    epochs = options.epochs > 0 ? options.epochs : d.epochs;
+    seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
+    batches = options.padLastBatch ? (trainSet.count + globalBatch - 1) / globalBatch
+                                   : trainSet.count / globalBatch;
+    return {};
+  }
+
+  /// The train block's hyperparameters, then a resumed run's own, then the
+  /// flags; checked before anything is written. Then the validation split.
+  Stop settleHyperparams() {
+    record = runRecord(model, options, trainSet);
+    record["processes"] = std::to_string(ranks);
+    const Hyperparams defaults = Hyperparams::of(d);
+    hyper = defaults;
+    if (options.resume)
+      applyHyperparamRecord(position.run, hyper);
+    before = hyper;
+    for (const HyperparamFlag &flag : hyperparamFlags())
+      if (auto it = options.hyper.find(flag.key); it != options.hyper.end())
+        hyper.*flag.field = it->second;
+    if (!options.schedule.empty())
+      hyper.schedule = options.schedule;
+    if (std::string problem = checkAgainstModel(hyper, defaults, d); !problem.empty())
+      return fail(problem);
+    // Nothing is written before the settings are known to be sound.
+    if (lead)
+      std::filesystem::create_directories(options.outDir);
+    hyperRecord = hyperparamRecord(hyper);
+    record.insert(hyperRecord.begin(), hyperRecord.end());
+    // A validation split: held out of the training set, seeded, the same in
+    // every run with this seed and fraction.
+    if (hyper.valFraction > 0 &&
+        !splitValidation(trainSet, valSet, hyper.valFraction, runSeed, error))
+      return fail(error);
+    // Objective and −ELBO differ where beta is not 1 or the KL weight warms up.
+    weighted = hyper.beta != 1.0 || hyper.klWarmupEpochs > 0;
+    return {};
+  }
+
+  /// Where the last checkpoint of this run is, for the messages of a stop.
+  std::string describe(const CheckpointHeader &at) const {
     std::string where = at.epochSteps ? "epoch " + std::to_string(at.epoch + 1) + ", step " +
                                             std::to_string(at.step)
                                       : "the end of epoch " + std::to_string(at.epoch);
     return "the checkpoint of " + where + " is kept in '" + checkpoint +
            "' (--resume continues from it)";
-  };
-  if (options.resume) {
+  }
+
+  /// A resumed run: the same seed and settings as the checkpoint's, its best
+  /// epoch, and the logs cut back to it.
+  Stop resume() {
     if (options.seed >= 0 && uint64_t(position.seed) != seed)
       return fail("'" + checkpoint + "' was trained with seed " +
                   std::to_string(position.seed) + ", not " + std::to_string(seed));
@@ -409,48 +286,96 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
                    ? fmt::format("epoch {}, step {} of it", position.epoch + 1, position.epochSteps)
                    : fmt::format("the end of epoch {}", position.epoch),
                position.step);
-  } else {
+    return {};
+  }
+
+  /// A new run: parameters from the seed.
+  Stop start() {
     model.initParams(params.data(), seed);
     position.seed = int64_t(seed);
     // (--overwrite: the old run's best epoch is no longer one of this run's.)
     std::error_code ignored;
     if (lead)
       std::filesystem::remove(options.outDir + "/best.bin", ignored);
-  }
-  // One start for every process, whatever each read.
-  world.broadcast(params.data(), params.size() * sizeof(float));
-  world.broadcast(state.data(), state.size() * sizeof(float));
-  if (ranks > 1) {
-    model.hostWrote(params.data());
-    model.hostWrote(state.data());
-  }
-  position.run = record;
-  if (bestEpoch > 0) {
-    position.run["best_val_neg_elbo"] = fmt::format("{}", bestVal);
-    position.run["best_epoch"] = std::to_string(bestEpoch);
-  }
-  if (lead && (!options.resume || !std::filesystem::exists(metricsPath))) {
-    std::ofstream(metricsPath, std::ios::trunc)
-        << "epoch,train_neg_elbo,train_reconstruction,train_kl,train_objective,"
-           "test_neg_elbo,test_reconstruction,test_kl,test_objective,"
-           "samples_per_second,seconds,val_neg_elbo,val_reconstruction,val_kl,lr\n";
-    std::ofstream(stepsPath, std::ios::trunc)
-        << "epoch,step,position,objective,neg_elbo,reconstruction,kl,lr,kl_weight\n";
-  }
-  // (Only rank 0's are open: the others' writes go nowhere.)
-  std::ofstream metrics, stepLog;
-  if (lead) {
-    metrics.open(metricsPath, std::ios::app);
-    stepLog.open(stepsPath, std::ios::app);
+    return {};
   }
 
-  StopOnSignals stopOnSignals;
-  // A stop by SIGINT or SIGTERM: the process's exit code.
-  // (Over several processes every one stops at the same step: the one
-  // that got the signal says which; rank 0 has saved the checkpoint when
-  // they return.)
-  int stopCode = 0;
-  auto interrupted = [&](const std::string &when) {
+  /// One start for every process; metrics.csv and steps.csv opened (only
+  /// rank 0's: the others' writes go nowhere).
+  void openLogs() {
+    world.broadcast(params.data(), params.size() * sizeof(float));
+    world.broadcast(state.data(), state.size() * sizeof(float));
+    if (ranks > 1) {
+      model.hostWrote(params.data());
+      model.hostWrote(state.data());
+    }
+    position.run = record;
+    if (bestEpoch > 0) {
+      position.run["best_val_neg_elbo"] = fmt::format("{}", bestVal);
+      position.run["best_epoch"] = std::to_string(bestEpoch);
+    }
+    if (lead && (!options.resume || !std::filesystem::exists(metricsPath))) {
+      std::ofstream(metricsPath, std::ios::trunc)
+          << "epoch,train_neg_elbo,train_reconstruction,train_kl,train_objective,"
+             "test_neg_elbo,test_reconstruction,test_kl,test_objective,"
+             "samples_per_second,seconds,val_neg_elbo,val_reconstruction,val_kl,lr\n";
+      std::ofstream(stepsPath, std::ios::trunc)
+          << "epoch,step,position,objective,neg_elbo,reconstruction,kl,lr,kl_weight\n";
+    }
+    if (lead) {
+      metrics.open(metricsPath, std::ios::app);
+      stepLog.open(stepsPath, std::ios::app);
+    }
+    x.resize(batch * trainSet.size);
+    eps.resize(batch * size_t(d.latent_size));
+    weights.resize(batch);
+    // Over several processes: the gradients, summed across them, then this
+    // step's loss terms (three floats) and the stop vote, in one allreduce.
+    if (ranks > 1)
+      reduced = AlignedBuffer((size_t(d.param_floats) + 4) * sizeof(float));
+  }
+
+  /// The run's first two lines: the model, the data and the settings.
+  Stop announce() {
+    size_t dropped = trainSet.count - std::min(trainSet.count, batches * globalBatch);
+    Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed, world);
+    std::string where = d.device == VAE_DEVICE_CUDA ? " on " + model.deviceDescription() : "";
+    if (ranks > 1)
+      where += fmt::format(" x {} processes (batch {} each)", ranks, batch);
+    fmt::print("model {}{}: {} train / {} test examples{}, batch {} ({} steps per epoch, {}), {} "
+               "epochs; test -ELBO at {} {:.2f} nats\n",
+               d.name, where, trainSet.count, testSet.count,
+               options.classes.empty() ? "" : " (classes " + options.classes + ")", globalBatch,
+               batches,
+               trainSet.count % globalBatch == 0 ? "no partial batch"
+               : dropped                         ? "the partial batch dropped"
+                                                 : "the partial batch padded",
+               epochs, options.resume ? "the checkpoint" : "initialization", initial.negElbo());
+    fmt::print("{} lr {:g} ({}{}), beta {:g}{}{}{}\n",
+               d.optimizer == VAE_OPTIMIZER_SGD     ? "sgd"
+               : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
+                                                    : "adam",
+               hyper.lr, hyper.schedule,
+               hyper.lrWarmupEpochs > 0 ? ", warm-up " + formatEpochs(hyper.lrWarmupEpochs) : "",
+               hyper.beta,
+               hyper.klWarmupEpochs > 0 ? ", KL warm-up " + formatEpochs(hyper.klWarmupEpochs)
+                                        : "",
+               hyper.clipGradNorm > 0
+                   ? fmt::format(", gradient clipped to norm {:g}", hyper.clipGradNorm)
+                   : "",
+               valSet.count ? fmt::format(", {} training examples held out for validation",
+                                          valSet.count)
+                            : "");
+    std::fflush(stdout);
+    if (stopAgreed())
+      return interrupted("before the first step");
+    return {};
+  }
+
+  /// The exit code of a stop by SIGINT or SIGTERM, said once. (Over several
+  /// processes every one stops at the same step: the one that got the
+  /// signal says which; rank 0 has saved the checkpoint when they return.)
+  int interrupted(const std::string &when) {
     world.barrier();
     int signal = stopSignal ? int(stopSignal) : stopCode ? stopCode - 128 : SIGTERM;
     if (lead)
@@ -458,196 +383,178 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
                  signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)", when,
                  saved);
     return 128 + signal;
-  };
-  // Whether any process got SIGINT or SIGTERM (agreed at this point).
-  auto stopAgreed = [&] {
+  }
+
+  /// Whether any process got SIGINT or SIGTERM (agreed at this point).
+  bool stopAgreed() {
     float vote = stopSignal ? 1.0f : 0.0f;
     world.allreduceSum(&vote, 1);
     if (vote > 0 && !stopSignal)
       stopCode = 128 + SIGTERM;
     return vote > 0;
-  };
-  // Objective and −ELBO differ where beta is not 1 or the KL weight warms up.
-  bool weighted = hyper.beta != 1.0 || hyper.klWarmupEpochs > 0;
-  size_t batches = options.padLastBatch ? (trainSet.count + globalBatch - 1) / globalBatch
-                                        : trainSet.count / globalBatch;
-  size_t dropped = trainSet.count - std::min(trainSet.count, batches * globalBatch);
-  Terms initial = evaluate(model, params.data(), arena.bytes(), testSet, seed, world);
-  std::string where = d.device == VAE_DEVICE_CUDA ? " on " + model.deviceDescription() : "";
-  if (ranks > 1)
-    where += fmt::format(" x {} processes (batch {} each)", ranks, batch);
-  fmt::print("model {}{}: {} train / {} test examples{}, batch {} ({} steps per epoch, {}), {} "
-             "epochs; test -ELBO at {} {:.2f} nats\n",
-             d.name, where, trainSet.count, testSet.count,
-             options.classes.empty() ? "" : " (classes " + options.classes + ")", globalBatch,
-             batches,
-             trainSet.count % globalBatch == 0 ? "no partial batch"
-             : dropped                         ? "the partial batch dropped"
-                                               : "the partial batch padded",
-             epochs, options.resume ? "the checkpoint" : "initialization", initial.negElbo());
-  fmt::print("{} lr {:g} ({}{}), beta {:g}{}{}{}\n",
-             d.optimizer == VAE_OPTIMIZER_SGD     ? "sgd"
-             : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
-                                                  : "adam",
-             hyper.lr, hyper.schedule,
-             hyper.lrWarmupEpochs > 0 ? ", warm-up " + formatEpochs(hyper.lrWarmupEpochs) : "",
-             hyper.beta,
-             hyper.klWarmupEpochs > 0 ? ", KL warm-up " + formatEpochs(hyper.klWarmupEpochs)
-                                      : "",
-             hyper.clipGradNorm > 0
-                 ? fmt::format(", gradient clipped to norm {:g}", hyper.clipGradNorm)
-                 : "",
-             valSet.count ? fmt::format(", {} training examples held out for validation",
-                                        valSet.count)
-                          : "");
-  std::fflush(stdout);
-  if (stopAgreed())
-    return interrupted("before the first step");
+  }
 
-  std::vector<float> x(batch * trainSet.size), eps(batch * size_t(d.latent_size));
-  // Over several processes: the gradients, summed across them, then this
-  // step's loss terms (three floats) and the stop vote, in one allreduce.
-  AlignedBuffer reduced;
-  if (ranks > 1)
-    reduced = AlignedBuffer((size_t(d.param_floats) + 4) * sizeof(float));
-  double allreduceSeconds = 0; // of the running epoch
-  ProgressBar progress(options.progress);
-  double firstStepSeconds = -1; // since the process started, this run's first step
-  for (int64_t epoch = position.epoch; epoch < epochs; ++epoch) {
-    auto start = std::chrono::steady_clock::now();
+  /// The examples of step k of the epoch over all processes.
+  size_t globalCount(size_t k) const {
+    return std::min(globalBatch, trainSet.count - k * globalBatch);
+  }
+
+  /// Step k's examples: order[k G, k G + nGlobal) for the global batch G;
+  /// this process's share starts at rank x batch. Its noise and
+  /// binarization are those elements of the step's streams, and each real
+  /// example weighs batch / nGlobal: the processes' losses and gradients
+  /// add up to the mean over the global batch (with one process, the
+  /// weights of Model::exampleWeights).
+  void prepare(int64_t epoch, size_t k) {
+    size_t nGlobal = globalCount(k), first = std::min(nGlobal, rank * batch);
+    size_t n = std::min(batch, nGlobal - first);
+    gather(trainSet, order.data() + k * globalBatch + first, n, x);
+    if (options.binarize == Binarize::Dynamic)
+      binarizeDynamically(x.data(), n * trainSet.size, seed, uint32_t(epoch), uint32_t(k),
+                          first * trainSet.size);
+    fillNoise(eps, seed, uint32_t(epoch), uint32_t(k), first * size_t(d.latent_size));
+    float weight = nGlobal == globalBatch ? 1.0f / float(ranks)
+                                          : float(double(batch) / double(nGlobal));
+    std::fill(weights.begin(), weights.end(), 0.0f);
+    std::fill_n(weights.begin(), n, weight);
+  }
+
+  /// One process: step k runs (on a GPU, asynchronously) while the host
+  /// prepares batch k + 1 and stages it (on a GPU, its upload overlaps
+  /// step k).
+  void stage(int64_t epoch, size_t k) {
+    prepare(epoch, k);
+    model.stageStep(x.data(), eps.data(), weights.data());
+  }
+
+  /// Runs step k; `terms` gets its loss terms. Whether any process was
+  /// asked to stop.
+  bool takeStep(int64_t epoch, size_t k, const vae_hyperparams &settings, float terms[3]) {
+    if (ranks == 1) {
+      model.startTrainStep(params.data(), state.data(), arena.bytes(), position.step + 1,
+                           settings);
+      if (k + 1 < batches)
+        stage(epoch, k + 1);
+      model.finishTrainStep(terms);
+      return stopSignal != 0;
+    }
+    prepare(epoch, k);
+    float *sum = reduced.data(), *tail = sum + d.param_floats;
+    model.gradStep(params.data(), arena.bytes(), x.data(), eps.data(), weights.data(), tail,
+                   sum);
+    tail[3] = stopSignal ? 1.0f : 0.0f;
+    auto started = std::chrono::steady_clock::now();
+    world.allreduceSum(sum, size_t(d.param_floats) + 4);
+    allreduceSeconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    model.applyUpdate(params.data(), state.data(), arena.bytes(), sum, position.step + 1,
+                      settings);
+    std::copy(tail, tail + 3, terms);
+    bool stopNow = tail[3] > 0;
+    if (stopNow && !stopSignal)
+      stopCode = 128 + SIGTERM;
+    return stopNow;
+  }
+
+  /// A loss that is not finite: the steps so far go to the log, nothing to
+  /// the checkpoint (the parameters are lost; every process sees the same
+  /// loss).
+  int lossDiverged(int64_t epoch, float objective) {
+    progress.clear();
+    stepLog << stepRows.str();
+    stepLog.flush();
+    world.barrier();
+    if (!lead)
+      return 1;
+    const char *value = std::isnan(objective) ? "NaN" : objective > 0 ? "+Inf" : "-Inf";
+    return fail(std::string("the loss became ") + value + " at epoch " +
+                std::to_string(epoch + 1) + ", step " + std::to_string(position.step + 1) +
+                "; stopped (steps.csv has every step up to it); " + saved);
+  }
+
+  /// A checkpoint within the epoch (at a stop, or every --checkpoint-every
+  /// steps), with the sums of the epoch's steps so far.
+  Stop checkpointWithinEpoch(size_t k) {
+    progress.clear();
+    position.epochSteps = int64_t(k + 1);
+    position.epochSums[0] = trainTerms.objective;
+    position.epochSums[1] = trainTerms.reconstruction;
+    position.epochSums[2] = trainTerms.kl;
+    position.epochSums[3] = double(trainTerms.examples);
+    if (lead) {
+      stepLog << stepRows.str();
+      stepLog.flush();
+      if (!stepLog)
+        return fail("cannot append to '" + stepsPath + "'");
+      if (!writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
+        return fail(error);
+    }
+    stepRows.str("");
+    saved = describe(position);
+    return {};
+  }
+
+  /// Step k of `epoch`, logged and summed, with a checkpoint or a stop
+  /// where one is due.
+  Stop step(int64_t epoch, size_t k, std::chrono::steady_clock::time_point started,
+            size_t examplesBefore) {
+    size_t n = globalCount(k);
+    double at = double(epoch) + double(k) / double(batches);
+    vae_hyperparams settings = hyper.at(epoch, k, batches, epochs);
+    float terms[3];
+    bool stopNow = takeStep(epoch, k, settings, terms);
+    double negElbo = double(terms[1]) + double(terms[2]);
+    stepRows << epoch + 1 << ',' << position.step + 1 << ',' << at + 1.0 / double(batches)
+             << ',' << terms[0] << ',' << negElbo << ',' << terms[1] << ',' << terms[2] << ','
+             << settings.lr << ',' << settings.kl_weight << '\n';
+    if (!std::isfinite(terms[0]))
+      return lossDiverged(epoch, terms[0]);
+    ++position.step;
+    if (firstStepSeconds < 0)
+      firstStepSeconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - kLoadedAt).count();
+    trainTerms.objective += double(terms[0]) * double(n);
+    trainTerms.reconstruction += double(terms[1]) * double(n);
+    trainTerms.kl += double(terms[2]) * double(n);
+    trainTerms.examples += n;
+    losses.steps.push_back({at + 1.0 / double(batches), negElbo});
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    progress.update(epoch + 1, epochs, k + 1, batches,
+                    trainTerms.negElbo() / double(trainTerms.examples),
+                    double(trainTerms.examples - examplesBefore) / elapsed);
+    // (The epoch's own checkpoint is written at its end.)
+    bool periodic = options.checkpointEvery > 0 && k + 1 < batches &&
+                    (k + 1) % size_t(options.checkpointEvery) == 0;
+    if (stopNow || periodic)
+      if (Stop stop = checkpointWithinEpoch(k); stop)
+        return stop;
+    if (stopNow)
+      return interrupted("at epoch " + std::to_string(epoch + 1) + ", step " +
+                         std::to_string(position.step) + " (" + std::to_string(k + 1) + " of " +
+                         std::to_string(batches) + " in the epoch)");
+    return {};
+  }
+
+  /// One epoch: its steps, then the test (and validation) -ELBO, the logs,
+  /// the checkpoints, and early stopping.
+  Stop runEpoch(int64_t epoch, bool &earlyStop) {
+    auto started = std::chrono::steady_clock::now();
     allreduceSeconds = 0;
-    std::vector<uint32_t> order = shuffle(trainSet.count, seed, uint32_t(epoch));
+    order = shuffle(trainSet.count, seed, uint32_t(epoch));
     // A run stopped within this epoch goes on from its next step, with the
     // sums of the steps it took.
-    Terms trainTerms{position.epochSums[0], position.epochSums[1], position.epochSums[2],
-                     size_t(position.epochSums[3])};
+    trainTerms = Terms{position.epochSums[0], position.epochSums[1], position.epochSums[2],
+                       size_t(position.epochSums[3])};
     size_t firstStep = size_t(position.epochSteps), examplesBefore = trainTerms.examples;
-    std::ostringstream stepRows;
-    // Step k's examples: order[k G, k G + nGlobal) for the global batch G;
-    // this process's share starts at rank x batch. Its noise and
-    // binarization are those elements of the step's streams, and each real
-    // example weighs batch / nGlobal: the processes' losses and gradients
-    // add up to the mean over the global batch (with one process, the
-    // weights of Model::exampleWeights).
-    std::vector<float> weights(batch);
-    auto globalCount = [&](size_t k) {
-      return std::min(globalBatch, trainSet.count - k * globalBatch);
-    };
-    auto prepare = [&](size_t k) {
-      size_t nGlobal = globalCount(k), first = std::min(nGlobal, rank * batch);
-      size_t n = std::min(batch, nGlobal - first);
-      gather(trainSet, order.data() + k * globalBatch + first, n, x);
-      if (options.binarize == Binarize::Dynamic)
-        binarizeDynamically(x.data(), n * trainSet.size, seed, uint32_t(epoch), uint32_t(k),
-                            first * trainSet.size);
-      fillNoise(eps, seed, uint32_t(epoch), uint32_t(k), first * size_t(d.latent_size));
-      float weight = nGlobal == globalBatch ? 1.0f / float(ranks)
-                                            : float(double(batch) / double(nGlobal));
-      std::fill(weights.begin(), weights.end(), 0.0f);
-      std::fill_n(weights.begin(), n, weight);
-    };
-    // One process: step k runs (on a GPU, asynchronously) while the host
-    // prepares batch k + 1 and stages it (on a GPU, its upload overlaps
-    // step k).
-    auto stage = [&](size_t k) {
-      prepare(k);
-      model.stageStep(x.data(), eps.data(), weights.data());
-    };
+    stepRows.str("");
     if (firstStep < batches && ranks == 1)
-      stage(firstStep);
-    for (size_t k = firstStep; k < batches; ++k) {
-      size_t n = globalCount(k);
-      double at = double(epoch) + double(k) / double(batches);
-      vae_hyperparams settings = hyper.at(epoch, k, batches, epochs);
-      float terms[3];
-      bool stopNow;
-      if (ranks == 1) {
-        model.startTrainStep(params.data(), state.data(), arena.bytes(), position.step + 1,
-                             settings);
-        if (k + 1 < batches)
-          stage(k + 1);
-        model.finishTrainStep(terms);
-        stopNow = stopSignal != 0;
-      } else {
-        prepare(k);
-        float *sum = reduced.data(), *tail = sum + d.param_floats;
-        model.gradStep(params.data(), arena.bytes(), x.data(), eps.data(), weights.data(),
-                       tail, sum);
-        tail[3] = stopSignal ? 1.0f : 0.0f;
-        auto before = std::chrono::steady_clock::now();
-        world.allreduceSum(sum, size_t(d.param_floats) + 4);
-        allreduceSeconds +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count();
-        model.applyUpdate(params.data(), state.data(), arena.bytes(), sum, position.step + 1,
-                          settings);
-        std::copy(tail, tail + 3, terms);
-        stopNow = tail[3] > 0;
-        if (stopNow && !stopSignal)
-          stopCode = 128 + SIGTERM;
-      }
-      double negElbo = double(terms[1]) + double(terms[2]);
-      stepRows << epoch + 1 << ',' << position.step + 1 << ','
-               << at + 1.0 / double(batches) << ',' << terms[0] << ',' << negElbo << ','
-               << terms[1] << ',' << terms[2] << ',' << settings.lr << ','
-               << settings.kl_weight << '\n';
-      if (!std::isfinite(terms[0])) {
-        // The parameters are lost: the steps so far go to the log, nothing
-        // to the checkpoint. (Every process sees the same loss.)
-        progress.clear();
-        stepLog << stepRows.str();
-        stepLog.flush();
-        world.barrier();
-        if (!lead)
-          return 1;
-        const char *value = std::isnan(terms[0]) ? "NaN" : terms[0] > 0 ? "+Inf" : "-Inf";
-        return fail(std::string("the loss became ") + value + " at epoch " +
-                    std::to_string(epoch + 1) + ", step " + std::to_string(position.step + 1) +
-                    "; stopped (steps.csv has every step up to it); " + saved);
-      }
-      ++position.step;
-      if (firstStepSeconds < 0)
-        firstStepSeconds = std::chrono::duration<double>(
-                               std::chrono::steady_clock::now() - kLoadedAt).count();
-      trainTerms.objective += double(terms[0]) * double(n);
-      trainTerms.reconstruction += double(terms[1]) * double(n);
-      trainTerms.kl += double(terms[2]) * double(n);
-      trainTerms.examples += n;
-      losses.steps.push_back({at + 1.0 / double(batches), negElbo});
-      double elapsed = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - start).count();
-      progress.update(epoch + 1, epochs, k + 1, batches,
-                      trainTerms.negElbo() / double(trainTerms.examples),
-                      double(trainTerms.examples - examplesBefore) / elapsed);
-      // A checkpoint within the epoch: at a stop, and every
-      // --checkpoint-every steps (the epoch's own is written at its end).
-      bool periodic = options.checkpointEvery > 0 && k + 1 < batches &&
-                      (k + 1) % size_t(options.checkpointEvery) == 0;
-      if (stopNow || periodic) {
-        progress.clear();
-        position.epochSteps = int64_t(k + 1);
-        position.epochSums[0] = trainTerms.objective;
-        position.epochSums[1] = trainTerms.reconstruction;
-        position.epochSums[2] = trainTerms.kl;
-        position.epochSums[3] = double(trainTerms.examples);
-        if (lead) {
-          stepLog << stepRows.str();
-          stepLog.flush();
-          if (!stepLog)
-            return fail("cannot append to '" + stepsPath + "'");
-          if (!writeCheckpoint(checkpoint, model, params.data(), state.data(), position, error))
-            return fail(error);
-        }
-        stepRows.str("");
-        saved = describe(position);
-      }
-      if (stopNow) {
-        return interrupted("at epoch " + std::to_string(epoch + 1) + ", step " +
-                           std::to_string(position.step) + " (" + std::to_string(k + 1) +
-                           " of " + std::to_string(batches) + " in the epoch)");
-      }
-    }
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start).count();
+      stage(epoch, firstStep);
+    for (size_t k = firstStep; k < batches; ++k)
+      if (Stop stop = step(epoch, k, started, examplesBefore); stop)
+        return stop;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double rate = double(trainTerms.examples - examplesBefore) / seconds;
     double examples = double(trainTerms.examples);
     trainTerms.objective /= examples;
@@ -660,6 +567,24 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
     if (valSet.count)
       val = evaluate(model, params.data(), arena.bytes(), valSet, seed, world);
     progress.clear();
+    printEpoch(epoch, test, val, rate, seconds);
+    if (Stop stop = logEpoch(epoch, test, val, rate, seconds); stop)
+      return stop;
+    if (stopAgreed())
+      return interrupted("after epoch " + std::to_string(epoch + 1));
+    if (hyper.patience > 0 && valSet.count &&
+        double(epoch + 1 - bestEpoch) >= hyper.patience) {
+      fmt::print("early stopping: no better validation -ELBO in {}; the best, {:.2f} at epoch "
+                 "{}, is in '{}/best.bin'\n",
+                 formatEpochs(hyper.patience), bestVal, bestEpoch, options.outDir);
+      earlyStop = true;
+    }
+    return {};
+  }
+
+  /// The epoch's line on stdout.
+  void printEpoch(int64_t epoch, const Terms &test, const Terms &val, double rate,
+                  double seconds) {
     std::string line =
         fmt::format("epoch {}/{}  train -ELBO {:.2f} (rec {:.2f}, KL {:.2f})", epoch + 1, epochs,
                     trainTerms.negElbo(), trainTerms.reconstruction, trainTerms.kl);
@@ -675,6 +600,12 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
       line += fmt::format(" (allreduce {:.0f} %)", 100 * allreduceSeconds / seconds);
     fmt::print("{}\n", line);
     std::fflush(stdout);
+  }
+
+  /// The epoch into metrics.csv, steps.csv and metrics.json, its
+  /// checkpoint (and best.bin where validation improved), the loss curve.
+  Stop logEpoch(int64_t epoch, const Terms &test, const Terms &val, double rate,
+                double seconds) {
     float lastLr = hyper.at(epoch, batches - 1, batches, epochs).lr;
     metrics << epoch + 1 << ',' << trainTerms.negElbo() << ',' << trainTerms.reconstruction
             << ',' << trainTerms.kl << ',' << trainTerms.objective << ',' << test.negElbo()
@@ -713,18 +644,51 @@ int vae::train(const Model &model, const TrainOptions &given, Communicator &worl
          !writeLossCurve(options.outDir + "/loss_curve.png", losses, error)))
       return fail(error);
     saved = describe(position);
-    if (stopAgreed())
-      return interrupted("after epoch " + std::to_string(epoch + 1));
-    if (hyper.patience > 0 && valSet.count &&
-        double(epoch + 1 - bestEpoch) >= hyper.patience) {
-      fmt::print("early stopping: no better validation -ELBO in {}; the best, {:.2f} at epoch "
-                 "{}, is in '{}/best.bin'\n",
-                 formatEpochs(hyper.patience), bestVal, bestEpoch, options.outDir);
-      break;
-    }
+    return {};
   }
-  if (lead && !writePictures(model, params.data(), arena.bytes(), testSet, seed,
-                             options.outDir, error))
-    return fail(error);
-  return stopAgreed() ? interrupted("while drawing the pictures") : 0;
+
+  const Model &model;
+  const vae_model &d;
+  TrainOptions options;
+  Communicator &world;
+  // Every process reads the same files (a run's folder and data on a shared
+  // filesystem); rank 0 alone writes and prints.
+  const bool lead;
+  const size_t ranks, rank;
+  AlignedBuffer params, state, arena;
+  const std::string checkpoint, metricsPath, stepsPath;
+  std::string error;
+  CheckpointHeader position;
+  Dataset trainSet, testSet, valSet;
+  uint64_t runSeed = 0, seed = 0;
+  size_t batch = 0, globalBatch = 0, batches = 0;
+  int64_t epochs = 0;
+  std::map<std::string, std::string> record, hyperRecord;
+  Hyperparams hyper, before;
+  bool weighted = false;
+  std::vector<EpochRecord> history;
+  LossHistory losses;
+  // The best validation -ELBO so far and its epoch (best.bin).
+  double bestVal = HUGE_VAL;
+  int64_t bestEpoch = 0;
+  std::string saved = "no checkpoint was written (no epoch finished)";
+  std::ofstream metrics, stepLog;
+  StopOnSignals stopOnSignals;
+  // A stop by SIGINT or SIGTERM: the process's exit code.
+  int stopCode = 0;
+  // The running epoch: its order, the batch being staged, its sums.
+  std::vector<uint32_t> order;
+  std::vector<float> x, eps, weights;
+  AlignedBuffer reduced;
+  Terms trainTerms;
+  std::ostringstream stepRows;
+  double allreduceSeconds = 0; // of the running epoch
+  ProgressBar progress{options.progress};
+  double firstStepSeconds = -1; // since the process started, this run's first step
+};
+
+} // namespace
+
+int vae::train(const Model &model, const TrainOptions &options, Communicator &world) {
+  return TrainingRun(model, options, world).run();
 }

@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -41,19 +42,60 @@ template <typename T> CLI::Validator inRange(T min, T max) {
   return CLI::Range(min, max).description("");
 }
 
-} // namespace
+/// What a subcommand does with the model, for the inference subcommands.
+struct Inference {
+  const char *name, *help;
+  vae::Command command;
+};
 
-int main(int argc, char **argv) {
-  CLI::App app{"vae-train: train a VAE compiled by vaec on MNIST-format data, "
-               "and use what it learned.",
-               "vae-train"};
-  app.require_subcommand(0, 1);
-  app.set_version_flag("--version", std::string("vae-train ") + VAEC_VERSION);
-  std::string modelPath, checkpoint, binarize = "none", lastBatch = "pad";
-  vae::TrainOptions options;
-  std::vector<CLI::Option *> dataFlags, binarizeFlags, testFlags, testFractionFlags,
-      labelColumnFlags;
-  auto common = [&](CLI::App *command) {
+const Inference kInference[] = {
+    {"eval", "test -ELBO of a checkpoint", vae::Command::Eval},
+    {"encode", "posterior means and labels of the test set to OUT/latents.csv and "
+               "OUT/latent_scatter.png",
+     vae::Command::Encode},
+    {"score", "per-example -ELBO of the test set to OUT/scores.csv (anomaly scores)",
+     vae::Command::Score},
+    {"sample", "draws from the prior to OUT/samples.npy and OUT/samples.png (no data needed)",
+     vae::Command::Sample},
+    {"reconstruct", "test images and their reconstructions to OUT/reconstructions.png",
+     vae::Command::Reconstruct},
+};
+
+int fail(const std::string &message) {
+  fmt::print(stderr, "vae-train: error: {}\n", message);
+  return 1;
+}
+
+/// vae-train's command line: the subcommands, their flags, and the
+/// TrainOptions they make.
+class CommandLine {
+public:
+  CommandLine() {
+    app.require_subcommand(0, 1);
+    app.set_version_flag("--version", std::string("vae-train ") + VAEC_VERSION);
+    train = app.add_subcommand("train", "train (the default subcommand)");
+    addCommonFlags(train);
+    addTrainFlags();
+    addHyperparamFlags();
+    for (const Inference &i : kInference)
+      addInferenceCommand(i);
+  }
+
+  /// Parses argv; the exit code where that ends the process (help, version,
+  /// a usage error).
+  std::optional<int> parse(int argc, char **argv);
+
+  /// The options the flags set.
+  vae::TrainOptions trainOptions();
+
+  std::string modelPath, checkpoint;
+  CLI::App *train = nullptr;
+  std::vector<CLI::App *> inferenceApps;
+  bool distributed = false;
+
+private:
+  /// The flags every subcommand has: the model, the data, the run's folder.
+  void addCommonFlags(CLI::App *command) {
     command->add_option("MODEL.so", modelPath, "the library vaec built")
         ->required()
         ->type_name("");
@@ -91,92 +133,77 @@ int main(int argc, char **argv) {
                          "fresh draw per use in training (the test set static); default: "
                          "the run's own, else none")
             ->check(CLI::IsMember({"none", "static", "dynamic"})));
-  };
-  CLI::App *train = app.add_subcommand("train", "train (the default subcommand)");
-  common(train);
-  train->add_option("--epochs", options.epochs, "epochs (default: the model's train block's)")
-      ->type_name("N")
-      ->check(inRange(int64_t{1}, int64_t{1000000}));
-  int64_t limit = 0; // parsed signed, so that a negative count is an error
-  CLI::Option *limitFlag =
-      train->add_option("--limit", limit, "train on the first N examples only (default: all)")
-          ->type_name("N")
-          ->check(inRange(int64_t{1}, int64_t{9007199254740992}));
-  CLI::Option *lastBatchFlag =
-      train->add_option("--last-batch", lastBatch,
-                   "the partial last batch of an epoch: pad (train on it, the "
-                   "padding masked; the default) or drop")
-      ->check(CLI::IsMember({"pad", "drop"}));
-  CLI::Option *classesFlag =
-      train
-          ->add_option("--classes", options.classes,
-                       "train on the examples of these labels only, e.g. 0-8 or 1,3,5 "
-                       "(default: all; score --auroc takes the others as anomalies)")
-          ->type_name("LABELS");
-  train
-      ->add_option("--checkpoint-every", options.checkpointEvery,
-                   "also write the checkpoint every N steps within an epoch (default 0: at "
-                   "the end of each epoch only)")
-      ->type_name("N")
-      ->check(inRange(int64_t{0}, int64_t{1} << 40));
-  bool noProgress = false;
-  train->add_flag("--no-progress", noProgress,
-                  "no progress bar (there is none when stdout is not a terminal)");
-  CLI::Option *resume = train->add_flag("--resume", options.resume,
-                                        "continue from OUT/checkpoint.bin up to --epochs");
-  CLI::Option *overwrite = train->add_flag("--overwrite", options.overwrite,
-                                           "start over even if OUT holds a checkpoint");
-  resume->excludes(overwrite);
-  bool distributed = false;
-  train->add_flag("--distributed", distributed,
-                  "train data-parallel over the MPI processes this one was started with "
-                  "(implied under mpirun; docs/distributed.md)");
-  // Hyperparameters: the train block's by default (a resumed run's own),
-  // these flags override them without recompiling.
-  std::map<std::string, double> hyperValues;
-  std::vector<std::pair<std::string, CLI::Option *>> hyperOptions;
-  for (const vae::HyperparamFlag &flag : vae::hyperparamFlags()) {
-    CLI::Option *option =
-        train->add_option(flag.flag, hyperValues[flag.key], flag.help)
-            ->group("Hyperparameters (default: the train block's, or a resumed run's)")
-            ->check(CLI::Validator(
-                [flag](std::string &text) -> std::string {
-                  char *end = nullptr;
-                  double value = std::strtod(text.c_str(), &end);
-                  std::string error;
-                  if (end == text.c_str() || *end)
-                    return "'" + text + "' is not a number";
-                  return vae::checkHyperparam(flag, value, error) ? "" : error;
-                },
-                "", ""));
-    hyperOptions.push_back({flag.key, option});
   }
-  train->add_option("--schedule", options.schedule,
-                    "learning-rate schedule: constant, cosine (to --min-lr over the run) or "
-                    "step (times --lr-gamma every --lr-step-every epochs)")
-      ->type_name("NAME")
-      ->group("Hyperparameters (default: the train block's, or a resumed run's)")
-      ->check(CLI::IsMember({"constant", "cosine", "step"}));
-  struct Inference {
-    const char *name, *help;
-    vae::Command command;
-  };
-  const Inference inference[] = {
-      {"eval", "test -ELBO of a checkpoint", vae::Command::Eval},
-      {"encode", "posterior means and labels of the test set to OUT/latents.csv and "
-                 "OUT/latent_scatter.png",
-       vae::Command::Encode},
-      {"score", "per-example -ELBO of the test set to OUT/scores.csv (anomaly scores)",
-       vae::Command::Score},
-      {"sample", "draws from the prior to OUT/samples.npy and OUT/samples.png (no data needed)",
-       vae::Command::Sample},
-      {"reconstruct", "test images and their reconstructions to OUT/reconstructions.png",
-       vae::Command::Reconstruct},
-  };
-  std::vector<CLI::App *> inferenceApps;
-  for (const Inference &i : inference) {
+
+  /// train's own flags.
+  void addTrainFlags() {
+    train->add_option("--epochs", options.epochs, "epochs (default: the model's train block's)")
+        ->type_name("N")
+        ->check(inRange(int64_t{1}, int64_t{1000000}));
+    limitFlag =
+        train->add_option("--limit", limit, "train on the first N examples only (default: all)")
+            ->type_name("N")
+            ->check(inRange(int64_t{1}, int64_t{9007199254740992}));
+    lastBatchFlag =
+        train->add_option("--last-batch", lastBatch,
+                     "the partial last batch of an epoch: pad (train on it, the "
+                     "padding masked; the default) or drop")
+        ->check(CLI::IsMember({"pad", "drop"}));
+    classesFlag =
+        train
+            ->add_option("--classes", options.classes,
+                         "train on the examples of these labels only, e.g. 0-8 or 1,3,5 "
+                         "(default: all; score --auroc takes the others as anomalies)")
+            ->type_name("LABELS");
+    train
+        ->add_option("--checkpoint-every", options.checkpointEvery,
+                     "also write the checkpoint every N steps within an epoch (default 0: at "
+                     "the end of each epoch only)")
+        ->type_name("N")
+        ->check(inRange(int64_t{0}, int64_t{1} << 40));
+    train->add_flag("--no-progress", noProgress,
+                    "no progress bar (there is none when stdout is not a terminal)");
+    CLI::Option *resume = train->add_flag("--resume", options.resume,
+                                          "continue from OUT/checkpoint.bin up to --epochs");
+    CLI::Option *overwrite = train->add_flag("--overwrite", options.overwrite,
+                                             "start over even if OUT holds a checkpoint");
+    resume->excludes(overwrite);
+    train->add_flag("--distributed", distributed,
+                    "train data-parallel over the MPI processes this one was started with "
+                    "(implied under mpirun; docs/distributed.md)");
+  }
+
+  /// The hyperparameters: the train block's by default (a resumed run's
+  /// own); these flags override them without recompiling.
+  void addHyperparamFlags() {
+    for (const vae::HyperparamFlag &flag : vae::hyperparamFlags()) {
+      CLI::Option *option =
+          train->add_option(flag.flag, hyperValues[flag.key], flag.help)
+              ->group("Hyperparameters (default: the train block's, or a resumed run's)")
+              ->check(CLI::Validator(
+                  [flag](std::string &text) -> std::string {
+                    char *end = nullptr;
+                    double value = std::strtod(text.c_str(), &end);
+                    std::string error;
+                    if (end == text.c_str() || *end)
+                      return "'" + text + "' is not a number";
+                    return vae::checkHyperparam(flag, value, error) ? "" : error;
+                  },
+                  "", ""));
+      hyperOptions.push_back({flag.key, option});
+    }
+    train->add_option("--schedule", options.schedule,
+                      "learning-rate schedule: constant, cosine (to --min-lr over the run) or "
+                      "step (times --lr-gamma every --lr-step-every epochs)")
+        ->type_name("NAME")
+        ->group("Hyperparameters (default: the train block's, or a resumed run's)")
+        ->check(CLI::IsMember({"constant", "cosine", "step"}));
+  }
+
+  /// eval, encode, score, sample, reconstruct and their flags.
+  void addInferenceCommand(const Inference &i) {
     CLI::App *command = app.add_subcommand(i.name, i.help);
-    common(command);
+    addCommonFlags(command);
     command->add_option("--checkpoint", checkpoint,
                         "checkpoint to use (default: OUT/checkpoint.bin)")
         ->type_name("FILE");
@@ -216,12 +243,27 @@ int main(int argc, char **argv) {
     inferenceApps.push_back(command);
   }
 
+  CLI::App app{"vae-train: train a VAE compiled by vaec on MNIST-format data, "
+               "and use what it learned.",
+               "vae-train"};
+  std::string binarize = "none", lastBatch = "pad";
+  vae::TrainOptions options;
+  std::vector<CLI::Option *> dataFlags, binarizeFlags, testFlags, testFractionFlags,
+      labelColumnFlags;
+  int64_t limit = 0; // parsed signed, so that a negative count is an error
+  CLI::Option *limitFlag = nullptr, *lastBatchFlag = nullptr, *classesFlag = nullptr;
+  bool noProgress = false;
+  std::map<std::string, double> hyperValues;
+  std::vector<std::pair<std::string, CLI::Option *>> hyperOptions;
+};
+
+std::optional<int> CommandLine::parse(int argc, char **argv) {
   // `train` is the default: a first argument that is no subcommand is the
   // model of a training run.
   std::vector<const char *> args(argv, argv + argc);
   std::string first = argc > 1 ? argv[1] : "";
   bool named = first == "train" || first == "-h" || first == "--help" || first == "--version" ||
-               std::any_of(std::begin(inference), std::end(inference),
+               std::any_of(std::begin(kInference), std::end(kInference),
                            [&](const Inference &i) { return first == i.name; });
   if (argc == 1) {
     fmt::print(stderr, "usage: vae-train [train] MODEL.so [FLAGS]\n"
@@ -231,7 +273,7 @@ int main(int argc, char **argv) {
   }
   if (!named)
     args.insert(args.begin() + 1, "train");
-  app.footer([train] {
+  app.footer([this] {
     return "`vae-train MODEL.so [FLAGS]` is `vae-train train MODEL.so [FLAGS]`; `vae-train "
            "SUBCOMMAND --help` lists a subcommand's flags. Those of train:\n\n" +
            train->help("vae-train train", CLI::AppFormatMode::Sub);
@@ -250,6 +292,10 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     return app.exit(e);
   }
+  return std::nullopt;
+}
+
+vae::TrainOptions CommandLine::trainOptions() {
   options.progress = !noProgress;
   options.binarize = binarize == "static"    ? vae::Binarize::Static
                      : binarize == "dynamic" ? vae::Binarize::Dynamic
@@ -270,17 +316,19 @@ int main(int argc, char **argv) {
   for (const auto &[key, option] : hyperOptions)
     if (option->count() > 0)
       options.hyper[key] = hyperValues[key];
+  return options;
+}
+
+/// The MPI world of a distributed training run (null for one process), or
+/// the exit code of a refusal.
+std::optional<int> openWorld(CommandLine &cl, int argc, char **argv,
+                             std::unique_ptr<vae::Communicator> &world) {
   std::string error;
-  auto fail = [](const std::string &message) {
-    fmt::print(stderr, "vae-train: error: {}\n", message);
-    return 1;
-  };
-  bool training = train->parsed();
+  bool training = cl.train->parsed();
   long processes = launchedProcesses();
   if (!training && processes > 1)
     return fail("only training runs over several processes; run this command without mpirun");
-  distributed = training && (distributed || vae::startedByMpiLauncher());
-  std::unique_ptr<vae::Communicator> world;
+  bool distributed = training && (cl.distributed || vae::startedByMpiLauncher());
   if (distributed) {
 #ifdef VAEC_HAVE_MPI
     world = vae::openMpi(argc, argv, error);
@@ -289,18 +337,32 @@ int main(int argc, char **argv) {
     if (!world->lead() && !std::freopen("/dev/null", "w", stdout))
       return fail("cannot silence the output of rank " + std::to_string(world->rank()));
 #else
-    if (processes > 1 || train->count("--distributed"))
+    if (processes > 1 || cl.train->count("--distributed"))
       return fail("this vae-train was built without MPI, so it trains on one process only; "
                   "install Open MPI (tools/install-deps.sh) and rebuild, or run it alone");
 #endif
   }
+  return std::nullopt;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CommandLine cl;
+  if (std::optional<int> code = cl.parse(argc, argv))
+    return *code;
+  vae::TrainOptions options = cl.trainOptions();
+  std::unique_ptr<vae::Communicator> world;
+  if (std::optional<int> code = openWorld(cl, argc, argv, world))
+    return *code;
   auto run = [&] {
-    auto model = vae::Model::load(modelPath, error);
+    std::string error;
+    auto model = vae::Model::load(cl.modelPath, error);
     if (!model)
       return fail(error);
-    for (size_t i = 0; i < inferenceApps.size(); ++i)
-      if (inferenceApps[i]->parsed())
-        return vae::runCommand(*model, options, checkpoint, inference[i].command);
+    for (size_t i = 0; i < cl.inferenceApps.size(); ++i)
+      if (cl.inferenceApps[i]->parsed())
+        return vae::runCommand(*model, options, cl.checkpoint, kInference[i].command);
     return vae::train(*model, options, world ? *world : vae::singleProcess());
   };
   int code = run();
