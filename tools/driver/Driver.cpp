@@ -43,6 +43,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <thread>
 
 using namespace vaec;
@@ -433,7 +435,11 @@ ModelInfo vaec::modelInfo(const Module &ast) {
   return info;
 }
 
-int vaec::runDriver(const DriverOptions &options) {
+namespace {
+
+/// The flags that contradict each other or the build, checked before any
+/// file is read; the exit code where one does.
+std::optional<int> checkOptions(const DriverOptions &options) {
   const auto &all = allEmitStages();
   const auto &available = availableEmitStages();
   if (std::find(all.begin(), all.end(), options.emit) == all.end())
@@ -459,44 +465,51 @@ int vaec::runDriver(const DriverOptions &options) {
   if (options.batch && (*options.batch < 1 || *options.batch > Limits::kMaxBatch))
     return fail("--batch must be in [1, " + llvm::Twine(Limits::kMaxBatch) +
                 "]");
+  return std::nullopt;
+}
 
-  std::string errorMessage;
-  auto file = mlir::openInputFile(options.input, &errorMessage);
-  if (!file)
-    return fail(errorMessage);
-  std::string filename = options.input == "-" ? "<stdin>" : options.input;
-  llvm::SourceMgr sourceMgr;
-  // Keep the identifier the FileLineColLocs use, so MLIR diagnostics find
-  // the source line too.
-  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(file->getBuffer(), filename);
-  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
-  llvm::StringRef text =
-      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
+/// One run of vaec: the source (VDL or IR vaec printed), the module, and
+/// each step from loading it to writing the stage asked for. Methods that
+/// return a `Stop` return the exit code where the compile ends there.
+class Compilation {
+public:
+  using Stop = std::optional<int>;
 
-  std::string outputPath =
-      options.output.empty() ? defaultOutput(options) : options.output;
-  // IR that vaec printed (--emit=STAGE) carries on from its stage.
-  bool irInput = llvm::StringRef(filename).ends_with(".mlir");
-  if (irInput && options.emit == "ast")
-    return fail("--emit=ast needs the VDL source; '" + filename + "' is IR");
-  if (irInput && options.batch)
-    return fail("--batch: the shapes of '" + filename +
-                "' are those of its batch already; compile the VDL source for another");
+  explicit Compilation(const DriverOptions &options) : options(options) {}
 
-  mlir::DialectRegistry registry;
-  registerCodegenDialects(registry);
-  mlir::MLIRContext context(registry);
-  // The entry points are lowered in parallel, except when IR is printed
-  // (dumps stay in pass order).
-  if (options.printIRAfterAll || !options.printIRAfter.empty())
-    context.disableMultithreading();
-  context.printOpOnDiagnostic(false); // the source line says enough
-  mlir::SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  ModelInfo info;
-  Stage from = Stage::Vdl;
-  if (irInput) {
-    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  /// Opens the input and decides what it is and where the output goes.
+  Stop open() {
+    auto file = mlir::openInputFile(options.input, &errorMessage);
+    if (!file)
+      return fail(errorMessage);
+    filename = options.input == "-" ? "<stdin>" : options.input;
+    // Keep the identifier the FileLineColLocs use, so MLIR diagnostics find
+    // the source line too.
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(file->getBuffer(), filename);
+    sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+    text = sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
+    outputPath = options.output.empty() ? defaultOutput(options) : options.output;
+    // IR that vaec printed (--emit=STAGE) carries on from its stage.
+    irInput = llvm::StringRef(filename).ends_with(".mlir");
+    if (irInput && options.emit == "ast")
+      return fail("--emit=ast needs the VDL source; '" + filename + "' is IR");
+    if (irInput && options.batch)
+      return fail("--batch: the shapes of '" + filename +
+                  "' are those of its batch already; compile the VDL source for another");
+    registerCodegenDialects(registry);
+    context = std::make_unique<mlir::MLIRContext>(registry);
+    // The entry points are lowered in parallel, except when IR is printed
+    // (dumps stay in pass order).
+    if (options.printIRAfterAll || !options.printIRAfter.empty())
+      context->disableMultithreading();
+    context->printOpOnDiagnostic(false); // the source line says enough
+    diagHandler = std::make_unique<mlir::SourceMgrDiagnosticHandler>(sourceMgr, context.get());
+    return std::nullopt;
+  }
+
+  /// IR printed by vaec: its stage and the descriptor it carries.
+  Stop loadIR() {
+    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, context.get());
     if (!module)
       return 1;
     auto stage = (*module)->getAttrOfType<mlir::StringAttr>(vdl::VDLDialect::kStageAttrName);
@@ -520,7 +533,12 @@ int vaec::runDriver(const DriverOptions &options) {
     if (gpuIR && options.target != "nvptx")
       return fail("'" + filename + "' is IR of stage " + stage.getValue() +
                   ", which only --target=nvptx carries on from");
-  } else {
+    return std::nullopt;
+  }
+
+  /// VDL: parsed, checked, and imported as the vdl dialect (or printed as
+  /// the checked AST for --emit=ast).
+  Stop loadVDL() {
     DiagnosticEngine diags(sourceMgr, llvm::errs());
     Parser parser(text, filename, diags);
     Module ast = parser.parseModule();
@@ -536,38 +554,68 @@ int vaec::runDriver(const DriverOptions &options) {
       output->keep();
       return 0;
     }
-    module = mlirGen(context, ast, sourceMgr);
+    module = mlirGen(*context, ast, sourceMgr);
     if (mlir::failed(mlir::verify(*module)))
       return fail("internal error: the frontend produced invalid IR");
     info = modelInfo(ast);
     info.fingerprint = modelFingerprint(text, filename, info);
     (*module)->setAttr(vdl::VDLDialect::kDescriptorAttrName,
-                       descriptorAttr(&context, info));
+                       descriptorAttr(context.get(), info));
+    return std::nullopt;
   }
-  // What every code generation pass reads of the CPU (#vdl.target).
-  auto machine = createTargetMachine(options.targetTriple, options.cpu, options.features,
-                                     errorMessage);
-  if (!machine)
-    return fail(errorMessage);
-  // A library for another architecture: what its link needs is checked
-  // now, not after seconds of compiling.
-  if (options.emit == "so") {
-    std::string missing = missingForLink(options.targetTriple, options.parallel);
-    if (!missing.empty())
-      return fail(missing);
+
+  /// What every code generation pass reads of the CPU (#vdl.target).
+  Stop setTarget() {
+    machine = createTargetMachine(options.targetTriple, options.cpu, options.features,
+                                  errorMessage);
+    if (!machine)
+      return fail(errorMessage);
+    // A library for another architecture: what its link needs is checked
+    // now, not after seconds of compiling.
+    if (options.emit == "so") {
+      std::string missing = missingForLink(options.targetTriple, options.parallel);
+      if (!missing.empty())
+        return fail(missing);
+    }
+    (*module)->setAttr(vdl::VDLDialect::kTargetAttrName,
+                       describeTarget(context.get(), *machine,
+                                      isHostTarget(options.targetTriple, options.cpu)));
+    return std::nullopt;
   }
-  (*module)->setAttr(vdl::VDLDialect::kTargetAttrName,
-                     describeTarget(&context, *machine,
-                                    isHostTarget(options.targetTriple, options.cpu)));
 
-  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
-  // Verifying the whole module after each of ~40 passes is 8 % of a compile;
-  // without --verify-each it is verified once, after the last pass.
-  pm.enableVerifier(options.verifyEach);
-  buildPipeline(pm, options, from);
-  if (options.dumpPassPipeline)
-    pm.dump(); // (as mlir-opt --dump-pass-pipeline: to stderr, then on)
+  Stop runPasses();
+  Stop emitIR();
+  int emitLLVM();
+  int emitLibrary(std::unique_ptr<llvm::Module> llvmModule);
 
+private:
+  /// --print-ir-after and --print-ir-after-all on the pass manager; an
+  /// unknown pass name is an error that lists the pipeline's.
+  Stop setUpIRPrinting(mlir::PassManager &pm);
+
+  const DriverOptions &options;
+  std::string errorMessage, filename, outputPath;
+  llvm::SourceMgr sourceMgr;
+  llvm::StringRef text;
+  bool irInput = false;
+  mlir::DialectRegistry registry;
+  std::unique_ptr<mlir::MLIRContext> context;
+  std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  ModelInfo info;
+  Stage from = Stage::Vdl;
+  std::unique_ptr<llvm::TargetMachine> machine;
+  // --timing: one report, the pass pipeline nested in it and then the LLVM
+  // stages (translation, -O3, instruction selection, linking) that follow.
+  mlir::DefaultTimingManager timing;
+  mlir::TimingScope rootTimer;
+  llvm::LLVMContext llvmContext;
+
+public:
+  bool fromIR() const { return irInput; }
+};
+
+Compilation::Stop Compilation::setUpIRPrinting(mlir::PassManager &pm) {
   // Every name given to --print-ir-after must be a pass of this pipeline.
   std::vector<std::string> known = passNames(pm);
   known.insert(known.begin(), kImportPassName.str());
@@ -597,11 +645,22 @@ int vaec::runDriver(const DriverOptions &options) {
         },
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
-  // --timing: one report, the pass pipeline nested in it and then the LLVM
-  // stages (translation, -O3, instruction selection, linking) that follow.
-  mlir::DefaultTimingManager timing;
+  return std::nullopt;
+}
+
+/// The MLIR pass pipeline from the input's stage to the one asked for.
+Compilation::Stop Compilation::runPasses() {
+  mlir::PassManager pm(context.get(), mlir::ModuleOp::getOperationName());
+  // Verifying the whole module after each of ~40 passes is 8 % of a compile;
+  // without --verify-each it is verified once, after the last pass.
+  pm.enableVerifier(options.verifyEach);
+  buildPipeline(pm, options, from);
+  if (options.dumpPassPipeline)
+    pm.dump(); // (as mlir-opt --dump-pass-pipeline: to stderr, then on)
+  if (Stop stop = setUpIRPrinting(pm))
+    return stop;
   timing.setEnabled(options.timing);
-  mlir::TimingScope rootTimer = timing.getRootScope();
+  rootTimer = timing.getRootScope();
   {
     mlir::TimingScope passesTimer = rootTimer.nest("MLIR pass pipeline");
     pm.enableTiming(passesTimer);
@@ -620,15 +679,19 @@ int vaec::runDriver(const DriverOptions &options) {
             vdl::VDLDialect::kArenaBytesAttrName))
       llvm::errs() << fmt::format("  arena: {} bytes\n", arena.getInt());
   }
+  return std::nullopt;
+}
 
+/// The stages printed as MLIR text (where `vaec FILE.mlir` carries on from)
+/// and PTX; nothing for the LLVM stages.
+Compilation::Stop Compilation::emitIR() {
   bool textIR = options.emit == "vdl" || options.emit == "grad" ||
                 options.emit == "linalg" || options.emit == "fused" ||
                 options.emit == "memref" || options.emit == "gpu" ||
                 options.emit == "nvvm" || options.emit == "llvm-dialect";
   if (textIR) {
-    // Where `vaec FILE.mlir` carries on from.
     (*module)->setAttr(vdl::VDLDialect::kStageAttrName,
-                       mlir::StringAttr::get(&context, stageName(mlirStageOf(options.emit))));
+                       mlir::StringAttr::get(context.get(), stageName(mlirStageOf(options.emit))));
     auto output = mlir::openOutputFile(outputPath, &errorMessage);
     if (!output)
       return fail(errorMessage);
@@ -641,7 +704,6 @@ int vaec::runDriver(const DriverOptions &options) {
     output->keep();
     return 0;
   }
-
   if (options.emit == "ptx") {
     auto output = mlir::openOutputFile(outputPath, &errorMessage);
     if (!output)
@@ -653,60 +715,29 @@ int vaec::runDriver(const DriverOptions &options) {
     output->keep();
     return 0;
   }
+  return std::nullopt;
+}
 
-  // LLVM IR and below.
+/// LLVM IR, assembly, an object or a library.
+int Compilation::emitLLVM() {
   if (options.target == "nvptx") {
     info.device = VAE_DEVICE_CUDA;
     info.gpuArch = gpuArchNumber(options.gpuArch);
   }
   if (mlir::failed(takeLayout(*module, info)))
     return 1;
-  llvm::LLVMContext llvmContext;
   if (options.emit == "so") {
-    // A library: -O3 and machine code on every core (up to 4), a part of
-    // the module each, then one link.
     mlir::TimingScope translateTimer = rootTimer.nest("translate to LLVM IR");
     auto llvmModule = translateToLLVMIR(*module, info, *machine, llvmContext, errorMessage);
     if (!llvmModule)
       return fail(errorMessage);
     translateTimer.stop();
-    if (outputPath == "-")
-      return fail("a shared library cannot be written to stdout; use -o FILE.so");
-    bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
-    bool launches = llvmModule->getFunction("mgpuLaunchKernel") != nullptr;
-    unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-    std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
-    std::vector<std::string> objectPaths;
-    std::vector<llvm::FileRemover> removers;
-    removers.reserve(threads);
-    for (unsigned i = 0; i < threads; ++i) {
-      machines.push_back(createTargetMachine(options.targetTriple, options.cpu, options.features,
-                                             errorMessage));
-      if (!machines.back())
-        return fail(errorMessage);
-      llvm::SmallString<128> objectPath;
-      if (std::error_code ec = llvm::sys::fs::createTemporaryFile("vaec", "o", objectPath))
-        return fail("cannot create a temporary object file: " + ec.message());
-      objectPaths.push_back(objectPath.str().str());
-      removers.emplace_back(objectPath);
-    }
-    {
-      mlir::TimingScope emitTimer =
-          rootTimer.nest("LLVM -O3 and machine code (" + std::to_string(threads) + " threads)");
-      if (!optimizeAndEmitInParallel(*llvmModule, machines, objectPaths, errorMessage))
-        return fail(errorMessage);
-    }
-    mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");
-    if (!linkSharedLibrary(objectPaths, outputPath, options.targetTriple, openmp, launches,
-                           errorMessage))
-      return fail(errorMessage);
-    return 0;
+    return emitLibrary(std::move(llvmModule));
   }
   auto llvmModule = translateAndOptimize(*module, info, *machine, llvmContext,
                                          rootTimer, errorMessage);
   if (!llvmModule)
     return fail(errorMessage);
-
   auto output = mlir::openOutputFile(outputPath, &errorMessage);
   if (!output)
     return fail(errorMessage);
@@ -720,4 +751,59 @@ int vaec::runDriver(const DriverOptions &options) {
   }
   output->keep();
   return 0;
+}
+
+/// A library: -O3 and machine code on every core (up to 4), a part of the
+/// module each, then one link.
+int Compilation::emitLibrary(std::unique_ptr<llvm::Module> llvmModule) {
+  if (outputPath == "-")
+    return fail("a shared library cannot be written to stdout; use -o FILE.so");
+  bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
+  bool launches = llvmModule->getFunction("mgpuLaunchKernel") != nullptr;
+  unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
+  std::vector<std::string> objectPaths;
+  std::vector<llvm::FileRemover> removers;
+  removers.reserve(threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    machines.push_back(createTargetMachine(options.targetTriple, options.cpu, options.features,
+                                           errorMessage));
+    if (!machines.back())
+      return fail(errorMessage);
+    llvm::SmallString<128> objectPath;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("vaec", "o", objectPath))
+      return fail("cannot create a temporary object file: " + ec.message());
+    objectPaths.push_back(objectPath.str().str());
+    removers.emplace_back(objectPath);
+  }
+  {
+    mlir::TimingScope emitTimer =
+        rootTimer.nest("LLVM -O3 and machine code (" + std::to_string(threads) + " threads)");
+    if (!optimizeAndEmitInParallel(*llvmModule, machines, objectPaths, errorMessage))
+      return fail(errorMessage);
+  }
+  mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");
+  if (!linkSharedLibrary(objectPaths, outputPath, options.targetTriple, openmp, launches,
+                         errorMessage))
+    return fail(errorMessage);
+  return 0;
+}
+
+} // namespace
+
+int vaec::runDriver(const DriverOptions &options) {
+  if (std::optional<int> code = checkOptions(options))
+    return *code;
+  Compilation compilation(options);
+  if (std::optional<int> code = compilation.open())
+    return *code;
+  if (std::optional<int> code = compilation.fromIR() ? compilation.loadIR() : compilation.loadVDL())
+    return *code;
+  if (std::optional<int> code = compilation.setTarget())
+    return *code;
+  if (std::optional<int> code = compilation.runPasses())
+    return *code;
+  if (std::optional<int> code = compilation.emitIR())
+    return *code;
+  return compilation.emitLLVM();
 }
