@@ -168,6 +168,29 @@ int64_t matmulTile(const Matmul &mm) {
   return blocks64 >= 128 ? 64 : 32;
 }
 
+/// The matmul's elementwise epilogue on element (gm, gn) of C, whose value
+/// was just stored: C's argument is `value`, every other operand is loaded
+/// here; the result goes to the epilogue's output.
+void storeEpilogue(IRRewriter &rewriter, Location loc, const Matmul &mm, Value value, Value gm,
+                   Value gn) {
+  IRMapping mapping;
+  linalg::GenericOp epilogue = mm.epilogue;
+  Block &body = epilogue.getRegion().front();
+  for (OpOperand &operand : epilogue->getOpOperands()) {
+    BlockArgument argument = body.getArgument(operand.getOperandNumber());
+    if (argument.use_empty())
+      continue;
+    mapping.map(argument, operand.get() == mm.c
+                              ? value
+                              : rewriter.create<memref::LoadOp>(loc, operand.get(),
+                                                                ValueRange{gm, gn}).getResult());
+  }
+  for (Operation &inner : body.without_terminator())
+    rewriter.clone(inner, mapping);
+  Value result = mapping.lookup(cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+  rewriter.create<memref::StoreOp>(loc, result, epilogue.getDpsInits()[0], ValueRange{gm, gn});
+}
+
 /// C (+)= A·B (or C = bias + A·B) as one launch: block (bm, bn) computes a
 /// tile x tile block of C.
 /// Per K slice of 16, its 256 threads copy the slice of A (tile x 16) and B
@@ -277,24 +300,7 @@ void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewrit
       rewriter.create<memref::StoreOp>(loc, value, mm.c, ValueRange{gm, gn});
       if (!mm.epilogue)
         continue;
-      // The elementwise op on this element: C's argument is the value just
-      // stored, every other operand is loaded here.
-      IRMapping mapping;
-      linalg::GenericOp epilogue = mm.epilogue;
-      Block &body = epilogue.getRegion().front();
-      for (OpOperand &operand : epilogue->getOpOperands()) {
-        BlockArgument argument = body.getArgument(operand.getOperandNumber());
-        if (argument.use_empty())
-          continue;
-        mapping.map(argument, operand.get() == mm.c
-                                  ? value
-                                  : rewriter.create<memref::LoadOp>(loc, operand.get(),
-                                                                    ValueRange{gm, gn}).getResult());
-      }
-      for (Operation &inner : body.without_terminator())
-        rewriter.clone(inner, mapping);
-      Value result = mapping.lookup(cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
-      rewriter.create<memref::StoreOp>(loc, result, epilogue.getDpsInits()[0], ValueRange{gm, gn});
+      storeEpilogue(rewriter, loc, mm, value, gm, gn);
     }
   rewriter.eraseOp(op);
 }

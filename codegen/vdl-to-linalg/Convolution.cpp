@@ -331,6 +331,30 @@ struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
   std::string algorithm;
 };
 
+/// `phased` [B, O, s s, OH/s OW/s], a transposed convolution's output
+/// phase by phase, as [B, O, OH OW] (with one phase, only a reshape).
+Value interleavePhases(OpBuilder &b, Location loc, Value phased, int64_t s, int64_t phaseHeight,
+                       int64_t phaseWidth) {
+  auto phasedType = cast<RankedTensorType>(phased.getType());
+  if (phasedType.getDimSize(2) == 1)
+    return b.create<tensor::CollapseShapeOp>(
+        loc, phased, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  int64_t batch = phasedType.getDimSize(0), channels = phasedType.getDimSize(1);
+  Type f32Type = phasedType.getElementType();
+  // [B, O, s, s, OH/s, OW/s] -> [B, O, OH/s, s, OW/s, s] = [B, O, OH, OW].
+  Value split = b.create<tensor::ExpandShapeOp>(
+      loc, RankedTensorType::get({batch, channels, s, s, phaseHeight, phaseWidth}, f32Type),
+      phased, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
+  auto interleavedType =
+      RankedTensorType::get({batch, channels, phaseHeight, s, phaseWidth, s}, f32Type);
+  Value interleaved = b.create<linalg::TransposeOp>(loc, split,
+                                                    emptyLike(b, loc, interleavedType),
+                                                    ArrayRef<int64_t>{0, 1, 4, 2, 5, 3})
+                          ->getResult(0);
+  return b.create<tensor::CollapseShapeOp>(
+      loc, interleaved, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3, 4, 5}});
+}
+
 struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
   Conv2DTransposeLowering(MLIRContext *ctx, StringRef algorithm)
       : OpConversionPattern(ctx), algorithm(algorithm.str()) {}
@@ -456,26 +480,7 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
                   b.create<linalg::YieldOp>(l, sum);
                 })
             .getResult(0);
-    Value out;
-    if (phases == 1) {
-      out = rewriter.create<tensor::CollapseShapeOp>(
-          loc, phased, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-    } else {
-      // [B, O, s, s, OH/s, OW/s] -> [B, O, OH/s, s, OW/s, s] = [B, O, OH, OW].
-      Value split = rewriter.create<tensor::ExpandShapeOp>(
-          loc,
-          RankedTensorType::get({batch, channels, s, s, phaseHeight, phaseWidth}, f32Type),
-          phased, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
-      auto interleavedType =
-          RankedTensorType::get({batch, channels, phaseHeight, s, phaseWidth, s}, f32Type);
-      Value interleaved = rewriter
-                              .create<linalg::TransposeOp>(
-                                  loc, split, emptyLike(rewriter, loc, interleavedType),
-                                  ArrayRef<int64_t>{0, 1, 4, 2, 5, 3})
-                              ->getResult(0);
-      out = rewriter.create<tensor::CollapseShapeOp>(
-          loc, interleaved, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3, 4, 5}});
-    }
+    Value out = interleavePhases(rewriter, loc, phased, s, phaseHeight, phaseWidth);
     rewriter.replaceOp(op, expandLast(rewriter, loc, out, result));
     return success();
   }
