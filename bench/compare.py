@@ -25,6 +25,7 @@ import platform
 import re
 import shutil
 import statistics
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -199,6 +200,29 @@ def ablation(model, work):
     return rows
 
 
+def command_line():
+    """This run's command line as typed, every flag included."""
+    python = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(ROOT) \
+        else sys.executable
+    return " ".join(shlex.quote(arg) for arg in
+                    [python, os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:])
+
+
+def initialization(models):
+    """How each model's parameters start: the same scheme in every framework
+    (vaec draws with its Philox seed, the peers from bench/peers.py's
+    init_params)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import peers  # noqa: E402 (numpy: the venv's)
+    kinds = []
+    for model in models:
+        layers = "Conv2d/ConvTranspose2d and Linear" if peers.MODELS.get(model, {}).get("conv") \
+            else "Linear"
+        kinds.append(f"{model}: PyTorch's default for nn.{layers} (weight and bias uniform in "
+                     "±1/sqrt(fan_in); vaec's own draw, the peers' from NumPy)")
+    return "; ".join(kinds)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
@@ -220,12 +244,12 @@ def main():
              f"Machine: {cpu_model()} ({isa}), {os.cpu_count()} cores, "
              f"{platform.system()} {platform.release()}; "
              f"every framework on {args.threads} threads; {args.epochs} epochs of "
-             f"Fashion-MNIST ({args.data}), batch 128, Adam lr 1e-3, nn.Linear init. "
+             f"Fashion-MNIST ({args.data}), batch 128, Adam lr 1e-3. "
+             f"Initialization: {initialization(args.models.split(','))}. "
              "Samples/s: median of the epochs after the first (shuffling and batching "
              "included). Time to first step: from the process start (vaec: from the "
              "start of the compiler) to the end of the first training step. "
-             "Command: `bench/.venv/bin/python bench/compare.py "
-             f"--epochs {args.epochs}`.", ""]
+             f"Command: `{command_line()}`.", ""]
     # In a child: a process forked from one that imported torch would count
     # this one's memory in its peak RSS.
     versions, _, _ = run([sys.executable, "-c", "import numpy, torch, jax; print("

@@ -201,8 +201,6 @@ private:
                   (options.padLastBatch ? "" : " (--last-batch drop)"));
     epochs = options.epochs > 0 ? options.epochs : d.epochs;
     seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
-    batches = options.padLastBatch ? (trainSet.count + globalBatch - 1) / globalBatch
-                                   : trainSet.count / globalBatch;
     return {};
   }
 
@@ -235,6 +233,9 @@ private:
       return fail(error);
     // Objective and −ELBO differ where beta is not 1 or the KL weight warms up.
     weighted = hyper.beta != 1.0 || hyper.klWarmupEpochs > 0;
+    // (Of the training set left after the validation split.)
+    batches = options.padLastBatch ? (trainSet.count + globalBatch - 1) / globalBatch
+                                   : trainSet.count / globalBatch;
     return {};
   }
 
