@@ -133,8 +133,9 @@ def main():
     run([os.path.join(BIN, "vaec"), "models/mnist_vae.vdl", "-o", mnist])
     for model, library, epochs in (("mnist_vae", mnist, 10), ("conv_vae", conv, 2)):
         command, epoch_lines, seconds = training(work, model, library, epochs)
+        shown = ["vae-train"] + [arg.replace(work + "/", "WORK/") for arg in command[1:]]
         lines += ["", f"## {model}: vae-train for {epochs} epochs on Fashion-MNIST", "",
-                  f"`{' '.join(['vae-train'] + command[1:])}` took {seconds:.1f} s; its epoch "
+                  f"`{' '.join(shown)}` took {seconds:.1f} s; its epoch "
                   "lines:", "", "```"] + epoch_lines + ["```"]
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -10,7 +10,8 @@ namespace vaec {
 
 /// The MLIR stages in order; `so`, `obj`, `asm` and `llvm` continue from
 /// `llvm-dialect` outside MLIR. Fusion works on linalg-on-tensors, so
-/// `fused` comes after `linalg` (DESIGN.md §3 lists it before). `Gpu` (the
+/// `fused` comes after `linalg` (docs/design.md, "The stages and the IR at
+/// each"). `Gpu` (the
 /// outlined kernels and their launches) and `Nvvm` (the kernels in the NVVM
 /// dialect) exist for --target=nvptx only.
 enum class Stage { Vdl, Grad, Linalg, Fused, Memref, Gpu, Nvvm, LLVMDialect };

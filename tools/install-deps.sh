@@ -12,8 +12,8 @@ packages=(
   # Toolchain: LLVM/MLIR 19, clang++-19, its sanitizer/libFuzzer runtime.
   llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 llvm-19-tools
   libclang-rt-19-dev lld-19
-  # Build.
-  cmake ninja-build ccache python3 pkg-config
+  # Build, and the formatter of the house style (CONTRIBUTING.md).
+  cmake ninja-build ccache python3 pkg-config clang-format-19
   # Libraries the project chose.
   libfmt-dev catch2 libcli11-dev xtensor-dev libxsimd-dev zlib1g-dev
   nlohmann-json3-dev libpng-dev

@@ -135,7 +135,37 @@ def check(root):
     return problems
 
 
+def self_test():
+    """The checker on a small tree: what it must accept and what it must not."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        root = pathlib.Path(tmp)
+        (root / "docs").mkdir()
+        (root / "bench" / "results").mkdir(parents=True)
+        (root / "bench" / "results" / "r.md").write_text("| a | 33,552 | 1.42× | 243.42 |\n")
+        cases = {
+            "## A\n\nvaec: 33,552 samples/s, 1.42x JAX ([r](bench/results/r.md)).\n": 0,
+            "## A\n\n[r](bench/results/r.md)\n\n| what | samples/s |\n|---|---:|\n| x | 33552 |\n": 0,
+            "## A\n\nvaec: 33,552 samples/s.\n": 1,                      # no source
+            "## A\n\nvaec: 33,553 samples/s ([r](bench/results/r.md)).\n": 1,  # not in it
+            "## A\n\n[r](bench/results/r.md)\n\n## B\n\ntest −ELBO 243.42\n": 1,  # other section
+            "## A\n\na `600 s` timeout, `--epochs 10`\n\n```\n1.5 ms\n```\n": 0,  # code
+            "## A\n\n| what | ms |\n|---|---:|\n| step | 56 |\n": 1,         # table cell
+            "## A\n\n([r](bench/results/gone.md)) 33,552 samples/s\n": 1,      # missing file
+        }
+        failures = 0
+        for text, expected in cases.items():
+            (root / "README.md").write_text(text)
+            found = len(check(root))
+            if found != expected:
+                failures += 1
+                print(f"self-test: {found} problems, expected {expected}, in:\n{text}")
+        return failures
+
+
 def main():
+    if self_test():
+        return 1
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
                         pathlib.Path(__file__).resolve().parents[2])
     problems = check(root)

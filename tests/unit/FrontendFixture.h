@@ -47,7 +47,7 @@ struct Frontend {
   }
 };
 
-/// The Kingma & Welling model of DESIGN.md §2.
+/// The Kingma & Welling model of README.md and docs/vdl.md (models/mnist_vae.vdl).
 inline const char *kMnistVae = R"(
 model mnist_vae {
   input x: f32[784];

@@ -6,7 +6,7 @@
 
 using namespace vaec;
 
-TEST_CASE("parser builds the model of DESIGN.md", "[parser]") {
+TEST_CASE("parser builds the model of the README", "[parser]") {
   test::Frontend fe(test::kMnistVae);
   REQUIRE(fe.parse());
   const Module &m = fe.module;

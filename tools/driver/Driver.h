@@ -41,7 +41,8 @@ struct DriverOptions {
   bool debugInfo = false;                // -g: line tables back to the VDL source
 };
 
-/// Every stage name DESIGN.md §3 defines, in pipeline order.
+/// Every stage name of docs/design.md ("The stages and the IR at each"), in
+/// pipeline order.
 const std::vector<std::string> &allEmitStages();
 /// The stages this build can stop after.
 const std::vector<std::string> &availableEmitStages();
