@@ -1,7 +1,7 @@
 //===- vaec.cpp - the VDL compiler command line ---------------------------===//
 //
 // Only option parsing lives here (CLI11, which needs exceptions); the
-// pipeline is codegen/Driver.cpp.
+// pipeline is tools/driver/Driver.cpp.
 //
 //===----------------------------------------------------------------------===//
 
