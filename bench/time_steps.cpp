@@ -73,21 +73,18 @@ int main(int argc, char **argv) {
     for (int i = 0; i < repeats; ++i) {
       auto start = std::chrono::steady_clock::now();
       run();
-      seconds.push_back(std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start).count());
+      seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(seconds.begin(), seconds.end());
     return seconds[seconds.size() / 2];
   };
-  double encode = median([&] {
-    model->encode(params.data(), arena.bytes(), x.data(), mu.data(), logvar.data());
-  });
-  double decode = median([&] {
-    model->decode(params.data(), arena.bytes(), eps.data(), out0.data(), out1.data());
-  });
-  double forward = median([&] {
-    model->evalElbo(params.data(), arena.bytes(), x.data(), eps.data(), terms);
-  });
+  double encode = median(
+      [&] { model->encode(params.data(), arena.bytes(), x.data(), mu.data(), logvar.data()); });
+  double decode = median(
+      [&] { model->decode(params.data(), arena.bytes(), eps.data(), out0.data(), out1.data()); });
+  double forward =
+      median([&] { model->evalElbo(params.data(), arena.bytes(), x.data(), eps.data(), terms); });
   // The threads the library's kernels run on: libomp's, where it linked it
   // (vaec without --no-parallel), else the calling thread alone.
   int threads = 1;
@@ -111,8 +108,8 @@ int main(int argc, char **argv) {
   int64_t step = 0;
   std::vector<float> weights = model->exampleWeights(size_t(d.batch));
   double train = median([&] {
-    model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                     eps.data(), weights.data(), ++step, d.defaults, terms);
+    model->trainStep(params.data(), state.data(), arena.bytes(), x.data(), eps.data(),
+                     weights.data(), ++step, d.defaults, terms);
   });
   fmt::print("  train step (vae_train_step): {:.3f} ms, {:.1f} GFLOP/s, {:.0f} steps/s, {:.0f} "
              "samples/s, loss after {} steps {:.3f}\n",

@@ -24,9 +24,9 @@
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
-#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -36,16 +36,16 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/SubsetInsertionOpInterfaceImpl.h"
@@ -54,20 +54,18 @@
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
 void vaec::registerCodegenDialects(DialectRegistry &registry) {
-  registry.insert<vdl::VDLDialect, func::FuncDialect, arith::ArithDialect,
-                  math::MathDialect, tensor::TensorDialect,
-                  linalg::LinalgDialect, memref::MemRefDialect,
-                  scf::SCFDialect, affine::AffineDialect,
-                  bufferization::BufferizationDialect, vector::VectorDialect,
-                  cf::ControlFlowDialect, LLVM::LLVMDialect,
+  registry.insert<vdl::VDLDialect, func::FuncDialect, arith::ArithDialect, math::MathDialect,
+                  tensor::TensorDialect, linalg::LinalgDialect, memref::MemRefDialect,
+                  scf::SCFDialect, affine::AffineDialect, bufferization::BufferizationDialect,
+                  vector::VectorDialect, cf::ControlFlowDialect, LLVM::LLVMDialect,
                   omp::OpenMPDialect, gpu::GPUDialect, NVVM::NVVMDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
@@ -90,8 +88,7 @@ void vaec::registerCodegenDialects(DialectRegistry &registry) {
   registerNVVMDialectTranslation(registry);
 }
 
-void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage,
-                                 const PipelineOptions &options) {
+void vaec::buildLoweringPipeline(OpPassManager &pm, Stage stage, const PipelineOptions &options) {
   buildLoweringPipeline(pm, Stage::Vdl, stage, options);
 }
 
@@ -209,8 +206,7 @@ static void buildGPUPipelineFromKernels(OpPassManager &pm, vaec::Stage from, vae
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
-void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage,
-                                const PipelineOptions &options) {
+void vaec::buildCodegenPipeline(OpPassManager &pm, Stage stage, const PipelineOptions &options) {
   buildCodegenPipeline(pm, Stage::Fused, stage, options);
 }
 
@@ -299,7 +295,8 @@ static void addCPULowering(OpPassManager &pm, const vaec::PipelineOptions &optio
   perFunction.addPass(createApproximateMath());
   // Transfers of more than one row (strided reads of a column block) as
   // straight-line loads rather than a loop over a stack temporary.
-  perFunction.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  perFunction.addPass(
+      createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
   perFunction.addPass(createLowerAffinePass());
   addLoopsToBranches(perFunction);
   perFunction.addPass(createConvertVectorToLLVMPass());

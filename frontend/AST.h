@@ -84,8 +84,7 @@ public:
 
 class NameExpr : public Expr {
 public:
-  NameExpr(llvm::SMLoc loc, std::string name)
-      : Expr(Name, loc), name(std::move(name)) {}
+  NameExpr(llvm::SMLoc loc, std::string name) : Expr(Name, loc), name(std::move(name)) {}
   static bool classof(const Expr *e) { return e->kind == Name; }
   std::string name;
 };
@@ -114,15 +113,12 @@ public:
   /// The resolved argument `i`: a pointer into `args` or null (default).
   Expr *operand(size_t i) const { return i < resolved.size() ? resolved[i] : nullptr; }
   /// The numeric value of argument `i`, whether given or defaulted.
-  double number(size_t i) const {
-    return resolved[i] ? resolved[i]->type.value : defaults[i];
-  }
+  double number(size_t i) const { return resolved[i] ? resolved[i]->type.value : defaults[i]; }
 };
 
 class BinaryExpr : public Expr {
 public:
-  BinaryExpr(llvm::SMLoc loc, char op, std::unique_ptr<Expr> lhs,
-             std::unique_ptr<Expr> rhs)
+  BinaryExpr(llvm::SMLoc loc, char op, std::unique_ptr<Expr> lhs, std::unique_ptr<Expr> rhs)
       : Expr(Binary, loc), op(op), lhs(std::move(lhs)), rhs(std::move(rhs)) {}
   static bool classof(const Expr *e) { return e->kind == Binary; }
   char op; // + - * /
@@ -155,8 +151,8 @@ struct Stmt {
 
 /// `encoder(x) { ... }` or `decoder(z) { ... }`.
 struct Block {
-  llvm::SMLoc loc;      // the keyword
-  llvm::SMLoc endLoc;   // the closing brace
+  llvm::SMLoc loc;    // the keyword
+  llvm::SMLoc endLoc; // the closing brace
   std::string param;
   llvm::SMLoc paramLoc;
   std::vector<Stmt> stmts;
@@ -233,8 +229,7 @@ struct Module {
 };
 
 /// Prints the (annotated) tree, one node a line, with `@line:col` locations.
-void dumpAST(const Module &module, llvm::SourceMgr &sourceMgr,
-             llvm::raw_ostream &os);
+void dumpAST(const Module &module, llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os);
 
 } // namespace vaec
 

@@ -12,15 +12,12 @@ namespace {
 
 class Dumper {
 public:
-  Dumper(llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os)
-      : sourceMgr(sourceMgr), os(os) {}
+  Dumper(llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os) : sourceMgr(sourceMgr), os(os) {}
 
   void dump(const Module &module);
 
 private:
-  llvm::raw_ostream &line(unsigned indent) {
-    return os.indent(2 * indent);
-  }
+  llvm::raw_ostream &line(unsigned indent) { return os.indent(2 * indent); }
   std::string at(llvm::SMLoc loc) {
     if (!loc.isValid())
       return "";
@@ -30,8 +27,7 @@ private:
   std::string typeSuffix(const Expr &expr) {
     if (expr.type.kind == SemaType::Unknown)
       return "";
-    if (expr.type.kind == SemaType::Number &&
-        expr.getKind() == Expr::Number)
+    if (expr.type.kind == SemaType::Number && expr.getKind() == Expr::Number)
       return "";
     return " : " + expr.type.str();
   }
@@ -42,8 +38,7 @@ private:
   llvm::raw_ostream &os;
 };
 
-void Dumper::dumpExpr(const Expr &expr, unsigned indent,
-                      llvm::StringRef prefix) {
+void Dumper::dumpExpr(const Expr &expr, unsigned indent, llvm::StringRef prefix) {
   line(indent) << prefix;
   switch (expr.getKind()) {
   case Expr::Number:
@@ -77,12 +72,10 @@ void Dumper::dumpExpr(const Expr &expr, unsigned indent,
       dumpExpr(*element, indent + 1);
   if (auto *call = llvm::dyn_cast<CallExpr>(&expr))
     for (const Argument &arg : call->args)
-      dumpExpr(*arg.value, indent + 1,
-               arg.keyword.empty() ? std::string() : arg.keyword + " = ");
+      dumpExpr(*arg.value, indent + 1, arg.keyword.empty() ? std::string() : arg.keyword + " = ");
 }
 
-void Dumper::dumpBlock(llvm::StringRef name, const Block &block,
-                       unsigned indent) {
+void Dumper::dumpBlock(llvm::StringRef name, const Block &block, unsigned indent) {
   line(indent) << name << "(" << block.param << ")" << at(block.loc) << "\n";
   for (const Stmt &stmt : block.stmts) {
     if (stmt.isReturn)
@@ -96,8 +89,7 @@ void Dumper::dumpBlock(llvm::StringRef name, const Block &block,
 void Dumper::dump(const Module &module) {
   os << "Model " << module.name << at(module.loc) << "\n";
   if (module.input) {
-    line(1) << "Input " << module.input->name << " : "
-            << module.input->elementType;
+    line(1) << "Input " << module.input->name << " : " << module.input->elementType;
     os << "[";
     llvm::interleaveComma(module.input->shape, os);
     os << "]" << at(module.input->loc) << "\n";
@@ -127,7 +119,6 @@ void Dumper::dump(const Module &module) {
 
 } // namespace
 
-void vaec::dumpAST(const Module &module, llvm::SourceMgr &sourceMgr,
-                   llvm::raw_ostream &os) {
+void vaec::dumpAST(const Module &module, llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os) {
   Dumper(sourceMgr, os).dump(module);
 }

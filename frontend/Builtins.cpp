@@ -6,15 +6,16 @@ namespace vaec::sema {
 
 const std::vector<BuiltinSpec> &expressionBuiltins() {
   static const std::vector<BuiltinSpec> specs = {
-      {"dense", BuiltinSpec::Layer,
-       {{"x", ArgKind::Tensor}, {"units", ArgKind::Count}}},
-      {"conv2d", BuiltinSpec::Conv,
+      {"dense", BuiltinSpec::Layer, {{"x", ArgKind::Tensor}, {"units", ArgKind::Count}}},
+      {"conv2d",
+       BuiltinSpec::Conv,
        {{"x", ArgKind::Tensor},
         {"filters", ArgKind::Count},
         {"kernel", ArgKind::Count, 3},
         {"stride", ArgKind::Count, 1},
         {"padding", ArgKind::Offset, 0}}},
-      {"conv2d_transpose", BuiltinSpec::Conv,
+      {"conv2d_transpose",
+       BuiltinSpec::Conv,
        {{"x", ArgKind::Tensor},
         {"filters", ArgKind::Count},
         {"kernel", ArgKind::Count, 3},
@@ -29,14 +30,16 @@ const std::vector<BuiltinSpec> &expressionBuiltins() {
       {"softplus", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
       {"exp", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
       {"log", BuiltinSpec::Elementwise, {{"x", ArgKind::TensorOrNumber}}},
-      {"leaky_relu", BuiltinSpec::Elementwise,
+      {"leaky_relu",
+       BuiltinSpec::Elementwise,
        {{"x", ArgKind::TensorOrNumber}, {"alpha", ArgKind::Number, 0.01}}},
-      {"elu", BuiltinSpec::Elementwise,
+      {"elu",
+       BuiltinSpec::Elementwise,
        {{"x", ArgKind::TensorOrNumber}, {"alpha", ArgKind::Number, 1.0}}},
-      {"normal", BuiltinSpec::Distribution,
-       {{"mu", ArgKind::Tensor}, {"logvar", ArgKind::Tensor}}},
+      {"normal", BuiltinSpec::Distribution, {{"mu", ArgKind::Tensor}, {"logvar", ArgKind::Tensor}}},
       {"bernoulli", BuiltinSpec::Distribution, {{"logits", ArgKind::Tensor}}},
-      {"gaussian", BuiltinSpec::Distribution,
+      {"gaussian",
+       BuiltinSpec::Distribution,
        {{"mean", ArgKind::Tensor},
         {"logvar", ArgKind::Tensor, kOptional},
         {"sigma", ArgKind::Number, kOptional}}},
@@ -45,23 +48,25 @@ const std::vector<BuiltinSpec> &expressionBuiltins() {
 }
 
 const BuiltinSpec kPriorNormal = {
-    "normal", BuiltinSpec::Distribution,
-    {{"mean", ArgKind::Number}, {"std", ArgKind::Number}}};
+    "normal", BuiltinSpec::Distribution, {{"mean", ArgKind::Number}, {"std", ArgKind::Number}}};
 
 const std::vector<BuiltinSpec> &optimizerBuiltins() {
   static const std::vector<BuiltinSpec> specs = {
-      {"adam", BuiltinSpec::Elementwise,
+      {"adam",
+       BuiltinSpec::Elementwise,
        {{"lr", ArgKind::Number, 1e-3},
         {"beta1", ArgKind::Number, 0.9},
         {"beta2", ArgKind::Number, 0.999},
         {"eps", ArgKind::Number, 1e-8}}},
-      {"adamw", BuiltinSpec::Elementwise,
+      {"adamw",
+       BuiltinSpec::Elementwise,
        {{"lr", ArgKind::Number, 1e-3},
         {"beta1", ArgKind::Number, 0.9},
         {"beta2", ArgKind::Number, 0.999},
         {"eps", ArgKind::Number, 1e-8},
         {"weight_decay", ArgKind::Number, 0.01}}},
-      {"sgd", BuiltinSpec::Elementwise,
+      {"sgd",
+       BuiltinSpec::Elementwise,
        {{"lr", ArgKind::Number}, {"momentum", ArgKind::Number, 0.0}}},
   };
   return specs;
@@ -70,9 +75,11 @@ const std::vector<BuiltinSpec> &optimizerBuiltins() {
 const std::vector<BuiltinSpec> &scheduleBuiltins() {
   static const std::vector<BuiltinSpec> specs = {
       {"constant", BuiltinSpec::Elementwise, {{"warmup", ArgKind::Number, 0.0}}},
-      {"cosine", BuiltinSpec::Elementwise,
+      {"cosine",
+       BuiltinSpec::Elementwise,
        {{"warmup", ArgKind::Number, 0.0}, {"min_lr", ArgKind::Number, 0.0}}},
-      {"step", BuiltinSpec::Elementwise,
+      {"step",
+       BuiltinSpec::Elementwise,
        {{"every", ArgKind::Number},
         {"gamma", ArgKind::Number, 0.1},
         {"warmup", ArgKind::Number, 0.0}}},
@@ -80,12 +87,11 @@ const std::vector<BuiltinSpec> &scheduleBuiltins() {
   return specs;
 }
 
-const BuiltinSpec kElboLoss = {
-    "elbo", BuiltinSpec::Elementwise,
-    {{"beta", ArgKind::Number, 1.0}, {"warmup", ArgKind::Number, 0.0}}};
+const BuiltinSpec kElboLoss = {"elbo",
+                               BuiltinSpec::Elementwise,
+                               {{"beta", ArgKind::Number, 1.0}, {"warmup", ArgKind::Number, 0.0}}};
 
-const BuiltinSpec *findBuiltin(const std::vector<BuiltinSpec> &specs,
-                               llvm::StringRef name) {
+const BuiltinSpec *findBuiltin(const std::vector<BuiltinSpec> &specs, llvm::StringRef name) {
   for (const BuiltinSpec &spec : specs)
     if (name == spec.name)
       return &spec;
@@ -108,8 +114,6 @@ int64_t numElements(const std::vector<int64_t> &shape) {
   return elements;
 }
 
-bool isIntegral(double value) {
-  return std::isfinite(value) && value == std::floor(value);
-}
+bool isIntegral(double value) { return std::isfinite(value) && value == std::floor(value); }
 
 } // namespace vaec::sema

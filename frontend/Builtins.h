@@ -60,16 +60,14 @@ extern const BuiltinSpec kElboLoss;
 const BuiltinSpec *findBuiltin(const std::vector<BuiltinSpec> &specs, llvm::StringRef name);
 
 /// " (did you mean 'relu'?)" when a candidate is within two edits.
-template <typename Range>
-std::string suggestion(llvm::StringRef name, const Range &candidates) {
+template <typename Range> std::string suggestion(llvm::StringRef name, const Range &candidates) {
   std::string best;
   unsigned bestDistance = 3;
   for (llvm::StringRef candidate : candidates) {
     unsigned distance = name.edit_distance(candidate, true, bestDistance);
     // Only suggest when the edit is small against the name (`q` is not a
     // typo of `x`).
-    if (distance < bestDistance && candidate != name &&
-        2 * distance <= name.size()) {
+    if (distance < bestDistance && candidate != name && 2 * distance <= name.size()) {
       bestDistance = distance;
       best = candidate.str();
     }
@@ -80,8 +78,7 @@ std::string suggestion(llvm::StringRef name, const Range &candidates) {
 /// suggestion(), or where no candidate is close, all of them: "; the
 /// parameters of 'leaky_relu' are: x, alpha".
 template <typename Range>
-std::string suggestionOrList(llvm::StringRef name, const Range &candidates,
-                             llvm::StringRef what) {
+std::string suggestionOrList(llvm::StringRef name, const Range &candidates, llvm::StringRef what) {
   std::string close = suggestion(name, candidates);
   if (!close.empty() || std::begin(candidates) == std::end(candidates))
     return close;

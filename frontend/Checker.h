@@ -29,8 +29,7 @@ struct Binding {
 
 class Checker {
 public:
-  Checker(Module &module, DiagnosticEngine &diags)
-      : module(module), diags(diags) {}
+  Checker(Module &module, DiagnosticEngine &diags) : module(module), diags(diags) {}
 
   void run(std::optional<int64_t> batchOverride);
 
@@ -50,8 +49,7 @@ private:
   /// Binds `call`'s arguments to `spec`'s parameters and checks their kinds.
   bool bindArguments(CallExpr &call, const BuiltinSpec &spec);
   SemaType checkConstant(Expr &expr, llvm::StringRef what);
-  std::optional<int64_t> checkCount(Expr &expr, llvm::StringRef what,
-                                    int64_t min, int64_t max);
+  std::optional<int64_t> checkCount(Expr &expr, llvm::StringRef what, int64_t min, int64_t max);
   std::string newParamName(llvm::StringRef label);
   SemaType checkConv(CallExpr &call);
 

@@ -10,8 +10,7 @@ using namespace vaec;
 void DiagnosticEngine::error(llvm::SMLoc loc, const llvm::Twine &message) {
   ++numErrors;
   auto [line, col] = sourceMgr.getLineAndColumn(loc);
-  log.push_back(std::to_string(line) + ":" + std::to_string(col) +
-                ": error: " + message.str());
+  log.push_back(std::to_string(line) + ":" + std::to_string(col) + ": error: " + message.str());
   if (numErrors <= kMaxPrintedErrors)
     sourceMgr.PrintMessage(os, loc, llvm::SourceMgr::DK_Error, message);
 }
@@ -23,6 +22,5 @@ void DiagnosticEngine::note(llvm::SMLoc loc, const llvm::Twine &message) {
 
 void DiagnosticEngine::finish() {
   if (numErrors > kMaxPrintedErrors)
-    os << numErrors << " errors in total; the first " << kMaxPrintedErrors
-       << " are shown\n";
+    os << numErrors << " errors in total; the first " << kMaxPrintedErrors << " are shown\n";
 }

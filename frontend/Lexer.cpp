@@ -9,23 +9,40 @@ using namespace vaec;
 
 llvm::StringRef vaec::spelling(TokenKind kind) {
   switch (kind) {
-  case TokenKind::Eof: return "end of file";
-  case TokenKind::Identifier: return "identifier";
-  case TokenKind::Number: return "number";
-  case TokenKind::LBrace: return "'{'";
-  case TokenKind::RBrace: return "'}'";
-  case TokenKind::LParen: return "'('";
-  case TokenKind::RParen: return "')'";
-  case TokenKind::LBracket: return "'['";
-  case TokenKind::RBracket: return "']'";
-  case TokenKind::Comma: return "','";
-  case TokenKind::Semicolon: return "';'";
-  case TokenKind::Colon: return "':'";
-  case TokenKind::Equal: return "'='";
-  case TokenKind::Plus: return "'+'";
-  case TokenKind::Minus: return "'-'";
-  case TokenKind::Star: return "'*'";
-  case TokenKind::Slash: return "'/'";
+  case TokenKind::Eof:
+    return "end of file";
+  case TokenKind::Identifier:
+    return "identifier";
+  case TokenKind::Number:
+    return "number";
+  case TokenKind::LBrace:
+    return "'{'";
+  case TokenKind::RBrace:
+    return "'}'";
+  case TokenKind::LParen:
+    return "'('";
+  case TokenKind::RParen:
+    return "')'";
+  case TokenKind::LBracket:
+    return "'['";
+  case TokenKind::RBracket:
+    return "']'";
+  case TokenKind::Comma:
+    return "','";
+  case TokenKind::Semicolon:
+    return "';'";
+  case TokenKind::Colon:
+    return "':'";
+  case TokenKind::Equal:
+    return "'='";
+  case TokenKind::Plus:
+    return "'+'";
+  case TokenKind::Minus:
+    return "'-'";
+  case TokenKind::Star:
+    return "'*'";
+  case TokenKind::Slash:
+    return "'/'";
   }
   return "token";
 }
@@ -33,8 +50,7 @@ llvm::StringRef vaec::spelling(TokenKind kind) {
 void Lexer::skipWhitespaceAndComments() {
   while (cur != end) {
     char c = *cur;
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-        c == '\v') {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
       ++cur;
     } else if (c == '#' || (c == '/' && cur + 1 != end && cur[1] == '/')) {
       while (cur != end && *cur != '\n')
@@ -79,29 +95,44 @@ Token Lexer::next() {
       return make(TokenKind::Number, start);
     }
     switch (c) {
-    case '{': return make(TokenKind::LBrace, start);
-    case '}': return make(TokenKind::RBrace, start);
-    case '(': return make(TokenKind::LParen, start);
-    case ')': return make(TokenKind::RParen, start);
-    case '[': return make(TokenKind::LBracket, start);
-    case ']': return make(TokenKind::RBracket, start);
-    case ',': return make(TokenKind::Comma, start);
-    case ';': return make(TokenKind::Semicolon, start);
-    case ':': return make(TokenKind::Colon, start);
-    case '=': return make(TokenKind::Equal, start);
-    case '+': return make(TokenKind::Plus, start);
-    case '-': return make(TokenKind::Minus, start);
-    case '*': return make(TokenKind::Star, start);
-    case '/': return make(TokenKind::Slash, start);
-    default: break;
+    case '{':
+      return make(TokenKind::LBrace, start);
+    case '}':
+      return make(TokenKind::RBrace, start);
+    case '(':
+      return make(TokenKind::LParen, start);
+    case ')':
+      return make(TokenKind::RParen, start);
+    case '[':
+      return make(TokenKind::LBracket, start);
+    case ']':
+      return make(TokenKind::RBracket, start);
+    case ',':
+      return make(TokenKind::Comma, start);
+    case ';':
+      return make(TokenKind::Semicolon, start);
+    case ':':
+      return make(TokenKind::Colon, start);
+    case '=':
+      return make(TokenKind::Equal, start);
+    case '+':
+      return make(TokenKind::Plus, start);
+    case '-':
+      return make(TokenKind::Minus, start);
+    case '*':
+      return make(TokenKind::Star, start);
+    case '/':
+      return make(TokenKind::Slash, start);
+    default:
+      break;
     }
     auto byte = static_cast<unsigned char>(c);
     if (llvm::isPrint(c))
       diags.error(llvm::SMLoc::getFromPointer(start),
                   llvm::Twine("unexpected character '") + llvm::Twine(c) + "'");
     else
-      diags.error(llvm::SMLoc::getFromPointer(start),
-                  "unexpected byte 0x" + llvm::toHex(llvm::ArrayRef(byte)) +
-                      " (VDL source is ASCII)");
+      diags.error(llvm::SMLoc::getFromPointer(start), "unexpected byte 0x" +
+                                                          llvm::toHex(llvm::ArrayRef(byte)) +
+                                                          " (VDL source is ASCII)");
   }
 }

@@ -37,10 +37,8 @@ struct EmittedDistribution {
 
 class Generator {
 public:
-  Generator(MLIRContext &context, const Module &module,
-            llvm::SourceMgr &sourceMgr)
-      : builder(&context), module(module), sourceMgr(sourceMgr),
-        batch(module.train.batch) {}
+  Generator(MLIRContext &context, const Module &module, llvm::SourceMgr &sourceMgr)
+      : builder(&context), module(module), sourceMgr(sourceMgr), batch(module.train.batch) {}
 
   OwningOpRef<ModuleOp> run();
 
@@ -60,19 +58,15 @@ private:
 
   /// Creates `name(params..., inputs...)` and binds the parameters. Returns
   /// the entry block's trailing (non-parameter) arguments.
-  func::FuncOp createFunction(StringRef name, llvm::SMLoc smLoc,
-                              bool encoderParams, bool decoderParams,
-                              ArrayRef<std::pair<StringRef, RankedTensorType>>
-                                  inputs,
+  func::FuncOp createFunction(StringRef name, llvm::SMLoc smLoc, bool encoderParams,
+                              bool decoderParams,
+                              ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
                               SmallVectorImpl<Value> &inputValues);
   /// Creates the function, fills it with `body(inputs)`, returns what the
   /// body yields and sets the result types.
-  void emitFunction(
-      StringRef name, llvm::SMLoc smLoc, bool encoderParams,
-      bool decoderParams,
-      ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
-      function_ref<std::pair<SmallVector<Value>, Location>(ArrayRef<Value>)>
-          body);
+  void emitFunction(StringRef name, llvm::SMLoc smLoc, bool encoderParams, bool decoderParams,
+                    ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
+                    function_ref<std::pair<SmallVector<Value>, Location>(ArrayRef<Value>)> body);
   /// Per-example log-likelihood and KL of a batch, and where they come from.
   struct PerExample {
     Value logProb, kl;
@@ -86,8 +80,8 @@ private:
   EmittedDistribution emitBlock(const vaec::Block &block, Value argument);
   Value emit(const Expr &expr);
   Value splat(double value, Type type, Location location) {
-    return builder.create<vdl::ConstantOp>(
-        location, type, builder.getF32FloatAttr(static_cast<float>(value)));
+    return builder.create<vdl::ConstantOp>(location, type,
+                                           builder.getF32FloatAttr(static_cast<float>(value)));
   }
 
   OpBuilder builder;
@@ -98,10 +92,10 @@ private:
   DenseMap<int, Value> paramValues;
 };
 
-func::FuncOp Generator::createFunction(
-    StringRef name, llvm::SMLoc smLoc, bool encoderParams, bool decoderParams,
-    ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
-    SmallVectorImpl<Value> &inputValues) {
+func::FuncOp Generator::createFunction(StringRef name, llvm::SMLoc smLoc, bool encoderParams,
+                                       bool decoderParams,
+                                       ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
+                                       SmallVectorImpl<Value> &inputValues) {
   MLIRContext *ctx = builder.getContext();
   SmallVector<int> used;
   for (int i = 0, e = static_cast<int>(module.params.size()); i < e; ++i)
@@ -114,20 +108,18 @@ func::FuncOp Generator::createFunction(
     const Param &param = module.params[i];
     argTypes.push_back(paramType(param));
     NamedAttribute attrs[] = {
-        builder.getNamedAttr(vdl::VDLDialect::kParamAttrName,
-                             builder.getStringAttr(param.name)),
+        builder.getNamedAttr(vdl::VDLDialect::kParamAttrName, builder.getStringAttr(param.name)),
         builder.getNamedAttr(vdl::VDLDialect::kInitAttrName,
                              vdl::UniformFanInAttr::get(ctx, param.fanIn))};
     argAttrs.push_back(builder.getDictionaryAttr(attrs));
   }
   for (auto &[inputName, type] : inputs) {
     argTypes.push_back(type);
-    argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
-        vdl::VDLDialect::kInputAttrName, builder.getStringAttr(inputName))));
+    argAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr(vdl::VDLDialect::kInputAttrName, builder.getStringAttr(inputName))));
   }
 
-  auto func = builder.create<func::FuncOp>(
-      loc(smLoc), name, builder.getFunctionType(argTypes, {}));
+  auto func = builder.create<func::FuncOp>(loc(smLoc), name, builder.getFunctionType(argTypes, {}));
   func.setAllArgAttrs(argAttrs);
   mlir::Block *entry = func.addEntryBlock();
   paramValues.clear();
@@ -150,22 +142,24 @@ Value Generator::emit(const Expr &expr) {
   case Expr::Name:
     return scope.lookup(llvm::cast<NameExpr>(expr).name);
   case Expr::Negate:
-    return builder.create<vdl::NegOp>(
-        location, emit(*llvm::cast<NegateExpr>(expr).operand));
+    return builder.create<vdl::NegOp>(location, emit(*llvm::cast<NegateExpr>(expr).operand));
   case Expr::Binary: {
     auto &binary = llvm::cast<BinaryExpr>(expr);
     Type type = batched(expr.type.shape);
     auto operand = [&](const Expr &side) {
-      return side.type.kind == SemaType::Number
-                 ? splat(side.type.value, type, loc(side.loc))
-                 : emit(side);
+      return side.type.kind == SemaType::Number ? splat(side.type.value, type, loc(side.loc))
+                                                : emit(side);
     };
     Value lhs = operand(*binary.lhs), rhs = operand(*binary.rhs);
     switch (binary.op) {
-    case '+': return builder.create<vdl::AddOp>(location, lhs, rhs);
-    case '-': return builder.create<vdl::SubOp>(location, lhs, rhs);
-    case '*': return builder.create<vdl::MulOp>(location, lhs, rhs);
-    default: return builder.create<vdl::DivOp>(location, lhs, rhs);
+    case '+':
+      return builder.create<vdl::AddOp>(location, lhs, rhs);
+    case '-':
+      return builder.create<vdl::SubOp>(location, lhs, rhs);
+    case '*':
+      return builder.create<vdl::MulOp>(location, lhs, rhs);
+    default:
+      return builder.create<vdl::DivOp>(location, lhs, rhs);
     }
   }
   case Expr::Call:
@@ -177,8 +171,7 @@ Value Generator::emit(const Expr &expr) {
   StringRef callee = call.callee;
   if (callee == "dense") {
     Value input = emit(*call.operand(0));
-    return builder.create<vdl::DenseOp>(location, input,
-                                        paramValues.lookup(call.paramIndex),
+    return builder.create<vdl::DenseOp>(location, input, paramValues.lookup(call.paramIndex),
                                         paramValues.lookup(call.paramIndex + 1));
   }
   if (callee == "conv2d" || callee == "conv2d_transpose") {
@@ -192,18 +185,24 @@ Value Generator::emit(const Expr &expr) {
     if (callee == "conv2d")
       return builder.create<vdl::Conv2DOp>(location, type, input, filter, bias, integer(3),
                                            integer(4));
-    return builder.create<vdl::Conv2DTransposeOp>(location, type, input, filter, bias,
-                                                  integer(3), integer(4), integer(5));
+    return builder.create<vdl::Conv2DTransposeOp>(location, type, input, filter, bias, integer(3),
+                                                  integer(4), integer(5));
   }
   Value x = emit(*call.operand(0));
   if (callee == "flatten" || callee == "reshape")
     return builder.create<vdl::ReshapeOp>(location, batched(expr.type.shape), x);
-  if (callee == "relu") return builder.create<vdl::ReluOp>(location, x);
-  if (callee == "tanh") return builder.create<vdl::TanhOp>(location, x);
-  if (callee == "sigmoid") return builder.create<vdl::SigmoidOp>(location, x);
-  if (callee == "softplus") return builder.create<vdl::SoftplusOp>(location, x);
-  if (callee == "exp") return builder.create<vdl::ExpOp>(location, x);
-  if (callee == "log") return builder.create<vdl::LogOp>(location, x);
+  if (callee == "relu")
+    return builder.create<vdl::ReluOp>(location, x);
+  if (callee == "tanh")
+    return builder.create<vdl::TanhOp>(location, x);
+  if (callee == "sigmoid")
+    return builder.create<vdl::SigmoidOp>(location, x);
+  if (callee == "softplus")
+    return builder.create<vdl::SoftplusOp>(location, x);
+  if (callee == "exp")
+    return builder.create<vdl::ExpOp>(location, x);
+  if (callee == "log")
+    return builder.create<vdl::LogOp>(location, x);
   auto alpha = builder.getF32FloatAttr(static_cast<float>(call.number(1)));
   if (callee == "leaky_relu")
     return builder.create<vdl::LeakyReluOp>(location, x, alpha);
@@ -234,16 +233,13 @@ EmittedDistribution Generator::emitBlock(const vaec::Block &block, Value argumen
 void Generator::emitFunction(
     StringRef name, llvm::SMLoc smLoc, bool encoderParams, bool decoderParams,
     ArrayRef<std::pair<StringRef, RankedTensorType>> inputs,
-    function_ref<std::pair<SmallVector<Value>, Location>(ArrayRef<Value>)>
-        body) {
+    function_ref<std::pair<SmallVector<Value>, Location>(ArrayRef<Value>)> body) {
   OpBuilder::InsertionGuard guard(builder);
   SmallVector<Value> inputValues;
-  auto func = createFunction(name, smLoc, encoderParams, decoderParams, inputs,
-                             inputValues);
+  auto func = createFunction(name, smLoc, encoderParams, decoderParams, inputs, inputValues);
   auto [results, returnLoc] = body(inputValues);
   builder.create<func::ReturnOp>(returnLoc, results);
-  func.setType(builder.getFunctionType(func.getArgumentTypes(),
-                                       ValueRange(results).getTypes()));
+  func.setType(builder.getFunctionType(func.getArgumentTypes(), ValueRange(results).getTypes()));
 }
 
 Generator::PerExample Generator::emitPerExample(Value x, Value eps) {
@@ -252,9 +248,9 @@ Generator::PerExample Generator::emitPerExample(Value x, Value eps) {
   Value mu = posterior.values[0], logvar = posterior.values[1];
   Value z = builder.create<vdl::ReparameterizeOp>(postLoc, mu, logvar, eps);
   Location priorLoc = loc(module.priorLoc);
-  Value kl = builder.create<vdl::KLNormalOp>(
-      priorLoc, mu, logvar, static_cast<float>(module.priorMean),
-      static_cast<float>(module.priorStd));
+  Value kl =
+      builder.create<vdl::KLNormalOp>(priorLoc, mu, logvar, static_cast<float>(module.priorMean),
+                                      static_cast<float>(module.priorStd));
 
   EmittedDistribution likelihood = emitBlock(*module.decoder, z);
   Location llLoc = loc(likelihood.call->loc);
@@ -262,41 +258,36 @@ Generator::PerExample Generator::emitPerExample(Value x, Value eps) {
   if (likelihood.kind == "bernoulli")
     logProb = builder.create<vdl::BernoulliLogProbOp>(llLoc, likelihood.values[0], x);
   else if (likelihood.values.size() == 2)
-    logProb = builder.create<vdl::GaussianLogProbOp>(
-        llLoc, likelihood.values[0], likelihood.values[1], x);
+    logProb = builder.create<vdl::GaussianLogProbOp>(llLoc, likelihood.values[0],
+                                                     likelihood.values[1], x);
   else
     logProb = builder.create<vdl::GaussianFixedLogProbOp>(
-        llLoc, likelihood.values[0], x,
-        static_cast<float>(likelihood.call->number(2)));
+        llLoc, likelihood.values[0], x, static_cast<float>(likelihood.call->number(2)));
   return {logProb, kl, llLoc, priorLoc};
 }
 
-std::pair<SmallVector<Value>, Location> Generator::emitLoss(Value x,
-                                                            Value eps) {
+std::pair<SmallVector<Value>, Location> Generator::emitLoss(Value x, Value eps) {
   PerExample terms = emitPerExample(x, eps);
   Location lossLoc = loc(module.loc);
   Value meanLogProb = builder.create<vdl::ReduceMeanOp>(terms.llLoc, terms.logProb);
   Value meanKL = builder.create<vdl::ReduceMeanOp>(terms.klLoc, terms.kl);
   Value beta = builder.create<vdl::ConstantOp>(
-      lossLoc, meanKL.getType(),
-      builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
+      lossLoc, meanKL.getType(), builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
   Value loss = builder.create<vdl::ElboOp>(lossLoc, meanLogProb, meanKL, beta);
   Value reconstruction = builder.create<vdl::NegOp>(terms.llLoc, meanLogProb);
   SmallVector<Value> results{loss, reconstruction, meanKL};
   return {results, lossLoc};
 }
 
-std::pair<SmallVector<Value>, Location> Generator::emitScore(Value x,
-                                                             Value eps) {
+std::pair<SmallVector<Value>, Location> Generator::emitScore(Value x, Value eps) {
   // Per example: reconstruction = -log p(x|z), kl, loss = rec + beta kl.
   PerExample terms = emitPerExample(x, eps);
   Location lossLoc = loc(module.loc);
   Value reconstruction = builder.create<vdl::NegOp>(terms.llLoc, terms.logProb);
   Value beta = builder.create<vdl::ConstantOp>(
-      lossLoc, terms.kl.getType(),
-      builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
-  Value loss = builder.create<vdl::AddOp>(
-      lossLoc, reconstruction, builder.create<vdl::MulOp>(lossLoc, terms.kl, beta));
+      lossLoc, terms.kl.getType(), builder.getF32FloatAttr(static_cast<float>(module.train.beta)));
+  Value loss = builder.create<vdl::AddOp>(lossLoc, reconstruction,
+                                          builder.create<vdl::MulOp>(lossLoc, terms.kl, beta));
   SmallVector<Value> results{loss, reconstruction, terms.kl};
   return {results, lossLoc};
 }
@@ -321,8 +312,7 @@ OwningOpRef<ModuleOp> Generator::run() {
       builder.getNamedAttr("warmup", builder.getI64IntegerAttr(train.warmup)),
       builder.getNamedAttr("seed", builder.getI64IntegerAttr(train.seed)),
   };
-  top->setAttr(vdl::VDLDialect::kTrainAttrName,
-               builder.getDictionaryAttr(settings));
+  top->setAttr(vdl::VDLDialect::kTrainAttrName, builder.getDictionaryAttr(settings));
   builder.setInsertionPointToEnd(top.getBody());
 
   RankedTensorType xType = batched(module.input->shape);
@@ -331,23 +321,17 @@ OwningOpRef<ModuleOp> Generator::run() {
 
   emitFunction("encode", module.encoder->loc, true, false, {{xName, xType}},
                [&](ArrayRef<Value> inputs) {
-                 EmittedDistribution posterior =
-                     emitBlock(*module.encoder, inputs[0]);
-                 return std::make_pair(posterior.values,
-                                       loc(posterior.call->loc));
+                 EmittedDistribution posterior = emitBlock(*module.encoder, inputs[0]);
+                 return std::make_pair(posterior.values, loc(posterior.call->loc));
                });
   emitFunction("decode", module.decoder->loc, false, true, {{zName, zType}},
                [&](ArrayRef<Value> inputs) {
-                 EmittedDistribution likelihood =
-                     emitBlock(*module.decoder, inputs[0]);
-                 return std::make_pair(likelihood.values,
-                                       loc(likelihood.call->loc));
+                 EmittedDistribution likelihood = emitBlock(*module.decoder, inputs[0]);
+                 return std::make_pair(likelihood.values, loc(likelihood.call->loc));
                });
-  emitFunction("loss", module.loc, true, true,
-               {{xName, xType}, {"eps", zType}},
+  emitFunction("loss", module.loc, true, true, {{xName, xType}, {"eps", zType}},
                [&](ArrayRef<Value> inputs) { return emitLoss(inputs[0], inputs[1]); });
-  emitFunction("score", module.loc, true, true,
-               {{xName, xType}, {"eps", zType}},
+  emitFunction("score", module.loc, true, true, {{xName, xType}, {"eps", zType}},
                [&](ArrayRef<Value> inputs) { return emitScore(inputs[0], inputs[1]); });
   return owned;
 }

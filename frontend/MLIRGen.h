@@ -13,8 +13,7 @@ namespace vaec {
 /// Emits `@loss`, `@encode` and `@decode` for a module that passed Sema.
 /// Every op carries a FileLineColLoc into the `.vdl` file. The result is not
 /// yet verified; the caller runs the verifier (or a pass pipeline).
-mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context,
-                                          const Module &module,
+mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context, const Module &module,
                                           llvm::SourceMgr &sourceMgr);
 
 } // namespace vaec

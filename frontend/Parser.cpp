@@ -28,15 +28,13 @@ using llvm::SMLoc;
 bool Parser::expect(TokenKind kind, llvm::StringRef context) {
   if (consumeIf(kind))
     return true;
-  diags.error(tok.loc(), "expected " + spelling(kind) + " " + context +
-                             ", found " +
-                             (tok.is(TokenKind::Eof) ? spelling(tok.kind).str()
-                                                     : "'" + tok.text.str() + "'"));
+  diags.error(tok.loc(),
+              "expected " + spelling(kind) + " " + context + ", found " +
+                  (tok.is(TokenKind::Eof) ? spelling(tok.kind).str() : "'" + tok.text.str() + "'"));
   return false;
 }
 
-bool Parser::expectIdentifier(llvm::StringRef what, std::string &name,
-                              SMLoc &loc) {
+bool Parser::expectIdentifier(llvm::StringRef what, std::string &name, SMLoc &loc) {
   loc = tok.loc();
   if (tok.is(TokenKind::Identifier)) {
     name = tok.text.str();
@@ -49,8 +47,7 @@ bool Parser::expectIdentifier(llvm::StringRef what, std::string &name,
 void Parser::recover() {
   unsigned depth = 0;
   while (!tok.is(TokenKind::Eof)) {
-    if (tok.is(TokenKind::LBrace) || tok.is(TokenKind::LParen) ||
-        tok.is(TokenKind::LBracket)) {
+    if (tok.is(TokenKind::LBrace) || tok.is(TokenKind::LParen) || tok.is(TokenKind::LBracket)) {
       ++depth;
     } else if (tok.is(TokenKind::RParen) || tok.is(TokenKind::RBracket)) {
       if (depth)
@@ -76,8 +73,7 @@ Module Parser::parseModule() {
     } else if (tok.isIdentifier("train")) {
       parseTrain(module);
     } else {
-      diags.error(tok.loc(), "expected 'model' or 'train' at top level, found '" +
-                                 tok.text + "'");
+      diags.error(tok.loc(), "expected 'model' or 'train' at top level, found '" + tok.text + "'");
       recover();
       consumeIf(TokenKind::RBrace);
     }
@@ -89,8 +85,7 @@ void Parser::parseModel(Module &module) {
   SMLoc loc = tok.loc();
   consume(); // model
   if (!module.name.empty()) {
-    diags.error(loc, "a file holds one model; '" + module.name +
-                         "' is already defined");
+    diags.error(loc, "a file holds one model; '" + module.name + "' is already defined");
     diags.note(module.loc, "first model is here");
   } else {
     module.loc = loc;
@@ -104,8 +99,7 @@ void Parser::parseModel(Module &module) {
   }
   if (module.name.empty())
     module.name = name;
-  while (!tok.is(TokenKind::RBrace) && !tok.is(TokenKind::Eof) &&
-         !tooManyErrors())
+  while (!tok.is(TokenKind::RBrace) && !tok.is(TokenKind::Eof) && !tooManyErrors())
     parseModelItem(module);
   expect(TokenKind::RBrace, "to close the model");
 }
@@ -118,8 +112,7 @@ void Parser::parseModelItem(Module &module) {
     input.loc = loc;
     if (!expectIdentifier("naming the input", input.name, loc) ||
         !expect(TokenKind::Colon, "after the input name") ||
-        !expectIdentifier("element type (f32)", input.elementType,
-                          input.elementTypeLoc) ||
+        !expectIdentifier("element type (f32)", input.elementType, input.elementTypeLoc) ||
         !expect(TokenKind::LBracket, "to start the input shape"))
       return recover();
     do {
@@ -200,15 +193,14 @@ void Parser::parseModelItem(Module &module) {
 std::optional<Block> Parser::parseBlock(llvm::StringRef keyword) {
   Block block;
   if (!expect(TokenKind::LParen, "after '" + keyword.str() + "'") ||
-      !expectIdentifier("naming the " + keyword.str() + "'s argument",
-                        block.param, block.paramLoc) ||
+      !expectIdentifier("naming the " + keyword.str() + "'s argument", block.param,
+                        block.paramLoc) ||
       !expect(TokenKind::RParen, "after the argument") ||
       !expect(TokenKind::LBrace, "to open the " + keyword.str())) {
     recover();
     return std::nullopt;
   }
-  while (!tok.is(TokenKind::RBrace) && !tok.is(TokenKind::Eof) &&
-         !tooManyErrors()) {
+  while (!tok.is(TokenKind::RBrace) && !tok.is(TokenKind::Eof) && !tooManyErrors()) {
     Stmt stmt;
     stmt.loc = tok.loc();
     if (tok.isIdentifier("return")) {
@@ -245,8 +237,7 @@ void Parser::parseTrain(Module &module) {
   module.trainLoc = loc;
   if (!expect(TokenKind::LBrace, "after 'train'"))
     return recover();
-  while (!tok.is(TokenKind::RBrace) && !tok.is(TokenKind::Eof) &&
-         !tooManyErrors()) {
+  while (!tok.is(TokenKind::RBrace) && !tok.is(TokenKind::Eof) && !tooManyErrors()) {
     Setting setting;
     if (!expectIdentifier("naming a train setting", setting.key, setting.loc)) {
       recover();
@@ -270,8 +261,7 @@ std::optional<int64_t> Parser::parseInteger(llvm::StringRef what) {
   }
   int64_t value;
   if (tok.text.getAsInteger(10, value)) {
-    diags.error(loc, what + " must be an integer below 2^63, got '" + tok.text +
-                         "'");
+    diags.error(loc, what + " must be an integer below 2^63, got '" + tok.text + "'");
     consume();
     return std::nullopt;
   }
@@ -285,8 +275,8 @@ std::optional<int64_t> Parser::parseInteger(llvm::StringRef what) {
 
 std::unique_ptr<Expr> Parser::parseExpr() {
   if (nesting >= kMaxNesting) {
-    diags.error(tok.loc(), "expression nested more than " +
-                               llvm::Twine(kMaxNesting) + " levels deep");
+    diags.error(tok.loc(),
+                "expression nested more than " + llvm::Twine(kMaxNesting) + " levels deep");
     return nullptr;
   }
   if (nesting == 0)
@@ -300,10 +290,13 @@ std::unique_ptr<Expr> Parser::parseExpr() {
 static int precedence(const Token &tok) {
   switch (tok.kind) {
   case TokenKind::Plus:
-  case TokenKind::Minus: return 1;
+  case TokenKind::Minus:
+    return 1;
   case TokenKind::Star:
-  case TokenKind::Slash: return 2;
-  default: return -1;
+  case TokenKind::Slash:
+    return 2;
+  default:
+    return -1;
   }
 }
 
@@ -311,24 +304,22 @@ std::unique_ptr<Expr> Parser::parseBinary(int minPrecedence) {
   return parseBinaryRest(parseUnary(), minPrecedence);
 }
 
-std::unique_ptr<Expr> Parser::parseBinaryRest(std::unique_ptr<Expr> lhs,
-                                              int minPrecedence) {
+std::unique_ptr<Expr> Parser::parseBinaryRest(std::unique_ptr<Expr> lhs, int minPrecedence) {
   while (lhs) {
     int prec = precedence(tok);
     if (prec < minPrecedence || prec < 0)
       return lhs;
     Token op = tok;
     if (++exprNodes > kMaxOperators) {
-      diags.error(op.loc(), "expression has more than " +
-                                llvm::Twine(kMaxOperators) + " operators");
+      diags.error(op.loc(),
+                  "expression has more than " + llvm::Twine(kMaxOperators) + " operators");
       return nullptr;
     }
     consume();
     std::unique_ptr<Expr> rhs = parseBinary(prec + 1);
     if (!rhs)
       return nullptr;
-    lhs = std::make_unique<BinaryExpr>(op.loc(), op.text[0], std::move(lhs),
-                                       std::move(rhs));
+    lhs = std::make_unique<BinaryExpr>(op.loc(), op.text[0], std::move(lhs), std::move(rhs));
   }
   return lhs;
 }
@@ -338,8 +329,7 @@ std::unique_ptr<Expr> Parser::parseUnary() {
     SMLoc loc = tok.loc();
     consume();
     if (nesting >= kMaxNesting) {
-      diags.error(loc, "expression nested more than " +
-                           llvm::Twine(kMaxNesting) + " levels deep");
+      diags.error(loc, "expression nested more than " + llvm::Twine(kMaxNesting) + " levels deep");
       return nullptr;
     }
     ++nesting;
@@ -398,9 +388,8 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
   }
   default:
     diags.error(start.loc(), "expected an expression, found " +
-                                 (start.is(TokenKind::Eof)
-                                      ? spelling(start.kind).str()
-                                      : "'" + start.text.str() + "'"));
+                                 (start.is(TokenKind::Eof) ? spelling(start.kind).str()
+                                                           : "'" + start.text.str() + "'"));
     return nullptr;
   }
 }
@@ -408,8 +397,8 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
 std::unique_ptr<Expr> Parser::parseCall(Token callee) {
   consume(); // (
   if (nesting >= kMaxNesting) {
-    diags.error(callee.loc(), "expression nested more than " +
-                                  llvm::Twine(kMaxNesting) + " levels deep");
+    diags.error(callee.loc(),
+                "expression nested more than " + llvm::Twine(kMaxNesting) + " levels deep");
     return nullptr;
   }
   ++nesting;
@@ -434,9 +423,8 @@ std::unique_ptr<Expr> Parser::parseCallArguments(Token callee) {
         } else {
           // Not a keyword: the identifier starts an expression.
           std::unique_ptr<Expr> first =
-              tok.is(TokenKind::LParen)
-                  ? parseCall(name)
-                  : std::make_unique<NameExpr>(name.loc(), name.text.str());
+              tok.is(TokenKind::LParen) ? parseCall(name)
+                                        : std::make_unique<NameExpr>(name.loc(), name.text.str());
           first = parseBinaryRest(std::move(first), 0);
           if (!first)
             return nullptr;
@@ -456,9 +444,7 @@ std::unique_ptr<Expr> Parser::parseCallArguments(Token callee) {
       args.push_back(std::move(arg));
     } while (consumeIf(TokenKind::Comma));
   }
-  if (!expect(TokenKind::RParen, "to close the call to '" +
-                                     callee.text.str() + "'"))
+  if (!expect(TokenKind::RParen, "to close the call to '" + callee.text.str() + "'"))
     return nullptr;
-  return std::make_unique<CallExpr>(callee.loc(), callee.text.str(),
-                                    std::move(args));
+  return std::make_unique<CallExpr>(callee.loc(), callee.text.str(), std::move(args));
 }

@@ -21,8 +21,7 @@ public:
   /// Past this many errors the rest of the file is skipped.
   static constexpr unsigned kMaxErrors = 50;
 
-  Parser(llvm::StringRef buffer, llvm::StringRef filename,
-         DiagnosticEngine &diags)
+  Parser(llvm::StringRef buffer, llvm::StringRef filename, DiagnosticEngine &diags)
       : lexer(buffer, diags), diags(diags), filename(filename.str()) {
     tok = lexer.next();
   }
@@ -39,8 +38,7 @@ private:
   // Expressions.
   std::unique_ptr<Expr> parseExpr();
   std::unique_ptr<Expr> parseBinary(int minPrecedence);
-  std::unique_ptr<Expr> parseBinaryRest(std::unique_ptr<Expr> lhs,
-                                        int minPrecedence);
+  std::unique_ptr<Expr> parseBinaryRest(std::unique_ptr<Expr> lhs, int minPrecedence);
   std::unique_ptr<Expr> parseUnary();
   std::unique_ptr<Expr> parsePrimary();
   std::unique_ptr<Expr> parseCall(Token callee);
@@ -57,8 +55,7 @@ private:
   }
   /// Reports "expected X" unless the current token is `kind`.
   bool expect(TokenKind kind, llvm::StringRef context);
-  bool expectIdentifier(llvm::StringRef what, std::string &name,
-                        llvm::SMLoc &loc);
+  bool expectIdentifier(llvm::StringRef what, std::string &name, llvm::SMLoc &loc);
   /// Skips to just past the next `;` at this nesting depth, or to the `}`
   /// that closes it (not consumed), or to Eof.
   void recover();

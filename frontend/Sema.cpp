@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 using namespace vaec;
@@ -26,18 +26,16 @@ void Checker::run(std::optional<int64_t> batchOverride) {
   if (module.encoder)
     checkBlock(*module.encoder, true, inputType, module.input->name, "input");
   if (module.decoder)
-    checkBlock(*module.decoder, false, latentType, module.latent->name,
-               "latent variable");
+    checkBlock(*module.decoder, false, latentType, module.latent->name, "latent variable");
   checkPrior();
   checkTrain(batchOverride);
 }
 
 void Checker::checkDeclarations() {
   if (module.name.empty()) {
-    diags.error(SMLoc::getFromPointer(
-                    diags.getSourceMgr()
-                        .getMemoryBuffer(diags.getSourceMgr().getMainFileID())
-                        ->getBufferStart()),
+    diags.error(SMLoc::getFromPointer(diags.getSourceMgr()
+                                          .getMemoryBuffer(diags.getSourceMgr().getMainFileID())
+                                          ->getBufferStart()),
                 "no 'model' in this file");
     return;
   }
@@ -49,16 +47,14 @@ void Checker::checkDeclarations() {
   } else {
     InputDecl &input = *module.input;
     if (input.elementType != "f32")
-      diags.error(input.elementTypeLoc, "unsupported element type '" +
-                                            input.elementType +
-                                            "'; inputs are f32");
+      diags.error(input.elementTypeLoc,
+                  "unsupported element type '" + input.elementType + "'; inputs are f32");
     int64_t elements = 1;
     for (size_t i = 0; i < input.shape.size(); ++i) {
       if (input.shape[i] <= 0 || input.shape[i] > Limits::kMaxDim) {
-        diags.error(input.dimLocs[i],
-                    "input dimension must be in [1, " +
-                        llvm::Twine(Limits::kMaxDim) + "], got " +
-                        llvm::Twine(input.shape[i]));
+        diags.error(input.dimLocs[i], "input dimension must be in [1, " +
+                                          llvm::Twine(Limits::kMaxDim) + "], got " +
+                                          llvm::Twine(input.shape[i]));
         input.shape[i] = 1; // keep checking with a harmless size
       }
       elements *= input.shape[i];
@@ -74,17 +70,15 @@ void Checker::checkDeclarations() {
   }
   if (!module.latent) {
     missing("'latent' declaration");
-  } else if (module.latent->size <= 0 ||
-             module.latent->size > Limits::kMaxDim) {
-    diags.error(module.latent->sizeLoc,
-                "latent size must be in [1, " + llvm::Twine(Limits::kMaxDim) +
-                    "], got " + llvm::Twine(module.latent->size));
+  } else if (module.latent->size <= 0 || module.latent->size > Limits::kMaxDim) {
+    diags.error(module.latent->sizeLoc, "latent size must be in [1, " +
+                                            llvm::Twine(Limits::kMaxDim) + "], got " +
+                                            llvm::Twine(module.latent->size));
     module.latent->size = 1;
   }
-  if (module.input && module.latent &&
-      module.input->name == module.latent->name) {
-    diags.error(module.latent->loc, "latent variable '" + module.latent->name +
-                                        "' has the name of the input");
+  if (module.input && module.latent && module.input->name == module.latent->name) {
+    diags.error(module.latent->loc,
+                "latent variable '" + module.latent->name + "' has the name of the input");
   }
   if (!module.encoder)
     missing("encoder");
@@ -104,15 +98,13 @@ std::string Checker::newParamName(llvm::StringRef stmtLabel) {
 }
 
 void Checker::checkBlock(Block &block, bool isEncoder, const SemaType &argType,
-                         llvm::StringRef expectedParam,
-                         llvm::StringRef paramKind) {
+                         llvm::StringRef expectedParam, llvm::StringRef paramKind) {
   scope.clear();
   blockName = isEncoder ? "encoder" : "decoder";
   inEncoder = isEncoder;
   if (block.param != expectedParam) {
-    diags.error(block.paramLoc, "the " + blockName + " takes the " +
-                                    paramKind + " '" + expectedParam +
-                                    "', not '" + block.param + "'");
+    diags.error(block.paramLoc, "the " + blockName + " takes the " + paramKind + " '" +
+                                    expectedParam + "', not '" + block.param + "'");
     // Bind the declared name too, so its uses report nothing further.
     scope[expectedParam] = {argType, block.paramLoc};
   }
@@ -121,8 +113,7 @@ void Checker::checkBlock(Block &block, bool isEncoder, const SemaType &argType,
   const Stmt *returnStmt = nullptr;
   for (Stmt &stmt : block.stmts) {
     if (returnStmt) {
-      diags.error(stmt.loc, "statement after the " + blockName +
-                                "'s return is never reached");
+      diags.error(stmt.loc, "statement after the " + blockName + "'s return is never reached");
       break;
     }
     if (stmt.isReturn) {
@@ -132,23 +123,20 @@ void Checker::checkBlock(Block &block, bool isEncoder, const SemaType &argType,
       if (type.isError())
         continue;
       auto *call = llvm::dyn_cast<CallExpr>(stmt.value.get());
-      llvm::StringRef expected =
-          isEncoder ? "a normal(mu = ..., logvar = ...) posterior"
-                    : "a likelihood: bernoulli(logits = ...) or "
-                      "gaussian(mean = ..., logvar | sigma = ...)";
+      llvm::StringRef expected = isEncoder ? "a normal(mu = ..., logvar = ...) posterior"
+                                           : "a likelihood: bernoulli(logits = ...) or "
+                                             "gaussian(mean = ..., logvar | sigma = ...)";
       if (type.kind != SemaType::Distribution) {
-        diags.error(stmt.value->loc, "the " + blockName + " must return " +
-                                         expected + ", not " + type.str());
+        diags.error(stmt.value->loc,
+                    "the " + blockName + " must return " + expected + ", not " + type.str());
       } else if (isEncoder) {
         if (call->callee != "normal")
-          diags.error(call->loc, "the encoder must return " + expected +
-                                     ", not " + call->callee);
+          diags.error(call->loc, "the encoder must return " + expected + ", not " + call->callee);
         else
           checkPosterior(*call);
       } else {
         if (call->callee == "normal")
-          diags.error(call->loc, "the decoder must return " + expected +
-                                     ", not normal");
+          diags.error(call->loc, "the decoder must return " + expected + ", not normal");
         else
           checkLikelihood(*call);
       }
@@ -177,13 +165,11 @@ void Checker::checkPosterior(CallExpr &call) {
   const LatentDecl &latent = *module.latent;
   for (size_t i = 0; i < 2; ++i) {
     Expr *arg = call.operand(i);
-    if (arg->type.kind == SemaType::Tensor &&
-        arg->type.shape != std::vector<int64_t>{latent.size})
+    if (arg->type.kind == SemaType::Tensor && arg->type.shape != std::vector<int64_t>{latent.size})
       diags.error(arg->loc, llvm::Twine("posterior ") +
                                 findBuiltin(expressionBuiltins(), "normal")->params[i].name +
-                                " has shape " + arg->type.str() +
-                                " but the latent '" + latent.name +
-                                "' has size " + llvm::Twine(latent.size));
+                                " has shape " + arg->type.str() + " but the latent '" +
+                                latent.name + "' has size " + llvm::Twine(latent.size));
   }
 }
 
@@ -199,9 +185,8 @@ void Checker::checkLikelihood(CallExpr &call) {
       std::string hint = numElements(arg->type.shape) == numElements(inputShape)
                              ? "; reshape(..., " + sizes + ") gives it that shape"
                              : "";
-      diags.error(arg->loc, "likelihood parameter has shape " +
-                                arg->type.str() + " but the input '" +
-                                module.input->name + "' is " +
+      diags.error(arg->loc, "likelihood parameter has shape " + arg->type.str() +
+                                " but the input '" + module.input->name + "' is " +
                                 SemaType::tensor(inputShape).str() + hint);
     }
   }
@@ -213,8 +198,7 @@ void Checker::checkLikelihood(CallExpr &call) {
                             "variance) or 'sigma' (fixed)");
     if (hasSigma && !(call.number(2) > 0))
       diags.error(call.operand(2)->loc,
-                  "sigma must be positive, got " +
-                      formatNumber(call.number(2)));
+                  "sigma must be positive, got " + formatNumber(call.number(2)));
   }
 }
 
@@ -223,9 +207,8 @@ void Checker::checkPrior() {
     return;
   auto *call = llvm::dyn_cast<CallExpr>(module.prior.get());
   if (!call || call->callee != "normal") {
-    diags.error(module.prior->loc,
-                "unsupported prior; expected normal(mean, std), e.g. "
-                "normal(0, 1)");
+    diags.error(module.prior->loc, "unsupported prior; expected normal(mean, std), e.g. "
+                                   "normal(0, 1)");
     return;
   }
   scope.clear();
@@ -235,8 +218,7 @@ void Checker::checkPrior() {
   module.priorStd = call->number(1);
   if (!(module.priorStd > 0))
     diags.error(call->operand(1)->loc,
-                "prior standard deviation must be positive, got " +
-                    formatNumber(module.priorStd));
+                "prior standard deviation must be positive, got " + formatNumber(module.priorStd));
   call->type.kind = SemaType::Distribution;
   call->type.distribution = "normal";
 }
@@ -320,8 +302,7 @@ SemaType Checker::checkBinary(BinaryExpr &binary) {
     return SemaType::error();
   std::string op(1, binary.op);
   if (lhs.kind == SemaType::Distribution || rhs.kind == SemaType::Distribution) {
-    diags.error(binary.loc,
-                "operator '" + op + "' cannot take a distribution");
+    diags.error(binary.loc, "operator '" + op + "' cannot take a distribution");
     return SemaType::error();
   }
   if (lhs.kind == SemaType::Shape || rhs.kind == SemaType::Shape) {
@@ -333,9 +314,15 @@ SemaType Checker::checkBinary(BinaryExpr &binary) {
   if (lhs.kind == SemaType::Number && rhs.kind == SemaType::Number) {
     double value = 0;
     switch (binary.op) {
-    case '+': value = lhs.value + rhs.value; break;
-    case '-': value = lhs.value - rhs.value; break;
-    case '*': value = lhs.value * rhs.value; break;
+    case '+':
+      value = lhs.value + rhs.value;
+      break;
+    case '-':
+      value = lhs.value - rhs.value;
+      break;
+    case '*':
+      value = lhs.value * rhs.value;
+      break;
     case '/':
       if (rhs.value == 0) {
         diags.error(binary.loc, "division by zero in a constant expression");
@@ -348,13 +335,10 @@ SemaType Checker::checkBinary(BinaryExpr &binary) {
       diags.error(binary.loc, "constant expression overflows");
       return SemaType::error();
     }
-    return SemaType::number(value, lhs.isInteger && rhs.isInteger &&
-                                       binary.op != '/');
+    return SemaType::number(value, lhs.isInteger && rhs.isInteger && binary.op != '/');
   }
-  if (lhs.kind == SemaType::Tensor && rhs.kind == SemaType::Tensor &&
-      lhs.shape != rhs.shape) {
-    diags.error(binary.loc, "shape mismatch in '" + op + "': " + lhs.str() +
-                                " and " + rhs.str());
+  if (lhs.kind == SemaType::Tensor && rhs.kind == SemaType::Tensor && lhs.shape != rhs.shape) {
+    diags.error(binary.loc, "shape mismatch in '" + op + "': " + lhs.str() + " and " + rhs.str());
     return SemaType::error();
   }
   return lhs.kind == SemaType::Tensor ? lhs : rhs;
@@ -371,9 +355,8 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
     if (arg.keyword.empty()) {
       index = position++;
       if (index >= numParams) {
-        diags.error(arg.loc, llvm::formatv("'{0}' takes at most {1} argument{2}",
-                                           spec.name, numParams,
-                                           numParams == 1 ? "" : "s")
+        diags.error(arg.loc, llvm::formatv("'{0}' takes at most {1} argument{2}", spec.name,
+                                           numParams, numParams == 1 ? "" : "s")
                                  .str());
         return false;
       }
@@ -387,15 +370,14 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
           names.push_back(param.name);
         diags.error(arg.loc, "'" + llvm::Twine(spec.name) + "' has no parameter named '" +
                                  arg.keyword + "'" +
-                                 suggestionOrList(arg.keyword, names,
-                                                  "its parameters are"));
+                                 suggestionOrList(arg.keyword, names, "its parameters are"));
         ok = false;
         continue;
       }
     }
     if (call.resolved[index]) {
-      diags.error(arg.loc, "argument '" + llvm::Twine(spec.params[index].name) +
-                               "' of '" + spec.name + "' is given twice");
+      diags.error(arg.loc, "argument '" + llvm::Twine(spec.params[index].name) + "' of '" +
+                               spec.name + "' is given twice");
       ok = false;
       continue;
     }
@@ -403,8 +385,7 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
   }
   for (size_t i = 0; i < numParams; ++i) {
     const ParamSpec &param = spec.params[i];
-    std::string what = "argument '" + std::string(param.name) + "' of '" +
-                       spec.name + "'";
+    std::string what = "argument '" + std::string(param.name) + "' of '" + spec.name + "'";
     Expr *arg = call.resolved[i];
     if (!arg) {
       if (param.required()) {
@@ -435,22 +416,19 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
       break;
     case ArgKind::TensorOrNumber:
       if (!isTensor && !isNumber) {
-        diags.error(arg->loc, what + " must be a tensor or a number, got " +
-                                  type.str());
+        diags.error(arg->loc, what + " must be a tensor or a number, got " + type.str());
         ok = false;
       }
       break;
     case ArgKind::Number:
       if (!isNumber) {
-        diags.error(arg->loc, what + " must be a constant number, got " +
-                                  type.str());
+        diags.error(arg->loc, what + " must be a constant number, got " + type.str());
         ok = false;
       }
       break;
     case ArgKind::Sizes:
       if (type.kind != SemaType::Shape) {
-        diags.error(arg->loc, what + " must be a list of sizes like [32, 7, 7], got " +
-                                  type.str());
+        diags.error(arg->loc, what + " must be a list of sizes like [32, 7, 7], got " + type.str());
         ok = false;
       }
       break;
@@ -459,9 +437,8 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
       int least = param.kind == ArgKind::Count ? 1 : 0;
       if (!isNumber || !isIntegral(type.value) || type.value < least ||
           type.value > Limits::kMaxDim) {
-        diags.error(arg->loc, what + " must be an integer in [" + std::to_string(least) +
-                                  ", " + std::to_string(Limits::kMaxDim) + "], got " +
-                                  type.str());
+        diags.error(arg->loc, what + " must be an integer in [" + std::to_string(least) + ", " +
+                                  std::to_string(Limits::kMaxDim) + "], got " + type.str());
         ok = false;
       }
       break;
@@ -473,14 +450,22 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
 
 /// Folds `f(x)` for a scalar argument, so `exp(-1)` is a plain number.
 static double foldElementwise(llvm::StringRef name, double x, double alpha) {
-  if (name == "relu") return x > 0 ? x : 0;
-  if (name == "tanh") return std::tanh(x);
-  if (name == "sigmoid") return 1 / (1 + std::exp(-x));
-  if (name == "softplus") return std::log1p(std::exp(-std::fabs(x))) + std::max(x, 0.0);
-  if (name == "exp") return std::exp(x);
-  if (name == "log") return std::log(x);
-  if (name == "leaky_relu") return x > 0 ? x : alpha * x;
-  if (name == "elu") return x > 0 ? x : alpha * std::expm1(x);
+  if (name == "relu")
+    return x > 0 ? x : 0;
+  if (name == "tanh")
+    return std::tanh(x);
+  if (name == "sigmoid")
+    return 1 / (1 + std::exp(-x));
+  if (name == "softplus")
+    return std::log1p(std::exp(-std::fabs(x))) + std::max(x, 0.0);
+  if (name == "exp")
+    return std::exp(x);
+  if (name == "log")
+    return std::log(x);
+  if (name == "leaky_relu")
+    return x > 0 ? x : alpha * x;
+  if (name == "elu")
+    return x > 0 ? x : alpha * std::expm1(x);
   return x;
 }
 
@@ -513,8 +498,7 @@ SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
     if (input.kind == SemaType::Number) {
       double value = foldElementwise(call.callee, input.value, alpha);
       if (!std::isfinite(value)) {
-        diags.error(call.loc, "'" + call.callee + "' of " +
-                                  formatNumber(input.value) +
+        diags.error(call.loc, "'" + call.callee + "' of " + formatNumber(input.value) +
                                   " is not a finite number");
         return SemaType::error();
       }
@@ -543,23 +527,21 @@ SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
     SemaType input = call.operand(0)->type;
     int64_t units = static_cast<int64_t>(call.number(1));
     if (input.shape.size() != 1) {
-      diags.error(call.operand(0)->loc,
-                  "dense expects a rank-1 input (features of one example), "
-                  "got " + input.str() + "; flatten(...) makes it one");
+      diags.error(call.operand(0)->loc, "dense expects a rank-1 input (features of one example), "
+                                        "got " +
+                                            input.str() + "; flatten(...) makes it one");
       return SemaType::error();
     }
     int64_t fanIn = input.shape[0];
     if (fanIn * units > Limits::kMaxParamElements) {
-      diags.error(call.loc, "dense weight " + shapeString({fanIn, units}) +
-                                " has more than 2^28 elements");
+      diags.error(call.loc,
+                  "dense weight " + shapeString({fanIn, units}) + " has more than 2^28 elements");
       return SemaType::error();
     }
     std::string name = newParamName(label);
     call.paramIndex = static_cast<int>(module.params.size());
-    module.params.push_back({name + ".weight", {fanIn, units}, fanIn, call.loc,
-                             inEncoder});
-    module.params.push_back({name + ".bias", {units}, fanIn, call.loc,
-                             inEncoder});
+    module.params.push_back({name + ".weight", {fanIn, units}, fanIn, call.loc, inEncoder});
+    module.params.push_back({name + ".bias", {units}, fanIn, call.loc, inEncoder});
     return SemaType::tensor({units});
   }
   }
@@ -580,8 +562,7 @@ SemaType Checker::checkConv(CallExpr &call) {
   int64_t outputPadding = transpose ? count(5) : 0;
   if (input.shape.size() != 3) {
     diags.error(call.operand(0)->loc,
-                call.callee + " expects an image [channels, height, width], got " +
-                    input.str() +
+                call.callee + " expects an image [channels, height, width], got " + input.str() +
                     (input.shape.size() == 1 ? "; reshape(..., [C, H, W]) makes it one" : ""));
     return SemaType::error();
   }
@@ -594,22 +575,21 @@ SemaType Checker::checkConv(CallExpr &call) {
       if (kernel > size + 2 * padding) {
         diags.error(call.loc, "conv2d kernel " + std::to_string(kernel) +
                                   " is larger than the padded input: " + input.str() +
-                                  " with padding " + std::to_string(padding) + " has " +
-                                  dimension + " " + std::to_string(size + 2 * padding));
+                                  " with padding " + std::to_string(padding) + " has " + dimension +
+                                  " " + std::to_string(size + 2 * padding));
         return SemaType::error();
       }
       out[1 + d] = (size + 2 * padding - kernel) / stride + 1;
     } else {
       if (outputPadding >= stride) {
-        diags.error(call.loc, "conv2d_transpose output_padding " +
-                                  std::to_string(outputPadding) +
+        diags.error(call.loc, "conv2d_transpose output_padding " + std::to_string(outputPadding) +
                                   " must be smaller than its stride " + std::to_string(stride));
         return SemaType::error();
       }
       out[1 + d] = (size - 1) * stride - 2 * padding + kernel + outputPadding;
       if (out[1 + d] < 1 || out[1 + d] > Limits::kMaxDim) {
-        diags.error(call.loc, "conv2d_transpose of " + input.str() + " would have " +
-                                  dimension + " " + std::to_string(out[1 + d]) +
+        diags.error(call.loc, "conv2d_transpose of " + input.str() + " would have " + dimension +
+                                  " " + std::to_string(out[1 + d]) +
                                   " ((size - 1) * stride - 2 * padding + kernel + "
                                   "output_padding)");
         return SemaType::error();
@@ -621,9 +601,9 @@ SemaType Checker::checkConv(CallExpr &call) {
                                           : std::vector<int64_t>{filters, channels, kernel, kernel};
   if (channels * filters * kernel * kernel > Limits::kMaxParamElements ||
       filters * out[1] * out[2] > Limits::kMaxDim) {
-    diags.error(call.loc, call.callee + " of " + input.str() + " with " +
-                              std::to_string(filters) + " filters of " +
-                              std::to_string(kernel) + "x" + std::to_string(kernel) +
+    diags.error(call.loc, call.callee + " of " + input.str() + " with " + std::to_string(filters) +
+                              " filters of " + std::to_string(kernel) + "x" +
+                              std::to_string(kernel) +
                               " is too large (weight or output over the limits)");
     return SemaType::error();
   }
@@ -655,11 +635,16 @@ std::string vaec::formatNumber(double value) {
 
 std::string SemaType::str() const {
   switch (kind) {
-  case Unknown: return "an unchecked value";
-  case Error: return "an invalid value";
-  case Number: return "the number " + formatNumber(value);
-  case Tensor: return shapeString(shape);
-  case Distribution: return "a " + distribution + " distribution";
+  case Unknown:
+    return "an unchecked value";
+  case Error:
+    return "an invalid value";
+  case Number:
+    return "the number " + formatNumber(value);
+  case Tensor:
+    return shapeString(shape);
+  case Distribution:
+    return "a " + distribution + " distribution";
   case Shape: {
     std::string sizes = "the sizes [";
     for (size_t i = 0; i < shape.size(); ++i)
@@ -670,8 +655,7 @@ std::string SemaType::str() const {
   return "";
 }
 
-bool vaec::analyze(Module &module, DiagnosticEngine &diags,
-                   std::optional<int64_t> batchOverride) {
+bool vaec::analyze(Module &module, DiagnosticEngine &diags, std::optional<int64_t> batchOverride) {
   unsigned before = diags.errorCount();
   Checker(module, diags).run(batchOverride);
   return diags.errorCount() == before;

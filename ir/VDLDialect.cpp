@@ -33,18 +33,16 @@ void VDLDialect::initialize() {
       >();
 }
 
-LogicalResult
-UniformFanInAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                         int64_t fanIn) {
+LogicalResult UniformFanInAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                       int64_t fanIn) {
   if (fanIn <= 0)
     return emitError() << "fan_in must be positive, got " << fanIn;
   return success();
 }
 
-LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 StringRef triple, StringRef cpu, int64_t vectorBits,
-                                 int64_t vectorRegisters, bool fma, int64_t l1dBytes,
-                                 int64_t l2Bytes, int64_t threads) {
+LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError, StringRef triple,
+                                 StringRef cpu, int64_t vectorBits, int64_t vectorRegisters,
+                                 bool fma, int64_t l1dBytes, int64_t l2Bytes, int64_t threads) {
   if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)
     return emitError() << "vector_bits must be 128, 256 or 512, got " << vectorBits;
   if (vectorRegisters < 8 || vectorRegisters > 64)
@@ -61,22 +59,19 @@ double UniformFanInAttr::getBound() const {
 /// `vdl.param`, `vdl.init` and `vdl.input` are only meaningful on the
 /// arguments of functions; check their kinds here so a malformed module fails
 /// verification instead of a later pass.
-LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op,
-                                                   unsigned regionIndex,
-                                                   unsigned argIndex,
-                                                   NamedAttribute attr) {
+LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex,
+                                                   unsigned argIndex, NamedAttribute attr) {
   StringRef name = attr.getName().strref();
   if (!isa<FunctionOpInterface>(op))
-    return op->emitError() << "'" << name
-                           << "' is only valid on function arguments";
+    return op->emitError() << "'" << name << "' is only valid on function arguments";
   if (name == kStateSlotAttrName) {
     if (!isa<IntegerAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' of argument #" << argIndex
                              << " must be an integer";
     return success();
   }
-  if (name == kParamAttrName || name == kInputAttrName ||
-      name == kStateOfAttrName || name == kGradOfAttrName) { // apply_update's gradients
+  if (name == kParamAttrName || name == kInputAttrName || name == kStateOfAttrName ||
+      name == kGradOfAttrName) { // apply_update's gradients
     auto str = dyn_cast<StringAttr>(attr.getValue());
     if (!str || str.getValue().empty())
       return op->emitError() << "'" << name << "' of argument #" << argIndex
@@ -93,8 +88,7 @@ LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op,
   return op->emitError() << "unknown vdl argument attribute '" << name << "'";
 }
 
-LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
-                                                   NamedAttribute attr) {
+LogicalResult VDLDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
   StringRef name = attr.getName().strref();
   if (name == kModelAttrName || name == kStageAttrName) {
     if (!isa<StringAttr>(attr.getValue()))
@@ -106,9 +100,8 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name << "' must be an array";
     return success();
   }
-  if (name == kBatchAttrName || name == kFlopsAttrName ||
-      name == kParamFloatsAttrName || name == kArenaBytesAttrName ||
-      name == kStateFloatsAttrName) {
+  if (name == kBatchAttrName || name == kFlopsAttrName || name == kParamFloatsAttrName ||
+      name == kArenaBytesAttrName || name == kStateFloatsAttrName) {
     auto batch = dyn_cast<IntegerAttr>(attr.getValue());
     if (!batch || batch.getInt() < (name == kBatchAttrName ? 1 : 0))
       return op->emitError() << "'" << name << "' must be a "
@@ -116,8 +109,8 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op,
                              << " integer";
     return success();
   }
-  if (name == kTrainAttrName || name == kMemoryPlanAttrName ||
-      name == kFusionAttrName || name == kDescriptorAttrName) {
+  if (name == kTrainAttrName || name == kMemoryPlanAttrName || name == kFusionAttrName ||
+      name == kDescriptorAttrName) {
     if (!isa<DictionaryAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a dictionary";
     return success();

@@ -21,19 +21,17 @@ Value splat(OpBuilder &b, Location loc, Type type, double value) {
 
 /// Reports adjoints asked for that the rule does not
 /// provide (targets of likelihoods: they are data, never parameters).
-LogicalResult unsupported(Operation *op, ArrayRef<bool> needed,
-                          ArrayRef<unsigned> noRule) {
+LogicalResult unsupported(Operation *op, ArrayRef<bool> needed, ArrayRef<unsigned> noRule) {
   for (unsigned i : noRule)
     if (needed[i])
-      return op->emitError() << "no gradient rule for operand #" << i << " of '"
-                             << op->getName() << "'";
+      return op->emitError() << "no gradient rule for operand #" << i << " of '" << op->getName()
+                             << "'";
   return success();
 }
 
 /// The rule of a one-operand op: `build()` gives the operand's adjoint.
 template <typename Build>
-LogicalResult unaryRule(ArrayRef<bool> needed, SmallVectorImpl<Value> &adjoints,
-                        Build build) {
+LogicalResult unaryRule(ArrayRef<bool> needed, SmallVectorImpl<Value> &adjoints, Build build) {
   adjoints.assign(1, Value());
   if (needed[0])
     adjoints[0] = build();
@@ -42,18 +40,15 @@ LogicalResult unaryRule(ArrayRef<bool> needed, SmallVectorImpl<Value> &adjoints,
 
 /// A rule whose adjoint is one elementwise op on (forward value, dy).
 template <typename GradOp>
-LogicalResult activationRule(OpBuilder &b, Operation *op, Value forward,
-                             Value dy, ArrayRef<bool> needed,
-                             SmallVectorImpl<Value> &adjoints) {
-  return unaryRule(needed, adjoints, [&] {
-    return b.create<GradOp>(op->getLoc(), forward, dy).getResult();
-  });
+LogicalResult activationRule(OpBuilder &b, Operation *op, Value forward, Value dy,
+                             ArrayRef<bool> needed, SmallVectorImpl<Value> &adjoints) {
+  return unaryRule(needed, adjoints,
+                   [&] { return b.create<GradOp>(op->getLoc(), forward, dy).getResult(); });
 }
 
 } // namespace
 
-LogicalResult DenseOp::buildGradients(OpBuilder &b, Value dy,
-                                      ArrayRef<bool> needed,
+LogicalResult DenseOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                       SmallVectorImpl<Value> &adjoints) {
   Location loc = getLoc();
   adjoints.assign(3, Value());
@@ -84,10 +79,9 @@ LogicalResult Conv2DOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> ne
       return emitOpError("no gradient rule for an input whose height and width leave "
                          "different remainders at stride ")
              << stride;
-    adjoints[0] = b.create<Conv2DTransposeOp>(loc, x, dy, getFilter(), Value(),
-                                              b.getI64IntegerAttr(stride),
-                                              b.getI64IntegerAttr(padding),
-                                              b.getI64IntegerAttr(outputPadding));
+    adjoints[0] = b.create<Conv2DTransposeOp>(
+        loc, x, dy, getFilter(), Value(), b.getI64IntegerAttr(stride), b.getI64IntegerAttr(padding),
+        b.getI64IntegerAttr(outputPadding));
   }
   if (needed[1]) // dW: the input correlated with dy
     adjoints[1] = b.create<Conv2DFilterGradOp>(loc, getFilter().getType(), getInput(), dy,
@@ -122,74 +116,59 @@ LogicalResult ReshapeOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> n
   });
 }
 
-LogicalResult ReluOp::buildGradients(OpBuilder &b, Value dy,
-                                     ArrayRef<bool> needed,
+LogicalResult ReluOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &adjoints) {
   return activationRule<ReluGradOp>(b, *this, getInput(), dy, needed, adjoints);
 }
 
-LogicalResult TanhOp::buildGradients(OpBuilder &b, Value dy,
-                                     ArrayRef<bool> needed,
+LogicalResult TanhOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &adjoints) {
   return activationRule<TanhGradOp>(b, *this, getResult(), dy, needed, adjoints);
 }
 
-LogicalResult SigmoidOp::buildGradients(OpBuilder &b, Value dy,
-                                        ArrayRef<bool> needed,
+LogicalResult SigmoidOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &adjoints) {
-  return activationRule<SigmoidGradOp>(b, *this, getResult(), dy, needed,
-                                       adjoints);
+  return activationRule<SigmoidGradOp>(b, *this, getResult(), dy, needed, adjoints);
 }
 
-LogicalResult SoftplusOp::buildGradients(OpBuilder &b, Value dy,
-                                         ArrayRef<bool> needed,
+LogicalResult SoftplusOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                          SmallVectorImpl<Value> &adjoints) {
-  return activationRule<SoftplusGradOp>(b, *this, getInput(), dy, needed,
-                                        adjoints);
+  return activationRule<SoftplusGradOp>(b, *this, getInput(), dy, needed, adjoints);
 }
 
-LogicalResult ExpOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult ExpOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
   return unaryRule(needed, adjoints, [&] {
     return b.create<MulOp>(getLoc(), dy, getResult()).getResult(); // exp(x) dx
   });
 }
 
-LogicalResult LogOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult LogOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
-  return unaryRule(needed, adjoints, [&] {
-    return b.create<DivOp>(getLoc(), dy, getInput()).getResult();
-  });
+  return unaryRule(needed, adjoints,
+                   [&] { return b.create<DivOp>(getLoc(), dy, getInput()).getResult(); });
 }
 
-LogicalResult NegOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult NegOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
-  return unaryRule(needed, adjoints, [&] {
-    return b.create<NegOp>(getLoc(), dy).getResult();
-  });
+  return unaryRule(needed, adjoints, [&] { return b.create<NegOp>(getLoc(), dy).getResult(); });
 }
 
-LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, Value dy,
-                                          ArrayRef<bool> needed,
+LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &adjoints) {
   return unaryRule(needed, adjoints, [&] {
     return b.create<LeakyReluGradOp>(getLoc(), getInput(), dy, getAlphaAttr()).getResult();
   });
 }
 
-LogicalResult EluOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult EluOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
   return unaryRule(needed, adjoints, [&] {
     return b.create<EluGradOp>(getLoc(), getInput(), dy, getAlphaAttr()).getResult();
   });
 }
 
-LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(2, Value());
   if (needed[0])
@@ -199,8 +178,7 @@ LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
-LogicalResult SubOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult SubOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(2, Value());
   if (needed[0])
@@ -210,8 +188,7 @@ LogicalResult SubOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
-LogicalResult MulOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult MulOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(2, Value());
   if (needed[0])
@@ -221,16 +198,15 @@ LogicalResult MulOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
-LogicalResult DivOp::buildGradients(OpBuilder &b, Value dy,
-                                    ArrayRef<bool> needed,
+LogicalResult DivOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
   Location loc = getLoc();
   adjoints.assign(2, Value());
   if (needed[0]) // d(a/b)/da = 1/b
     adjoints[0] = b.create<DivOp>(loc, dy, getRhs());
   if (needed[1]) // d(a/b)/db = -(a/b)/b
-    adjoints[1] = b.create<NegOp>(
-        loc, b.create<DivOp>(loc, b.create<MulOp>(loc, dy, getResult()), getRhs()));
+    adjoints[1] =
+        b.create<NegOp>(loc, b.create<DivOp>(loc, b.create<MulOp>(loc, dy, getResult()), getRhs()));
   return success();
 }
 
@@ -240,8 +216,7 @@ LogicalResult ConstantOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
   return success();
 }
 
-LogicalResult ReparameterizeOp::buildGradients(OpBuilder &b, Value dz,
-                                               ArrayRef<bool> needed,
+LogicalResult ReparameterizeOp::buildGradients(OpBuilder &b, Value dz, ArrayRef<bool> needed,
                                                SmallVectorImpl<Value> &adjoints) {
   Location loc = getLoc();
   Type type = getType();
@@ -249,25 +224,22 @@ LogicalResult ReparameterizeOp::buildGradients(OpBuilder &b, Value dz,
   if (needed[0]) // z = mu + sigma * eps
     adjoints[0] = dz;
   if (needed[1]) // dz/dlogvar = 0.5 * sigma * eps = 0.5 * (z - mu)
-    adjoints[1] = b.create<MulOp>(
-        loc, b.create<MulOp>(loc, dz, b.create<SubOp>(loc, getResult(), getMu())),
-        splat(b, loc, type, 0.5));
+    adjoints[1] =
+        b.create<MulOp>(loc, b.create<MulOp>(loc, dz, b.create<SubOp>(loc, getResult(), getMu())),
+                        splat(b, loc, type, 0.5));
   if (needed[2]) // dz/deps = sigma = exp(0.5 * logvar)
     adjoints[2] = b.create<MulOp>(
-        loc, dz,
-        b.create<ExpOp>(loc, b.create<MulOp>(loc, getLogvar(), splat(b, loc, type, 0.5))));
+        loc, dz, b.create<ExpOp>(loc, b.create<MulOp>(loc, getLogvar(), splat(b, loc, type, 0.5))));
   return success();
 }
 
-LogicalResult KLNormalOp::buildGradients(OpBuilder &b, Value g,
-                                         ArrayRef<bool> needed,
+LogicalResult KLNormalOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
                                          SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(2, Value());
   if (!needed[0] && !needed[1])
     return success();
-  auto grad = b.create<KLNormalGradOp>(getLoc(), getMu().getType(),
-                                       getMu().getType(), getMu(), getLogvar(),
-                                       g, getPriorMeanAttr(), getPriorStdAttr());
+  auto grad = b.create<KLNormalGradOp>(getLoc(), getMu().getType(), getMu().getType(), getMu(),
+                                       getLogvar(), g, getPriorMeanAttr(), getPriorStdAttr());
   if (needed[0])
     adjoints[0] = grad.getMuAdjoint();
   if (needed[1])
@@ -275,20 +247,18 @@ LogicalResult KLNormalOp::buildGradients(OpBuilder &b, Value g,
   return success();
 }
 
-LogicalResult BernoulliLogProbOp::buildGradients(OpBuilder &b, Value g,
-                                                 ArrayRef<bool> needed,
+LogicalResult BernoulliLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
                                                  SmallVectorImpl<Value> &adjoints) {
   if (failed(unsupported(*this, needed, {1})))
     return failure();
   adjoints.assign(2, Value());
   if (needed[0])
-    adjoints[0] = b.create<BernoulliLogProbGradOp>(
-        getLoc(), getLogits().getType(), getLogits(), getTarget(), g);
+    adjoints[0] = b.create<BernoulliLogProbGradOp>(getLoc(), getLogits().getType(), getLogits(),
+                                                   getTarget(), g);
   return success();
 }
 
-LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g,
-                                                ArrayRef<bool> needed,
+LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
                                                 SmallVectorImpl<Value> &adjoints) {
   if (failed(unsupported(*this, needed, {2})))
     return failure();
@@ -296,8 +266,8 @@ LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g,
   if (!needed[0] && !needed[1])
     return success();
   Type type = getMean().getType();
-  auto grad = b.create<GaussianLogProbGradOp>(getLoc(), type, type, getMean(),
-                                              getLogvar(), getTarget(), g);
+  auto grad =
+      b.create<GaussianLogProbGradOp>(getLoc(), type, type, getMean(), getLogvar(), getTarget(), g);
   if (needed[0])
     adjoints[0] = grad.getMeanAdjoint();
   if (needed[1])
@@ -305,42 +275,38 @@ LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g,
   return success();
 }
 
-LogicalResult GaussianFixedLogProbOp::buildGradients(
-    OpBuilder &b, Value g, ArrayRef<bool> needed,
-    SmallVectorImpl<Value> &adjoints) {
+LogicalResult GaussianFixedLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                                     SmallVectorImpl<Value> &adjoints) {
   if (failed(unsupported(*this, needed, {1})))
     return failure();
   adjoints.assign(2, Value());
   if (needed[0])
-    adjoints[0] = b.create<GaussianFixedLogProbGradOp>(
-        getLoc(), getMean().getType(), getMean(), getTarget(), g, getSigmaAttr());
+    adjoints[0] = b.create<GaussianFixedLogProbGradOp>(getLoc(), getMean().getType(), getMean(),
+                                                       getTarget(), g, getSigmaAttr());
   return success();
 }
 
-LogicalResult ReduceMeanOp::buildGradients(OpBuilder &b, Value ds,
-                                           ArrayRef<bool> needed,
+LogicalResult ReduceMeanOp::buildGradients(OpBuilder &b, Value ds, ArrayRef<bool> needed,
                                            SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(1, Value());
   if (needed[0]) {
     auto type = getInput().getType();
-    adjoints[0] = b.create<BroadcastOp>(
-        getLoc(), type, ds, b.getF32FloatAttr(1.0f / float(type.getNumElements())));
+    adjoints[0] = b.create<BroadcastOp>(getLoc(), type, ds,
+                                        b.getF32FloatAttr(1.0f / float(type.getNumElements())));
   }
   return success();
 }
 
-LogicalResult ReduceSumOp::buildGradients(OpBuilder &b, Value ds,
-                                          ArrayRef<bool> needed,
+LogicalResult ReduceSumOp::buildGradients(OpBuilder &b, Value ds, ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(1, Value());
   if (needed[0])
-    adjoints[0] = b.create<BroadcastOp>(getLoc(), getInput().getType(), ds,
-                                        b.getF32FloatAttr(1.0f));
+    adjoints[0] =
+        b.create<BroadcastOp>(getLoc(), getInput().getType(), ds, b.getF32FloatAttr(1.0f));
   return success();
 }
 
-LogicalResult ElboOp::buildGradients(OpBuilder &b, Value dl,
-                                     ArrayRef<bool> needed,
+LogicalResult ElboOp::buildGradients(OpBuilder &b, Value dl, ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &adjoints) {
   // loss = beta * kl - log_likelihood
   Location loc = getLoc();

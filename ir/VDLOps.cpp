@@ -20,9 +20,7 @@ RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, Float32Type::get(ctx));
 }
 
-RankedTensorType tensorTypeOf(Value value) {
-  return cast<RankedTensorType>(value.getType());
-}
+RankedTensorType tensorTypeOf(Value value) { return cast<RankedTensorType>(value.getType()); }
 
 /// `[batch, ...] -> [batch]`: the type of a per-example reduction.
 RankedTensorType perExampleType(Value value) {
@@ -31,20 +29,19 @@ RankedTensorType perExampleType(Value value) {
 
 /// Checks the shared rule of every per-example op: operands of one shape with
 /// a batch dimension, result `[batch]`.
-LogicalResult verifyPerExample(Operation *op, ValueRange operands,
-                               Type result, StringRef what = "result") {
+LogicalResult verifyPerExample(Operation *op, ValueRange operands, Type result,
+                               StringRef what = "result") {
   auto first = tensorTypeOf(operands.front());
   if (first.getRank() < 1)
-    return op->emitOpError("expects operands with a batch dimension, got ")
-           << first;
+    return op->emitOpError("expects operands with a batch dimension, got ") << first;
   for (Value operand : operands.drop_front())
     if (operand.getType() != first)
       return op->emitOpError("expects operands of one type, got ")
              << first << " and " << operand.getType();
   auto expected = perExampleType(operands.front());
   if (result != expected)
-    return op->emitOpError() << what << " must be " << expected
-                             << " (one value per example), got " << result;
+    return op->emitOpError() << what << " must be " << expected << " (one value per example), got "
+                             << result;
   return success();
 }
 
@@ -57,11 +54,10 @@ LogicalResult verifyPerExample(Operation *op, ValueRange operands,
 // DenseOp
 //===----------------------------------------------------------------------===//
 
-void DenseOp::build(OpBuilder &builder, OperationState &state, Value input,
-                    Value weight, Value bias) {
+void DenseOp::build(OpBuilder &builder, OperationState &state, Value input, Value weight,
+                    Value bias) {
   auto type = f32Tensor(builder.getContext(),
-                        {tensorTypeOf(input).getDimSize(0),
-                         tensorTypeOf(weight).getDimSize(1)});
+                        {tensorTypeOf(input).getDimSize(0), tensorTypeOf(weight).getDimSize(1)});
   build(builder, state, type, input, weight, bias);
 }
 
@@ -111,8 +107,8 @@ LogicalResult checkConvolution(Operation *op, Value input, Value filter, Value b
   int64_t outChannels = w.getDimSize(outChannelsDim);
   if (bias && tensorTypeOf(bias).getShape() != ArrayRef<int64_t>{outChannels})
     return op->emitOpError("bias must be [") << outChannels << "], got " << bias.getType();
-  auto expected = f32Tensor(op->getContext(),
-                            {x.getDimSize(0), outChannels, resultSize[0], resultSize[1]});
+  auto expected =
+      f32Tensor(op->getContext(), {x.getDimSize(0), outChannels, resultSize[0], resultSize[1]});
   if (result != expected)
     return op->emitOpError("result must be ") << expected << ", got " << result;
   return success();
@@ -148,8 +144,8 @@ LogicalResult Conv2DTransposeOp::verify() {
   int64_t kernel = tensorTypeOf(getFilter()).getDimSize(2);
   int64_t size[2];
   for (int d = 0; d < 2; ++d) {
-    size[d] = transposedSize(x.getDimSize(2 + d), kernel, getStride(), getPadding(),
-                             getOutputPadding());
+    size[d] =
+        transposedSize(x.getDimSize(2 + d), kernel, getStride(), getPadding(), getOutputPadding());
     if (size[d] < 1)
       return emitOpError("makes an empty image: ") << x << " to size " << size[d];
   }
@@ -158,8 +154,8 @@ LogicalResult Conv2DTransposeOp::verify() {
 
 LogicalResult Conv2DFilterGradOp::verify() {
   if (failed(checkRank4(*this, getInput(), "input", "[batch, channels, height, width]")) ||
-      failed(checkRank4(*this, getOutputGrad(), "output_grad",
-                        "[batch, channels, height, width]")) ||
+      failed(
+          checkRank4(*this, getOutputGrad(), "output_grad", "[batch, channels, height, width]")) ||
       failed(checkRank4(*this, getResult(), "result", "[out, in, k, k]")) ||
       failed(checkStridePadding(*this, getStride(), getPadding())))
     return failure();
@@ -174,8 +170,8 @@ LogicalResult Conv2DFilterGradOp::verify() {
     if (kernel > x.getDimSize(d) + 2 * getPadding() ||
         convolvedSize(x.getDimSize(d), kernel, getStride(), getPadding()) != dy.getDimSize(d))
       return emitOpError("output_grad ")
-             << dy << " is not the size of a convolution of " << x << " with kernel "
-             << kernel << ", stride " << getStride() << ", padding " << getPadding();
+             << dy << " is not the size of a convolution of " << x << " with kernel " << kernel
+             << ", stride " << getStride() << ", padding " << getPadding();
   return success();
 }
 
@@ -206,8 +202,8 @@ LogicalResult ReshapeOp::verify() {
 }
 
 LogicalResult DenseOp::verify() {
-  auto input = getInput().getType(), weight = getWeight().getType(),
-       bias = getBias().getType(), result = getResult().getType();
+  auto input = getInput().getType(), weight = getWeight().getType(), bias = getBias().getType(),
+       result = getResult().getType();
   if (input.getRank() != 2)
     return emitOpError("input must be rank 2 [batch, in], got ") << input;
   if (weight.getRank() != 2)
@@ -216,14 +212,11 @@ LogicalResult DenseOp::verify() {
     return emitOpError("bias must be rank 1 [out], got ") << bias;
   if (input.getDimSize(1) != weight.getDimSize(0))
     return emitOpError("input has ")
-           << input.getDimSize(1) << " features but weight expects "
-           << weight.getDimSize(0);
+           << input.getDimSize(1) << " features but weight expects " << weight.getDimSize(0);
   if (bias.getDimSize(0) != weight.getDimSize(1))
-    return emitOpError("bias has ")
-           << bias.getDimSize(0) << " elements but weight has "
-           << weight.getDimSize(1) << " outputs";
-  auto expected = f32Tensor(getContext(), {input.getDimSize(0),
-                                           weight.getDimSize(1)});
+    return emitOpError("bias has ") << bias.getDimSize(0) << " elements but weight has "
+                                    << weight.getDimSize(1) << " outputs";
+  auto expected = f32Tensor(getContext(), {input.getDimSize(0), weight.getDimSize(1)});
   if (cast<RankedTensorType>(result) != expected)
     return emitOpError("result must be ") << expected << ", got " << result;
   return success();
@@ -235,29 +228,27 @@ LogicalResult DenseOp::verify() {
 
 LogicalResult ReparameterizeOp::verify() {
   if (getMu().getType().getRank() != 2)
-    return emitOpError("expects [batch, latent] operands, got ")
-           << getMu().getType();
+    return emitOpError("expects [batch, latent] operands, got ") << getMu().getType();
   return success();
 }
 
-void KLNormalOp::build(OpBuilder &builder, OperationState &state, Value mu,
-                       Value logvar, float priorMean, float priorStd) {
-  build(builder, state, perExampleType(mu), mu, logvar,
-        builder.getF32FloatAttr(priorMean), builder.getF32FloatAttr(priorStd));
+void KLNormalOp::build(OpBuilder &builder, OperationState &state, Value mu, Value logvar,
+                       float priorMean, float priorStd) {
+  build(builder, state, perExampleType(mu), mu, logvar, builder.getF32FloatAttr(priorMean),
+        builder.getF32FloatAttr(priorStd));
 }
 
 LogicalResult KLNormalOp::verify() {
   if (getMu().getType().getRank() != 2)
-    return emitOpError("expects [batch, latent] operands, got ")
-           << getMu().getType();
+    return emitOpError("expects [batch, latent] operands, got ") << getMu().getType();
   if (!(getPriorStd().convertToFloat() > 0.0f))
     return emitOpError("prior standard deviation must be positive, got ")
            << getPriorStd().convertToFloat();
   return verifyPerExample(*this, {getMu(), getLogvar()}, getType());
 }
 
-void BernoulliLogProbOp::build(OpBuilder &builder, OperationState &state,
-                               Value logits, Value target) {
+void BernoulliLogProbOp::build(OpBuilder &builder, OperationState &state, Value logits,
+                               Value target) {
   build(builder, state, perExampleType(logits), logits, target);
 }
 
@@ -265,26 +256,23 @@ LogicalResult BernoulliLogProbOp::verify() {
   return verifyPerExample(*this, {getLogits(), getTarget()}, getType());
 }
 
-void GaussianLogProbOp::build(OpBuilder &builder, OperationState &state,
-                              Value mean, Value logvar, Value target) {
+void GaussianLogProbOp::build(OpBuilder &builder, OperationState &state, Value mean, Value logvar,
+                              Value target) {
   build(builder, state, perExampleType(mean), mean, logvar, target);
 }
 
 LogicalResult GaussianLogProbOp::verify() {
-  return verifyPerExample(*this, {getMean(), getLogvar(), getTarget()},
-                          getType());
+  return verifyPerExample(*this, {getMean(), getLogvar(), getTarget()}, getType());
 }
 
-void GaussianFixedLogProbOp::build(OpBuilder &builder, OperationState &state,
-                                   Value mean, Value target, float sigma) {
-  build(builder, state, perExampleType(mean), mean, target,
-        builder.getF32FloatAttr(sigma));
+void GaussianFixedLogProbOp::build(OpBuilder &builder, OperationState &state, Value mean,
+                                   Value target, float sigma) {
+  build(builder, state, perExampleType(mean), mean, target, builder.getF32FloatAttr(sigma));
 }
 
 LogicalResult GaussianFixedLogProbOp::verify() {
   if (!(getSigma().convertToFloat() > 0.0f))
-    return emitOpError("sigma must be positive, got ")
-           << getSigma().convertToFloat();
+    return emitOpError("sigma must be positive, got ") << getSigma().convertToFloat();
   return verifyPerExample(*this, {getMean(), getTarget()}, getType());
 }
 
@@ -292,34 +280,30 @@ LogicalResult GaussianFixedLogProbOp::verify() {
 // Reductions and the loss
 //===----------------------------------------------------------------------===//
 
-void ReduceMeanOp::build(OpBuilder &builder, OperationState &state,
-                         Value input) {
+void ReduceMeanOp::build(OpBuilder &builder, OperationState &state, Value input) {
   build(builder, state, f32Tensor(builder.getContext(), {}), input);
 }
 
-void ReduceSumOp::build(OpBuilder &builder, OperationState &state,
-                        Value input) {
+void ReduceSumOp::build(OpBuilder &builder, OperationState &state, Value input) {
   build(builder, state, f32Tensor(builder.getContext(), {}), input);
 }
-
 
 //===----------------------------------------------------------------------===//
 // Gradient ops
 //===----------------------------------------------------------------------===//
 
 /// The [rows, cols] of `type`, swapped when `transpose`.
-static std::pair<int64_t, int64_t> matrixDims(RankedTensorType type,
-                                              bool transpose) {
+static std::pair<int64_t, int64_t> matrixDims(RankedTensorType type, bool transpose) {
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   return transpose ? std::make_pair(cols, rows) : std::make_pair(rows, cols);
 }
 
-void MatmulOp::build(OpBuilder &builder, OperationState &state, Value lhs,
-                     Value rhs, bool transposeLhs, bool transposeRhs) {
+void MatmulOp::build(OpBuilder &builder, OperationState &state, Value lhs, Value rhs,
+                     bool transposeLhs, bool transposeRhs) {
   int64_t m = matrixDims(tensorTypeOf(lhs), transposeLhs).first;
   int64_t n = matrixDims(tensorTypeOf(rhs), transposeRhs).second;
-  build(builder, state, f32Tensor(builder.getContext(), {m, n}), lhs, rhs,
-        transposeLhs, transposeRhs);
+  build(builder, state, f32Tensor(builder.getContext(), {m, n}), lhs, rhs, transposeLhs,
+        transposeRhs);
 }
 
 LogicalResult MatmulOp::verify() {
@@ -336,11 +320,9 @@ LogicalResult MatmulOp::verify() {
   return success();
 }
 
-void ReduceRowsOp::build(OpBuilder &builder, OperationState &state,
-                         Value input) {
+void ReduceRowsOp::build(OpBuilder &builder, OperationState &state, Value input) {
   build(builder, state,
-        f32Tensor(builder.getContext(), tensorTypeOf(input).getShape().drop_front()),
-        input);
+        f32Tensor(builder.getContext(), tensorTypeOf(input).getShape().drop_front()), input);
 }
 
 LogicalResult ReduceRowsOp::verify() {
@@ -358,16 +340,14 @@ LogicalResult KLNormalGradOp::verify() {
 }
 
 LogicalResult BernoulliLogProbGradOp::verify() {
-  return verifyPerExample(*this, {getLogits(), getTarget()},
-                          getAdjoint().getType(), "adjoint");
+  return verifyPerExample(*this, {getLogits(), getTarget()}, getAdjoint().getType(), "adjoint");
 }
 
 LogicalResult GaussianLogProbGradOp::verify() {
-  return verifyPerExample(*this, {getMean(), getLogvar(), getTarget()},
-                          getAdjoint().getType(), "adjoint");
+  return verifyPerExample(*this, {getMean(), getLogvar(), getTarget()}, getAdjoint().getType(),
+                          "adjoint");
 }
 
 LogicalResult GaussianFixedLogProbGradOp::verify() {
-  return verifyPerExample(*this, {getMean(), getTarget()},
-                          getAdjoint().getType(), "adjoint");
+  return verifyPerExample(*this, {getMean(), getTarget()}, getAdjoint().getType(), "adjoint");
 }

@@ -49,15 +49,15 @@ double squaredDistance(const float *a, const float *b, size_t dim) {
 
 /// Uniform doubles in [0, 1) from Philox: draw `i` of restart `restart`.
 double uniform(uint64_t seed, uint32_t restart, uint32_t i) {
-  PhiloxCounter w = philox4x32_10({i, restart, 0, 0x6b6d65u /* "kme" */},
-                                  {uint32_t(seed), uint32_t(seed >> 32)});
+  PhiloxCounter w =
+      philox4x32_10({i, restart, 0, 0x6b6d65u /* "kme" */}, {uint32_t(seed), uint32_t(seed >> 32)});
   return (double(w[0] >> 5) * 67108864.0 + double(w[1] >> 6)) * 0x1p-53;
 }
 
 /// k-means++: the first center uniformly, each next one with probability
 /// proportional to the squared distance to the nearest center so far.
-std::vector<float> seedCenters(const std::vector<float> &points, size_t count, size_t dim,
-                               size_t k, uint64_t seed, uint32_t restart) {
+std::vector<float> seedCenters(const std::vector<float> &points, size_t count, size_t dim, size_t k,
+                               uint64_t seed, uint32_t restart) {
   std::vector<float> centers;
   std::vector<double> nearest(count, std::numeric_limits<double>::infinity());
   uint32_t draw = 0;
@@ -171,8 +171,8 @@ double vae::normalizedMutualInformation(const std::vector<uint32_t> &assignment,
   Contingency table(assignment, labels);
   double mutual = 0, n = table.total;
   for (const auto &[key, count] : table.joint)
-    mutual += count / n *
-              std::log(count * n / (table.clusters[key.first] * table.labels[key.second]));
+    mutual +=
+        count / n * std::log(count * n / (table.clusters[key.first] * table.labels[key.second]));
   double mean = 0.5 * (entropy(table.clusters, n) + entropy(table.labels, n));
   return mean > 0 ? std::max(0.0, mutual / mean) : 1.0;
 }

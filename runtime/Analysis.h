@@ -33,8 +33,8 @@ struct Clusters {
 /// and Vassilvitskii 2007) drawn from Philox with `seed`, then Lloyd
 /// iterations until no point moves (at most `maxIterations`); the best of
 /// `restarts` seedings by inertia. The same seed gives the same clusters.
-Clusters kmeans(const std::vector<float> &points, size_t count, size_t dim, size_t k,
-                uint64_t seed, size_t restarts = 10, size_t maxIterations = 300);
+Clusters kmeans(const std::vector<float> &points, size_t count, size_t dim, size_t k, uint64_t seed,
+                size_t restarts = 10, size_t maxIterations = 300);
 
 /// The fraction of points whose cluster's most frequent label is their own.
 double purity(const std::vector<uint32_t> &assignment, const std::vector<int32_t> &labels);

@@ -13,8 +13,7 @@ namespace vae {
 /// Writes `path` by `write` into `path.tmp`, then renames it over `path`: a
 /// crash at any moment leaves the old file or the new one, never a torn one.
 inline bool writeAtomically(const std::string &path,
-                            const std::function<void(std::ostream &)> &write,
-                            std::string &error) {
+                            const std::function<void(std::ostream &)> &write, std::string &error) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

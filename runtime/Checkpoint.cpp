@@ -17,9 +17,8 @@ static constexpr int64_t kHeaderBytes = 8 + 8 * kIntFields + 8 * kDoubleFields;
 /// A run record is a few hundred bytes; more means a damaged header.
 static constexpr int64_t kMaxRunBytes = 1 << 20;
 
-bool vae::writeCheckpoint(const std::string &path, const Model &model,
-                          const float *params, const float *state,
-                          const CheckpointHeader &header, std::string &error) {
+bool vae::writeCheckpoint(const std::string &path, const Model &model, const float *params,
+                          const float *state, const CheckpointHeader &header, std::string &error) {
   const vae_model &d = model.desc();
   model.syncToHost(params); // a GPU library's are on the device
   model.syncToHost(state);
@@ -29,24 +28,21 @@ bool vae::writeCheckpoint(const std::string &path, const Model &model,
   return writeAtomically(
       path,
       [&](std::ostream &out) {
-        int64_t fields[kIntFields] = {d.param_floats, d.opt_state_floats, header.epoch,
-                                      header.step,    header.seed,        header.epochSteps,
+        int64_t fields[kIntFields] = {d.param_floats,     d.opt_state_floats, header.epoch,
+                                      header.step,        header.seed,        header.epochSteps,
                                       int64_t(run.size())};
         out.write(kCheckpointMagic, 8);
         out.write(reinterpret_cast<const char *>(fields), sizeof(fields));
         out.write(reinterpret_cast<const char *>(header.epochSums), sizeof(header.epochSums));
         out.write(run.data(), std::streamsize(run.size()));
-        out.write(reinterpret_cast<const char *>(params),
-                  std::streamsize(d.param_floats * 4));
-        out.write(reinterpret_cast<const char *>(state),
-                  std::streamsize(d.opt_state_floats * 4));
+        out.write(reinterpret_cast<const char *>(params), std::streamsize(d.param_floats * 4));
+        out.write(reinterpret_cast<const char *>(state), std::streamsize(d.opt_state_floats * 4));
       },
       error);
 }
 
-bool vae::readCheckpoint(const std::string &path, const Model &model,
-                         float *params, float *state, CheckpointHeader &header,
-                         std::string &error) {
+bool vae::readCheckpoint(const std::string &path, const Model &model, float *params, float *state,
+                         CheckpointHeader &header, std::string &error) {
   const vae_model &d = model.desc();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -72,8 +68,8 @@ bool vae::readCheckpoint(const std::string &path, const Model &model,
     got += in.gcount();
   }
   if (!in) {
-    error = "'" + path + "' is truncated in its header (at byte " + std::to_string(got) +
-            " of " + std::to_string(kHeaderBytes) + ")";
+    error = "'" + path + "' is truncated in its header (at byte " + std::to_string(got) + " of " +
+            std::to_string(kHeaderBytes) + ")";
     return false;
   }
   header.paramFloats = fields[0];
@@ -84,10 +80,9 @@ bool vae::readCheckpoint(const std::string &path, const Model &model,
   header.epochSteps = fields[5];
   int64_t runBytes = fields[6];
   if (header.paramFloats != d.param_floats || header.stateFloats != d.opt_state_floats) {
-    error = "'" + path + "' holds " + std::to_string(header.paramFloats) +
-            " parameters and " + std::to_string(header.stateFloats) +
-            " optimizer-state floats, but model '" + d.name + "' has " +
-            std::to_string(d.param_floats) + " and " +
+    error = "'" + path + "' holds " + std::to_string(header.paramFloats) + " parameters and " +
+            std::to_string(header.stateFloats) + " optimizer-state floats, but model '" + d.name +
+            "' has " + std::to_string(d.param_floats) + " and " +
             std::to_string(d.opt_state_floats);
     return false;
   }
@@ -132,8 +127,7 @@ bool vae::readCheckpoint(const std::string &path, const Model &model,
   model.hostWrote(params); // a GPU library uploads them before their next use
   model.hostWrote(state);
   if (!body(params, d.param_floats) || !body(state, d.opt_state_floats)) {
-    error = "'" + path + "' is truncated at byte " + std::to_string(offset) +
-            " (expected " +
+    error = "'" + path + "' is truncated at byte " + std::to_string(offset) + " (expected " +
             std::to_string(kHeaderBytes + runBytes + 4 * (d.param_floats + d.opt_state_floats)) +
             " bytes)";
     return false;

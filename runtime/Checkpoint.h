@@ -35,14 +35,13 @@ struct CheckpointHeader {
 
 /// Writes through a temporary file and a rename: a crash at any moment
 /// leaves the previous checkpoint or the new one, never a torn file.
-bool writeCheckpoint(const std::string &path, const Model &model,
-                     const float *params, const float *state,
-                     const CheckpointHeader &header, std::string &error);
+bool writeCheckpoint(const std::string &path, const Model &model, const float *params,
+                     const float *state, const CheckpointHeader &header, std::string &error);
 
 /// Reads a checkpoint written for `model` into `params` and `state`; the
 /// error names the file, the byte offset and what does not match.
-bool readCheckpoint(const std::string &path, const Model &model, float *params,
-                    float *state, CheckpointHeader &header, std::string &error);
+bool readCheckpoint(const std::string &path, const Model &model, float *params, float *state,
+                    CheckpointHeader &header, std::string &error);
 
 } // namespace vae
 

@@ -34,8 +34,8 @@ std::unique_ptr<Driver> Driver::open(std::string &error) {
   driver->library = library;
   std::string missing;
   auto resolve = [&](auto &function, const char *symbol) {
-    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(
-        dlsym(library, symbol));
+    function =
+        reinterpret_cast<std::remove_reference_t<decltype(function)>>(dlsym(library, symbol));
     if (!function)
       missing += (missing.empty() ? "" : ", ") + std::string(symbol);
   };

@@ -75,8 +75,8 @@ public:
   Result (*moduleLoadData)(Module *, const void *) = nullptr;
   Result (*moduleUnload)(Module) = nullptr;
   Result (*moduleGetFunction)(Function *, Module, const char *) = nullptr;
-  Result (*launchKernel)(Function, unsigned, unsigned, unsigned, unsigned, unsigned,
-                         unsigned, unsigned, Stream, void **, void **) = nullptr;
+  Result (*launchKernel)(Function, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                         unsigned, Stream, void **, void **) = nullptr;
   Result (*memAlloc)(DevicePtr *, size_t) = nullptr;
   Result (*memFree)(DevicePtr) = nullptr;
   Result (*memcpyHtoD)(DevicePtr, const void *, size_t) = nullptr;

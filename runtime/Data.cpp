@@ -15,8 +15,8 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -86,8 +86,8 @@ bool Dataset::loadNpy(const std::string &path, size_t limit, Dataset &out, std::
   try { // xtensor's reader of the .npy header; it throws on a bad one
     unsigned char major = 0, minor = 0;
     xt::detail::read_magic(in, &major, &minor);
-    std::string header = major == 1 ? xt::detail::read_header_1_0(in)
-                                    : xt::detail::read_header_2_0(in);
+    std::string header =
+        major == 1 ? xt::detail::read_header_1_0(in) : xt::detail::read_header_2_0(in);
     if (!in || major < 1 || major > 3)
       throw std::runtime_error(fmt::format("a header of version {}.{}", major, minor));
     xt::detail::parse_header(header, descr, &fortranOrder, shape);
@@ -160,7 +160,9 @@ bool Dataset::checkFinite(size_t dataOffset, std::string &error) const {
         error = fmt::format("'{}': x[{}, {}] (example {}) is {} (byte offset {}); the data "
                             "must be finite",
                             path, i, fmt::join(index, ", "), i,
-                            std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf",
+                            std::isnan(v) ? "NaN"
+                            : v > 0       ? "+inf"
+                                          : "-inf",
                             dataOffset + (i * size + j) * elementBytes());
         return false;
       }
@@ -225,12 +227,10 @@ bool Dataset::loadCsv(const std::string &path, size_t limit, const std::string &
           auto it = std::find(header.begin(), header.end(), labelColumn);
           if (it == header.end()) {
             size_t shown = std::min<size_t>(header.size(), 12);
-            error = fmt::format("'{}' has no column named '{}'; its columns are: {}{}", path,
-                                labelColumn,
-                                fmt::join(header.begin(), header.begin() + long(shown), ", "),
-                                shown < header.size()
-                                    ? fmt::format(", ... ({} in all)", header.size())
-                                    : "");
+            error = fmt::format(
+                "'{}' has no column named '{}'; its columns are: {}{}", path, labelColumn,
+                fmt::join(header.begin(), header.begin() + long(shown), ", "),
+                shown < header.size() ? fmt::format(", ... ({} in all)", header.size()) : "");
             return false;
           }
           labelIndex = size_t(it - header.begin());
@@ -337,8 +337,8 @@ void Dataset::binarizeStatically(uint32_t stream) {
   for (size_t example = 0; example < count; ++example) {
     uint8_t *row = mutableBytes() + example * rowBytes();
     for (size_t j = 0; j < size; j += 4) {
-      PhiloxCounter w = philox4x32_10(
-          {uint32_t(j / 4), uint32_t(example), 0, kStaticBinarizeStream}, key);
+      PhiloxCounter w =
+          philox4x32_10({uint32_t(j / 4), uint32_t(example), 0, kStaticBinarizeStream}, key);
       for (size_t k = 0; k < 4 && j + k < size; ++k) {
         size_t at = j + k;
         if (element == Element::U8) {
@@ -355,8 +355,7 @@ void Dataset::binarizeStatically(uint32_t stream) {
   }
 }
 
-bool vae::parseClasses(const std::string &text, std::vector<int32_t> &classes,
-                       std::string &error) {
+bool vae::parseClasses(const std::string &text, std::vector<int32_t> &classes, std::string &error) {
   classes.clear();
   std::istringstream parts(text);
   for (std::string part; std::getline(parts, part, ',');) {
@@ -392,8 +391,8 @@ std::string vae::findIdx(const std::string &dir, const std::string &stem) {
   return "";
 }
 
-void vae::fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch,
-                    uint32_t step, size_t first) {
+void vae::fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch, uint32_t step,
+                    size_t first) {
   // Box-Muller on both halves of each Philox draw: four normals per call.
   // (vae-train spends this between training steps, on the critical path.)
   PhiloxKey key = keyOf(seed);
@@ -427,8 +426,7 @@ std::vector<uint32_t> vae::shuffle(size_t n, uint64_t seed, uint32_t epoch) {
   return order;
 }
 
-void vae::gather(const Dataset &data, const uint32_t *indices, size_t n,
-                 std::vector<float> &x) {
+void vae::gather(const Dataset &data, const uint32_t *indices, size_t n, std::vector<float> &x) {
   for (size_t b = 0; b < n; ++b) {
     const uint8_t *row = data.bytes() + size_t(indices[b]) * data.rowBytes();
     float *to = &x[b * data.size];
@@ -444,8 +442,8 @@ void vae::gather(const Dataset &data, const uint32_t *indices, size_t n,
   std::fill(x.begin() + long(n * data.size), x.end(), 0.0f);
 }
 
-void vae::binarizeDynamically(float *x, size_t count, uint64_t seed,
-                              uint32_t epoch, uint32_t step, size_t first) {
+void vae::binarizeDynamically(float *x, size_t count, uint64_t seed, uint32_t epoch, uint32_t step,
+                              size_t first) {
   PhiloxKey key = keyOf(seed);
   size_t end = first + count;
   for (size_t block = first / 4 * 4; block < end; block += 4) {

@@ -60,7 +60,9 @@ struct Dataset {
   /// Labels from an IDX label file (one byte per example).
   bool loadIdxLabels(const std::string &path, std::string &error);
 
-  size_t elementBytes() const { return element == Element::U8 ? 1 : element == Element::F32 ? 4 : 8; }
+  size_t elementBytes() const {
+    return element == Element::U8 ? 1 : element == Element::F32 ? 4 : 8;
+  }
   size_t rowBytes() const { return size * elementBytes(); }
   const uint8_t *bytes() const { return mapped ? mapped.get() + mappedOffset : owned.data(); }
   /// Whether the examples are the file's pages (a .npy), not a copy.
@@ -98,22 +100,21 @@ std::string findIdx(const std::string &dir, const std::string &stem);
 /// Standard normal noise for (seed, epoch, step), by Box-Muller on Philox:
 /// eps[j] is element `first + j` of that stream, so a slice of a batch (one
 /// rank's share of a global batch, one example) draws what the whole would.
-void fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch,
-               uint32_t step, size_t first = 0);
+void fillNoise(std::vector<float> &eps, uint64_t seed, uint32_t epoch, uint32_t step,
+               size_t first = 0);
 
 /// A permutation of [0, n) for (seed, epoch): Fisher-Yates on Philox.
 std::vector<uint32_t> shuffle(size_t n, uint64_t seed, uint32_t epoch);
 
 /// Examples `indices[0..n)` of `data` as floats into the first n
 /// rows of `x`; the other rows are zeroed (the padding of a last batch).
-void gather(const Dataset &data, const uint32_t *indices, size_t n,
-            std::vector<float> &x);
+void gather(const Dataset &data, const uint32_t *indices, size_t n, std::vector<float> &x);
 
 /// Replaces the first `count` values of `x` by Bernoulli draws keyed by
 /// (seed, epoch, step): dynamic binarization. x[j] takes element
 /// `first + j` of the stream (as fillNoise).
-void binarizeDynamically(float *x, size_t count, uint64_t seed, uint32_t epoch,
-                         uint32_t step, size_t first = 0);
+void binarizeDynamically(float *x, size_t count, uint64_t seed, uint32_t epoch, uint32_t step,
+                         size_t first = 0);
 
 } // namespace vae
 

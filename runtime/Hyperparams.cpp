@@ -2,11 +2,11 @@
 
 #include "runtime/Hyperparams.h"
 
-#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fmt/format.h>
 
 using namespace vae;
 
@@ -45,16 +45,15 @@ vae_hyperparams Hyperparams::at(int64_t epoch, size_t k, size_t batches, int64_t
     double t = span > 0 ? std::clamp((start - lrWarmupEpochs) / span, 0.0, 1.0) : 1.0;
     rate = lrMin + (lr - lrMin) * 0.5 * (1 + std::cos(M_PI * t));
   } else if (schedule == "step") {
-    rate = lr * std::pow(lrGamma, std::floor(std::max(0.0, start - lrWarmupEpochs) /
-                                              lrStepEpochs + 1e-9));
+    rate = lr * std::pow(lrGamma,
+                         std::floor(std::max(0.0, start - lrWarmupEpochs) / lrStepEpochs + 1e-9));
   }
   if (lrWarmupEpochs > 0 && end < lrWarmupEpochs)
     rate *= end / lrWarmupEpochs;
-  double klWeight = klWarmupEpochs > 0 && start < klWarmupEpochs
-                        ? beta * start / klWarmupEpochs
-                        : beta;
-  return {float(rate),     float(klWeight), float(beta1),       float(beta2),
-          float(eps),      float(momentum), float(weightDecay), float(clipGradNorm)};
+  double klWeight =
+      klWarmupEpochs > 0 && start < klWarmupEpochs ? beta * start / klWarmupEpochs : beta;
+  return {float(rate), float(klWeight), float(beta1),       float(beta2),
+          float(eps),  float(momentum), float(weightDecay), float(clipGradNorm)};
 }
 
 const std::vector<HyperparamFlag> &vae::hyperparamFlags() {
@@ -62,20 +61,20 @@ const std::vector<HyperparamFlag> &vae::hyperparamFlags() {
   static const std::vector<HyperparamFlag> flags = {
       {"lr", "--lr", "learning rate (the peak of a schedule)", &Hyperparams::lr, 0, true, inf,
        false, false},
-      {"beta", "--beta", "weight of the KL term in the objective (elbo's beta)",
-       &Hyperparams::beta, 0, false, inf, false, false},
-      {"kl_warmup", "--warmup", "epochs over which the KL weight rises from 0 to beta (elbo's warmup)",
+      {"beta", "--beta", "weight of the KL term in the objective (elbo's beta)", &Hyperparams::beta,
+       0, false, inf, false, false},
+      {"kl_warmup", "--warmup",
+       "epochs over which the KL weight rises from 0 to beta (elbo's warmup)",
        &Hyperparams::klWarmupEpochs, 0, false, inf, false, false},
-      {"beta1", "--beta1", "Adam(W): decay rate of the first moment", &Hyperparams::beta1, 0,
-       false, 1, true, false},
+      {"beta1", "--beta1", "Adam(W): decay rate of the first moment", &Hyperparams::beta1, 0, false,
+       1, true, false},
       {"beta2", "--beta2", "Adam(W): decay rate of the second moment", &Hyperparams::beta2, 0,
        false, 1, true, false},
-      {"eps", "--adam-eps", "Adam(W): epsilon of the denominator", &Hyperparams::eps, 0, true,
-       inf, false, false},
-      {"momentum", "--momentum", "SGD: momentum", &Hyperparams::momentum, 0, false, 1, true,
-       false},
-      {"weight_decay", "--weight-decay", "AdamW: decoupled weight decay",
-       &Hyperparams::weightDecay, 0, false, inf, false, false},
+      {"eps", "--adam-eps", "Adam(W): epsilon of the denominator", &Hyperparams::eps, 0, true, inf,
+       false, false},
+      {"momentum", "--momentum", "SGD: momentum", &Hyperparams::momentum, 0, false, 1, true, false},
+      {"weight_decay", "--weight-decay", "AdamW: decoupled weight decay", &Hyperparams::weightDecay,
+       0, false, inf, false, false},
       {"clip_grad_norm", "--clip-grad-norm",
        "clip the gradient to this global L2 norm (0: no clipping; the model needs "
        "clip_grad_norm in its train block)",
@@ -118,8 +117,7 @@ std::map<std::string, std::string> vae::hyperparamRecord(const Hyperparams &h) {
   return record;
 }
 
-void vae::applyHyperparamRecord(const std::map<std::string, std::string> &record,
-                                Hyperparams &h) {
+void vae::applyHyperparamRecord(const std::map<std::string, std::string> &record, Hyperparams &h) {
   for (const HyperparamFlag &flag : hyperparamFlags())
     if (auto it = record.find(flag.key); it != record.end())
       h.*flag.field = std::strtod(it->second.c_str(), nullptr);
@@ -134,8 +132,9 @@ std::string vae::checkAgainstModel(const Hyperparams &h, const Hyperparams &defa
                      : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
                                                           : "adam";
   if (h.weightDecay > 0 && d.optimizer != VAE_OPTIMIZER_ADAMW)
-    return std::string("--weight-decay is AdamW's decoupled weight decay, and model '") +
-           d.name + "' trains with " + name + "; use optimizer adamw(weight_decay = ...) in "
+    return std::string("--weight-decay is AdamW's decoupled weight decay, and model '") + d.name +
+           "' trains with " + name +
+           "; use optimizer adamw(weight_decay = ...) in "
            "its train block";
   if (h.momentum != defaults.momentum && !sgd)
     return std::string("--momentum is SGD's, and model '") + d.name + "' trains with " + name;

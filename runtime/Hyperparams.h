@@ -23,7 +23,7 @@ namespace vae {
 struct Hyperparams {
   double lr = 1e-3, beta = 1, klWarmupEpochs = 0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, momentum = 0, weightDecay = 0;
-  double clipGradNorm = 0; // 0: no clipping
+  double clipGradNorm = 0;           // 0: no clipping
   std::string schedule = "constant"; // constant, cosine, step
   double lrWarmupEpochs = 0, lrMin = 0, lrStepEpochs = 1, lrGamma = 0.1;
   double valFraction = 0;

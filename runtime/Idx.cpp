@@ -21,8 +21,7 @@ std::string at(const std::string &path, uint64_t offset) {
 
 } // namespace
 
-std::unique_ptr<IdxReader> IdxReader::open(const std::string &path,
-                                           std::string &error) {
+std::unique_ptr<IdxReader> IdxReader::open(const std::string &path, std::string &error) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (!file) {
     error = "cannot open '" + path + "'";
@@ -38,8 +37,7 @@ std::unique_ptr<IdxReader> IdxReader::open(const std::string &path,
             " bytes, shorter than the 4-byte magic number";
     return nullptr;
   }
-  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] == 0 ||
-      magic[3] > 4) {
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] == 0 || magic[3] > 4) {
     error = fmt::format("'{}' is not an IDX file of unsigned bytes: magic 0x{:02x}{:02x}{:02x}"
                         "{:02x} at byte 0 (expected 0x000008 and 1 to 4 dimensions)",
                         path, magic[0], magic[1], magic[2], magic[3]);
@@ -49,8 +47,8 @@ std::unique_ptr<IdxReader> IdxReader::open(const std::string &path,
   std::vector<unsigned char> dims(4 * rank);
   got = gzread(file, dims.data(), unsigned(dims.size()));
   if (got != int(dims.size())) {
-    error = "truncated header in " + at(path, 4 + uint64_t(got < 0 ? 0 : got)) +
-            ": expected " + std::to_string(rank) + " dimension sizes";
+    error = "truncated header in " + at(path, 4 + uint64_t(got < 0 ? 0 : got)) + ": expected " +
+            std::to_string(rank) + " dimension sizes";
     return nullptr;
   }
   reader->numExamples = bigEndian(&dims[0]);
@@ -76,8 +74,8 @@ IdxReader::~IdxReader() {
 
 bool IdxReader::read(size_t n, std::vector<uint8_t> &out, std::string &error) {
   if (n > numExamples - position) {
-    error = "'" + path + "' has " + std::to_string(numExamples - position) +
-            " examples left, " + std::to_string(n) + " asked for";
+    error = "'" + path + "' has " + std::to_string(numExamples - position) + " examples left, " +
+            std::to_string(n) + " asked for";
     return false;
   }
   out.resize(n * bytesPerExample);
@@ -92,9 +90,8 @@ bool IdxReader::read(size_t n, std::vector<uint8_t> &out, std::string &error) {
       error = (code != Z_OK && code != Z_BUF_ERROR
                    ? "unreadable data in " + at(path, offset) + ": " + why
                    : "'" + path + "' is truncated at byte " + std::to_string(offset) +
-                         ": its header promises " + std::to_string(numExamples) +
-                         " examples of " + std::to_string(bytesPerExample) +
-                         " bytes");
+                         ": its header promises " + std::to_string(numExamples) + " examples of " +
+                         std::to_string(bytesPerExample) + " bytes");
       return false;
     }
     done += size_t(got);
@@ -125,8 +122,7 @@ bool vae::writeIdx(const std::string &path, const std::vector<uint32_t> &dims,
     for (int shift = 24; shift >= 0; shift -= 8)
       header.push_back((unsigned char)(d >> shift));
   bool ok = gzwrite(file, header.data(), unsigned(header.size())) == int(header.size()) &&
-            (data.empty() ||
-             gzwrite(file, data.data(), unsigned(data.size())) == int(data.size()));
+            (data.empty() || gzwrite(file, data.data(), unsigned(data.size())) == int(data.size()));
   ok = gzclose(file) == Z_OK && ok;
   if (!ok)
     error = "writing '" + path + "' failed";

@@ -21,8 +21,7 @@ class IdxReader {
 public:
   /// Opens `path` and checks its header; on failure returns null and a
   /// message naming the file and the byte offset.
-  static std::unique_ptr<IdxReader> open(const std::string &path,
-                                         std::string &error);
+  static std::unique_ptr<IdxReader> open(const std::string &path, std::string &error);
   ~IdxReader();
 
   /// Sizes after the first: [28, 28] for MNIST images, [] for labels.

@@ -77,8 +77,7 @@ int runEval(Trained &t, const Dataset &images, uint64_t seed) {
 /// encode: latents.csv (label and posterior mean of each example); with
 /// --kmeans K also its cluster, purity and NMI against the labels,
 /// clusters.json and latent_scatter.png.
-int runEncode(Trained &t, const TrainOptions &options, const Dataset &images,
-              uint64_t seed) {
+int runEncode(Trained &t, const TrainOptions &options, const Dataset &images, uint64_t seed) {
   const vae_model &d = t.model.desc();
   size_t latent = size_t(d.latent_size);
   std::vector<float> mu, logvar;
@@ -137,11 +136,16 @@ int runEncode(Trained &t, const TrainOptions &options, const Dataset &images,
   if (latent >= 2) {
     std::string picture = options.outDir + "/latent_scatter.png";
     if (!writeLatentScatter(picture, mu, images.count, latent, dims, groups,
-                            labelled ? "LABEL" : groups.empty() ? "" : "CLUSTER", error))
+                            labelled         ? "LABEL"
+                            : groups.empty() ? ""
+                                             : "CLUSTER",
+                            error))
       return fail(error);
-    fmt::print("wrote {} (latent dimensions {} and {}, the largest KL; coloured by {})\n",
-               picture, dims.first, dims.second,
-               labelled ? "label" : groups.empty() ? "nothing" : "cluster");
+    fmt::print("wrote {} (latent dimensions {} and {}, the largest KL; coloured by {})\n", picture,
+               dims.first, dims.second,
+               labelled         ? "label"
+               : groups.empty() ? "nothing"
+                                : "cluster");
   }
   return 0;
 }
@@ -150,8 +154,7 @@ int runEncode(Trained &t, const TrainOptions &options, const Dataset &images,
 /// the importance-weighted -log p(x)); with --auroc, the AUROC of each
 /// score as a detector of the classes the run did not train on, auroc.json
 /// and score_histogram.png.
-int runScore(Trained &t, const TrainOptions &options, const Dataset &images,
-             uint64_t seed) {
+int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uint64_t seed) {
   const vae_model &d = t.model.desc();
   std::string error;
   // Which examples are anomalies: those of labels outside the run's
@@ -169,8 +172,7 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images,
     if (!parseClasses(normalClasses, classes, error))
       return fail(error);
     if (images.labels.empty())
-      return fail(fmt::format("--auroc needs labels, and the test set '{}' has none",
-                              images.path));
+      return fail(fmt::format("--auroc needs labels, and the test set '{}' has none", images.path));
     for (int32_t label : images.labels)
       anomaly.push_back(!std::binary_search(classes.begin(), classes.end(), label));
     size_t anomalies = size_t(std::count(anomaly.begin(), anomaly.end(), true));
@@ -192,8 +194,8 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images,
   std::vector<double> negElbo(images.count), reconstruction(images.count), klTerm(images.count);
   forEachBatch(t.model, images, seed,
                [&](size_t first, size_t n, std::vector<float> &x, std::vector<float> &eps) {
-                 t.model.score(t.p(), t.scratch(), x.data(), eps.data(), loss.data(),
-                               rec.data(), kl.data());
+                 t.model.score(t.p(), t.scratch(), x.data(), eps.data(), loss.data(), rec.data(),
+                               kl.data());
                  for (size_t b = 0; b < n; ++b) { // the −ELBO whatever beta is
                    negElbo[first + b] = double(rec[b]) + double(kl[b]);
                    reconstruction[first + b] = rec[b];
@@ -236,8 +238,8 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images,
     double byIw = auroc(negIw, anomaly);
     json["auroc_neg_iw_log_likelihood"] = byIw;
     json["iw_samples"] = options.importanceSamples;
-    fmt::print("; of the importance-weighted -log p(x), K = {}: {:.4f}",
-               options.importanceSamples, byIw);
+    fmt::print("; of the importance-weighted -log p(x), K = {}: {:.4f}", options.importanceSamples,
+               byIw);
   }
   fmt::print("\n");
   std::string picture = options.outDir + "/score_histogram.png";
@@ -255,8 +257,7 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
                     const std::string &checkpointPath, Command command) {
   TrainOptions options = given;
   std::string error;
-  std::string path = checkpointPath.empty() ? options.outDir + "/checkpoint.bin"
-                                            : checkpointPath;
+  std::string path = checkpointPath.empty() ? options.outDir + "/checkpoint.bin" : checkpointPath;
   Trained t(model);
   if (!readCheckpoint(path, model, t.params.data(), t.state.data(), t.header, error) ||
       !sameModel(t.header.run, model, path, error))
@@ -264,8 +265,8 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : t.header.seed);
   if (command == Command::Sample) { // (no data needed)
     std::filesystem::create_directories(options.outDir);
-    return writeSamples(model, t.p(), t.scratch(), seed, size_t(options.samples),
-                        options.outDir, error)
+    return writeSamples(model, t.p(), t.scratch(), seed, size_t(options.samples), options.outDir,
+                        error)
                ? 0
                : fail(error);
   }
@@ -289,8 +290,8 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
                               "of {} values",
                               model.desc().name, model.desc().input_size));
     std::string picture = options.outDir + "/reconstructions.png";
-    if (!writeReconstructions(model, t.p(), t.scratch(), images,
-                              size_t(options.reconstructions), picture, error))
+    if (!writeReconstructions(model, t.p(), t.scratch(), images, size_t(options.reconstructions),
+                              picture, error))
       return fail(error);
     fmt::print("wrote {} (the first {} test images above their reconstructions)\n", picture,
                std::min(size_t(options.reconstructions), images.count));

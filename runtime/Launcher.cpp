@@ -4,12 +4,12 @@
 
 #include "vae/abi.h"
 
-#include <fmt/format.h>
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fmt/format.h>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -311,7 +311,8 @@ void DeviceBuffers::waitStep() {
 extern "C" {
 
 /// PTX text (NUL-terminated; the driver compiles it for the GPU at hand).
-__attribute__((visibility("default"))) cuda::Module mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
+__attribute__((visibility("default"))) cuda::Module mgpuModuleLoadJIT(void *data,
+                                                                      int /*optLevel*/) {
   LaunchCache &cache = launchCache();
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto [entry, inserted] = cache.modules.try_emplace(data, nullptr);

@@ -125,11 +125,11 @@ public:
 
 private:
   struct StagingSlot {
-    void *host = nullptr;          // page-locked
+    void *host = nullptr; // page-locked
     cuda::DevicePtr device = 0;
     size_t capacity = 0;
     cuda::Event uploaded = nullptr, consumed = nullptr;
-    bool inUse = false;            // consumed is recorded
+    bool inUse = false; // consumed is recorded
   };
   std::array<StagingSlot, 2> staging;
   size_t stagedSlot = 0, lastTaken = 1;

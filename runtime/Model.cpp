@@ -4,9 +4,9 @@
 
 #include "runtime/Launcher.h"
 
-#include <fmt/format.h>
 #include <dlfcn.h>
 #include <elf.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -39,36 +39,33 @@ namespace {
 std::string checkDescriptor(const vae_model &d) {
   if (d.abi_version != VAE_ABI_VERSION)
     return "was built for vaec ABI version " + std::to_string(d.abi_version) +
-           ", but this runtime implements version " +
-           std::to_string(VAE_ABI_VERSION) + "; recompile it with this vaec";
+           ", but this runtime implements version " + std::to_string(VAE_ABI_VERSION) +
+           "; recompile it with this vaec";
   if (d.struct_size != sizeof(vae_model))
     return "has a descriptor of " + std::to_string(d.struct_size) +
-           " bytes, but this runtime expects " +
-           std::to_string(sizeof(vae_model));
+           " bytes, but this runtime expects " + std::to_string(sizeof(vae_model));
   if (!d.fingerprint)
     return "has no model fingerprint";
-  if (!d.name || d.batch <= 0 || d.input_rank < 1 ||
-      d.input_rank > VAE_MAX_RANK || d.latent_size <= 0 || d.input_size <= 0)
+  if (!d.name || d.batch <= 0 || d.input_rank < 1 || d.input_rank > VAE_MAX_RANK ||
+      d.latent_size <= 0 || d.input_size <= 0)
     return "has a malformed descriptor (name, batch or shapes)";
   int64_t inputSize = 1;
   for (int i = 0; i < d.input_rank; ++i)
     inputSize *= d.input_shape[i];
   if (inputSize != d.input_size)
     return "has an input shape that does not match its input size";
-  if (d.likelihood < VAE_LIKELIHOOD_BERNOULLI ||
-      d.likelihood > VAE_LIKELIHOOD_GAUSSIAN_FIXED ||
+  if (d.likelihood < VAE_LIKELIHOOD_BERNOULLI || d.likelihood > VAE_LIKELIHOOD_GAUSSIAN_FIXED ||
       d.decode_outputs != (d.likelihood == VAE_LIKELIHOOD_GAUSSIAN ? 2 : 1))
     return "has an unknown likelihood";
   if (!(d.prior_std > 0))
     return "has a prior with a standard deviation that is not positive";
-  if (d.num_params < 0 || (d.num_params > 0 && !d.params) ||
-      d.param_floats < 0 || d.arena_bytes < 0 || d.opt_state_floats < 0)
+  if (d.num_params < 0 || (d.num_params > 0 && !d.params) || d.param_floats < 0 ||
+      d.arena_bytes < 0 || d.opt_state_floats < 0)
     return "has a malformed parameter table";
   for (int64_t i = 0; i < d.num_params; ++i) {
     const vae_param &p = d.params[i];
-    if (!p.name || p.offset < 0 || p.size <= 0 ||
-        p.offset + p.size > d.param_floats || p.rank < 1 ||
-        p.rank > VAE_MAX_RANK)
+    if (!p.name || p.offset < 0 || p.size <= 0 || p.offset + p.size > d.param_floats ||
+        p.rank < 1 || p.rank > VAE_MAX_RANK)
       return "has a malformed entry for parameter " + std::to_string(i);
   }
   return "";
@@ -97,38 +94,32 @@ std::string checkElf(const std::string &path) {
   if (beyond(header.e_phoff, uint64_t(header.e_phnum) * header.e_phentsize) ||
       header.e_phentsize != sizeof(Elf64_Phdr))
     return "is truncated or corrupt: its program headers at byte " +
-           std::to_string(header.e_phoff) + " lie outside the file (" +
-           std::to_string(size) + " bytes)";
+           std::to_string(header.e_phoff) + " lie outside the file (" + std::to_string(size) +
+           " bytes)";
   std::vector<Elf64_Phdr> segments(header.e_phnum);
   in.seekg(std::streamoff(header.e_phoff));
   in.read(reinterpret_cast<char *>(segments.data()),
           std::streamsize(segments.size() * sizeof(Elf64_Phdr)));
   for (size_t i = 0; i < segments.size(); ++i)
-    if (segments[i].p_type == PT_LOAD &&
-        beyond(segments[i].p_offset, segments[i].p_filesz))
+    if (segments[i].p_type == PT_LOAD && beyond(segments[i].p_offset, segments[i].p_filesz))
       return "is truncated: segment " + std::to_string(i) + " ends at byte " +
-             std::to_string(segments[i].p_offset + segments[i].p_filesz) +
-             " but the file has " + std::to_string(size) + " bytes";
-  if (header.e_shnum &&
-      beyond(header.e_shoff, uint64_t(header.e_shnum) * header.e_shentsize))
-    return "is truncated: its section headers at byte " +
-           std::to_string(header.e_shoff) + " lie outside the file (" +
-           std::to_string(size) + " bytes)";
+             std::to_string(segments[i].p_offset + segments[i].p_filesz) + " but the file has " +
+             std::to_string(size) + " bytes";
+  if (header.e_shnum && beyond(header.e_shoff, uint64_t(header.e_shnum) * header.e_shentsize))
+    return "is truncated: its section headers at byte " + std::to_string(header.e_shoff) +
+           " lie outside the file (" + std::to_string(size) + " bytes)";
   return "";
 }
 
 } // namespace
 
-std::unique_ptr<Model> Model::load(const std::string &path,
-                                   std::string &error) {
+std::unique_ptr<Model> Model::load(const std::string &path, std::string &error) {
   if (std::string why = checkElf(path); !why.empty()) {
     error = "cannot load '" + path + "': it " + why;
     return nullptr;
   }
   // RTLD_LOCAL: two models loaded side by side keep their own symbols.
-  void *handle = dlopen(path.find('/') == std::string::npos
-                            ? ("./" + path).c_str()
-                            : path.c_str(),
+  void *handle = dlopen(path.find('/') == std::string::npos ? ("./" + path).c_str() : path.c_str(),
                         RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *why = dlerror();
@@ -276,8 +267,8 @@ void Model::encode(const float *params, void *arena, const float *x, float *mu,
   d.fetch(logvar, Slot::Out1, size.latent);
 }
 
-void Model::score(const float *params, void *arena, const float *x, const float *eps,
-                  float *loss, float *reconstruction, float *kl) const {
+void Model::score(const float *params, void *arena, const float *x, const float *eps, float *loss,
+                  float *reconstruction, float *kl) const {
   if (!device)
     return scoreFn(params, arena, x, eps, loss, reconstruction, kl);
   Sizes size(*descriptor);
@@ -371,8 +362,8 @@ void Model::finishTrainStep(float terms[3]) const {
     terms[i] = inFlight.terms[i * kTermStride];
 }
 
-void Model::applyUpdate(float *params, float *state, void *arena, const float *grads,
-                        int64_t step, const vae_hyperparams &hyper) const {
+void Model::applyUpdate(float *params, float *state, void *arena, const float *grads, int64_t step,
+                        const vae_hyperparams &hyper) const {
   if (!device)
     return applyFn(params, state, arena, grads, step, &hyper);
   Sizes size(*descriptor);
@@ -432,9 +423,7 @@ AlignedBuffer Model::newOptimizerState() const {
   return AlignedBuffer(size_t(descriptor->opt_state_floats) * sizeof(float));
 }
 
-AlignedBuffer Model::newArena() const {
-  return AlignedBuffer(size_t(descriptor->arena_bytes));
-}
+AlignedBuffer Model::newArena() const { return AlignedBuffer(size_t(descriptor->arena_bytes)); }
 
 std::vector<float> Model::exampleWeights(size_t n) const {
   size_t batch = size_t(descriptor->batch);

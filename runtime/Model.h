@@ -43,8 +43,7 @@ private:
 class Model {
 public:
   /// Loads `path`; on failure returns null and a message naming the file.
-  static std::unique_ptr<Model> load(const std::string &path,
-                                     std::string &error);
+  static std::unique_ptr<Model> load(const std::string &path, std::string &error);
   ~Model();
 
   const vae_model &desc() const { return *descriptor; }
@@ -53,24 +52,22 @@ public:
 
   /// Writes the initial parameters into host memory (on every device).
   void initParams(float *params, uint64_t seed) const;
-  void evalElbo(const float *params, void *arena, const float *x,
-                const float *eps, float terms[3]) const;
-  void encode(const float *params, void *arena, const float *x, float *mu,
-              float *logvar) const;
+  void evalElbo(const float *params, void *arena, const float *x, const float *eps,
+                float terms[3]) const;
+  void encode(const float *params, void *arena, const float *x, float *mu, float *logvar) const;
   /// Per-example loss terms, each `batch` floats.
-  void score(const float *params, void *arena, const float *x, const float *eps,
-             float *loss, float *reconstruction, float *kl) const;
+  void score(const float *params, void *arena, const float *x, const float *eps, float *loss,
+             float *reconstruction, float *kl) const;
   /// Gradients of the loss into `grads` (param_floats floats); `weights`
   /// per example as in abi.h.
-  void gradStep(const float *params, void *arena, const float *x,
-                const float *eps, const float *weights, float terms[3],
-                float *grads) const;
+  void gradStep(const float *params, void *arena, const float *x, const float *eps,
+                const float *weights, float terms[3], float *grads) const;
   /// One optimizer step; `params` and `state` are updated in place.
   /// `hyper`: this step's learning rate, KL weight and optimizer constants
   /// (desc().defaults are the train block's).
-  void trainStep(float *params, float *state, void *arena, const float *x,
-                 const float *eps, const float *weights, int64_t step,
-                 const vae_hyperparams &hyper, float terms[3]) const;
+  void trainStep(float *params, float *state, void *arena, const float *x, const float *eps,
+                 const float *weights, int64_t step, const vae_hyperparams &hyper,
+                 float terms[3]) const;
 
   /// trainStep in three calls, so that a GPU works while the host prepares
   /// the next batch: stageStep takes a step's batch (a GPU copies it and
@@ -110,8 +107,7 @@ public:
   /// when n == batch).
   std::vector<float> exampleWeights(size_t n) const;
   /// `out1` is written only when desc().decode_outputs == 2.
-  void decode(const float *params, void *arena, const float *z, float *out0,
-              float *out1) const;
+  void decode(const float *params, void *arena, const float *z, float *out0, float *out1) const;
 
   /// Buffers of the sizes the descriptor asks for.
   AlignedBuffer newParams() const;
@@ -135,7 +131,7 @@ private:
   /// The step between stageStep and finishTrainStep.
   struct StepInFlight {
     const float *x = nullptr, *eps = nullptr, *weights = nullptr; // CPU: staged
-    const float *terms = nullptr; // GPU: where the copy back lands
+    const float *terms = nullptr;                                 // GPU: where the copy back lands
     float cpuTerms[3] = {};
     bool staged = false, started = false;
   };

@@ -32,8 +32,7 @@ public:
   }
   void broadcast(void *data, size_t bytes) override {
     for (size_t done = 0; done < bytes; done += kChunk)
-      MPI_Bcast(static_cast<char *>(data) + done, chunk(bytes - done), MPI_BYTE, 0,
-                MPI_COMM_WORLD);
+      MPI_Bcast(static_cast<char *>(data) + done, chunk(bytes - done), MPI_BYTE, 0, MPI_COMM_WORLD);
   }
   void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
 

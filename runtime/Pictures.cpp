@@ -25,13 +25,10 @@ namespace {
 
 /// Means of the decoder's distribution for `count` latent codes (rows of
 /// `z`), decoded a batch at a time.
-std::vector<std::vector<float>> decodeMeans(const Model &model,
-                                            const float *params, void *arena,
-                                            const std::vector<float> &z,
-                                            size_t count) {
+std::vector<std::vector<float>> decodeMeans(const Model &model, const float *params, void *arena,
+                                            const std::vector<float> &z, size_t count) {
   const vae_model &d = model.desc();
-  size_t size = size_t(d.input_size), batch = size_t(d.batch),
-         latent = size_t(d.latent_size);
+  size_t size = size_t(d.input_size), batch = size_t(d.batch), latent = size_t(d.latent_size);
   std::vector<float> codes(batch * latent), out0(batch * size), out1(out0.size());
   std::vector<std::vector<float>> images;
   for (size_t first = 0; first < count; first += batch) {
@@ -51,8 +48,8 @@ std::vector<std::vector<float>> decodeMeans(const Model &model,
 
 /// The decoder's means at `count` draws from the prior, z ~ N(prior mean,
 /// prior std^2): the same first draws whatever `count` is.
-std::vector<std::vector<float>> priorSamples(const Model &model, const float *params,
-                                             void *arena, uint64_t seed, size_t count) {
+std::vector<std::vector<float>> priorSamples(const Model &model, const float *params, void *arena,
+                                             uint64_t seed, size_t count) {
   const vae_model &d = model.desc();
   std::vector<float> z(count * size_t(d.latent_size));
   fillNoise(z, seed ^ 0x5a3b1e5ull, 0xfffffffeu, 0);
@@ -79,12 +76,10 @@ bool writeGrid(const std::string &path, const std::vector<std::vector<float>> &i
   return writePng(path, width, height, 1, pixels, error);
 }
 
-
 /// The two latent dimensions with the largest mean KL over `test`: the ones
 /// the model uses most.
-std::pair<size_t, size_t> mostInformativeDimensions(const Model &model,
-                                                    const float *params, void *arena,
-                                                    const Dataset &test) {
+std::pair<size_t, size_t> mostInformativeDimensions(const Model &model, const float *params,
+                                                    void *arena, const Dataset &test) {
   const vae_model &d = model.desc();
   size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
   std::vector<float> x(batch * test.size), mu(batch * latent), logvar(mu.size());
@@ -120,8 +115,7 @@ const char *glyph(char c) {
       {'/', "..#..#.#.#..#.."}, {'(', ".#.#..#..#...#."}, {')', ".#...#..#..#.#."},
       {'=', "...###...###..."}, {'+', "....#.###.#...."}, {'%', "#.#..#.#.#..#.#"},
       {',', "..........#.#.."}, {'<', "..#.#.#...#...#"}, {'>', "#...#...#.#.#.."},
-      {' ', "..............."}
-  };
+      {' ', "..............."}};
   char upper = char(std::toupper(static_cast<unsigned char>(c)));
   for (const auto &[key, rows] : kGlyphs)
     if (key == upper)
@@ -175,8 +169,14 @@ public:
       if (x0 == x1 && y0 == y1)
         return;
       int e2 = 2 * err;
-      if (e2 >= dy) { err += dy; x0 += sx; }
-      if (e2 <= dx) { err += dx; y0 += sy; }
+      if (e2 >= dy) {
+        err += dy;
+        x0 += sx;
+      }
+      if (e2 <= dx) {
+        err += dx;
+        y0 += sy;
+      }
     }
   }
   /// Text in a 3 x 5 pixel font (digits, letters shown upper-case, and
@@ -236,8 +236,7 @@ struct Frame {
   }
   /// Grid lines, tick labels, the axes and their titles.
   void draw(Canvas &canvas, const std::string &xTitle, const std::string &yTitle) const {
-    double ys = tickSpacing(yMax - yMin),
-           xs = std::max(minXSpacing, tickSpacing(xMax - xMin));
+    double ys = tickSpacing(yMax - yMin), xs = std::max(minXSpacing, tickSpacing(xMax - xMin));
     for (double y = std::ceil(yMin / ys) * ys; y <= yMax; y += ys) {
       canvas.line(left, py(y), width - right, py(y), 230);
       std::string text = label(y, ys);
@@ -257,10 +256,9 @@ struct Frame {
 
 /// Ten distinguishable colours (Tableau's), for labels and clusters.
 Colour paletteColour(size_t i) {
-  static const Colour kPalette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
-                                    {214, 39, 40},  {148, 103, 189}, {140, 86, 75},
-                                    {227, 119, 194}, {127, 127, 127}, {188, 189, 34},
-                                    {23, 190, 207}};
+  static const Colour kPalette[] = {
+      {31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
+      {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
   return kPalette[i % 10];
 }
 
@@ -281,10 +279,8 @@ void legend(Canvas &canvas, const Frame &frame,
 
 } // namespace
 
-std::pair<size_t, size_t> vae::largestKlDimensions(const vae_model &d,
-                                                   const std::vector<float> &mu,
-                                                   const std::vector<float> &logvar,
-                                                   size_t count) {
+std::pair<size_t, size_t> vae::largestKlDimensions(const vae_model &d, const std::vector<float> &mu,
+                                                   const std::vector<float> &logvar, size_t count) {
   size_t latent = size_t(d.latent_size);
   std::vector<double> kl(latent, 0.0);
   double var0 = d.prior_std * d.prior_std;
@@ -295,8 +291,7 @@ std::pair<size_t, size_t> vae::largestKlDimensions(const vae_model &d,
     }
   std::vector<size_t> order(latent);
   std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return kl[a] > kl[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return kl[a] > kl[b]; });
   return {order[0], latent > 1 ? order[1] : order[0]};
 }
 
@@ -343,8 +338,8 @@ bool vae::writeScoreHistogram(const std::string &path, const std::vector<double>
       int left = frame.px(x0), right = frame.px(x0 + (hi - lo) / bins);
       int mid = (left + right) / 2;
       if (counts[g][b] > 0)
-        canvas.box(g ? mid : left + 1, frame.py(counts[g][b]), g ? right - 1 : mid,
-                   frame.py(0) - 1, colours[g]);
+        canvas.box(g ? mid : left + 1, frame.py(counts[g][b]), g ? right - 1 : mid, frame.py(0) - 1,
+                   colours[g]);
     }
   legend(canvas, frame,
          {{colours[0], fmt::format("NORMAL {}: {}", normalName, size_t(totals[0]))},
@@ -353,8 +348,8 @@ bool vae::writeScoreHistogram(const std::string &path, const std::vector<double>
   return canvas.save(path, error);
 }
 
-bool vae::writeLatentScatter(const std::string &path, const std::vector<float> &mu,
-                             size_t count, size_t latent, std::pair<size_t, size_t> dims,
+bool vae::writeLatentScatter(const std::string &path, const std::vector<float> &mu, size_t count,
+                             size_t latent, std::pair<size_t, size_t> dims,
                              const std::vector<int32_t> &groups, const std::string &title,
                              std::string &error) {
   auto [a, b] = dims;
@@ -382,7 +377,8 @@ bool vae::writeLatentScatter(const std::string &path, const std::vector<float> &
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   auto colourOf = [&](int32_t group) {
-    return paletteColour(size_t(std::lower_bound(names.begin(), names.end(), group) - names.begin()));
+    return paletteColour(
+        size_t(std::lower_bound(names.begin(), names.end(), group) - names.begin()));
   };
   for (size_t i = 0; i < count; ++i) {
     int x = frame.px(mu[i * latent + a]), y = frame.py(mu[i * latent + b]);
@@ -462,9 +458,8 @@ bool vae::writeReconstructions(const Model &model, const float *params, void *ar
   return writeGrid(path, grid, side, uint32_t(columns), error, /*scale=*/4);
 }
 
-bool vae::writePictures(const Model &model, const float *params, void *arena,
-                        const Dataset &test, uint64_t seed, const std::string &dir,
-                        std::string &error) {
+bool vae::writePictures(const Model &model, const float *params, void *arena, const Dataset &test,
+                        uint64_t seed, const std::string &dir, std::string &error) {
   const vae_model &d = model.desc();
   if (!squareSide(d)) {
     fmt::print("no pictures: inputs of {} values are not square images\n", d.input_size);
@@ -472,13 +467,12 @@ bool vae::writePictures(const Model &model, const float *params, void *arena,
   }
   uint32_t side = squareSide(d);
   size_t latent = size_t(d.latent_size);
-  if (!writeReconstructions(model, params, arena, test, 8, dir + "/reconstructions.png",
-                            error))
+  if (!writeReconstructions(model, params, arena, test, 8, dir + "/reconstructions.png", error))
     return false;
 
   // Samples: z ~ N(prior mean, prior std^2).
-  if (!writeGrid(dir + "/samples.png", priorSamples(model, params, arena, seed, 64), side, 8,
-                 error, /*scale=*/2))
+  if (!writeGrid(dir + "/samples.png", priorSamples(model, params, arena, seed, 64), side, 8, error,
+                 /*scale=*/2))
     return false;
 
   // Traversal: rows walk dimension a, columns dimension b, from -2 to +2
@@ -497,8 +491,8 @@ bool vae::writePictures(const Model &model, const float *params, void *arena,
         code[b] = at(col);
     }
   if (!writeGrid(dir + "/latent_traversal.png",
-                 decodeMeans(model, params, arena, codes, rows * steps), side,
-                 uint32_t(steps), error, /*scale=*/2))
+                 decodeMeans(model, params, arena, codes, rows * steps), side, uint32_t(steps),
+                 error, /*scale=*/2))
     return false;
   fmt::print("pictures: {}/{{reconstructions,samples,latent_traversal}}.png (traversal of "
              "latent {})\n",
@@ -506,8 +500,7 @@ bool vae::writePictures(const Model &model, const float *params, void *arena,
   return true;
 }
 
-bool vae::writeLossCurve(const std::string &path, const LossHistory &history,
-                         std::string &error) {
+bool vae::writeLossCurve(const std::string &path, const LossHistory &history, std::string &error) {
   // Moving average over about a fiftieth of the run.
   size_t window = std::max<size_t>(1, history.steps.size() / 50);
   std::vector<std::pair<double, double>> smooth;

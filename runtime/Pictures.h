@@ -26,9 +26,8 @@ struct LossHistory {
 /// the largest KL on the test set, from -2 to +2 prior standard deviations,
 /// the others at the prior mean; one row of 10 for a one-dimensional latent
 /// space). Inputs that are not square images are skipped with a message.
-bool writePictures(const Model &model, const float *params, void *arena,
-                   const Dataset &test, uint64_t seed, const std::string &dir,
-                   std::string &error);
+bool writePictures(const Model &model, const float *params, void *arena, const Dataset &test,
+                   uint64_t seed, const std::string &dir, std::string &error);
 
 /// The side of a model's square images, or 0 when its inputs are not.
 uint32_t squareSide(const vae_model &d);
@@ -36,21 +35,19 @@ uint32_t squareSide(const vae_model &d);
 /// `path` (a PNG): the first `count` examples of `test` in rows of up to
 /// 10, each row above their reconstructions (the decoder's means at the
 /// posterior means), every pixel drawn 4 x 4.
-bool writeReconstructions(const Model &model, const float *params, void *arena,
-                          const Dataset &test, size_t count, const std::string &path,
-                          std::string &error);
+bool writeReconstructions(const Model &model, const float *params, void *arena, const Dataset &test,
+                          size_t count, const std::string &path, std::string &error);
 
 /// Writes `count` draws from the prior through the decoder (its means) into
 /// `dir`: samples.npy (float32, [count, input shape...]) and, for square
 /// images, samples.png (the first 256 at most).
-bool writeSamples(const Model &model, const float *params, void *arena, uint64_t seed,
-                  size_t count, const std::string &dir, std::string &error);
+bool writeSamples(const Model &model, const float *params, void *arena, uint64_t seed, size_t count,
+                  const std::string &dir, std::string &error);
 
 /// loss_curve.png: training −ELBO per step (light grey), its moving average
 /// (dark grey) and the test -ELBO per epoch (black squares), with the epochs
 /// on the x axis and nats on the y axis, axis titles and a legend.
-bool writeLossCurve(const std::string &path, const LossHistory &history,
-                    std::string &error);
+bool writeLossCurve(const std::string &path, const LossHistory &history, std::string &error);
 
 /// The two latent dimensions with the largest KL from the prior, summed
 /// over `count` posteriors (means and log-variances, count x latent).

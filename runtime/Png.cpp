@@ -17,8 +17,8 @@
 
 using namespace vae;
 
-bool vae::writePng(const std::string &path, uint32_t width, uint32_t height,
-                   uint32_t channels, const std::vector<uint8_t> &pixels, std::string &error) {
+bool vae::writePng(const std::string &path, uint32_t width, uint32_t height, uint32_t channels,
+                   const std::vector<uint8_t> &pixels, std::string &error) {
   png_image image{};
   image.version = PNG_IMAGE_VERSION;
   image.width = width;
@@ -30,8 +30,7 @@ bool vae::writePng(const std::string &path, uint32_t width, uint32_t height,
   bool ok = png_image_write_to_memory(&image, nullptr, &size, 0, pixels.data(), 0, nullptr);
   if (ok) {
     encoded.resize(size);
-    ok = png_image_write_to_memory(&image, encoded.data(), &size, 0, pixels.data(), 0,
-                                   nullptr);
+    ok = png_image_write_to_memory(&image, encoded.data(), &size, 0, pixels.data(), 0, nullptr);
   }
   if (!ok) {
     error = fmt::format("libpng could not encode '{}': {}", path, image.message);
@@ -46,9 +45,8 @@ bool vae::writePng(const std::string &path, uint32_t width, uint32_t height,
       error);
 }
 
-std::vector<uint8_t> vae::tileImages(const std::vector<std::vector<float>> &images,
-                                     uint32_t side, uint32_t columns,
-                                     uint32_t &width, uint32_t &height) {
+std::vector<uint8_t> vae::tileImages(const std::vector<std::vector<float>> &images, uint32_t side,
+                                     uint32_t columns, uint32_t &width, uint32_t &height) {
   const uint32_t border = 2;
   uint32_t rows = uint32_t((images.size() + columns - 1) / columns);
   width = columns * (side + border) + border;

@@ -16,9 +16,8 @@ bool writePng(const std::string &path, uint32_t width, uint32_t height, uint32_t
 
 /// Tiles `images` (each side x side values in [0, 1]) into a grid of
 /// `columns` with a 2-pixel border, as 8-bit grey levels.
-std::vector<uint8_t> tileImages(const std::vector<std::vector<float>> &images,
-                                uint32_t side, uint32_t columns,
-                                uint32_t &width, uint32_t &height);
+std::vector<uint8_t> tileImages(const std::vector<std::vector<float>> &images, uint32_t side,
+                                uint32_t columns, uint32_t &width, uint32_t &height);
 
 } // namespace vae
 

@@ -39,9 +39,8 @@ bool fitsModel(const Dataset &set, const vae_model &d, std::string &error) {
     shape.erase(std::remove(shape.begin(), shape.end(), 1), shape.end());
     return shape;
   };
-  if (set.size == size_t(d.input_size) &&
-      (d.input_rank == 1 || set.exampleShape.size() == 1 ||
-       squeeze(set.exampleShape) == squeeze(model)))
+  if (set.size == size_t(d.input_size) && (d.input_rank == 1 || set.exampleShape.size() == 1 ||
+                                           squeeze(set.exampleShape) == squeeze(model)))
     return true;
   error = fmt::format("'{}' has examples of shape [{}] ({} values), but model '{}' takes [{}] "
                       "({} values)",
@@ -60,11 +59,15 @@ const char *binarizeName(Binarize binarize) {
 }
 
 /// The flag that sets each data setting of the run record.
-const std::pair<const char *, const char *> kDataFlags[] = {
-    {"data", "--data"},         {"limit", "--limit"},          {"binarize", "--binarize"},
-    {"last_batch", "--last-batch"}, {"val_fraction", "--val-fraction"}, {"test", "--test"},
-    {"test_fraction", "--test-fraction"}, {"label_column", "--label-column"},
-    {"classes", "--classes"}};
+const std::pair<const char *, const char *> kDataFlags[] = {{"data", "--data"},
+                                                            {"limit", "--limit"},
+                                                            {"binarize", "--binarize"},
+                                                            {"last_batch", "--last-batch"},
+                                                            {"val_fraction", "--val-fraction"},
+                                                            {"test", "--test"},
+                                                            {"test_fraction", "--test-fraction"},
+                                                            {"label_column", "--label-column"},
+                                                            {"classes", "--classes"}};
 
 /// Whether `key` of a run record is a hyperparameter that a resumed run may
 /// change (the validation split may not: it changes the training data).
@@ -103,8 +106,8 @@ std::string differingParts(const std::string &a, const std::string &b) {
 /// dynamically binarized run evaluates on the statically binarized test
 /// set, so that its test -ELBO is comparable across epochs. (`wantTrain`
 /// false: the training set only where the test set is split from it.)
-bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t seed,
-                bool wantTrain, Dataset &trainSet, Dataset &testSet, std::string &error) {
+bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t seed, bool wantTrain,
+                     Dataset &trainSet, Dataset &testSet, std::string &error) {
   const vae_model &d = model.desc();
   std::string trainPath = options.dataPath, testPath = options.testPath;
   bool split = options.testFraction > 0;
@@ -158,14 +161,15 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
                             held == 0 ? "none" : "none to train on and all");
         return false;
       }
-      std::vector<uint32_t> order =
-          shuffle(trainSet.count, seed ^ kTestSplitKey, 0xfffffffdu);
+      std::vector<uint32_t> order = shuffle(trainSet.count, seed ^ kTestSplitKey, 0xfffffffdu);
       std::vector<bool> isTest(trainSet.count, false);
       for (size_t i = 0; i < held; ++i)
         isTest[order[i]] = true;
-      testSet = trainSet.subset(rowsWhere(trainSet.count, 0, [&](uint32_t i) { return isTest[i]; }));
+      testSet =
+          trainSet.subset(rowsWhere(trainSet.count, 0, [&](uint32_t i) { return isTest[i]; }));
       testSet.path = trainPath + " (test split)";
-      trainSet = trainSet.subset(rowsWhere(trainSet.count, 0, [&](uint32_t i) { return !isTest[i]; }));
+      trainSet =
+          trainSet.subset(rowsWhere(trainSet.count, 0, [&](uint32_t i) { return !isTest[i]; }));
       binarizeTest = options.binarize == Binarize::Dynamic;
     }
     if (!classes.empty()) {
@@ -184,7 +188,8 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
         return false;
       }
     } else if (split && options.limit && options.limit < trainSet.count) {
-      trainSet = trainSet.subset(rowsWhere(trainSet.count, options.limit, [](uint32_t) { return true; }));
+      trainSet =
+          trainSet.subset(rowsWhere(trainSet.count, options.limit, [](uint32_t) { return true; }));
     }
     trainSet.path = trainPath;
   }
@@ -202,7 +207,7 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
 /// run trained on, as it trained on it. (`limit` and `last_batch` only
 /// when `forTraining`.)
 void vae::adoptRunSettings(const std::map<std::string, std::string> &run, TrainOptions &options,
-                      bool forTraining) {
+                           bool forTraining) {
   auto take = [&](const char *key, bool given, auto apply) {
     auto it = run.find(key);
     if (!given && it != run.end())
@@ -224,9 +229,8 @@ void vae::adoptRunSettings(const std::map<std::string, std::string> &run, TrainO
   take("limit", options.limitGiven, [&](const std::string &v) {
     options.limit = v == "all" ? 0 : size_t(std::strtoull(v.c_str(), nullptr, 10));
   });
-  take("classes", options.classesGiven, [&](const std::string &v) {
-    options.classes = v == "all" ? "" : v;
-  });
+  take("classes", options.classesGiven,
+       [&](const std::string &v) { options.classes = v == "all" ? "" : v; });
   take("last_batch", options.lastBatchGiven,
        [&](const std::string &v) { options.padLastBatch = v != "drop"; });
 }
@@ -236,7 +240,7 @@ void vae::adoptRunSettings(const std::map<std::string, std::string> &run, TrainO
 /// training data (folder, examples, CRC-32) and its settings. (The
 /// hyperparameters join it: hyperparamRecord.)
 std::map<std::string, std::string> vae::runRecord(const Model &model, const TrainOptions &options,
-                                             const Dataset &trainSet) {
+                                                  const Dataset &trainSet) {
   const vae_model &d = model.desc();
   auto absolute = [](const std::string &path) {
     std::error_code ec;
@@ -261,7 +265,7 @@ std::map<std::string, std::string> vae::runRecord(const Model &model, const Trai
 /// Whether the model of `model` is the one that made a checkpoint with the
 /// run record `run`; otherwise `error` says what differs.
 bool vae::sameModel(const std::map<std::string, std::string> &run, const Model &model,
-               const std::string &path, std::string &error) {
+                    const std::string &path, std::string &error) {
   auto it = run.find("fingerprint");
   if (it == run.end() || it->second == model.desc().fingerprint)
     return true;
@@ -277,7 +281,7 @@ bool vae::sameModel(const std::map<std::string, std::string> &run, const Model &
 /// and this run's, one line each, naming the flag that makes it. (Another
 /// --data or --limit changes the examples too: said once, by the flag.)
 std::string vae::runDifferences(const std::map<std::string, std::string> &saved,
-                           const std::map<std::string, std::string> &now) {
+                                const std::map<std::string, std::string> &now) {
   auto differs = [&](const std::string &key) {
     auto it = now.find(key), was = saved.find(key);
     return it != now.end() && was != saved.end() && it->second != was->second;
@@ -296,13 +300,11 @@ std::string vae::runDifferences(const std::map<std::string, std::string> &saved,
         lines += "\n  the training data differ: " + key + " " + value + " then, " + current +
                  " now (the files in the run's --data folder changed)";
     } else if (!flag.empty()) {
-      lines += "\n  " + flag + " " + current + ", but the run trained with " + flag + " " +
-               value;
+      lines += "\n  " + flag + " " + current + ", but the run trained with " + flag + " " + value;
     } else if (key == "processes") {
       lines += "\n  this run has " + current + " process" + (current == "1" ? "" : "es") +
                ", the run had " + value + ": resume it with " +
-               (value == "1" ? std::string("vae-train alone (no mpirun)")
-                             : "mpirun -np " + value) +
+               (value == "1" ? std::string("vae-train alone (no mpirun)") : "mpirun -np " + value) +
                " (the global batch, and so every step, depends on it)";
     } else if (key == "batch") {
       lines += "\n  this library trains batches of " + current + ", the run's were " + value +
@@ -313,4 +315,3 @@ std::string vae::runDifferences(const std::map<std::string, std::string> &saved,
   }
   return lines;
 }
-

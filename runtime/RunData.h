@@ -34,13 +34,12 @@ constexpr uint64_t kEvalNoiseKey = 0x5eed5eedull;
 /// dynamically binarized run evaluates on the statically binarized test
 /// set, so that its test -ELBO is comparable across epochs. (`wantTrain`
 /// false: the training set only where the test set is split from it.)
-bool loadImages(const Model &model, const TrainOptions &options, uint64_t seed,
-                bool wantTrain, Dataset &trainSet, Dataset &testSet, std::string &error);
+bool loadImages(const Model &model, const TrainOptions &options, uint64_t seed, bool wantTrain,
+                Dataset &trainSet, Dataset &testSet, std::string &error);
 
 /// Rows [0, n) whose index `keep` accepts, at most `limit` of them (0: no
 /// limit).
-template <typename Keep>
-std::vector<uint32_t> rowsWhere(size_t n, size_t limit, Keep keep) {
+template <typename Keep> std::vector<uint32_t> rowsWhere(size_t n, size_t limit, Keep keep) {
   std::vector<uint32_t> rows;
   for (uint32_t i = 0; i < n && (!limit || rows.size() < limit); ++i)
     if (keep(i))

@@ -44,8 +44,7 @@ bool vae::keepRowsUpTo(const std::string &path, size_t column, int64_t last, std
       kept += line + '\n';
   }
   in.close();
-  return writeAtomically(path, [&](std::ostream &out) { out << header << '\n' << kept; },
-                         error);
+  return writeAtomically(path, [&](std::ostream &out) { out << header << '\n' << kept; }, error);
 }
 
 /// The terms of an epoch as metrics.json writes them.
@@ -57,9 +56,9 @@ static nlohmann::ordered_json termsJson(const Terms &t) {
 }
 
 bool vae::writeMetricsJson(const std::string &path, const vae_model &d, size_t processes,
-                      const std::map<std::string, std::string> &hyperparams,
-                      const std::vector<EpochRecord> &history, double firstStepSeconds,
-                      std::string &error) {
+                           const std::map<std::string, std::string> &hyperparams,
+                           const std::vector<EpochRecord> &history, double firstStepSeconds,
+                           std::string &error) {
   nlohmann::ordered_json json = {{"model", d.name},
                                  {"batch", d.batch},
                                  {"processes", processes},

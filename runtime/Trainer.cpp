@@ -18,9 +18,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -49,8 +49,8 @@ bool splitValidation(Dataset &train, Dataset &val, double fraction, uint64_t see
                      std::string &error) {
   size_t held = std::max<size_t>(1, size_t(std::llround(fraction * double(train.count))));
   if (held >= train.count) {
-    error = "--val-fraction " + fmt::format("{:g}", fraction) + " of " + std::to_string(train.count) +
-            " examples leaves none to train on";
+    error = "--val-fraction " + fmt::format("{:g}", fraction) + " of " +
+            std::to_string(train.count) + " examples leaves none to train on";
     return false;
   }
   // Its own Philox stream: not an epoch's order, whatever the epochs.
@@ -78,7 +78,7 @@ class StopOnSignals {
 public:
   StopOnSignals() {
     stopSignal = 0;
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = requestStop;
     action.sa_flags = SA_RESETHAND; // a second signal does what it always does
     sigemptyset(&action.sa_mask);
@@ -100,8 +100,8 @@ private:
 class ProgressBar {
 public:
   explicit ProgressBar(bool wanted) : enabled(wanted && isatty(fileno(stdout))) {}
-  void update(int64_t epoch, int64_t epochs, size_t done, size_t total,
-              double loss, double samplesPerSecond) {
+  void update(int64_t epoch, int64_t epochs, size_t done, size_t total, double loss,
+              double samplesPerSecond) {
     auto now = std::chrono::steady_clock::now();
     if (!enabled || (done < total && now - last < std::chrono::milliseconds(100)))
       return;
@@ -158,8 +158,8 @@ public:
       if (earlyStop)
         break;
     }
-    if (lead && !writePictures(model, params.data(), arena.bytes(), testSet, seed,
-                               options.outDir, error))
+    if (lead &&
+        !writePictures(model, params.data(), arena.bytes(), testSet, seed, options.outDir, error))
       return fail(error);
     return stopAgreed() ? interrupted("while drawing the pictures") : 0;
   }
@@ -185,20 +185,19 @@ private:
   /// The training and test sets, and the batches an epoch takes.
   Stop loadData() {
     // (The seed of the test split: the run's.)
-    runSeed = uint64_t(options.resume ? position.seed
-                                      : options.seed >= 0 ? options.seed : d.seed);
+    runSeed = uint64_t(options.resume ? position.seed : options.seed >= 0 ? options.seed : d.seed);
     if (!loadImages(model, options, runSeed, true, trainSet, testSet, error))
       return fail(error);
     // A step takes a global batch: each process's batch, one after another.
     batch = size_t(d.batch);
     globalBatch = ranks * batch;
     if (trainSet.count == 0 || (!options.padLastBatch && trainSet.count < globalBatch))
-      return fail("'" + trainSet.path + "' has " + std::to_string(trainSet.count) +
-                  " examples, fewer than one batch of " + std::to_string(globalBatch) +
-                  (ranks > 1 ? " (" + std::to_string(ranks) + " processes x " +
-                                   std::to_string(batch) + ")"
-                             : std::string()) +
-                  (options.padLastBatch ? "" : " (--last-batch drop)"));
+      return fail(
+          "'" + trainSet.path + "' has " + std::to_string(trainSet.count) +
+          " examples, fewer than one batch of " + std::to_string(globalBatch) +
+          (ranks > 1 ? " (" + std::to_string(ranks) + " processes x " + std::to_string(batch) + ")"
+                     : std::string()) +
+          (options.padLastBatch ? "" : " (--last-batch drop)"));
     epochs = options.epochs > 0 ? options.epochs : d.epochs;
     seed = uint64_t(options.seed >= 0 ? options.seed : d.seed);
     return {};
@@ -252,11 +251,11 @@ private:
   /// epoch, and the logs cut back to it.
   Stop resume() {
     if (options.seed >= 0 && uint64_t(position.seed) != seed)
-      return fail("'" + checkpoint + "' was trained with seed " +
-                  std::to_string(position.seed) + ", not " + std::to_string(seed));
+      return fail("'" + checkpoint + "' was trained with seed " + std::to_string(position.seed) +
+                  ", not " + std::to_string(seed));
     if (std::string differences = runDifferences(position.run, record); !differences.empty())
-      return fail("cannot resume '" + checkpoint + "': this run differs from it:" +
-                  differences + "\nLeave such flags out to continue the run as it was, or "
+      return fail("cannot resume '" + checkpoint + "': this run differs from it:" + differences +
+                  "\nLeave such flags out to continue the run as it was, or "
                   "start a new run with another --out (metrics.csv would mix the two).");
     seed = uint64_t(position.seed);
     for (const auto &[key, value] : hyperparamRecord(before))
@@ -274,8 +273,8 @@ private:
     for (const auto &row : readCsv(metricsPath))
       if (row.size() >= 11) {
         // (objective, reconstruction, kl: the −ELBO is their sum.)
-        history.push_back({{row[4], row[2], row[3], 0}, {row[8], row[6], row[7], 0}, row[9],
-                           row[10]});
+        history.push_back(
+            {{row[4], row[2], row[3], 0}, {row[8], row[6], row[7], 0}, row[9], row[10]});
         losses.test.push_back({row[0], row[5]});
       }
     for (const auto &row : readCsv(stepsPath))
@@ -352,21 +351,19 @@ private:
                : dropped                         ? "the partial batch dropped"
                                                  : "the partial batch padded",
                epochs, options.resume ? "the checkpoint" : "initialization", initial.negElbo());
-    fmt::print("{} lr {:g} ({}{}), beta {:g}{}{}{}\n",
-               d.optimizer == VAE_OPTIMIZER_SGD     ? "sgd"
-               : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
-                                                    : "adam",
-               hyper.lr, hyper.schedule,
-               hyper.lrWarmupEpochs > 0 ? ", warm-up " + formatEpochs(hyper.lrWarmupEpochs) : "",
-               hyper.beta,
-               hyper.klWarmupEpochs > 0 ? ", KL warm-up " + formatEpochs(hyper.klWarmupEpochs)
-                                        : "",
-               hyper.clipGradNorm > 0
-                   ? fmt::format(", gradient clipped to norm {:g}", hyper.clipGradNorm)
-                   : "",
-               valSet.count ? fmt::format(", {} training examples held out for validation",
-                                          valSet.count)
-                            : "");
+    fmt::print(
+        "{} lr {:g} ({}{}), beta {:g}{}{}{}\n",
+        d.optimizer == VAE_OPTIMIZER_SGD     ? "sgd"
+        : d.optimizer == VAE_OPTIMIZER_ADAMW ? "adamw"
+                                             : "adam",
+        hyper.lr, hyper.schedule,
+        hyper.lrWarmupEpochs > 0 ? ", warm-up " + formatEpochs(hyper.lrWarmupEpochs) : "",
+        hyper.beta,
+        hyper.klWarmupEpochs > 0 ? ", KL warm-up " + formatEpochs(hyper.klWarmupEpochs) : "",
+        hyper.clipGradNorm > 0 ? fmt::format(", gradient clipped to norm {:g}", hyper.clipGradNorm)
+                               : "",
+        valSet.count ? fmt::format(", {} training examples held out for validation", valSet.count)
+                     : "");
     std::fflush(stdout);
     if (stopAgreed())
       return interrupted("before the first step");
@@ -381,8 +378,7 @@ private:
     int signal = stopSignal ? int(stopSignal) : stopCode ? stopCode - 128 : SIGTERM;
     if (lead)
       fmt::print(stderr, "vae-train: {} {}; {}\n",
-                 signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)", when,
-                 saved);
+                 signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted (SIGINT)", when, saved);
     return 128 + signal;
   }
 
@@ -414,8 +410,8 @@ private:
       binarizeDynamically(x.data(), n * trainSet.size, seed, uint32_t(epoch), uint32_t(k),
                           first * trainSet.size);
     fillNoise(eps, seed, uint32_t(epoch), uint32_t(k), first * size_t(d.latent_size));
-    float weight = nGlobal == globalBatch ? 1.0f / float(ranks)
-                                          : float(double(batch) / double(nGlobal));
+    float weight =
+        nGlobal == globalBatch ? 1.0f / float(ranks) : float(double(batch) / double(nGlobal));
     std::fill(weights.begin(), weights.end(), 0.0f);
     std::fill_n(weights.begin(), n, weight);
   }
@@ -432,8 +428,7 @@ private:
   /// asked to stop.
   bool takeStep(int64_t epoch, size_t k, const vae_hyperparams &settings, float terms[3]) {
     if (ranks == 1) {
-      model.startTrainStep(params.data(), state.data(), arena.bytes(), position.step + 1,
-                           settings);
+      model.startTrainStep(params.data(), state.data(), arena.bytes(), position.step + 1, settings);
       if (k + 1 < batches)
         stage(epoch, k + 1);
       model.finishTrainStep(terms);
@@ -441,15 +436,13 @@ private:
     }
     prepare(epoch, k);
     float *sum = reduced.data(), *tail = sum + d.param_floats;
-    model.gradStep(params.data(), arena.bytes(), x.data(), eps.data(), weights.data(), tail,
-                   sum);
+    model.gradStep(params.data(), arena.bytes(), x.data(), eps.data(), weights.data(), tail, sum);
     tail[3] = stopSignal ? 1.0f : 0.0f;
     auto started = std::chrono::steady_clock::now();
     world.allreduceSum(sum, size_t(d.param_floats) + 4);
     allreduceSeconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    model.applyUpdate(params.data(), state.data(), arena.bytes(), sum, position.step + 1,
-                      settings);
+    model.applyUpdate(params.data(), state.data(), arena.bytes(), sum, position.step + 1, settings);
     std::copy(tail, tail + 3, terms);
     bool stopNow = tail[3] > 0;
     if (stopNow && !stopSignal)
@@ -468,8 +461,8 @@ private:
     if (!lead)
       return 1;
     const char *value = std::isnan(objective) ? "NaN" : objective > 0 ? "+Inf" : "-Inf";
-    return fail(std::string("the loss became ") + value + " at epoch " +
-                std::to_string(epoch + 1) + ", step " + std::to_string(position.step + 1) +
+    return fail(std::string("the loss became ") + value + " at epoch " + std::to_string(epoch + 1) +
+                ", step " + std::to_string(position.step + 1) +
                 "; stopped (steps.csv has every step up to it); " + saved);
   }
 
@@ -505,8 +498,8 @@ private:
     float terms[3];
     bool stopNow = takeStep(epoch, k, settings, terms);
     double negElbo = double(terms[1]) + double(terms[2]);
-    stepRows << epoch + 1 << ',' << position.step + 1 << ',' << at + 1.0 / double(batches)
-             << ',' << terms[0] << ',' << negElbo << ',' << terms[1] << ',' << terms[2] << ','
+    stepRows << epoch + 1 << ',' << position.step + 1 << ',' << at + 1.0 / double(batches) << ','
+             << terms[0] << ',' << negElbo << ',' << terms[1] << ',' << terms[2] << ','
              << settings.lr << ',' << settings.kl_weight << '\n';
     if (!std::isfinite(terms[0]))
       return lossDiverged(epoch, terms[0]);
@@ -573,8 +566,7 @@ private:
       return stop;
     if (stopAgreed())
       return interrupted("after epoch " + std::to_string(epoch + 1));
-    if (hyper.patience > 0 && valSet.count &&
-        double(epoch + 1 - bestEpoch) >= hyper.patience) {
+    if (hyper.patience > 0 && valSet.count && double(epoch + 1 - bestEpoch) >= hyper.patience) {
       fmt::print("early stopping: no better validation -ELBO in {}; the best, {:.2f} at epoch "
                  "{}, is in '{}/best.bin'\n",
                  formatEpochs(hyper.patience), bestVal, bestEpoch, options.outDir);
@@ -584,8 +576,7 @@ private:
   }
 
   /// The epoch's line on stdout.
-  void printEpoch(int64_t epoch, const Terms &test, const Terms &val, double rate,
-                  double seconds) {
+  void printEpoch(int64_t epoch, const Terms &test, const Terms &val, double rate, double seconds) {
     std::string line =
         fmt::format("epoch {}/{}  train -ELBO {:.2f} (rec {:.2f}, KL {:.2f})", epoch + 1, epochs,
                     trainTerms.negElbo(), trainTerms.reconstruction, trainTerms.kl);
@@ -594,8 +585,8 @@ private:
     line += fmt::format("  test -ELBO {:.2f} (rec {:.2f}, KL {:.2f})", test.negElbo(),
                         test.reconstruction, test.kl);
     if (weighted)
-      line += fmt::format("  objective train {:.2f} test {:.2f}", trainTerms.objective,
-                          test.objective);
+      line +=
+          fmt::format("  objective train {:.2f} test {:.2f}", trainTerms.objective, test.objective);
     line += fmt::format("  {:.0f} samples/s  {:.2f} s", rate, seconds);
     if (ranks > 1)
       line += fmt::format(" (allreduce {:.0f} %)", 100 * allreduceSeconds / seconds);
@@ -605,13 +596,12 @@ private:
 
   /// The epoch into metrics.csv, steps.csv and metrics.json, its
   /// checkpoint (and best.bin where validation improved), the loss curve.
-  Stop logEpoch(int64_t epoch, const Terms &test, const Terms &val, double rate,
-                double seconds) {
+  Stop logEpoch(int64_t epoch, const Terms &test, const Terms &val, double rate, double seconds) {
     float lastLr = hyper.at(epoch, batches - 1, batches, epochs).lr;
-    metrics << epoch + 1 << ',' << trainTerms.negElbo() << ',' << trainTerms.reconstruction
-            << ',' << trainTerms.kl << ',' << trainTerms.objective << ',' << test.negElbo()
-            << ',' << test.reconstruction << ',' << test.kl << ',' << test.objective << ','
-            << rate << ',' << seconds << ',';
+    metrics << epoch + 1 << ',' << trainTerms.negElbo() << ',' << trainTerms.reconstruction << ','
+            << trainTerms.kl << ',' << trainTerms.objective << ',' << test.negElbo() << ','
+            << test.reconstruction << ',' << test.kl << ',' << test.objective << ',' << rate << ','
+            << seconds << ',';
     if (valSet.count)
       metrics << val.negElbo() << ',' << val.reconstruction << ',' << val.kl;
     else

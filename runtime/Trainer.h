@@ -29,8 +29,7 @@ struct TrainOptions {
   /// are the run's own (its checkpoint's) when one is resumed or used, and
   /// those given must agree with a resumed run's.
   bool dataGiven = false, binarizeGiven = false, limitGiven = false, lastBatchGiven = false,
-       testGiven = false, testFractionGiven = false, labelColumnGiven = false,
-       classesGiven = false;
+       testGiven = false, testFractionGiven = false, labelColumnGiven = false, classesGiven = false;
   /// Also write the checkpoint every this many steps within an epoch (0:
   /// at the end of epochs only).
   int64_t checkpointEvery = 0;
@@ -78,17 +77,16 @@ struct Terms {
 /// the last partial batch padded and scored per example with vae_score.
 /// Over several processes (`world`), each evaluates every world.size()-th
 /// batch and the sums are reduced: every process returns the whole's terms.
-Terms evaluate(const Model &model, const float *params, void *arena,
-               const Dataset &data, uint64_t seed, Communicator &world = singleProcess());
+Terms evaluate(const Model &model, const float *params, void *arena, const Dataset &data,
+               uint64_t seed, Communicator &world = singleProcess());
 
 /// The importance-weighted estimate of log p(x) with `samples` draws from
 /// the encoder (Burda et al. 2016): log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),
 /// one per example of `data`. K = 1 is a one-sample ELBO; the estimate
 /// tightens towards log p(x) as K grows.
-std::vector<double> importanceWeightedLogLikelihood(const Model &model,
-                                                    const float *params, void *arena,
-                                                    const Dataset &data,
-                                                    uint64_t seed, int64_t samples);
+std::vector<double> importanceWeightedLogLikelihood(const Model &model, const float *params,
+                                                    void *arena, const Dataset &data, uint64_t seed,
+                                                    int64_t samples);
 
 /// What the inference subcommands do with a trained checkpoint.
 enum class Command { Eval, Encode, Score, Sample, Reconstruct };
@@ -99,8 +97,8 @@ enum class Command { Eval, Encode, Score, Sample, Reconstruct };
 /// (per-example −ELBO and its terms, and the importance-weighted −log p(x)
 /// with options.importanceSamples), sample writes samples.npy and
 /// samples.png, reconstruct reconstructions.png. Returns the process exit code.
-int runCommand(const Model &model, const TrainOptions &options,
-               const std::string &checkpoint, Command command);
+int runCommand(const Model &model, const TrainOptions &options, const std::string &checkpoint,
+               Command command);
 
 /// Trains and writes metrics.csv, metrics.json, steps.csv, checkpoint.bin
 /// and the pictures into options.outDir. Returns the process exit code;
@@ -114,8 +112,7 @@ int runCommand(const Model &model, const TrainOptions &options,
 /// vae_apply_update), so every process holds the same parameters; rank 0
 /// alone writes files and prints. A stop or a NaN is agreed on at a step;
 /// a resume needs the run's number of processes.
-int train(const Model &model, const TrainOptions &options,
-          Communicator &world = singleProcess());
+int train(const Model &model, const TrainOptions &options, Communicator &world = singleProcess());
 
 } // namespace vae
 

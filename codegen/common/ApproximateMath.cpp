@@ -14,8 +14,7 @@ using namespace mlir;
 
 namespace {
 
-struct ApproximateMathPass
-    : vaec::impl::ApproximateMathBase<ApproximateMathPass> {
+struct ApproximateMathPass : vaec::impl::ApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(patterns);

@@ -6,8 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/common/Passes.h"
-#include "codegen/llvm/Target.h"
 #include "codegen/common/TargetDescription.h"
+#include "codegen/llvm/Target.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_SETTARGET

@@ -4,8 +4,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringSwitch.h"
-#include "llvm/Support/MathExtras.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Triple.h"
@@ -86,8 +86,8 @@ std::optional<CacheSizes> hostCaches() {
 
 } // namespace
 
-vdl::TargetAttr vaec::describeTarget(mlir::MLIRContext *context,
-                                     const llvm::TargetMachine &machine, bool host) {
+vdl::TargetAttr vaec::describeTarget(mlir::MLIRContext *context, const llvm::TargetMachine &machine,
+                                     bool host) {
   const llvm::Triple &triple = machine.getTargetTriple();
   const llvm::MCSubtargetInfo &subtarget = *machine.getMCSubtargetInfo();
   auto has = [&](const char *feature) { return subtarget.checkFeatures(feature); };
@@ -112,8 +112,8 @@ vdl::TargetAttr vaec::describeTarget(mlir::MLIRContext *context,
   // libomp picks the thread count at run time; this is the compiling
   // machine's, a guess for the one that runs the code.
   int64_t threads = std::max(1u, std::thread::hardware_concurrency());
-  return vdl::TargetAttr::get(context, triple.str(), machine.getTargetCPU(), bits, registers,
-                              fma, caches.l1d, caches.l2, threads);
+  return vdl::TargetAttr::get(context, triple.str(), machine.getTargetCPU(), bits, registers, fma,
+                              caches.l1d, caches.l2, threads);
 }
 
 vdl::TargetAttr vaec::targetOf(mlir::Operation *op) {
@@ -193,10 +193,10 @@ RegisterBlock vaec::matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64
       candidates.push_back({{rows, cols}, cycles, restRows == 0 && restCols == 0, restRows == 0});
     }
   }
-  double best = std::min_element(candidates.begin(), candidates.end(),
-                                 [](const Candidate &a, const Candidate &b) {
-                                   return a.cycles < b.cycles;
-                                 })->cycles;
+  double best =
+      std::min_element(candidates.begin(), candidates.end(),
+                       [](const Candidate &a, const Candidate &b) { return a.cycles < b.cycles; })
+          ->cycles;
   // Within 10 % of the fastest: no remainder tiles (less code, and no slow
   // edge tiles the model underrates), then fewer cycles, then more
   // accumulators (more slack for the FMA latency).
@@ -205,9 +205,8 @@ RegisterBlock vaec::matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64
                            c.block.rows * c.block.cols);
   };
   return std::max_element(candidates.begin(), candidates.end(),
-                          [&](const Candidate &a, const Candidate &b) {
-                            return rank(a) < rank(b);
-                          })->block;
+                          [&](const Candidate &a, const Candidate &b) { return rank(a) < rank(b); })
+      ->block;
 }
 
 int64_t vaec::vectorWidth(vdl::TargetAttr target, int64_t size) {

@@ -25,8 +25,8 @@ namespace vaec {
 /// The description of `machine`'s CPU: vector width and register count from
 /// its features; L1d and L2 sizes from sysfs when compiling for `host`, else
 /// from a table of named CPUs (a conservative 32 KiB / 256 KiB for others).
-vdl::TargetAttr describeTarget(mlir::MLIRContext *context,
-                               const llvm::TargetMachine &machine, bool host);
+vdl::TargetAttr describeTarget(mlir::MLIRContext *context, const llvm::TargetMachine &machine,
+                               bool host);
 
 /// The `vdl.target` of the module around `op`, or, when it has none, the
 /// default description: an AVX-512 x86-64 core (what the passes' lit tests

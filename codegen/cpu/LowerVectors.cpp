@@ -1,7 +1,7 @@
 //===- LowerVectors.cpp - the vdl-lower-vectors pass ----------------------===//
 
-#include "codegen/cpu/Passes.h"
 #include "codegen/common/TargetDescription.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
@@ -27,7 +27,8 @@ constexpr int64_t kMinParallelElements = 32768;
 
 bool isContiguous(Value buffer) {
   auto type = dyn_cast<MemRefType>(buffer.getType());
-  return type && (type.getLayout().isIdentity() || memref::isStaticShapeAndContiguousRowMajor(type));
+  return type &&
+         (type.getLayout().isIdentity() || memref::isStaticShapeAndContiguousRowMajor(type));
 }
 
 /// Rewrites each copy between strided views (a peeled edge tile that
@@ -67,8 +68,8 @@ void lowerStridedCopies(func::FuncOp func) {
       sizes[rank - 2] = 0;
     scf::SCFTilingOptions options;
     options.setTileSizes(getAsIndexOpFoldResult(func.getContext(), sizes));
-    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-        rewriter, cast<TilingInterface>(linalgCopy.getOperation()), options);
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(linalgCopy.getOperation()), options);
     if (failed(tiled))
       continue; // stays a linalg.copy: scalar loops
     rewriter.eraseOp(linalgCopy);

@@ -35,8 +35,7 @@ bool passable(Type type) {
     int64_t offset;
     SmallVector<int64_t> strides;
     return memref.hasStaticShape() && succeeded(getStridesAndOffset(memref, strides, offset)) &&
-           !ShapedType::isDynamic(offset) &&
-           llvm::none_of(strides, ShapedType::isDynamic);
+           !ShapedType::isDynamic(offset) && llvm::none_of(strides, ShapedType::isDynamic);
   }
   if (auto vector = dyn_cast<VectorType>(type))
     return !vector.isScalable() && !vector.getElementType().isInteger(1);

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/cpu/Passes.h"
 #include "codegen/common/TargetDescription.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -57,8 +57,7 @@ Extent extentOf(Value buffer) {
       APInt offset;
       if (type.hasStaticShape() && matchPattern(view.getByteShift(), m_ConstantInt(&offset))) {
         extent.begin = offset.getSExtValue();
-        extent.end = extent.begin + type.getNumElements() *
-                                        (type.getElementTypeBitWidth() / 8);
+        extent.end = extent.begin + type.getNumElements() * (type.getElementTypeBitWidth() / 8);
       } else {
         extent.begin = 0;
         extent.end = std::numeric_limits<int64_t>::max();
@@ -84,7 +83,7 @@ bool writtenIn(Operation *loop, Value buffer) {
     // it may write B.
     if (!effects)
       return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ? WalkResult::advance()
-                                                                 : WalkResult::interrupt();
+                                                                : WalkResult::interrupt();
     SmallVector<MemoryEffects::EffectInstance> instances;
     effects.getEffects(instances);
     for (const MemoryEffects::EffectInstance &effect : instances)
@@ -111,16 +110,14 @@ struct Panel {
 /// iteration, read only as vectors, of a B that nothing in `loop` writes and
 /// whose K x nb panel fits a quarter of L2 beside the other operands
 /// (panelDepth; vdl-tile-and-vectorize cut a deeper K into blocks that do).
-SmallVector<Panel> panelsIn(Operation *loop, Block *body, Value iv,
-                             vaec::vdl::TargetAttr target) {
+SmallVector<Panel> panelsIn(Operation *loop, Block *body, Value iv, vaec::vdl::TargetAttr target) {
   SmallVector<Panel> panels;
   body->walk([&](memref::SubViewOp row) {
     if (row.getType().getRank() != 2 || !row.hasUnitStride())
       return;
     ArrayRef<int64_t> sizes = row.getStaticSizes();
     int64_t width = sizes[1];
-    if (sizes[0] != 1 || ShapedType::isDynamic(width) || width < 4 ||
-        !llvm::isPowerOf2_64(width))
+    if (sizes[0] != 1 || ShapedType::isDynamic(width) || width < 4 || !llvm::isPowerOf2_64(width))
       return;
     Value buffer = row.getSource();
     OpFoldResult column = row.getMixedOffsets()[1];
@@ -181,8 +178,7 @@ void pack(Operation *loop, Block *body, Panel &panel) {
     b.setInsertionPoint(
         loop->getParentOfType<func::FuncOp>().getBody().front().findAncestorOpInBlock(*loop));
   auto packed = b.create<memref::AllocaOp>(
-      loc, MemRefType::get({rows, panel.width}, source.getElementType()),
-      b.getI64IntegerAttr(64));
+      loc, MemRefType::get({rows, panel.width}, source.getElementType()), b.getI64IntegerAttr(64));
   if (packed->getBlock() == body)
     b.setInsertionPointAfter(packed);
   else
@@ -196,19 +192,18 @@ void pack(Operation *loop, Block *body, Panel &panel) {
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
   Value one = b.create<arith::ConstantIndexOp>(loc, 1);
   Value end = b.create<arith::ConstantIndexOp>(loc, rows);
-  b.create<scf::ForOp>(loc, zero, end, one, ValueRange{},
-                       [&](OpBuilder &inner, Location loc, Value k, ValueRange) {
-                         Value row = inner.create<vector::LoadOp>(loc, vectorType, view,
-                                                                  ValueRange{k, zero});
-                         inner.create<vector::StoreOp>(loc, row, packed, ValueRange{k, zero});
-                         inner.create<scf::YieldOp>(loc);
-                       });
+  b.create<scf::ForOp>(
+      loc, zero, end, one, ValueRange{}, [&](OpBuilder &inner, Location loc, Value k, ValueRange) {
+        Value row = inner.create<vector::LoadOp>(loc, vectorType, view, ValueRange{k, zero});
+        inner.create<vector::StoreOp>(loc, row, packed, ValueRange{k, zero});
+        inner.create<scf::YieldOp>(loc);
+      });
   for (memref::SubViewOp rowView : panel.rows) {
     OpBuilder at(rowView);
-    auto row = at.create<memref::SubViewOp>(
-        rowView.getLoc(), packed.getResult(),
-        ArrayRef<OpFoldResult>{rowView.getMixedOffsets()[0], zeroAttr},
-        rowView.getMixedSizes(), rowView.getMixedStrides());
+    auto row =
+        at.create<memref::SubViewOp>(rowView.getLoc(), packed.getResult(),
+                                     ArrayRef<OpFoldResult>{rowView.getMixedOffsets()[0], zeroAttr},
+                                     rowView.getMixedSizes(), rowView.getMixedStrides());
     rowView.replaceAllUsesWith(row.getResult());
     rowView.erase();
   }

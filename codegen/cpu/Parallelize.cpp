@@ -61,8 +61,8 @@ struct ParallelizePass : vaec::impl::ParallelizeBase<ParallelizePass> {
       }
       rewriter.setInsertionPoint(loop);
       auto parallel = rewriter.create<scf::ParallelOp>(
-          loop.getLoc(), ValueRange{loop.getLowerBound()},
-          ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()});
+          loop.getLoc(), ValueRange{loop.getLowerBound()}, ValueRange{loop.getUpperBound()},
+          ValueRange{loop.getStep()});
       Block *body = parallel.getBody();
       rewriter.eraseOp(body->getTerminator()); // the builder's scf.reduce
       rewriter.mergeBlocks(loop.getBody(), body, body->getArguments());

@@ -1,13 +1,13 @@
 //===- TileAndVectorize.cpp - the vdl-tile-and-vectorize pass -------------===//
 
-#include "codegen/cpu/Passes.h"
 #include "codegen/common/TargetDescription.h"
+#include "codegen/cpu/Passes.h"
 #include "ir/VDLDialect.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
-#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/PatternMatch.h"
@@ -91,8 +91,7 @@ bool isRegisterTile(linalg::LinalgOp op, vdl::TargetAttr target) {
     elements *= range;
   int64_t lanes = target.getLanes(), last = ranges.back();
   bool vectorizable = last % lanes == 0 || llvm::isPowerOf2_64(uint64_t(last));
-  return vectorizable && last <= 4 * lanes &&
-         elements <= target.getVectorRegisters() * lanes;
+  return vectorizable && last <= 4 * lanes && elements <= target.getVectorRegisters() * lanes;
 }
 
 /// Tile sizes for `op`, one per loop, 0 meaning "not tiled". Sizes need not
@@ -201,8 +200,7 @@ void vectorizeTile(IRRewriter &rewriter, linalg::LinalgOp tile) {
   if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(tile.getOperation())) {
     PatternRewriter patternRewriter(tile.getContext());
     patternRewriter.setInsertionPoint(conv);
-    linalg::DownscaleSizeOneWindowed2DConvolution<linalg::Conv2DNhwcHwcfOp,
-                                                  linalg::Conv1DNwcWcfOp>
+    linalg::DownscaleSizeOneWindowed2DConvolution<linalg::Conv2DNhwcHwcfOp, linalg::Conv1DNwcWcfOp>
         downscale(tile.getContext());
     FailureOr<linalg::Conv1DNwcWcfOp> conv1d =
         downscale.returningMatchAndRewrite(conv, patternRewriter);
@@ -336,9 +334,8 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
       if (user != consumer && user->getBlock() == consumer->getBlock() &&
           (!firstOtherUser || user->isBeforeInBlock(firstOtherUser)))
         firstOtherUser = user;
-    bool sharedResult = llvm::any_of(matmul->getUsers(), [&](Operation *user) {
-      return user != consumer;
-    });
+    bool sharedResult =
+        llvm::any_of(matmul->getUsers(), [&](Operation *user) { return user != consumer; });
     if (firstOtherUser && firstOtherUser->isBeforeInBlock(consumer)) {
       bool movable = llvm::all_of(consumer->getOperands(), [&](Value operand) {
         Operation *def = operand.getDefiningOp();
@@ -353,21 +350,20 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
     // when nothing else reads it. (Counted now: during fusion the original
     // matmul still uses it next to its tile.)
     Operation *init = matmul.getDpsInitOperand(0)->get().getDefiningOp();
-    if (!init || !isa<linalg::BroadcastOp, linalg::FillOp>(init) ||
-        !init->getResult(0).hasOneUse())
+    if (!init || !isa<linalg::BroadcastOp, linalg::FillOp>(init) || !init->getResult(0).hasOneUse())
       init = nullptr;
     RegisterBlock block = blockFor(target, ranges[0], ranges[1], forced);
     scf::SCFTileAndFuseOptions options;
     options.tilingOptions.setTileSizes(getAsIndexOpFoldResult(
         rewriter.getContext(), {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols)}));
     options.tilingOptions.setInterchange(matmulBlockOrder(ranges));
-    options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer,
-                                   bool) -> std::tuple<bool, bool> {
-      Operation *op = producer.getOwner();
-      if (op == matmul.getOperation())
-        return {true, sharedResult};
-      return {op == init, false};
-    });
+    options.setFusionControlFn(
+        [&](tensor::ExtractSliceOp, OpResult producer, bool) -> std::tuple<bool, bool> {
+          Operation *op = producer.getOwner();
+          if (op == matmul.getOperation())
+            return {true, sharedResult};
+          return {op == init, false};
+        });
     rewriter.setInsertionPoint(epilogue);
     FailureOr<scf::SCFTileAndFuseResult> fused = scf::tileConsumerAndFuseProducersUsingSCF(
         rewriter, cast<TilingInterface>(consumer), options);
@@ -460,9 +456,8 @@ void splitFullSums(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAttr targ
     maps.push_back(AffineMap::get(loops, 0, getAffineDimExpr(loops - 1, ctx), ctx));
     SmallVector<utils::IteratorType> iterators(loops, utils::IteratorType::reduction);
     iterators.back() = utils::IteratorType::parallel;
-    auto partial = rewriter.create<linalg::GenericOp>(loc, TypeRange{partialType},
-                                                      op.getDpsInputs(), ValueRange{filled},
-                                                      maps, iterators);
+    auto partial = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{partialType}, op.getDpsInputs(), ValueRange{filled}, maps, iterators);
     rewriter.cloneRegionBefore(op.getRegion(), partial.getRegion(), partial.getRegion().end());
     AffineMap row = AffineMap::get(1, 0, getAffineDimExpr(0, ctx), ctx);
     auto total = rewriter.create<linalg::GenericOp>(
@@ -487,8 +482,7 @@ int64_t countKernels(func::FuncOp func) {
   return kernels;
 }
 
-struct TileAndVectorizePass
-    : vaec::impl::TileAndVectorizeBase<TileAndVectorizePass> {
+struct TileAndVectorizePass : vaec::impl::TileAndVectorizeBase<TileAndVectorizePass> {
   using TileAndVectorizeBase::TileAndVectorizeBase;
 
   /// Canonicalization of every op the context knows, run after peeling: it
@@ -519,7 +513,8 @@ struct TileAndVectorizePass
       if (failed(applyPatternsAndFoldGreedily(func, folding)))
         return signalPassFailure();
       // --stats: the graph-level numbers of vdl-fusion, then these.
-      if (auto stats = func->getAttrOfType<DictionaryAttr>(vaec::vdl::VDLDialect::kFusionAttrName)) {
+      if (auto stats =
+              func->getAttrOfType<DictionaryAttr>(vaec::vdl::VDLDialect::kFusionAttrName)) {
         NamedAttrList entries(stats);
         entries.set("kernels_before_epilogues", rewriter.getI64IntegerAttr(kernelsBefore));
         entries.set("kernels_after_epilogues", rewriter.getI64IntegerAttr(countKernels(func)));
@@ -546,8 +541,7 @@ struct TileAndVectorizePass
       options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
       // The outermost tile loop: the one vdl-parallelize may spread.
       int64_t outerDim = 0;
-      if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op) && sizes[0] != 0 &&
-          sizes[1] != 0) {
+      if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op) && sizes[0] != 0 && sizes[1] != 0) {
         SmallVector<int64_t> order = matmulBlockOrder(op.getStaticLoopRanges());
         options.setInterchange({order[0], order[1], 2});
         outerDim = order[0];
@@ -563,8 +557,7 @@ struct TileAndVectorizePass
       // matmul's n loop, columns) of the result: vdl-parallelize may spread
       // them over threads. Asked of `op` now: replaceOp below erases it.
       bool parallel = sizes[outerDim] != 0 && rowsAreIndependent(op);
-      FailureOr<scf::SCFTilingResult> tiled =
-          scf::tileUsingSCF(rewriter, tileable, options);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(rewriter, tileable, options);
       if (failed(tiled))
         continue; // stays as it is: correct, only slower
       for (Operation *tile : tiled->tiledOps)

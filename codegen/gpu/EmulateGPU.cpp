@@ -29,7 +29,8 @@ bool containsBarrier(Operation *op) {
 }
 
 scf::ForOp enclosingThreadLoop(Operation *op) {
-  for (auto loop = op->getParentOfType<scf::ForOp>(); loop; loop = loop->getParentOfType<scf::ForOp>())
+  for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
+       loop = loop->getParentOfType<scf::ForOp>())
     if (loop->hasAttr(kThreadLoopAttr))
       return loop;
   return nullptr;
@@ -129,9 +130,11 @@ public:
         for (Value result : op.getResults())
           for (Operation *user : result.getUsers())
             if (!loop->isAncestor(user))
-              return user->emitError("cannot emulate: a value of each thread is used after a barrier");
+              return user->emitError(
+                  "cannot emulate: a value of each thread is used after a barrier");
     if (!thread.use_empty())
-      return thread.getUses().begin()->getOwner()->emitError("cannot emulate: a thread id outside its stretch");
+      return thread.getUses().begin()->getOwner()->emitError(
+          "cannot emulate: a thread id outside its stretch");
     for (scf::ForOp loop : threadLoops)
       loop->removeAttr(kThreadLoopAttr);
     return success();
@@ -221,8 +224,18 @@ struct EmulateGPUPass : vaec::impl::EmulateGPUBase<EmulateGPUPass> {
     Value thread = rewriter.create<arith::ConstantIndexOp>(loc, -1);
     // Every launch of vdl-map-to-gpu is one-dimensional.
     auto blocks = rewriter.create<scf::ForOp>(loc, zero, grid.x, one);
-    SmallVector<Value> arguments = {blocks.getInductionVar(), zero, zero, thread, zero, zero,
-                                    grid.x, grid.y, grid.z, block.x, block.y, block.z};
+    SmallVector<Value> arguments = {blocks.getInductionVar(),
+                                    zero,
+                                    zero,
+                                    thread,
+                                    zero,
+                                    zero,
+                                    grid.x,
+                                    grid.y,
+                                    grid.z,
+                                    block.x,
+                                    block.y,
+                                    block.z};
     llvm::append_range(arguments, shared);
     Block &body = launch.getBody().front();
     rewriter.eraseOp(body.getTerminator());

@@ -29,14 +29,15 @@ struct JoinGPUModulesPass : vaec::impl::JoinGPUModulesBase<JoinGPUModulesPass> {
     // module names only: each kernel takes its module's name.
     MLIRContext *context = &getContext();
     module.walk([&](gpu::LaunchFuncOp launch) {
-      launch.setKernelAttr(SymbolRefAttr::get(
-          context, kKernelModuleName, {FlatSymbolRefAttr::get(context, launch.getKernelModuleName())}));
+      launch.setKernelAttr(
+          SymbolRefAttr::get(context, kKernelModuleName,
+                             {FlatSymbolRefAttr::get(context, launch.getKernelModuleName())}));
     });
     gpu::GPUModuleOp joined = kernelModules.front();
     Block &into = joined.getBodyRegion().front();
     for (gpu::GPUModuleOp kernelModule : kernelModules) {
-      for (gpu::GPUFuncOp kernel :
-           llvm::make_early_inc_range(kernelModule.getBodyRegion().front().getOps<gpu::GPUFuncOp>())) {
+      for (gpu::GPUFuncOp kernel : llvm::make_early_inc_range(
+               kernelModule.getBodyRegion().front().getOps<gpu::GPUFuncOp>())) {
         kernel.setName(kernelModule.getName());
         if (kernelModule != joined)
           kernel->moveBefore(into.getTerminator());

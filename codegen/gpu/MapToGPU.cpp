@@ -15,8 +15,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace vaec {
@@ -91,7 +91,8 @@ std::optional<std::tuple<Value, int64_t, int64_t>> placeOf(Value view) {
     if (!shift || !type.hasStaticShape())
       return std::nullopt;
     return std::make_tuple(arenaView.getSource(), *shift,
-                           *shift + type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8));
+                           *shift +
+                               type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8));
   }
   if (isa_and_nonnull<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp>(def))
     if (auto whole = placeOf(def->getOperand(0)))
@@ -129,7 +130,8 @@ std::optional<Matmul> matchMatmul(linalg::LinalgOp op) {
   mm.n = c.getDimSize(1);
   mm.k = a.getDimSize(mm.aTransposed ? 0 : 1);
   auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(op->getPrevNode());
-  if (broadcast && broadcast.getInit() == mm.c && broadcast.getDimensions() == ArrayRef<int64_t>{0}) {
+  if (broadcast && broadcast.getInit() == mm.c &&
+      broadcast.getDimensions() == ArrayRef<int64_t>{0}) {
     mm.bias = broadcast.getInput();
     mm.biasBroadcast = broadcast;
   }
@@ -180,10 +182,11 @@ void storeEpilogue(IRRewriter &rewriter, Location loc, const Matmul &mm, Value v
     BlockArgument argument = body.getArgument(operand.getOperandNumber());
     if (argument.use_empty())
       continue;
-    mapping.map(argument, operand.get() == mm.c
-                              ? value
-                              : rewriter.create<memref::LoadOp>(loc, operand.get(),
-                                                                ValueRange{gm, gn}).getResult());
+    mapping.map(
+        argument,
+        operand.get() == mm.c
+            ? value
+            : rewriter.create<memref::LoadOp>(loc, operand.get(), ValueRange{gm, gn}).getResult());
   }
   for (Operation &inner : body.without_terminator())
     rewriter.clone(inner, mapping);
@@ -209,7 +212,8 @@ void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewrit
   Type f32 = rewriter.getF32Type();
   auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(), gpu::AddressSpace::Workgroup);
   // Slices as [k][m] and [k][n]: the inner loop reads a row of each.
-  auto sliceType = MemRefType::get({kSliceDepth, tile}, f32, MemRefLayoutAttrInterface(), workgroup);
+  auto sliceType =
+      MemRefType::get({kSliceDepth, tile}, f32, MemRefLayoutAttrInterface(), workgroup);
   Value one = constant(1);
   auto launch = rewriter.create<gpu::LaunchOp>(
       loc, constant(blocksM * blocksN), one, one, constant(kThreadSide * kThreadSide), one, one,
@@ -219,23 +223,31 @@ void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewrit
   rewriter.setInsertionPointToEnd(&body);
   auto terminator = rewriter.create<gpu::TerminatorOp>(loc);
   rewriter.setInsertionPoint(terminator);
-  Value sliceA = launch.getWorkgroupAttributions()[0], sliceB = launch.getWorkgroupAttributions()[1];
+  Value sliceA = launch.getWorkgroupAttributions()[0],
+        sliceB = launch.getWorkgroupAttributions()[1];
   Value thread = launch.getThreadIds().x, block = launch.getBlockIds().x;
   auto add = [&](Value x, Value y) { return rewriter.createOrFold<arith::AddIOp>(loc, x, y); };
-  auto mul = [&](Value x, int64_t y) { return rewriter.createOrFold<arith::MulIOp>(loc, x, constant(y)); };
-  auto div = [&](Value x, int64_t y) { return rewriter.createOrFold<arith::DivUIOp>(loc, x, constant(y)); };
-  auto rem = [&](Value x, int64_t y) { return rewriter.createOrFold<arith::RemUIOp>(loc, x, constant(y)); };
+  auto mul = [&](Value x, int64_t y) {
+    return rewriter.createOrFold<arith::MulIOp>(loc, x, constant(y));
+  };
+  auto div = [&](Value x, int64_t y) {
+    return rewriter.createOrFold<arith::DivUIOp>(loc, x, constant(y));
+  };
+  auto rem = [&](Value x, int64_t y) {
+    return rewriter.createOrFold<arith::RemUIOp>(loc, x, constant(y));
+  };
   auto less = [&](Value x, int64_t bound) {
     return rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, constant(bound));
   };
   Value tx = rem(thread, kThreadSide), ty = div(thread, kThreadSide);
   Value m0 = mul(div(block, blocksN), tile), n0 = mul(rem(block, blocksN), tile);
   Value zero = rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(0));
-  Value accumulators = rewriter.create<memref::AllocaOp>(
-      loc, MemRefType::get({perThread, perThread}, f32));
+  Value accumulators =
+      rewriter.create<memref::AllocaOp>(loc, MemRefType::get({perThread, perThread}, f32));
   for (int64_t r = 0; r < perThread; ++r)
     for (int64_t c = 0; c < perThread; ++c)
-      rewriter.create<memref::StoreOp>(loc, zero, accumulators, ValueRange{constant(r), constant(c)});
+      rewriter.create<memref::StoreOp>(loc, zero, accumulators,
+                                       ValueRange{constant(r), constant(c)});
 
   // Element `e` of a slice: `outer` x `inner` row-major as the operand is
   // laid out, so that consecutive threads read consecutive addresses.
@@ -251,16 +263,16 @@ void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewrit
       auto guarded = rewriter.create<scf::IfOp>(
           loc, inside,
           [&](OpBuilder &b, Location l) {
-            SmallVector<Value> at = kMajor ? SmallVector<Value>{gk, gx} : SmallVector<Value>{gx, gk};
+            SmallVector<Value> at =
+                kMajor ? SmallVector<Value>{gk, gx} : SmallVector<Value>{gx, gk};
             b.create<scf::YieldOp>(l, ValueRange{b.create<memref::LoadOp>(l, operand, at)});
           },
           [&](OpBuilder &b, Location l) { b.create<scf::YieldOp>(l, ValueRange{zero}); });
       rewriter.create<memref::StoreOp>(loc, guarded.getResult(0), slice, ValueRange{kk, xx});
     }
   };
-  auto slices = rewriter.create<scf::ForOp>(loc, constant(0),
-                                            constant(llvm::alignTo(mm.k, kSliceDepth)),
-                                            constant(kSliceDepth));
+  auto slices = rewriter.create<scf::ForOp>(
+      loc, constant(0), constant(llvm::alignTo(mm.k, kSliceDepth)), constant(kSliceDepth));
   rewriter.setInsertionPointToStart(slices.getBody());
   Value k0 = slices.getInductionVar();
   // A is [M, K] (K inner) or, transposed, [K, M]; B is [K, N] or [N, K].
@@ -293,7 +305,8 @@ void launchTiledMatmul(linalg::LinalgOp op, const Matmul &mm, IRRewriter &rewrit
       auto guard = rewriter.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard inGuard(rewriter);
       rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
-      Value sum = rewriter.create<memref::LoadOp>(loc, accumulators, ValueRange{constant(r), constant(c)});
+      Value sum =
+          rewriter.create<memref::LoadOp>(loc, accumulators, ValueRange{constant(r), constant(c)});
       Value before = mm.bias ? rewriter.create<memref::LoadOp>(loc, mm.bias, ValueRange{gn})
                              : rewriter.create<memref::LoadOp>(loc, mm.c, ValueRange{gm, gn});
       Value value = rewriter.create<arith::AddFOp>(loc, before, sum);
@@ -326,7 +339,8 @@ linalg::LinalgOp parallelDimensionsFirst(linalg::LinalgOp op, IRRewriter &rewrit
       return op;
     generic = *generalized;
   }
-  FailureOr<linalg::GenericOp> interchanged = linalg::interchangeGenericOp(rewriter, generic, order);
+  FailureOr<linalg::GenericOp> interchanged =
+      linalg::interchangeGenericOp(rewriter, generic, order);
   return succeeded(interchanged) ? linalg::LinalgOp(*interchanged) : linalg::LinalgOp(generic);
 }
 
@@ -386,7 +400,8 @@ void keepAccumulatorInRegister(scf::ForOp loop, IRRewriter &rewriter) {
       return;
     }
   }
-  if (!store || !llvm::all_of(store.getIndices(), [&](Value index) { return isInvariant(index, loop); }) ||
+  if (!store ||
+      !llvm::all_of(store.getIndices(), [&](Value index) { return isInvariant(index, loop); }) ||
       !isInvariant(store.getMemRef(), loop))
     return;
   memref::LoadOp load;
@@ -402,10 +417,11 @@ void keepAccumulatorInRegister(scf::ForOp loop, IRRewriter &rewriter) {
     return;
 
   rewriter.setInsertionPoint(loop);
-  Value initial = rewriter.create<memref::LoadOp>(load.getLoc(), store.getMemRef(), store.getIndices());
-  auto accumulating = rewriter.create<scf::ForOp>(loop.getLoc(), loop.getLowerBound(),
-                                                  loop.getUpperBound(), loop.getStep(),
-                                                  ValueRange{initial});
+  Value initial =
+      rewriter.create<memref::LoadOp>(load.getLoc(), store.getMemRef(), store.getIndices());
+  auto accumulating =
+      rewriter.create<scf::ForOp>(loop.getLoc(), loop.getLowerBound(), loop.getUpperBound(),
+                                  loop.getStep(), ValueRange{initial});
   Block *body = accumulating.getBody();
   if (!body->empty()) // the builder adds no yield to a loop that carries values
     rewriter.eraseOp(body->getTerminator());
@@ -467,7 +483,8 @@ void launchParallelLoop(scf::ParallelOp loop, IRRewriter &rewriter) {
     if (dim != 0)
       rest = rewriter.create<arith::DivUIOp>(loc, rest, tripCounts[dim]);
     Value scaled = rewriter.createOrFold<arith::MulIOp>(loc, position, loop.getStep()[dim]);
-    inductionValues[dim] = rewriter.createOrFold<arith::AddIOp>(loc, scaled, loop.getLowerBound()[dim]);
+    inductionValues[dim] =
+        rewriter.createOrFold<arith::AddIOp>(loc, scaled, loop.getLowerBound()[dim]);
   }
   IRMapping mapping;
   mapping.map(loop.getInductionVars(), inductionValues);

@@ -49,7 +49,8 @@ struct NVVMIntrinsicsPass : vaec::impl::NVVMIntrinsicsBase<NVVMIntrinsicsPass> {
     // Nor does it lower math.fma, which the polynomials are made of.
     getOperation()->walk([&](math::FmaOp fma) {
       b.setInsertionPoint(fma);
-      Value fused = b.create<LLVM::FMAOp>(fma.getLoc(), fma.getType(), fma.getA(), fma.getB(), fma.getC());
+      Value fused =
+          b.create<LLVM::FMAOp>(fma.getLoc(), fma.getType(), fma.getA(), fma.getB(), fma.getC());
       fma.replaceAllUsesWith(fused);
       fma.erase();
     });
@@ -71,7 +72,8 @@ struct NVVMIntrinsicsPass : vaec::impl::NVVMIntrinsicsBase<NVVMIntrinsicsPass> {
     });
     if (result.wasInterrupted())
       return signalPassFailure();
-    for (auto declaration : llvm::make_early_inc_range(getOperation()->getRegion(0).getOps<LLVM::LLVMFuncOp>()))
+    for (auto declaration :
+         llvm::make_early_inc_range(getOperation()->getRegion(0).getOps<LLVM::LLVMFuncOp>()))
       if (declaration.isExternal() && declaration.getName().starts_with("__nv_") &&
           declaration.symbolKnownUseEmpty(getOperation()))
         declaration.erase();

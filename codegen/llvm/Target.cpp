@@ -5,24 +5,24 @@
 #include "ir/VDLDialect.h"
 #include "runtime/include/vae/abi.h"
 
-#include "llvm/Bitcode/BitcodeReader.h"
-#include "llvm/Bitcode/BitcodeWriter.h"
-#include "llvm/Passes/PassBuilder.h"
-#include "llvm/Transforms/IPO/MergeFunctions.h"
-#include "llvm/Transforms/Utils/SplitModule.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/DerivedTypes.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/IPO/MergeFunctions.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <cmath>
 #include <thread>
@@ -71,15 +71,15 @@ mlir::LogicalResult vaec::takeLayout(mlir::ModuleOp module, ModelInfo &info) {
   return mlir::success();
 }
 
-std::unique_ptr<llvm::TargetMachine>
-vaec::createTargetMachine(const std::string &tripleName, const std::string &cpu,
-                          const std::string &extraFeatures, std::string &error) {
+std::unique_ptr<llvm::TargetMachine> vaec::createTargetMachine(const std::string &tripleName,
+                                                               const std::string &cpu,
+                                                               const std::string &extraFeatures,
+                                                               std::string &error) {
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargets();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllAsmPrinters();
-  std::string triple =
-      tripleName.empty() ? llvm::sys::getDefaultTargetTriple() : tripleName;
+  std::string triple = tripleName.empty() ? llvm::sys::getDefaultTargetTriple() : tripleName;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return nullptr;
@@ -91,11 +91,9 @@ vaec::createTargetMachine(const std::string &tripleName, const std::string &cpu,
       features += (feature.second ? "+" : "-") + feature.first().str() + ",";
   }
   if (!cpuName.empty()) {
-    std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
-        target->createMCSubtargetInfo(triple, "", ""));
+    std::unique_ptr<llvm::MCSubtargetInfo> subtarget(target->createMCSubtargetInfo(triple, "", ""));
     if (!subtarget || !subtarget->isCPUStringValid(cpuName)) {
-      error = "unknown CPU '" + cpuName + "' for " + triple +
-              " (llc-19 -mcpu=help lists them)";
+      error = "unknown CPU '" + cpuName + "' for " + triple + " (llc-19 -mcpu=help lists them)";
       return nullptr;
     }
   }
@@ -106,10 +104,9 @@ vaec::createTargetMachine(const std::string &tripleName, const std::string &cpu,
     llvm::StringRef(extraFeatures).split(list, ',', -1, /*KeepEmpty=*/false);
     for (llvm::StringRef feature : list) {
       feature = feature.trim();
-      bool known = llvm::any_of(subtarget->getAllProcessorFeatures(),
-                                [&](const llvm::SubtargetFeatureKV &kv) {
-                                  return feature.drop_front() == kv.Key;
-                                });
+      bool known = llvm::any_of(
+          subtarget->getAllProcessorFeatures(),
+          [&](const llvm::SubtargetFeatureKV &kv) { return feature.drop_front() == kv.Key; });
       if ((!feature.starts_with("+") && !feature.starts_with("-")) || !known) {
         error = "unknown CPU feature '" + feature.str() + "' for " + triple +
                 " (features are +name or -name; llc-19 -mattr=help lists them)";
@@ -119,9 +116,9 @@ vaec::createTargetMachine(const std::string &tripleName, const std::string &cpu,
     }
   }
   llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpuName, features, options, llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
+  std::unique_ptr<llvm::TargetMachine> machine(
+      target->createTargetMachine(triple, cpuName, features, options, llvm::Reloc::PIC_,
+                                  std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     error = "cannot create a target machine for " + triple + " cpu " + cpuName;
   return machine;
@@ -146,29 +143,26 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
   auto string = [&](const std::string &s, const llvm::Twine &symbol) {
     auto *init = llvm::ConstantDataArray::getString(ctx, s);
     return new llvm::GlobalVariable(module, init->getType(), true,
-                                    llvm::GlobalValue::PrivateLinkage, init,
-                                    symbol);
+                                    llvm::GlobalValue::PrivateLinkage, init, symbol);
   };
 
   // struct vae_param { ptr name; i64 offset, size; i32 rank, init;
   //                    i64 shape[4]; double init_bound; }
-  auto *paramType = llvm::StructType::create(
-      ctx, {ptr, i64, i64, i32, i32, shapeType, f64}, "struct.vae_param");
+  auto *paramType =
+      llvm::StructType::create(ctx, {ptr, i64, i64, i32, i32, shapeType, f64}, "struct.vae_param");
   std::vector<llvm::Constant *> params;
   for (const ModelInfo::Param &p : info.params) {
     int64_t size = 1;
     for (int64_t d : p.shape)
       size *= d;
     params.push_back(llvm::ConstantStruct::get(
-        paramType,
-        {string(p.name, "vae.param.name"), i64c(p.offset), i64c(size),
-         i32c(p.shape.size()), i32c(1 /*VAE_INIT_UNIFORM_FAN_IN*/), shape(p.shape),
-         llvm::ConstantFP::get(f64, 1.0 / std::sqrt(double(p.fanIn)))}));
+        paramType, {string(p.name, "vae.param.name"), i64c(p.offset), i64c(size),
+                    i32c(p.shape.size()), i32c(1 /*VAE_INIT_UNIFORM_FAN_IN*/), shape(p.shape),
+                    llvm::ConstantFP::get(f64, 1.0 / std::sqrt(double(p.fanIn)))}));
   }
   auto *tableType = llvm::ArrayType::get(paramType, params.size());
-  auto *table = new llvm::GlobalVariable(
-      module, tableType, true, llvm::GlobalValue::PrivateLinkage,
-      llvm::ConstantArray::get(tableType, params), "vae.params");
+  auto *table = new llvm::GlobalVariable(module, tableType, true, llvm::GlobalValue::PrivateLinkage,
+                                         llvm::ConstantArray::get(tableType, params), "vae.params");
 
   // struct vae_hyperparams { float lr, kl_weight, ...; }: 8 floats.
   auto *f32 = llvm::Type::getFloatTy(ctx);
@@ -179,36 +173,51 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
 
   // struct vae_model, field for field as in abi.h.
   auto *modelType = llvm::StructType::create(
-      ctx,
-      {i32, i32, ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64, ptr,
-       i64, i64, i64, f64, i64, i64, i64, f64, f64, ptr, i32, i32, hyperType, i32, i32,
-       f64, f64, f64, f64, f64, i32, i32},
+      ctx, {i32, i32,       ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64,
+            ptr, i64,       i64, i64, f64, i64, i64,       i64, f64, f64, ptr, i32,
+            i32, hyperType, i32, i32, f64, f64, f64,       f64, f64, i32, i32},
       "struct.vae_model");
   int64_t inputSize = 1;
   for (int64_t d : info.inputShape)
     inputSize *= d;
   uint64_t structSize = module.getDataLayout().getTypeAllocSize(modelType);
-  auto *model = llvm::ConstantStruct::get(
-      modelType,
-      {i32c(kAbiVersion), i32c(structSize), string(info.name, "vae.model.name"),
-       i64c(info.batch), i32c(info.inputShape.size()), i32c(info.likelihood),
-       shape(info.inputShape), i64c(inputSize), i64c(info.latentSize),
-       i64c(info.decodeOutputs), llvm::ConstantFP::get(f64, info.likelihoodSigma),
-       i64c(info.params.size()), table, i64c(info.paramFloats),
-       i64c(info.stateFloats), i64c(info.arenaBytes),
-       llvm::ConstantFP::get(f64, info.beta), i64c(info.warmupEpochs),
-       i64c(info.epochs), i64c(info.seed),
-       llvm::ConstantFP::get(f64, info.priorMean),
-       llvm::ConstantFP::get(f64, info.priorStd),
-       string(info.fingerprint, "vae.model.fingerprint"), i32c(info.optimizer),
-       i32c(info.clipsGradients), llvm::ConstantArray::get(hyperType, hyper),
-       i32c(info.lrSchedule), i32c(info.patience),
-       llvm::ConstantFP::get(f64, info.lrWarmupEpochs), llvm::ConstantFP::get(f64, info.lrMin),
-       llvm::ConstantFP::get(f64, info.lrStepEpochs), llvm::ConstantFP::get(f64, info.lrGamma),
-       llvm::ConstantFP::get(f64, info.valFraction), i32c(info.device),
-       i32c(info.gpuArch)});
-  new llvm::GlobalVariable(module, modelType, true,
-                           llvm::GlobalValue::ExternalLinkage, model,
+  auto *model =
+      llvm::ConstantStruct::get(modelType, {i32c(kAbiVersion),
+                                            i32c(structSize),
+                                            string(info.name, "vae.model.name"),
+                                            i64c(info.batch),
+                                            i32c(info.inputShape.size()),
+                                            i32c(info.likelihood),
+                                            shape(info.inputShape),
+                                            i64c(inputSize),
+                                            i64c(info.latentSize),
+                                            i64c(info.decodeOutputs),
+                                            llvm::ConstantFP::get(f64, info.likelihoodSigma),
+                                            i64c(info.params.size()),
+                                            table,
+                                            i64c(info.paramFloats),
+                                            i64c(info.stateFloats),
+                                            i64c(info.arenaBytes),
+                                            llvm::ConstantFP::get(f64, info.beta),
+                                            i64c(info.warmupEpochs),
+                                            i64c(info.epochs),
+                                            i64c(info.seed),
+                                            llvm::ConstantFP::get(f64, info.priorMean),
+                                            llvm::ConstantFP::get(f64, info.priorStd),
+                                            string(info.fingerprint, "vae.model.fingerprint"),
+                                            i32c(info.optimizer),
+                                            i32c(info.clipsGradients),
+                                            llvm::ConstantArray::get(hyperType, hyper),
+                                            i32c(info.lrSchedule),
+                                            i32c(info.patience),
+                                            llvm::ConstantFP::get(f64, info.lrWarmupEpochs),
+                                            llvm::ConstantFP::get(f64, info.lrMin),
+                                            llvm::ConstantFP::get(f64, info.lrStepEpochs),
+                                            llvm::ConstantFP::get(f64, info.lrGamma),
+                                            llvm::ConstantFP::get(f64, info.valFraction),
+                                            i32c(info.device),
+                                            i32c(info.gpuArch)});
+  new llvm::GlobalVariable(module, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");
 }
 
@@ -254,8 +263,7 @@ static void mergeIdenticalFunctions(llvm::Module &module) {
   passes.run(module, modules);
 }
 
-std::unique_ptr<llvm::Module> vaec::translateToLLVMIR(mlir::ModuleOp module,
-                                                      const ModelInfo &info,
+std::unique_ptr<llvm::Module> vaec::translateToLLVMIR(mlir::ModuleOp module, const ModelInfo &info,
                                                       llvm::TargetMachine &machine,
                                                       llvm::LLVMContext &context,
                                                       std::string &error) {
@@ -274,11 +282,11 @@ std::unique_ptr<llvm::Module> vaec::translateToLLVMIR(mlir::ModuleOp module,
 
 std::unique_ptr<llvm::Module>
 vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
-                           llvm::TargetMachine &machine,
-                           llvm::LLVMContext &context, mlir::TimingScope &timer,
-                           std::string &error) {
+                           llvm::TargetMachine &machine, llvm::LLVMContext &context,
+                           mlir::TimingScope &timer, std::string &error) {
   mlir::TimingScope translateTimer = timer.nest("translate to LLVM IR");
-  std::unique_ptr<llvm::Module> llvmModule = translateToLLVMIR(module, info, machine, context, error);
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateToLLVMIR(module, info, machine, context, error);
   if (!llvmModule)
     return nullptr;
   translateTimer.stop();
@@ -287,9 +295,9 @@ vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
   return llvmModule;
 }
 
-bool vaec::optimizeAndEmitInParallel(
-    llvm::Module &module, llvm::ArrayRef<std::unique_ptr<llvm::TargetMachine>> machines,
-    llvm::ArrayRef<std::string> objectPaths, std::string &error) {
+bool vaec::optimizeAndEmitInParallel(llvm::Module &module,
+                                     llvm::ArrayRef<std::unique_ptr<llvm::TargetMachine>> machines,
+                                     llvm::ArrayRef<std::string> objectPaths, std::string &error) {
   // Each partition travels as bitcode: LLVM IR belongs to one LLVMContext,
   // and a context is not shared between threads.
   std::vector<llvm::SmallVector<char, 0>> partitions;
@@ -333,12 +341,10 @@ bool vaec::optimizeAndEmitInParallel(
   return true;
 }
 
-bool vaec::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
-                           bool assembly, llvm::raw_pwrite_stream &os,
-                           std::string &error) {
+bool vaec::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine, bool assembly,
+                           llvm::raw_pwrite_stream &os, std::string &error) {
   llvm::legacy::PassManager passes;
-  auto kind = assembly ? llvm::CodeGenFileType::AssemblyFile
-                       : llvm::CodeGenFileType::ObjectFile;
+  auto kind = assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
   // As llc: comments that name loops (`Inner Loop Header: Depth=2`), spills
   // and reloads (`64-byte Spill`) in the assembly.
   machine.Options.MCOptions.AsmVerbose = assembly;
@@ -381,16 +387,16 @@ std::string firstExisting(std::initializer_list<std::string> paths) {
 /// Where libomp for a cross `triple` is, if it is anywhere we know of.
 std::string crossLibompDir(const llvm::Triple &triple) {
   auto [multiarch, debian] = debianArchOf(triple);
-  std::string found = firstExisting({"/usr/lib/" + multiarch + "/libomp.so",
-                                     "/usr/" + multiarch + "/lib/libomp.so"});
+  std::string found = firstExisting(
+      {"/usr/lib/" + multiarch + "/libomp.so", "/usr/" + multiarch + "/lib/libomp.so"});
   return found.empty() ? "" : llvm::sys::path::parent_path(found).str();
 }
 
 } // namespace
 
 std::string vaec::missingForLink(const std::string &tripleName, bool openmp) {
-  llvm::Triple triple(llvm::Triple::normalize(tripleName.empty() ? llvm::sys::getDefaultTargetTriple()
-                                                                 : tripleName));
+  llvm::Triple triple(llvm::Triple::normalize(
+      tripleName.empty() ? llvm::sys::getDefaultTargetTriple() : tripleName));
   if (!isCrossTriple(triple))
     return "";
   auto [multiarch, debian] = debianArchOf(triple);
@@ -404,8 +410,8 @@ std::string vaec::missingForLink(const std::string &tripleName, bool openmp) {
            " needs LLVM's linker ld.lld (Debian: lld-19, which tools/install-deps.sh installs)";
   if (firstExisting({"/usr/" + multiarch + "/lib/libc.so", "/usr/lib/" + multiarch + "/libc.so"})
           .empty())
-    return "linking for " + triple.str() + " needs its C library, not found in /usr/" +
-           multiarch + "/lib (Debian: libc6-dev-" + debian +
+    return "linking for " + triple.str() + " needs its C library, not found in /usr/" + multiarch +
+           "/lib (Debian: libc6-dev-" + debian +
            "-cross, which tools/install-deps.sh installs for arm64)";
   if (openmp && crossLibompDir(triple).empty())
     return "the parallel training step calls LLVM's OpenMP runtime, and no libomp for " +
@@ -415,9 +421,10 @@ std::string vaec::missingForLink(const std::string &tripleName, bool openmp) {
 }
 
 bool vaec::linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths, const std::string &outputPath,
-                             const std::string &tripleName, bool openmp, bool launches, std::string &error) {
-  llvm::Triple triple(llvm::Triple::normalize(tripleName.empty() ? llvm::sys::getDefaultTargetTriple()
-                                                                 : tripleName));
+                             const std::string &tripleName, bool openmp, bool launches,
+                             std::string &error) {
+  llvm::Triple triple(llvm::Triple::normalize(
+      tripleName.empty() ? llvm::sys::getDefaultTargetTriple() : tripleName));
   bool cross = isCrossTriple(triple);
   if (cross) {
     error = missingForLink(tripleName, openmp);

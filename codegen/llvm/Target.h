@@ -67,9 +67,10 @@ mlir::LogicalResult takeLayout(mlir::ModuleOp module, ModelInfo &info);
 /// A TargetMachine for `triple` (empty: the host) and `cpu` (empty: the
 /// host's, with its features), with `features` (llc's -mattr syntax,
 /// "+avx2,-avx512f") on top. On failure returns null and sets `error`.
-std::unique_ptr<llvm::TargetMachine>
-createTargetMachine(const std::string &triple, const std::string &cpu,
-                    const std::string &features, std::string &error);
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const std::string &triple,
+                                                         const std::string &cpu,
+                                                         const std::string &features,
+                                                         std::string &error);
 
 /// Whether `triple` and `cpu` as given to createTargetMachine mean this
 /// machine (both empty).
@@ -79,12 +80,10 @@ inline bool isHostTarget(const std::string &triple, const std::string &cpu) {
 
 /// Translates LLVM-dialect `module` to LLVM IR, adds the descriptor and
 /// runs LLVM's -O3 pipeline for `machine`.
-std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
-                                                   const ModelInfo &info,
+std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
                                                    llvm::TargetMachine &machine,
                                                    llvm::LLVMContext &context,
-                                                   mlir::TimingScope &timer,
-                                                   std::string &error);
+                                                   mlir::TimingScope &timer, std::string &error);
 
 /// Translates LLVM-dialect `module` to LLVM IR and adds the descriptor
 /// (translateAndOptimize without -O3).
@@ -103,9 +102,8 @@ bool optimizeAndEmitInParallel(llvm::Module &module,
                                llvm::ArrayRef<std::string> objectPaths, std::string &error);
 
 /// Writes assembly or an object file for `module`.
-bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
-                     bool assembly, llvm::raw_pwrite_stream &os,
-                     std::string &error);
+bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine, bool assembly,
+                     llvm::raw_pwrite_stream &os, std::string &error);
 
 /// What linking a library for `triple` (an LLVM triple, possibly another
 /// architecture than this machine's) needs and this machine lacks: "" when
@@ -119,8 +117,7 @@ std::string missingForLink(const std::string &triple, bool openmp);
 /// against libomp when `openmp`. `launches`: a --target=nvptx library,
 /// whose launcher functions (mgpu*) the program that loads it provides.
 bool linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths, const std::string &outputPath,
-                       const std::string &triple, bool openmp, bool launches,
-                       std::string &error);
+                       const std::string &triple, bool openmp, bool launches, std::string &error);
 
 } // namespace vaec
 

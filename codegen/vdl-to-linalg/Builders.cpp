@@ -24,28 +24,23 @@ Value emptyLike(OpBuilder &b, Location loc, Type type) {
 }
 
 Value zerosLike(OpBuilder &b, Location loc, Type type) {
-  return b.create<linalg::FillOp>(loc, f32(b, loc, 0.0), emptyLike(b, loc, type))
-      .getResult(0);
+  return b.create<linalg::FillOp>(loc, f32(b, loc, 0.0), emptyLike(b, loc, type)).getResult(0);
 }
 
-Value elementwise(OpBuilder &b, Location loc, Type resultType,
-                  ValueRange inputs, ScalarFn fn) {
+Value elementwise(OpBuilder &b, Location loc, Type resultType, ValueRange inputs, ScalarFn fn) {
   auto type = cast<RankedTensorType>(resultType);
   unsigned rank = type.getRank();
-  SmallVector<AffineMap> maps(inputs.size() + 1,
-                              b.getMultiDimIdentityMap(rank));
+  SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(rank));
   SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
   return b
-      .create<linalg::GenericOp>(
-          loc, type, inputs, emptyLike(b, loc, type), maps, iterators,
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            nb.create<linalg::YieldOp>(nl, fn(nb, nl, args.drop_back()));
-          })
+      .create<linalg::GenericOp>(loc, type, inputs, emptyLike(b, loc, type), maps, iterators,
+                                 [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                   nb.create<linalg::YieldOp>(nl, fn(nb, nl, args.drop_back()));
+                                 })
       .getResult(0);
 }
 
-Value reduceInto(OpBuilder &b, Location loc, Type resultType,
-                 ValueRange inputs, ScalarFn fn) {
+Value reduceInto(OpBuilder &b, Location loc, Type resultType, ValueRange inputs, ScalarFn fn) {
   auto inputType = cast<RankedTensorType>(inputs.front().getType());
   unsigned rank = inputType.getRank();
   unsigned kept = cast<RankedTensorType>(resultType).getRank();
@@ -59,12 +54,11 @@ Value reduceInto(OpBuilder &b, Location loc, Type resultType,
     iterators[d] = utils::IteratorType::parallel;
   return b
       .create<linalg::GenericOp>(
-          loc, resultType, inputs, zerosLike(b, loc, resultType), maps,
-          iterators,
+          loc, resultType, inputs, zerosLike(b, loc, resultType), maps, iterators,
           [&](OpBuilder &nb, Location nl, ValueRange args) {
             Value term = fn(nb, nl, args.drop_back());
-            nb.create<linalg::YieldOp>(
-                nl, nb.create<arith::AddFOp>(nl, args.back(), term).getResult());
+            nb.create<linalg::YieldOp>(nl,
+                                       nb.create<arith::AddFOp>(nl, args.back(), term).getResult());
           })
       .getResult(0);
 }
@@ -73,21 +67,19 @@ Value stableSoftplus(OpBuilder &b, Location loc, Value x) {
   Value zero = f32(b, loc, 0.0);
   Value negAbs = b.create<arith::NegFOp>(loc, b.create<math::AbsFOp>(loc, x));
   Value tail = b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(loc, negAbs));
-  return b.create<arith::AddFOp>(loc, b.create<arith::MaximumFOp>(loc, x, zero),
-                                 tail);
+  return b.create<arith::AddFOp>(loc, b.create<arith::MaximumFOp>(loc, x, zero), tail);
 }
 
 Value sigmoid(OpBuilder &b, Location loc, Value x) {
   // 1 / (1 + exp(-x)); exp overflowing to +inf still gives the right 0.
   Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
-  return b.create<arith::DivFOp>(
-      loc, f32(b, loc, 1.0), b.create<arith::AddFOp>(loc, f32(b, loc, 1.0), e));
+  return b.create<arith::DivFOp>(loc, f32(b, loc, 1.0),
+                                 b.create<arith::AddFOp>(loc, f32(b, loc, 1.0), e));
 }
 
-Value select(OpBuilder &b, Location loc, Value positive, Value ifPositive,
-             Value otherwise) {
-  Value isPositive = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT,
-                                             positive, f32(b, loc, 0.0));
+Value select(OpBuilder &b, Location loc, Value positive, Value ifPositive, Value otherwise) {
+  Value isPositive =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, positive, f32(b, loc, 0.0));
   return b.create<arith::SelectOp>(loc, isPositive, ifPositive, otherwise);
 }
 

@@ -39,13 +39,11 @@ using ScalarFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 using MultiScalarFn = function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
 
 /// `result[i...] = fn(inputs[i...]...)` over tensors of one shape.
-Value elementwise(OpBuilder &b, Location loc, Type resultType,
-                  ValueRange inputs, ScalarFn fn);
+Value elementwise(OpBuilder &b, Location loc, Type resultType, ValueRange inputs, ScalarFn fn);
 
 /// `result[b] = sum over the other dims of fn(inputs[b, ...]...)`. With
 /// `resultType` 0-d, sums over everything.
-Value reduceInto(OpBuilder &b, Location loc, Type resultType,
-                 ValueRange inputs, ScalarFn fn);
+Value reduceInto(OpBuilder &b, Location loc, Type resultType, ValueRange inputs, ScalarFn fn);
 
 /// `max(x, 0) + log1p(exp(-|x|))`: softplus without overflow for large |x|.
 Value stableSoftplus(OpBuilder &b, Location loc, Value x);
@@ -53,8 +51,7 @@ Value stableSoftplus(OpBuilder &b, Location loc, Value x);
 /// `1 / (1 + exp(-x))`.
 Value sigmoid(OpBuilder &b, Location loc, Value x);
 
-Value select(OpBuilder &b, Location loc, Value positive, Value ifPositive,
-             Value otherwise);
+Value select(OpBuilder &b, Location loc, Value positive, Value ifPositive, Value otherwise);
 
 inline const double kHalfLog2Pi = 0.5 * std::log(2.0 * M_PI);
 
@@ -68,7 +65,9 @@ struct IndexMath {
   Location loc;
   Value constant(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   Value add(Value a, int64_t v) { return v ? b.create<arith::AddIOp>(loc, a, constant(v)) : a; }
-  Value mul(Value a, int64_t v) { return v != 1 ? b.create<arith::MulIOp>(loc, a, constant(v)) : a; }
+  Value mul(Value a, int64_t v) {
+    return v != 1 ? b.create<arith::MulIOp>(loc, a, constant(v)) : a;
+  }
 };
 
 /// `[b, d1, ..., dn]` with the dimensions from `first` on as one.
@@ -93,8 +92,7 @@ struct Window {
 AffineMap mapOf(OpBuilder &b, unsigned loops, ArrayRef<unsigned> dims);
 
 /// A constant [rows, cols] table of i32.
-Value i32Table(OpBuilder &b, Location loc, int64_t rows, int64_t cols,
-               ArrayRef<int32_t> values);
+Value i32Table(OpBuilder &b, Location loc, int64_t rows, int64_t cols, ArrayRef<int32_t> values);
 
 /// `table[t, pos]`, a pixel offset into one channel of an image (-1: no
 /// pixel), plus `base`: an index into a flat buffer, and whether there is a

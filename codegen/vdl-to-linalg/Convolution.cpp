@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/common/TargetDescription.h"
 #include "codegen/vdl-to-linalg/Builders.h"
 #include "codegen/vdl-to-linalg/PopulatePatterns.h"
-#include "codegen/common/TargetDescription.h"
 
 using namespace mlir;
 using namespace vaec::vdl;
@@ -47,7 +47,6 @@ namespace {
 // The windows' zeros (padding) and the strides' holes are selects in the
 // gathers' bodies.
 
-
 /// The im2col matrix of `image` [B, C, H, W] as a GEMM operand, [C k k,
 /// B * positions]: row (c, i, j), column (b, y, x) holds image[b, c, y s + i
 /// - p, x s + j - p], 0 outside. Which pixel each tap of each window reads is
@@ -70,8 +69,8 @@ Value im2col(OpBuilder &b, Location loc, Value image, const Window &w) {
         }
   Value table = i32Table(b, loc, taps, w.positions(), pixels);
   Value flat = flatten(b, loc, image);
-  auto type = RankedTensorType::get({w.channels, taps, batch, w.positions()},
-                                    imageType.getElementType());
+  auto type =
+      RankedTensorType::get({w.channels, taps, batch, w.positions()}, imageType.getElementType());
   Value cols = generateTensor(b, loc, type, [&](OpBuilder &nb, Location nl, ValueRange at) {
     IndexMath m{nb, nl};
     Value c = at[0], t = at[1], n = at[2], pos = at[3];
@@ -103,10 +102,9 @@ Value directConv2D(OpBuilder &b, Location loc, Value input, Value filter, Value 
   Value hwcf = b.create<linalg::TransposeOp>(loc, filter, emptyLike(b, loc, hwcfType),
                                              ArrayRef<int64_t>{2, 3, 1, 0})
                    ->getResult(0);
-  auto nhwfType =
-      RankedTensorType::get({batch, w.outHeight, w.outWidth, outChannels}, f32Type);
-  Value out = convNhwcHwcf(b, loc, padded, hwcf, channelsLastInit(b, loc, bias, nhwfType),
-                           w.stride);
+  auto nhwfType = RankedTensorType::get({batch, w.outHeight, w.outWidth, outChannels}, f32Type);
+  Value out =
+      convNhwcHwcf(b, loc, padded, hwcf, channelsLastInit(b, loc, bias, nhwfType), w.stride);
   return channelsFirstImages(b, loc, out, result);
 }
 
@@ -171,9 +169,8 @@ Value directConv2DTranspose(OpBuilder &b, Location loc, Value input, Value filte
           return m.add(m.mul(a, -stride), phase.kernelRow(0, q, stride, padding));
         };
         return nb
-            .create<tensor::ExtractOp>(nl, filter,
-                                       ValueRange{at[2], at[3], row(at[0], py, qy),
-                                                  row(at[1], px, qx)})
+            .create<tensor::ExtractOp>(
+                nl, filter, ValueRange{at[2], at[3], row(at[0], py, qy), row(at[1], px, qx)})
             .getResult();
       });
       SmallVector<OpFoldResult> inOffsets =
@@ -220,18 +217,16 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
   Conv2DLowering(MLIRContext *ctx, StringRef algorithm)
       : OpConversionPattern(ctx), algorithm(algorithm.str()) {}
 
-
-  LogicalResult
-  matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto filterType = cast<RankedTensorType>(op.getFilter().getType());
     Window w(cast<RankedTensorType>(op.getInput().getType()), filterType.getDimSize(2),
              op.getStride(), op.getPadding());
     RankedTensorType result = op.getType();
     if (directConvolution(algorithm, op, w.channels, result.getDimSize(1))) {
-      rewriter.replaceOp(op, directConv2D(rewriter, loc, adaptor.getInput(),
-                                          adaptor.getFilter(), adaptor.getBias(), w, result));
+      rewriter.replaceOp(op, directConv2D(rewriter, loc, adaptor.getInput(), adaptor.getFilter(),
+                                          adaptor.getBias(), w, result));
       return success();
     }
     // [O, taps] x [taps, B * positions], the bias the initial accumulator.
@@ -261,8 +256,8 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
 /// transpose of the columns), then dW [O, (i, j, c)] = dyᵀ·cols as
 /// matmul_transpose_a (both operands' rows contiguous each k step), and a
 /// small transpose to [O, C, k, k].
-Value directFilterGrad(OpBuilder &b, Location loc, Value input, Value outputGrad,
-                       const Window &w, RankedTensorType result) {
+Value directFilterGrad(OpBuilder &b, Location loc, Value input, Value outputGrad, const Window &w,
+                       RankedTensorType result) {
   MLIRContext *ctx = b.getContext();
   Type f32Type = result.getElementType();
   int64_t batch = cast<RankedTensorType>(outputGrad.getType()).getDimSize(0),
@@ -281,20 +276,20 @@ Value directFilterGrad(OpBuilder &b, Location loc, Value input, Value outputGrad
           loc, padded, getAsIndexOpFoldResult(ctx, {0, i, j, 0}), pixelSizes,
           getAsIndexOpFoldResult(ctx, {1, w.stride, w.stride, 1}));
       cols = b.create<tensor::InsertSliceOp>(
-          loc, pixels, cols, getAsIndexOpFoldResult(ctx, {0, 0, 0, i * w.kernel + j, 0}),
-          tapSizes, SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
+          loc, pixels, cols, getAsIndexOpFoldResult(ctx, {0, 0, 0, i * w.kernel + j, 0}), tapSizes,
+          SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
     }
   Value colsMatrix = b.create<tensor::CollapseShapeOp>(
       loc, cols, SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4}});
   Value dy = channelsLast(b, loc, outputGrad); // [B OH OW, O]
   auto gemmType = RankedTensorType::get({outChannels, taps * w.channels}, f32Type);
   Value dw = gemm(b, loc, dy, colsMatrix, zerosLike(b, loc, gemmType), /*transposeLhs=*/true);
-  auto ohwcType =
-      RankedTensorType::get({outChannels, w.kernel, w.kernel, w.channels}, f32Type);
-  Value ohwc = b.create<tensor::ExpandShapeOp>(
-      loc, ohwcType, dw, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-  return b.create<linalg::TransposeOp>(loc, ohwc, emptyLike(b, loc, result),
-                                       ArrayRef<int64_t>{0, 3, 1, 2})
+  auto ohwcType = RankedTensorType::get({outChannels, w.kernel, w.kernel, w.channels}, f32Type);
+  Value ohwc = b.create<tensor::ExpandShapeOp>(loc, ohwcType, dw,
+                                               SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  return b
+      .create<linalg::TransposeOp>(loc, ohwc, emptyLike(b, loc, result),
+                                   ArrayRef<int64_t>{0, 3, 1, 2})
       ->getResult(0);
 }
 
@@ -302,13 +297,12 @@ struct Conv2DFilterGradLowering : OpConversionPattern<Conv2DFilterGradOp> {
   Conv2DFilterGradLowering(MLIRContext *ctx, StringRef algorithm)
       : OpConversionPattern(ctx), algorithm(algorithm.str()) {}
 
-  LogicalResult
-  matchAndRewrite(Conv2DFilterGradOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(Conv2DFilterGradOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     RankedTensorType result = op.getType(); // [O, C, k, k]
-    Window w(cast<RankedTensorType>(op.getInput().getType()), result.getDimSize(2),
-             op.getStride(), op.getPadding());
+    Window w(cast<RankedTensorType>(op.getInput().getType()), result.getDimSize(2), op.getStride(),
+             op.getPadding());
     if (directConvolution(algorithm, op, /*inChannels=*/0, result.getDimSize(0))) {
       rewriter.replaceOp(op, directFilterGrad(rewriter, loc, adaptor.getInput(),
                                               adaptor.getOutputGrad(), w, result));
@@ -337,18 +331,17 @@ Value interleavePhases(OpBuilder &b, Location loc, Value phased, int64_t s, int6
                        int64_t phaseWidth) {
   auto phasedType = cast<RankedTensorType>(phased.getType());
   if (phasedType.getDimSize(2) == 1)
-    return b.create<tensor::CollapseShapeOp>(
-        loc, phased, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    return b.create<tensor::CollapseShapeOp>(loc, phased,
+                                             SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
   int64_t batch = phasedType.getDimSize(0), channels = phasedType.getDimSize(1);
   Type f32Type = phasedType.getElementType();
   // [B, O, s, s, OH/s, OW/s] -> [B, O, OH/s, s, OW/s, s] = [B, O, OH, OW].
   Value split = b.create<tensor::ExpandShapeOp>(
-      loc, RankedTensorType::get({batch, channels, s, s, phaseHeight, phaseWidth}, f32Type),
-      phased, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
+      loc, RankedTensorType::get({batch, channels, s, s, phaseHeight, phaseWidth}, f32Type), phased,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
   auto interleavedType =
       RankedTensorType::get({batch, channels, phaseHeight, s, phaseWidth, s}, f32Type);
-  Value interleaved = b.create<linalg::TransposeOp>(loc, split,
-                                                    emptyLike(b, loc, interleavedType),
+  Value interleaved = b.create<linalg::TransposeOp>(loc, split, emptyLike(b, loc, interleavedType),
                                                     ArrayRef<int64_t>{0, 1, 4, 2, 5, 3})
                           ->getResult(0);
   return b.create<tensor::CollapseShapeOp>(
@@ -364,8 +357,7 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
   /// divides the output and every phase has a tap.
   bool direct(Conv2DTransposeOp op) const {
     RankedTensorType result = op.getType();
-    int64_t s = op.getStride(),
-            k = cast<RankedTensorType>(op.getFilter().getType()).getDimSize(2);
+    int64_t s = op.getStride(), k = cast<RankedTensorType>(op.getFilter().getType()).getDimSize(2);
     if (k < s || result.getDimSize(2) % s != 0 || result.getDimSize(3) % s != 0)
       return false;
     return directConvolution(algorithm, op,
@@ -373,13 +365,12 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
                              result.getDimSize(1));
   }
 
-  LogicalResult
-  matchAndRewrite(Conv2DTransposeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(Conv2DTransposeOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto inputType = cast<RankedTensorType>(op.getInput().getType()); // [B, C, H, W]
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());   // [B, C, H, W]
     auto filterType = cast<RankedTensorType>(op.getFilter().getType()); // [C, O, k, k]
-    RankedTensorType result = op.getType();                            // [B, O, OH, OW]
+    RankedTensorType result = op.getType();                             // [B, O, OH, OW]
     if (direct(op)) {
       rewriter.replaceOp(op, directConv2DTranspose(rewriter, loc, adaptor.getInput(),
                                                    adaptor.getFilter(), adaptor.getBias(),
@@ -418,8 +409,8 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
       SmallVector<int64_t> found;
       for (int64_t i = 0; i < k; ++i)
         for (int64_t j = 0; j < k; ++j)
-          if (phases == 1 || (((phase / s + p - i) % s + s) % s == 0 &&
-                              ((phase % s + p - j) % s + s) % s == 0))
+          if (phases == 1 ||
+              (((phase / s + p - i) % s + s) % s == 0 && ((phase % s + p - j) % s + s) % s == 0))
             found.push_back(i * k + j);
       return found;
     };
@@ -440,8 +431,8 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
             int64_t bigY = y2 * phaseStride + phase / phaseStride;
             int64_t bigX = x2 * phaseStride + phase % phaseStride;
             int64_t dy = bigY + p - i, dx = bigX + p - j;
-            bool lands = dy >= 0 && dx >= 0 && dy % s == 0 && dx % s == 0 &&
-                         dy / s < height && dx / s < width;
+            bool lands = dy >= 0 && dx >= 0 && dy % s == 0 && dx % s == 0 && dy / s < height &&
+                         dx / s < width;
             entries.push_back(lands ? int32_t(t * images + dy / s * width + dx / s) : -1);
           }
     }
@@ -467,8 +458,8 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
                   Value phase = b.create<linalg::IndexOp>(l, 2);
                   Value pos = b.create<linalg::IndexOp>(l, 3);
                   // cols[o k k + t, b H W + pixel], flat.
-                  Value base = b.create<arith::AddIOp>(l, m.mul(o, taps * images),
-                                                       m.mul(n, height * width));
+                  Value base =
+                      b.create<arith::AddIOp>(l, m.mul(o, taps * images), m.mul(n, height * width));
                   Value sum = adaptor.getBias() ? args[0] : f32(b, l, 0.0);
                   for (int64_t slot = 0; slot < maxTaps; ++slot) {
                     Value row = m.add(m.mul(phase, maxTaps), slot);
@@ -491,9 +482,8 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
 /// `result[c] = sum_{b, pos} input[b, c, pos]`, pixels flattened.
 struct ChannelSumLowering : OpConversionPattern<ChannelSumOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ChannelSumOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(ChannelSumOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value input = collapseFrom(rewriter, loc, adaptor.getInput(), 2);
     SmallVector<utils::IteratorType> iterators{utils::IteratorType::reduction,
@@ -501,8 +491,8 @@ struct ChannelSumLowering : OpConversionPattern<ChannelSumOp> {
                                                utils::IteratorType::reduction};
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, op.getType(), input, zerosLike(rewriter, loc, op.getType()),
-        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(3), mapOf(rewriter, 3, {1})},
-        iterators, [](OpBuilder &b, Location l, ValueRange args) {
+        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(3), mapOf(rewriter, 3, {1})}, iterators,
+        [](OpBuilder &b, Location l, ValueRange args) {
           b.create<linalg::YieldOp>(l, b.create<arith::AddFOp>(l, args[1], args[0]).getResult());
         });
     rewriter.replaceOp(op, generic.getResults());
@@ -512,9 +502,10 @@ struct ChannelSumLowering : OpConversionPattern<ChannelSumOp> {
 
 } // namespace
 
-void vaec::vdl_to_linalg::populateConvolutionPatterns(RewritePatternSet &patterns, StringRef convAlgorithm) {
+void vaec::vdl_to_linalg::populateConvolutionPatterns(RewritePatternSet &patterns,
+                                                      StringRef convAlgorithm) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<Conv2DLowering, Conv2DTransposeLowering, Conv2DFilterGradLowering>(ctx,
-                                                                                convAlgorithm);
+                                                                                  convAlgorithm);
   patterns.add<ChannelSumLowering>(ctx);
 }

@@ -49,8 +49,7 @@ AffineMap mapOf(OpBuilder &b, unsigned loops, ArrayRef<unsigned> dims) {
   return AffineMap::get(loops, 0, results, b.getContext());
 }
 
-Value i32Table(OpBuilder &b, Location loc, int64_t rows, int64_t cols,
-               ArrayRef<int32_t> values) {
+Value i32Table(OpBuilder &b, Location loc, int64_t rows, int64_t cols, ArrayRef<int32_t> values) {
   auto type = RankedTensorType::get({rows, cols}, b.getI32Type());
   return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
 }
@@ -79,25 +78,24 @@ Value generateTensor(OpBuilder &b, Location loc, RankedTensorType type,
   unsigned rank = unsigned(type.getRank());
   SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
   return b
-      .create<linalg::GenericOp>(
-          loc, type, ValueRange{}, emptyLike(b, loc, type),
-          ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)}, iterators,
-          [&](OpBuilder &nb, Location nl, ValueRange) {
-            SmallVector<Value> indices;
-            for (unsigned d = 0; d < rank; ++d)
-              indices.push_back(nb.create<linalg::IndexOp>(nl, d));
-            nb.create<linalg::YieldOp>(nl, element(nb, nl, indices));
-          })
+      .create<linalg::GenericOp>(loc, type, ValueRange{}, emptyLike(b, loc, type),
+                                 ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)}, iterators,
+                                 [&](OpBuilder &nb, Location nl, ValueRange) {
+                                   SmallVector<Value> indices;
+                                   for (unsigned d = 0; d < rank; ++d)
+                                     indices.push_back(nb.create<linalg::IndexOp>(nl, d));
+                                   nb.create<linalg::YieldOp>(nl, element(nb, nl, indices));
+                                 })
       .getResult(0);
 }
 
-
 Value transpose2d(OpBuilder &b, Location loc, Value matrix) {
   auto type = cast<RankedTensorType>(matrix.getType());
-  auto transposedType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
-                                              type.getElementType());
-  return b.create<linalg::TransposeOp>(loc, matrix, emptyLike(b, loc, transposedType),
-                                       ArrayRef<int64_t>{1, 0})
+  auto transposedType =
+      RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+  return b
+      .create<linalg::TransposeOp>(loc, matrix, emptyLike(b, loc, transposedType),
+                                   ArrayRef<int64_t>{1, 0})
       ->getResult(0);
 }
 
@@ -114,8 +112,7 @@ Value swapOuter(OpBuilder &b, Location loc, Value value) {
   return b
       .create<linalg::GenericOp>(
           loc, swappedType, value, emptyLike(b, loc, swappedType),
-          ArrayRef<AffineMap>{mapOf(b, rank, swapped), b.getMultiDimIdentityMap(rank)},
-          iterators,
+          ArrayRef<AffineMap>{mapOf(b, rank, swapped), b.getMultiDimIdentityMap(rank)}, iterators,
           [](OpBuilder &nb, Location nl, ValueRange args) {
             nb.create<linalg::YieldOp>(nl, args[0]);
           })
@@ -133,8 +130,7 @@ Value channelsLast(OpBuilder &b, Location loc, Value images) {
   auto type = cast<RankedTensorType>(flat.getType());
   auto transposedType = RankedTensorType::get(
       {type.getDimSize(0), type.getDimSize(2), type.getDimSize(1)}, type.getElementType());
-  Value transposed = b.create<linalg::TransposeOp>(loc, flat,
-                                                   emptyLike(b, loc, transposedType),
+  Value transposed = b.create<linalg::TransposeOp>(loc, flat, emptyLike(b, loc, transposedType),
                                                    ArrayRef<int64_t>{0, 2, 1})
                          ->getResult(0);
   return b.create<tensor::CollapseShapeOp>(loc, transposed,
@@ -154,11 +150,13 @@ Value batchFirst(OpBuilder &b, Location loc, Value rows, RankedTensorType type) 
 
 Value gemm(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init, bool transposeLhs) {
   if (transposeLhs)
-    return b.create<linalg::MatmulTransposeAOp>(loc, TypeRange{init.getType()},
-                                                ValueRange{lhs, rhs}, ValueRange{init})
+    return b
+        .create<linalg::MatmulTransposeAOp>(loc, TypeRange{init.getType()}, ValueRange{lhs, rhs},
+                                            ValueRange{init})
         ->getResult(0);
-  return b.create<linalg::MatmulOp>(loc, TypeRange{init.getType()}, ValueRange{lhs, rhs},
-                                    ValueRange{init})
+  return b
+      .create<linalg::MatmulOp>(loc, TypeRange{init.getType()}, ValueRange{lhs, rhs},
+                                ValueRange{init})
       ->getResult(0);
 }
 
@@ -166,38 +164,38 @@ Value transposeInner(OpBuilder &b, Location loc, Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   auto transposedType = RankedTensorType::get(
       {type.getDimSize(0), type.getDimSize(2), type.getDimSize(1)}, type.getElementType());
-  return b.create<linalg::TransposeOp>(loc, value, emptyLike(b, loc, transposedType),
-                                       ArrayRef<int64_t>{0, 2, 1})
+  return b
+      .create<linalg::TransposeOp>(loc, value, emptyLike(b, loc, transposedType),
+                                   ArrayRef<int64_t>{0, 2, 1})
       ->getResult(0);
 }
 
 Value paddedChannelsLast(OpBuilder &b, Location loc, Value images, int64_t top, int64_t bottom,
                          int64_t left, int64_t right) {
   auto type = cast<RankedTensorType>(images.getType());
-  int64_t batch = type.getDimSize(0), channels = type.getDimSize(1),
-          height = type.getDimSize(2), width = type.getDimSize(3);
+  int64_t batch = type.getDimSize(0), channels = type.getDimSize(1), height = type.getDimSize(2),
+          width = type.getDimSize(3);
   // [B, C, H W] -> [B, H W, C] -> [B, H, W, C].
   Value channelsLast = transposeInner(b, loc, collapseFrom(b, loc, images, 2));
-  auto nhwcType = RankedTensorType::get({batch, height, width, channels},
-                                        type.getElementType());
-  Value nhwc = b.create<tensor::ExpandShapeOp>(
-      loc, nhwcType, channelsLast, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}});
+  auto nhwcType = RankedTensorType::get({batch, height, width, channels}, type.getElementType());
+  Value nhwc = b.create<tensor::ExpandShapeOp>(loc, nhwcType, channelsLast,
+                                               SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}});
   if (top == 0 && bottom == 0 && left == 0 && right == 0)
     return nhwc;
   auto paddedType = RankedTensorType::get(
       {batch, height + top + bottom, width + left + right, channels}, type.getElementType());
   MLIRContext *ctx = b.getContext();
-  return b.create<tensor::InsertSliceOp>(
-      loc, nhwc, zerosLike(b, loc, paddedType), getAsIndexOpFoldResult(ctx, {0, top, left, 0}),
-      getAsIndexOpFoldResult(ctx, nhwcType.getShape()),
-      SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+  return b.create<tensor::InsertSliceOp>(loc, nhwc, zerosLike(b, loc, paddedType),
+                                         getAsIndexOpFoldResult(ctx, {0, top, left, 0}),
+                                         getAsIndexOpFoldResult(ctx, nhwcType.getShape()),
+                                         SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
 }
 
 Value channelsLastInit(OpBuilder &b, Location loc, Value bias, RankedTensorType type) {
   if (!bias)
     return zerosLike(b, loc, type);
-  return b.create<linalg::BroadcastOp>(loc, bias, emptyLike(b, loc, type),
-                                       ArrayRef<int64_t>{0, 1, 2})
+  return b
+      .create<linalg::BroadcastOp>(loc, bias, emptyLike(b, loc, type), ArrayRef<int64_t>{0, 1, 2})
       .getResult()[0];
 }
 

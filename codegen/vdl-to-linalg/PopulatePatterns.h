@@ -28,8 +28,7 @@ void populateLinearPatterns(mlir::RewritePatternSet &patterns);
 
 /// conv2d, conv2d_transpose and their gradients, direct or as GEMMs by
 /// `convAlgorithm` ("auto", "direct", "im2col"; Convolution.cpp).
-void populateConvolutionPatterns(mlir::RewritePatternSet &patterns,
-                                 llvm::StringRef convAlgorithm);
+void populateConvolutionPatterns(mlir::RewritePatternSet &patterns, llvm::StringRef convAlgorithm);
 
 /// Adam, SGD and gradient clipping (Optimizers.cpp).
 void populateOptimizerPatterns(mlir::RewritePatternSet &patterns);

@@ -19,79 +19,62 @@ namespace {
 // Per-example reductions: one term each
 //===----------------------------------------------------------------------===//
 
-template <typename Op>
-Value reductionTerm(OpBuilder &b, Location loc, Op op, ValueRange args);
+template <typename Op> Value reductionTerm(OpBuilder &b, Location loc, Op op, ValueRange args);
 
-template <>
-Value reductionTerm(OpBuilder &b, Location loc, KLNormalOp op, ValueRange a) {
+template <> Value reductionTerm(OpBuilder &b, Location loc, KLNormalOp op, ValueRange a) {
   // 0.5 * ((exp(lv) + (mu - m)^2) / s^2 - 1 - lv) + log s
   double m = op.getPriorMean().convertToFloat();
   double s = op.getPriorStd().convertToFloat();
   Value diff = b.create<arith::SubFOp>(loc, a[0], f32(b, loc, m));
   Value sq = b.create<arith::MulFOp>(loc, diff, diff);
   Value var = b.create<math::ExpOp>(loc, a[1]);
-  Value scaled = b.create<arith::MulFOp>(
-      loc, b.create<arith::AddFOp>(loc, var, sq), f32(b, loc, 1.0 / (s * s)));
-  Value inner = b.create<arith::SubFOp>(
-      loc, b.create<arith::SubFOp>(loc, scaled, f32(b, loc, 1.0)), a[1]);
-  return b.create<arith::AddFOp>(
-      loc, b.create<arith::MulFOp>(loc, f32(b, loc, 0.5), inner),
-      f32(b, loc, std::log(s)));
+  Value scaled = b.create<arith::MulFOp>(loc, b.create<arith::AddFOp>(loc, var, sq),
+                                         f32(b, loc, 1.0 / (s * s)));
+  Value inner =
+      b.create<arith::SubFOp>(loc, b.create<arith::SubFOp>(loc, scaled, f32(b, loc, 1.0)), a[1]);
+  return b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, f32(b, loc, 0.5), inner),
+                                 f32(b, loc, std::log(s)));
 }
-template <>
-Value reductionTerm(OpBuilder &b, Location loc, BernoulliLogProbOp,
-                    ValueRange a) {
+template <> Value reductionTerm(OpBuilder &b, Location loc, BernoulliLogProbOp, ValueRange a) {
   // -(max(l, 0) - l * t + log1p(exp(-|l|))) = l * t - softplus(l)
   Value lt = b.create<arith::MulFOp>(loc, a[0], a[1]);
   return b.create<arith::SubFOp>(loc, lt, stableSoftplus(b, loc, a[0]));
 }
-template <>
-Value reductionTerm(OpBuilder &b, Location loc, GaussianLogProbOp,
-                    ValueRange a) {
+template <> Value reductionTerm(OpBuilder &b, Location loc, GaussianLogProbOp, ValueRange a) {
   // -0.5 * (lv + (t - m)^2 * exp(-lv)) - 0.5 log 2 pi
   Value diff = b.create<arith::SubFOp>(loc, a[2], a[0]);
   Value invVar = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[1]));
-  Value quad = b.create<arith::MulFOp>(
-      loc, b.create<arith::MulFOp>(loc, diff, diff), invVar);
-  Value half = b.create<arith::MulFOp>(
-      loc, f32(b, loc, -0.5), b.create<arith::AddFOp>(loc, a[1], quad));
+  Value quad = b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, diff, diff), invVar);
+  Value half =
+      b.create<arith::MulFOp>(loc, f32(b, loc, -0.5), b.create<arith::AddFOp>(loc, a[1], quad));
   return b.create<arith::SubFOp>(loc, half, f32(b, loc, kHalfLog2Pi));
 }
 template <>
-Value reductionTerm(OpBuilder &b, Location loc, GaussianFixedLogProbOp op,
-                    ValueRange a) {
+Value reductionTerm(OpBuilder &b, Location loc, GaussianFixedLogProbOp op, ValueRange a) {
   // -0.5 * ((t - m) / sigma)^2 - log sigma - 0.5 log 2 pi
   double sigma = op.getSigma().convertToFloat();
   Value diff = b.create<arith::SubFOp>(loc, a[1], a[0]);
   Value quad = b.create<arith::MulFOp>(loc, diff, diff);
-  Value scaled = b.create<arith::MulFOp>(
-      loc, quad, f32(b, loc, -0.5 / (sigma * sigma)));
-  return b.create<arith::SubFOp>(
-      loc, scaled, f32(b, loc, std::log(sigma) + kHalfLog2Pi));
+  Value scaled = b.create<arith::MulFOp>(loc, quad, f32(b, loc, -0.5 / (sigma * sigma)));
+  return b.create<arith::SubFOp>(loc, scaled, f32(b, loc, std::log(sigma) + kHalfLog2Pi));
 }
-template <>
-Value reductionTerm(OpBuilder &b, Location loc, ReduceSumOp, ValueRange a) {
+template <> Value reductionTerm(OpBuilder &b, Location loc, ReduceSumOp, ValueRange a) {
   return a[0];
 }
-template <>
-Value reductionTerm(OpBuilder &b, Location loc, ReduceMeanOp op,
-                    ValueRange a) {
+template <> Value reductionTerm(OpBuilder &b, Location loc, ReduceMeanOp op, ValueRange a) {
   // Scale each term rather than the sum: one loop, and no separate divide.
   int64_t count = op.getInput().getType().getNumElements();
   return b.create<arith::MulFOp>(loc, a[0], f32(b, loc, 1.0 / count));
 }
 
-template <typename Op>
-struct ReductionLowering : OpConversionPattern<Op> {
+template <typename Op> struct ReductionLowering : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Value result = reduceInto(
-        rewriter, op.getLoc(), op.getType(), adaptor.getOperands(),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          return reductionTerm(b, loc, op, args);
-        });
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Value result = reduceInto(rewriter, op.getLoc(), op.getType(), adaptor.getOperands(),
+                              [&](OpBuilder &b, Location loc, ValueRange args) {
+                                return reductionTerm(b, loc, op, args);
+                              });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -104,10 +87,8 @@ struct ReductionLowering : OpConversionPattern<Op> {
 
 /// `results[b, ...] = fn(inputs[b, ...]..., rowAdjoint[b])` for every result
 /// type in `resultTypes` (all of the inputs' shape).
-SmallVector<Value> perExampleElementwise(OpBuilder &b, Location loc,
-                                         TypeRange resultTypes,
-                                         ValueRange inputs, Value rowAdjoint,
-                                         MultiScalarFn fn) {
+SmallVector<Value> perExampleElementwise(OpBuilder &b, Location loc, TypeRange resultTypes,
+                                         ValueRange inputs, Value rowAdjoint, MultiScalarFn fn) {
   unsigned rank = cast<RankedTensorType>(inputs.front().getType()).getRank();
   AffineMap identity = b.getMultiDimIdentityMap(rank);
   SmallVector<AffineMap> maps(inputs.size(), identity);
@@ -122,8 +103,7 @@ SmallVector<Value> perExampleElementwise(OpBuilder &b, Location loc,
   auto generic = b.create<linalg::GenericOp>(
       loc, resultTypes, operands, inits, maps, iterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        nb.create<linalg::YieldOp>(
-            nl, fn(nb, nl, args.take_front(operands.size())));
+        nb.create<linalg::YieldOp>(nl, fn(nb, nl, args.take_front(operands.size())));
       });
   return SmallVector<Value>(generic.getResults());
 }
@@ -131,20 +111,18 @@ SmallVector<Value> perExampleElementwise(OpBuilder &b, Location loc,
 /// The per-element adjoints of each per-example gradient op, from
 /// (its inputs..., g[b]).
 template <typename Op>
-SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, Op op,
-                                       ValueRange a);
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, Op op, ValueRange a);
 
 template <>
-SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
-                                       KLNormalGradOp op, ValueRange a) {
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, KLNormalGradOp op,
+                                       ValueRange a) {
   // dmu = g (mu - m) / s^2; dlogvar = g 0.5 (exp(lv) / s^2 - 1)
   double m = op.getPriorMean().convertToFloat();
   double s = op.getPriorStd().convertToFloat();
   Value invVar = f32(b, loc, 1.0 / (s * s));
   Value dmu = b.create<arith::MulFOp>(
       loc, a[2],
-      b.create<arith::MulFOp>(
-          loc, b.create<arith::SubFOp>(loc, a[0], f32(b, loc, m)), invVar));
+      b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, a[0], f32(b, loc, m)), invVar));
   Value ratio = b.create<arith::MulFOp>(loc, b.create<math::ExpOp>(loc, a[1]), invVar);
   Value dlv = b.create<arith::MulFOp>(
       loc, a[2],
@@ -154,16 +132,16 @@ SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
 }
 
 template <>
-SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
-                                       BernoulliLogProbGradOp, ValueRange a) {
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, BernoulliLogProbGradOp,
+                                       ValueRange a) {
   // g (t - sigmoid(l))
   Value p = sigmoid(b, loc, a[0]);
   return {b.create<arith::MulFOp>(loc, a[2], b.create<arith::SubFOp>(loc, a[1], p))};
 }
 
 template <>
-SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
-                                       GaussianLogProbGradOp, ValueRange a) {
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, GaussianLogProbGradOp,
+                                       ValueRange a) {
   // dmean = g (t - m) exp(-lv); dlogvar = g 0.5 ((t - m)^2 exp(-lv) - 1)
   Value diff = b.create<arith::SubFOp>(loc, a[2], a[0]);
   Value invVar = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[1]));
@@ -178,30 +156,26 @@ SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
 }
 
 template <>
-SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
-                                       GaussianFixedLogProbGradOp op,
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, GaussianFixedLogProbGradOp op,
                                        ValueRange a) {
   // g (t - m) / sigma^2
   double sigma = op.getSigma().convertToFloat();
   Value diff = b.create<arith::SubFOp>(loc, a[1], a[0]);
   return {b.create<arith::MulFOp>(
-      loc, a[2],
-      b.create<arith::MulFOp>(loc, diff, f32(b, loc, 1.0 / (sigma * sigma))))};
+      loc, a[2], b.create<arith::MulFOp>(loc, diff, f32(b, loc, 1.0 / (sigma * sigma))))};
 }
 
 /// Every per-example gradient op: its last operand is the adjoint g[b].
-template <typename Op>
-struct PerExampleGradLowering : OpConversionPattern<Op> {
+template <typename Op> struct PerExampleGradLowering : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
     ValueRange operands = adaptor.getOperands();
-    auto results = perExampleElementwise(
-        rewriter, op.getLoc(), op->getResultTypes(), operands.drop_back(),
-        operands.back(), [&](OpBuilder &b, Location loc, ValueRange a) {
-          return perExampleGradients(b, loc, op, a);
-        });
+    auto results =
+        perExampleElementwise(rewriter, op.getLoc(), op->getResultTypes(), operands.drop_back(),
+                              operands.back(), [&](OpBuilder &b, Location loc, ValueRange a) {
+                                return perExampleGradients(b, loc, op, a);
+                              });
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -214,8 +188,8 @@ void vaec::vdl_to_linalg::populateReductionPatterns(RewritePatternSet &patterns)
   patterns.add<ReductionLowering<KLNormalOp>, ReductionLowering<BernoulliLogProbOp>,
                ReductionLowering<GaussianLogProbOp>, ReductionLowering<GaussianFixedLogProbOp>,
                ReductionLowering<ReduceSumOp>, ReductionLowering<ReduceMeanOp>>(ctx);
-  patterns.add<PerExampleGradLowering<KLNormalGradOp>,
-               PerExampleGradLowering<BernoulliLogProbGradOp>,
-               PerExampleGradLowering<GaussianLogProbGradOp>,
-               PerExampleGradLowering<GaussianFixedLogProbGradOp>>(ctx);
+  patterns
+      .add<PerExampleGradLowering<KLNormalGradOp>, PerExampleGradLowering<BernoulliLogProbGradOp>,
+           PerExampleGradLowering<GaussianLogProbGradOp>,
+           PerExampleGradLowering<GaussianFixedLogProbGradOp>>(ctx);
 }

@@ -67,8 +67,8 @@ struct ElementwiseOnChannelsLast : OpRewritePattern<linalg::TransposeOp> {
     SmallVector<Value> sources;
     for (Value input : generic.getDpsInputs()) {
       Value source = channelsLastSource(input);
-      if (!source || source.getType() != resultType.clone(
-                                              cast<ShapedType>(source.getType()).getElementType()))
+      if (!source ||
+          source.getType() != resultType.clone(cast<ShapedType>(source.getType()).getElementType()))
         return failure();
       sources.push_back(source);
     }
@@ -79,7 +79,9 @@ struct ElementwiseOnChannelsLast : OpRewritePattern<linalg::TransposeOp> {
     SmallVector<AffineMap> maps(sources.size() + 1, rewriter.getMultiDimIdentityMap(3));
     SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
     auto channelsLast = rewriter.create<linalg::GenericOp>(
-        loc, TypeRange{type}, sources, rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()).getResult(), maps, iterators);
+        loc, TypeRange{type}, sources,
+        rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()).getResult(),
+        maps, iterators);
     rewriter.cloneRegionBefore(generic.getRegion(), channelsLast.getRegion(),
                                channelsLast.getRegion().end());
     rewriter.replaceOp(op, channelsLast.getResults());

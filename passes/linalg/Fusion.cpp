@@ -35,8 +35,8 @@ std::pair<int64_t, int64_t> kernelsAndBytes(func::FuncOp func) {
     ++kernels;
     for (Value operand : op->getOperands())
       if (auto type = dyn_cast<ShapedType>(operand.getType()); type && type.hasStaticShape())
-        bytes += type.getNumElements() *
-                 int64_t(llvm::divideCeil(type.getElementTypeBitWidth(), 8));
+        bytes +=
+            type.getNumElements() * int64_t(llvm::divideCeil(type.getElementTypeBitWidth(), 8));
   });
   return {kernels, bytes};
 }

@@ -30,8 +30,7 @@ struct SliceUpdate {
 };
 
 /// The static [begin, end) of a unit-stride 1-D slice; nothing otherwise.
-std::optional<std::pair<int64_t, int64_t>>
-staticRange(OffsetSizeAndStrideOpInterface slice) {
+std::optional<std::pair<int64_t, int64_t>> staticRange(OffsetSizeAndStrideOpInterface slice) {
   if (slice.getStaticOffsets().size() != 1 || !slice.hasUnitStride() ||
       ShapedType::isDynamic(slice.getStaticOffsets()[0]) ||
       ShapedType::isDynamic(slice.getStaticSizes()[0]))
@@ -41,8 +40,7 @@ staticRange(OffsetSizeAndStrideOpInterface slice) {
 }
 
 /// Matches `insert` against the pattern of `SliceUpdate`.
-std::optional<SliceUpdate> matchSliceUpdate(tensor::InsertSliceOp insert,
-                                            BlockArgument buffer) {
+std::optional<SliceUpdate> matchSliceUpdate(tensor::InsertSliceOp insert, BlockArgument buffer) {
   SliceUpdate update{insert, nullptr, nullptr, nullptr, buffer};
   Value source = insert.getSource();
   if ((update.collapse = source.getDefiningOp<tensor::CollapseShapeOp>()))
@@ -57,10 +55,9 @@ std::optional<SliceUpdate> matchSliceUpdate(tensor::InsertSliceOp insert,
   if ((update.expand = init.getDefiningOp<tensor::ExpandShapeOp>()))
     init = update.expand.getSrc();
   auto extract = init.getDefiningOp<tensor::ExtractSliceOp>();
-  if (!extract || extract.getSource() != buffer ||
-      bool(update.expand) != bool(update.collapse) ||
-      (update.expand && update.expand.getReassociationIndices() !=
-                            update.collapse.getReassociationIndices()))
+  if (!extract || extract.getSource() != buffer || bool(update.expand) != bool(update.collapse) ||
+      (update.expand &&
+       update.expand.getReassociationIndices() != update.collapse.getReassociationIndices()))
     return std::nullopt;
   auto range = staticRange(insert);
   if (!range || range != staticRange(extract))
@@ -129,24 +126,21 @@ struct UpdateInPlacePass : vaec::impl::UpdateInPlaceBase<UpdateInPlacePass> {
       // All results of one op: views of the chains as they are before it,
       // insertions after it.
       Operation *op = group->init->getOwner();
-      auto end = std::find_if(group, updates.end(), [&](const SliceUpdate &u) {
-        return u.init->getOwner() != op;
-      });
+      auto end = std::find_if(group, updates.end(),
+                              [&](const SliceUpdate &u) { return u.init->getOwner() != op; });
       rewriter.setInsertionPoint(op);
       for (SliceUpdate &update : llvm::make_range(group, end)) {
         Value slice = rewriter.create<tensor::ExtractSliceOp>(
-            update.insert.getLoc(), head[update.buffer],
-            update.insert.getMixedOffsets(), update.insert.getMixedSizes(),
-            update.insert.getMixedStrides());
+            update.insert.getLoc(), head[update.buffer], update.insert.getMixedOffsets(),
+            update.insert.getMixedSizes(), update.insert.getMixedStrides());
         if (update.expand)
-          slice = rewriter.create<tensor::ExpandShapeOp>(
-              update.expand.getLoc(), update.expand.getResultType(), slice,
-              update.expand.getReassociationIndices());
+          slice = rewriter.create<tensor::ExpandShapeOp>(update.expand.getLoc(),
+                                                         update.expand.getResultType(), slice,
+                                                         update.expand.getReassociationIndices());
         Operation *old = update.init->get().getDefiningOp();
         rewriter.modifyOpInPlace(op, [&] { update.init->set(slice); });
         // The old view, unless the forward pass still reads it.
-        while (old && old->use_empty() &&
-               isa<tensor::ExpandShapeOp, tensor::ExtractSliceOp>(old)) {
+        while (old && old->use_empty() && isa<tensor::ExpandShapeOp, tensor::ExtractSliceOp>(old)) {
           Operation *source = old->getOperand(0).getDefiningOp();
           rewriter.eraseOp(old);
           old = source;
@@ -154,16 +148,13 @@ struct UpdateInPlacePass : vaec::impl::UpdateInPlaceBase<UpdateInPlacePass> {
       }
       rewriter.setInsertionPointAfter(op);
       for (SliceUpdate &update : llvm::make_range(group, end)) {
-        Value value =
-            cast<DestinationStyleOpInterface>(op).getTiedOpResult(update.init);
+        Value value = cast<DestinationStyleOpInterface>(op).getTiedOpResult(update.init);
         if (update.collapse)
           value = rewriter.create<tensor::CollapseShapeOp>(
-              update.collapse.getLoc(), value,
-              update.collapse.getReassociationIndices());
+              update.collapse.getLoc(), value, update.collapse.getReassociationIndices());
         head[update.buffer] = rewriter.create<tensor::InsertSliceOp>(
-            update.insert.getLoc(), value, head[update.buffer],
-            update.insert.getMixedOffsets(), update.insert.getMixedSizes(),
-            update.insert.getMixedStrides());
+            update.insert.getLoc(), value, head[update.buffer], update.insert.getMixedOffsets(),
+            update.insert.getMixedSizes(), update.insert.getMixedStrides());
       }
       group = end;
     }

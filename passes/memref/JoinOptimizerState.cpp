@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Passes.h"
 #include "ir/VDLDialect.h"
+#include "passes/Passes.h"
 
 #include "llvm/ADT/BitVector.h"
 
@@ -20,8 +20,7 @@ using vaec::vdl::VDLDialect;
 
 namespace {
 
-struct JoinOptimizerStatePass
-    : vaec::impl::JoinOptimizerStateBase<JoinOptimizerStatePass> {
+struct JoinOptimizerStatePass : vaec::impl::JoinOptimizerStateBase<JoinOptimizerStatePass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     if (func.isExternal())
@@ -34,8 +33,8 @@ struct JoinOptimizerStatePass
       auto type = dyn_cast<MemRefType>(func.getArgument(i).getType());
       auto slot = func.getArgAttrOfType<IntegerAttr>(i, VDLDialect::kStateSlotAttrName);
       if (!type || !type.hasStaticShape() || type.getRank() != 1 ||
-          !type.getLayout().isIdentity() || !type.getElementType().isF32() ||
-          !slot || slot.getInt() != int64_t(slots.size()) ||
+          !type.getLayout().isIdentity() || !type.getElementType().isF32() || !slot ||
+          slot.getInt() != int64_t(slots.size()) ||
           (!slots.empty() && func.getArgument(slots.front()).getType() != type)) {
         func.emitError("vdl-join-optimizer-state: expected the optimizer "
                        "slots as identity memref<P x f32> arguments with "
@@ -51,8 +50,8 @@ struct JoinOptimizerStatePass
         cast<MemRefType>(func.getArgument(slots.front()).getType()).getNumElements() * 4;
     unsigned at = slots.front();
     func.insertArgument(at, MemRefType::get({slotBytes * int64_t(slots.size())}, b.getI8Type()),
-                        b.getDictionaryAttr(b.getNamedAttr(
-                            VDLDialect::kInputAttrName, b.getStringAttr("opt_state"))),
+                        b.getDictionaryAttr(b.getNamedAttr(VDLDialect::kInputAttrName,
+                                                           b.getStringAttr("opt_state"))),
                         func.getLoc());
     Value state = func.getArgument(at);
     b.setInsertionPointToStart(&func.front());
@@ -60,8 +59,8 @@ struct JoinOptimizerStatePass
     for (auto [k, index] : llvm::enumerate(slots)) {
       BlockArgument slot = func.getArgument(index + 1); // shifted by `state`
       Value offset = b.create<arith::ConstantIndexOp>(slot.getLoc(), k * slotBytes);
-      Value view = b.create<memref::ViewOp>(slot.getLoc(), slot.getType(), state,
-                                            offset, ValueRange{});
+      Value view =
+          b.create<memref::ViewOp>(slot.getLoc(), slot.getType(), state, offset, ValueRange{});
       slot.replaceAllUsesWith(view);
       erase.set(index + 1);
     }

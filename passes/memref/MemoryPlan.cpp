@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/memref/MemoryPlanner.h"
 #include "passes/Passes.h"
+#include "passes/memref/MemoryPlanner.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -31,8 +31,8 @@ vaec::BufferInterval liveInterval(memref::AllocOp alloc, Block &body,
                                   const DenseMap<Operation *, int64_t> &position) {
   vaec::BufferInterval interval;
   MemRefType type = alloc.getType();
-  interval.bytes = type.getNumElements() *
-                   int64_t(llvm::divideCeil(type.getElementTypeBitWidth(), 8));
+  interval.bytes =
+      type.getNumElements() * int64_t(llvm::divideCeil(type.getElementTypeBitWidth(), 8));
   interval.first = interval.last = position.lookup(body.findAncestorOpInBlock(*alloc));
   bool used = false;
   SmallVector<Value> worklist{alloc.getResult()};
@@ -100,16 +100,16 @@ struct MemoryPlanPass : vaec::impl::MemoryPlanBase<MemoryPlanPass> {
           break;
         ++at;
       }
-      func.insertArgument(at, arenaType,
-                          b.getDictionaryAttr(b.getNamedAttr(
-                              VDLDialect::kInputAttrName, b.getStringAttr("arena"))),
-                          func.getLoc());
+      func.insertArgument(
+          at, arenaType,
+          b.getDictionaryAttr(b.getNamedAttr(VDLDialect::kInputAttrName, b.getStringAttr("arena"))),
+          func.getLoc());
       Value arena = func.getArgument(at);
       for (auto [alloc, offset] : llvm::zip(allocs, plan.offsets)) {
         OpBuilder ob(alloc);
         Value where = ob.create<arith::ConstantIndexOp>(alloc.getLoc(), offset);
-        Value view = ob.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(),
-                                               arena, where, ValueRange{});
+        Value view =
+            ob.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(), arena, where, ValueRange{});
         alloc.replaceAllUsesWith(view);
         alloc.erase();
       }
@@ -119,10 +119,8 @@ struct MemoryPlanPass : vaec::impl::MemoryPlanBase<MemoryPlanPass> {
       func->setAttr(VDLDialect::kMemoryPlanAttrName,
                     b.getDictionaryAttr({
                         b.getNamedAttr("arena_bytes", b.getI64IntegerAttr(bytes)),
-                        b.getNamedAttr("lower_bound_bytes",
-                                       b.getI64IntegerAttr(plan.lowerBound)),
-                        b.getNamedAttr("no_reuse_bytes",
-                                       b.getI64IntegerAttr(plan.noReuseBytes)),
+                        b.getNamedAttr("lower_bound_bytes", b.getI64IntegerAttr(plan.lowerBound)),
+                        b.getNamedAttr("no_reuse_bytes", b.getI64IntegerAttr(plan.noReuseBytes)),
                     }));
       maxBytes = std::max(maxBytes, bytes);
     }

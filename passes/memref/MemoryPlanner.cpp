@@ -20,8 +20,8 @@ bool overlapInTime(const BufferInterval &a, const BufferInterval &b) {
 
 } // namespace
 
-ArenaPlan vaec::planArena(const std::vector<BufferInterval> &buffers,
-                          int64_t alignment, bool reuse) {
+ArenaPlan vaec::planArena(const std::vector<BufferInterval> &buffers, int64_t alignment,
+                          bool reuse) {
   ArenaPlan plan;
   size_t n = buffers.size();
   plan.offsets.assign(n, 0);

@@ -32,8 +32,8 @@ struct ArenaPlan {
 /// best-fit heap of XLA's heap simulator: buffers by decreasing size, each
 /// into the smallest gap left by the buffers live at the same time, or above
 /// them all. Without, one after another (the no-reuse layout).
-ArenaPlan planArena(const std::vector<BufferInterval> &buffers,
-                    int64_t alignment, bool reuse = true);
+ArenaPlan planArena(const std::vector<BufferInterval> &buffers, int64_t alignment,
+                    bool reuse = true);
 
 } // namespace vaec
 

@@ -48,12 +48,10 @@ FailureOr<SmallVector<Value>> differentiate(func::FuncOp func) {
   DenseMap<Value, Value> adjoint;
   auto accumulate = [&](Value value, Value contribution, Location loc) {
     Value &slot = adjoint[value];
-    slot = slot ? b.create<AddOp>(loc, slot, contribution).getResult()
-                : contribution;
+    slot = slot ? b.create<AddOp>(loc, slot, contribution).getResult() : contribution;
   };
   Value loss = ret.getOperand(0);
-  adjoint[loss] = b.create<ConstantOp>(loss.getLoc(), loss.getType(),
-                                       b.getF32FloatAttr(1.0f));
+  adjoint[loss] = b.create<ConstantOp>(loss.getLoc(), loss.getType(), b.getF32FloatAttr(1.0f));
 
   for (Operation *op : llvm::reverse(tape)) {
     if (op->getNumResults() != 1 || !adjoint.count(op->getResult(0)) ||
@@ -69,11 +67,9 @@ FailureOr<SmallVector<Value>> differentiate(func::FuncOp func) {
     for (Value operand : op->getOperands())
       needed.push_back(active.contains(operand));
     SmallVector<Value> operandAdjoints;
-    if (failed(rule.buildGradients(b, adjoint[op->getResult(0)], needed,
-                                   operandAdjoints)))
+    if (failed(rule.buildGradients(b, adjoint[op->getResult(0)], needed, operandAdjoints)))
       return failure();
-    for (auto [operand, contribution] :
-         llvm::zip(op->getOperands(), operandAdjoints))
+    for (auto [operand, contribution] : llvm::zip(op->getOperands(), operandAdjoints))
       if (contribution)
         accumulate(operand, contribution, op->getLoc());
   }
@@ -83,8 +79,7 @@ FailureOr<SmallVector<Value>> differentiate(func::FuncOp func) {
     Value g = adjoint.lookup(param);
     // A parameter the loss does not use has a zero gradient.
     if (!g)
-      g = b.create<ConstantOp>(param.getLoc(), param.getType(),
-                               b.getF32FloatAttr(0.0f));
+      g = b.create<ConstantOp>(param.getLoc(), param.getType(), b.getF32FloatAttr(0.0f));
     gradients.push_back(g);
   }
   return gradients;
@@ -97,8 +92,8 @@ FailureOr<SmallVector<Value>> differentiate(func::FuncOp func) {
 /// every gradient are those of the real examples alone.
 void addExampleWeights(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
-  auto batchAttr = func->getParentOfType<ModuleOp>()->getAttrOfType<IntegerAttr>(
-      VDLDialect::kBatchAttrName);
+  auto batchAttr =
+      func->getParentOfType<ModuleOp>()->getAttrOfType<IntegerAttr>(VDLDialect::kBatchAttrName);
   SmallVector<ReduceMeanOp> means;
   func.walk([&](ReduceMeanOp mean) {
     auto type = cast<RankedTensorType>(mean.getInput().getType());
@@ -113,8 +108,8 @@ void addExampleWeights(func::FuncOp func) {
       position = i + 1;
   Builder attrs(ctx);
   func.insertArgument(position, means.front().getInput().getType(),
-                      attrs.getDictionaryAttr(attrs.getNamedAttr(
-                          VDLDialect::kInputAttrName, attrs.getStringAttr("weights"))),
+                      attrs.getDictionaryAttr(attrs.getNamedAttr(VDLDialect::kInputAttrName,
+                                                                 attrs.getStringAttr("weights"))),
                       func.getLoc());
   Value weights = func.getArgument(position);
   for (ReduceMeanOp mean : means) {
@@ -146,8 +141,17 @@ struct Optimizer {
 
 /// The fields of vae_hyperparams (abi.h), in order: train_step's `hyper`
 /// argument is a tensor<8xf32> of them.
-enum HyperField { kLr, kKlWeight, kBeta1, kBeta2, kEps, kMomentum, kWeightDecay, kClipNorm,
-                  kHyperFields };
+enum HyperField {
+  kLr,
+  kKlWeight,
+  kBeta1,
+  kBeta2,
+  kEps,
+  kMomentum,
+  kWeightDecay,
+  kClipNorm,
+  kHyperFields
+};
 
 /// The optimizer state, step and hyperparameter arguments of an update
 /// (train_step and apply_update): state slots right after the parameters,
@@ -169,23 +173,23 @@ struct UpdateArguments {
     for (unsigned slot = 0; slot < opt.slots(); ++slot)
       for (auto [index, name] : params) {
         Type type = func.getArgumentTypes()[index];
-        func.insertArgument(insertAt, type,
-                            attrs.getDictionaryAttr(
-                                {attrs.getNamedAttr(VDLDialect::kStateOfAttrName, name),
-                                 attrs.getNamedAttr(VDLDialect::kStateSlotAttrName,
-                                                    attrs.getI64IntegerAttr(slot))}),
-                            func.getArgument(index).getLoc());
+        func.insertArgument(
+            insertAt, type,
+            attrs.getDictionaryAttr({attrs.getNamedAttr(VDLDialect::kStateOfAttrName, name),
+                                     attrs.getNamedAttr(VDLDialect::kStateSlotAttrName,
+                                                        attrs.getI64IntegerAttr(slot))}),
+            func.getArgument(index).getLoc());
         state[slot].push_back(func.getArgument(insertAt++));
       }
     func.insertArgument(func.getNumArguments(), IntegerType::get(ctx, 64),
-                        attrs.getDictionaryAttr(attrs.getNamedAttr(
-                            VDLDialect::kInputAttrName, attrs.getStringAttr("step"))),
+                        attrs.getDictionaryAttr(attrs.getNamedAttr(VDLDialect::kInputAttrName,
+                                                                   attrs.getStringAttr("step"))),
                         func.getLoc());
     step = func.getArguments().back();
     func.insertArgument(func.getNumArguments(),
                         RankedTensorType::get({kHyperFields}, Float32Type::get(ctx)),
-                        attrs.getDictionaryAttr(attrs.getNamedAttr(
-                            VDLDialect::kInputAttrName, attrs.getStringAttr("hyper"))),
+                        attrs.getDictionaryAttr(attrs.getNamedAttr(VDLDialect::kInputAttrName,
+                                                                   attrs.getStringAttr("hyper"))),
                         func.getLoc());
     hyper = func.getArguments().back();
     scalar = RankedTensorType::get({}, Float32Type::get(ctx));
@@ -236,15 +240,14 @@ void returnUpdates(func::FuncOp func, const Optimizer &opt, const UpdateArgument
         loc, scalar, ValueRange{b.create<arith::SIToFPOp>(loc, b.getF32Type(), args.step)});
     auto correction = [&](Value beta) -> Value {
       Value power = b.create<ExpOp>(loc, b.create<MulOp>(loc, t, b.create<LogOp>(loc, beta)));
-      return b.create<SubOp>(loc,
-                             b.create<ConstantOp>(loc, scalar, b.getF32FloatAttr(1.0f)),
+      return b.create<SubOp>(loc, b.create<ConstantOp>(loc, scalar, b.getF32FloatAttr(1.0f)),
                              power);
     };
     Value bc1 = correction(beta1), bc2 = correction(beta2);
     for (unsigned i = 0; i < args.params.size(); ++i) {
       auto update = b.create<AdamUpdateOp>(paramAt(i).getLoc(), paramAt(i), gradients[i],
-                                           args.state[0][i], args.state[1][i], bc1, bc2, lr,
-                                           beta1, beta2, eps, weightDecay, gradScale);
+                                           args.state[0][i], args.state[1][i], bc1, bc2, lr, beta1,
+                                           beta2, eps, weightDecay, gradScale);
       newParams.push_back(update.getNewParam());
       newState[0].push_back(update.getNewM());
       newState[1].push_back(update.getNewV());
@@ -261,8 +264,8 @@ void returnUpdates(func::FuncOp func, const Optimizer &opt, const UpdateArgument
   SmallVector<DictionaryAttr> resultAttrs(results.size(), attrs.getDictionaryAttr({}));
   for (auto [i, param] : llvm::enumerate(args.params)) {
     results.push_back(newParams[i]);
-    resultAttrs.push_back(attrs.getDictionaryAttr(
-        attrs.getNamedAttr(VDLDialect::kUpdateOfAttrName, param.second)));
+    resultAttrs.push_back(
+        attrs.getDictionaryAttr(attrs.getNamedAttr(VDLDialect::kUpdateOfAttrName, param.second)));
   }
   for (unsigned slot = 0; slot < opt.slots(); ++slot)
     for (auto [i, param] : llvm::enumerate(args.params)) {
@@ -307,7 +310,8 @@ func::FuncOp buildApplyUpdate(func::FuncOp grad, const Optimizer &opt) {
       argAttrs.push_back(grad.getArgAttrDict(i));
       params.push_back({types.back(), name});
     }
-  auto apply = func::FuncOp::create(grad.getLoc(), "apply_update", FunctionType::get(ctx, types, {}));
+  auto apply =
+      func::FuncOp::create(grad.getLoc(), "apply_update", FunctionType::get(ctx, types, {}));
   apply.setAllArgAttrs(argAttrs);
   Block *body = apply.addEntryBlock();
   OpBuilder(ctx).atBlockEnd(body).create<func::ReturnOp>(grad.getLoc());
@@ -316,9 +320,9 @@ func::FuncOp buildApplyUpdate(func::FuncOp grad, const Optimizer &opt) {
   unsigned at = apply.getNumArguments() - 2;
   SmallVector<Value> gradients;
   for (auto [type, name] : params) {
-    apply.insertArgument(at, type,
-                         attrs.getDictionaryAttr(attrs.getNamedAttr(VDLDialect::kGradOfAttrName, name)),
-                         grad.getLoc());
+    apply.insertArgument(
+        at, type, attrs.getDictionaryAttr(attrs.getNamedAttr(VDLDialect::kGradOfAttrName, name)),
+        grad.getLoc());
     gradients.push_back(apply.getArgument(at++));
   }
   returnUpdates(apply, opt, args, {}, gradients);
@@ -351,18 +355,17 @@ struct AutodiffPass : vaec::impl::AutodiffBase<AutodiffPass> {
     ret.erase();
 
     unsigned forwardResults = loss.getNumResults();
-    grad.setType(FunctionType::get(&getContext(), grad.getArgumentTypes(),
-                                   ValueRange(results).getTypes()));
+    grad.setType(
+        FunctionType::get(&getContext(), grad.getArgumentTypes(), ValueRange(results).getTypes()));
     SmallVector<DictionaryAttr> resultAttrs(results.size());
     Builder builder(&getContext());
     unsigned index = forwardResults;
     for (unsigned i = 0, e = grad.getNumArguments(); i < e; ++i)
       if (auto name = grad.getArgAttr(i, VDLDialect::kParamAttrName))
-        resultAttrs[index++] = builder.getDictionaryAttr(
-            builder.getNamedAttr(VDLDialect::kGradOfAttrName, name));
+        resultAttrs[index++] =
+            builder.getDictionaryAttr(builder.getNamedAttr(VDLDialect::kGradOfAttrName, name));
     for (unsigned i = 0; i < results.size(); ++i)
-      grad.setResultAttrs(i, resultAttrs[i] ? resultAttrs[i]
-                                            : builder.getDictionaryAttr({}));
+      grad.setResultAttrs(i, resultAttrs[i] ? resultAttrs[i] : builder.getDictionaryAttr({}));
 
     auto train = grad.clone();
     train.setSymName("train_step");
@@ -370,7 +373,7 @@ struct AutodiffPass : vaec::impl::AutodiffBase<AutodiffPass> {
     Optimizer opt = Optimizer::from(module);
     buildTrainStep(train, opt, forwardResults);
     module.getBody()->getOperations().insertAfter(Block::iterator(train),
-                                                   buildApplyUpdate(grad, opt));
+                                                  buildApplyUpdate(grad, opt));
   }
 };
 

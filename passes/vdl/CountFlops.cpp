@@ -18,9 +18,7 @@ using namespace vaec::vdl;
 
 namespace {
 
-int64_t elementsOf(Value value) {
-  return cast<RankedTensorType>(value.getType()).getNumElements();
-}
+int64_t elementsOf(Value value) { return cast<RankedTensorType>(value.getType()).getNumElements(); }
 
 /// FLOPs of one op. Transcendentals count as one operation, as in most
 /// roofline reports; the numbers are per-op operation counts, not cycles.
@@ -53,28 +51,23 @@ int64_t flopsOf(Operation *op) {
         return 2 * elementsOf(conv.getInput()) * spread + (conv.getBias() ? out : 0);
       })
       .Case([](Conv2DFilterGradOp grad) {
-        int64_t taps = elementsOf(grad.getResult()) /
-                       cast<RankedTensorType>(grad.getType()).getDimSize(0);
+        int64_t taps =
+            elementsOf(grad.getResult()) / cast<RankedTensorType>(grad.getType()).getDimSize(0);
         return 2 * elementsOf(grad.getOutputGrad()) * taps;
       })
-      .Case<ReduceRowsOp, ChannelSumOp>(
-          [](Operation *op) { return elementsOf(op->getOperand(0)); })
-      .Case<BroadcastOp, ReluGradOp>(
-          [](Operation *op) { return elementsOf(op->getResult(0)); })
+      .Case<ReduceRowsOp, ChannelSumOp>([](Operation *op) { return elementsOf(op->getOperand(0)); })
+      .Case<BroadcastOp, ReluGradOp>([](Operation *op) { return elementsOf(op->getResult(0)); })
       .Case<TanhGradOp, SigmoidGradOp, LeakyReluGradOp>(
           [](Operation *op) { return 3 * elementsOf(op->getResult(0)); })
-      .Case<SoftplusGradOp, EluGradOp, BernoulliLogProbGradOp,
-            GaussianFixedLogProbGradOp>(
+      .Case<SoftplusGradOp, EluGradOp, BernoulliLogProbGradOp, GaussianFixedLogProbGradOp>(
           [](Operation *op) { return 4 * elementsOf(op->getResult(0)); })
       .Case<KLNormalGradOp, GaussianLogProbGradOp>(
           [](Operation *op) { return 8 * elementsOf(op->getResult(0)); })
       .Case<ReluOp, TanhOp, ExpOp, LogOp, NegOp, AddOp, SubOp, MulOp, DivOp>(
           [](Operation *op) { return elementsOf(op->getResult(0)); })
       // x>0 select plus the scaled branch.
-      .Case<LeakyReluOp, SigmoidOp>(
-          [](Operation *op) { return 2 * elementsOf(op->getResult(0)); })
-      .Case<SoftplusOp, EluOp>(
-          [](Operation *op) { return 3 * elementsOf(op->getResult(0)); })
+      .Case<LeakyReluOp, SigmoidOp>([](Operation *op) { return 2 * elementsOf(op->getResult(0)); })
+      .Case<SoftplusOp, EluOp>([](Operation *op) { return 3 * elementsOf(op->getResult(0)); })
       // 0.5*logvar, exp, *eps, +mu.
       .Case([](ReparameterizeOp op) { return 4 * elementsOf(op.getMu()); })
       // exp, (mu-m)^2, add, scale, -1, -logvar, +log s, sum.
@@ -82,11 +75,8 @@ int64_t flopsOf(Operation *op) {
       // max, x*t, |x|, exp, log1p, sub, add, sum.
       .Case([](BernoulliLogProbOp op) { return 8 * elementsOf(op.getLogits()); })
       .Case([](GaussianLogProbOp op) { return 7 * elementsOf(op.getMean()); })
-      .Case([](GaussianFixedLogProbOp op) {
-        return 4 * elementsOf(op.getMean());
-      })
-      .Case<ReduceMeanOp, ReduceSumOp>(
-          [](Operation *op) { return elementsOf(op->getOperand(0)); })
+      .Case([](GaussianFixedLogProbOp op) { return 4 * elementsOf(op.getMean()); })
+      .Case<ReduceMeanOp, ReduceSumOp>([](Operation *op) { return elementsOf(op->getOperand(0)); })
       .Case([](ElboOp) { return int64_t{2}; })
       // m, v, bias-corrected ratio, sqrt, update: 12 per element, and the
       // decoupled weight decay's multiply.

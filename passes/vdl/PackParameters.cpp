@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Passes.h"
 #include "ir/VDLDialect.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/BitVector.h"
@@ -32,14 +32,13 @@ struct ParamSlot {
 };
 
 /// The ABI name of each frontend entry point.
-const std::pair<StringRef, StringRef> kEntryPoints[] = {
-    {"loss", "vae_eval_elbo"},
-    {"encode", "vae_encode"},
-    {"decode", "vae_decode"},
-    {"grad_step", "vae_grad_step"},
-    {"train_step", "vae_train_step"},
-    {"apply_update", "vae_apply_update"},
-    {"score", "vae_score"}};
+const std::pair<StringRef, StringRef> kEntryPoints[] = {{"loss", "vae_eval_elbo"},
+                                                        {"encode", "vae_encode"},
+                                                        {"decode", "vae_decode"},
+                                                        {"grad_step", "vae_grad_step"},
+                                                        {"train_step", "vae_train_step"},
+                                                        {"apply_update", "vae_apply_update"},
+                                                        {"score", "vae_score"}};
 
 /// Where an argument or a result with these attributes lives in a packed
 /// buffer, in floats; nothing if it is not packed there.
@@ -54,8 +53,8 @@ ReassociationIndices allDims(int64_t rank) {
 
 /// Replaces the arguments `offsetOf` places by views of one new
 /// `tensor<size x f32>` argument inserted at `index` and named `name`.
-void packArguments(func::FuncOp func, unsigned index, int64_t size,
-                   StringRef name, bool writable, OffsetFn offsetOf) {
+void packArguments(func::FuncOp func, unsigned index, int64_t size, StringRef name, bool writable,
+                   OffsetFn offsetOf) {
   OpBuilder b(func.getContext());
   SmallVector<NamedAttribute> attrs{
       b.getNamedAttr(VDLDialect::kInputAttrName, b.getStringAttr(name))};
@@ -78,8 +77,7 @@ void packArguments(func::FuncOp func, unsigned index, int64_t size,
         ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
     if (type.getRank() > 1)
       view = b.create<tensor::ExpandShapeOp>(
-          arg.getLoc(), type, view,
-          ArrayRef<ReassociationIndices>{allDims(type.getRank())});
+          arg.getLoc(), type, view, ArrayRef<ReassociationIndices>{allDims(type.getRank())});
     arg.replaceAllUsesWith(view);
     erase.set(i);
   }
@@ -90,8 +88,8 @@ void packArguments(func::FuncOp func, unsigned index, int64_t size,
 /// appended last and named `name`: inserted into `into` (an argument the
 /// results update in place) or, when null, into zeros. `required`: the
 /// result exists (zeros) even when no result goes into it.
-void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
-                 OffsetFn offsetOf, bool required = false) {
+void packResults(func::FuncOp func, Value into, int64_t size, StringRef name, OffsetFn offsetOf,
+                 bool required = false) {
   auto ret = cast<func::ReturnOp>(func.front().getTerminator());
   OpBuilder b(ret);
   Location loc = ret.getLoc();
@@ -99,9 +97,10 @@ void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
   SmallVector<Value> kept;
   SmallVector<DictionaryAttr> keptAttrs;
   auto zeros = [&]() -> Value {
-    return b.create<linalg::FillOp>(
-                loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
-                ValueRange{b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{size}, b.getF32Type())})
+    return b
+        .create<linalg::FillOp>(
+            loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
+            ValueRange{b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{size}, b.getF32Type())})
         .getResult(0);
   };
   for (unsigned i = 0, e = ret.getNumOperands(); i < e; ++i) {
@@ -130,45 +129,40 @@ void packResults(func::FuncOp func, Value into, int64_t size, StringRef name,
   if (!packed || packed == into)
     return;
   kept.push_back(packed);
-  keptAttrs.push_back(b.getDictionaryAttr(
-      b.getNamedAttr(VDLDialect::kInputAttrName, b.getStringAttr(name))));
+  keptAttrs.push_back(
+      b.getDictionaryAttr(b.getNamedAttr(VDLDialect::kInputAttrName, b.getStringAttr(name))));
   b.create<func::ReturnOp>(loc, kept);
   ret.erase();
-  func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
-                                 ValueRange(kept).getTypes()));
+  func.setType(
+      FunctionType::get(func.getContext(), func.getArgumentTypes(), ValueRange(kept).getTypes()));
   func.setAllResultAttrs(keptAttrs);
 }
 
 /// mulhilo of the Philox round: (hi, lo) of the 64-bit product.
-std::pair<Value, Value> mulHiLo(OpBuilder &b, Location loc, uint32_t m,
-                                Value x) {
+std::pair<Value, Value> mulHiLo(OpBuilder &b, Location loc, uint32_t m, Value x) {
   Type i64 = b.getI64Type(), i32 = b.getI32Type();
-  Value product = b.create<arith::MulIOp>(
-      loc, b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(m)),
-      b.create<arith::ExtUIOp>(loc, i64, x));
+  Value product =
+      b.create<arith::MulIOp>(loc, b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(m)),
+                              b.create<arith::ExtUIOp>(loc, i64, x));
   Value hi = b.create<arith::TruncIOp>(
       loc, i32,
-      b.create<arith::ShRUIOp>(
-          loc, product, b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(32))));
+      b.create<arith::ShRUIOp>(loc, product,
+                               b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(32))));
   Value lo = b.create<arith::TruncIOp>(loc, i32, product);
   return {hi, lo};
 }
 
 /// Emits Philox4x32-10 on counter `c` and key `k`; returns the first word.
 /// Mirrors vae::philox4x32_10 in runtime/include/vae/philox.h.
-Value philoxFirstWord(OpBuilder &b, Location loc, std::array<Value, 4> c,
-                      std::array<Value, 2> k) {
+Value philoxFirstWord(OpBuilder &b, Location loc, std::array<Value, 4> c, std::array<Value, 2> k) {
   auto u32 = [&](uint32_t v) {
-    return b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(int32_t(v)))
-        .getResult();
+    return b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(int32_t(v))).getResult();
   };
   for (int round = 0; round < 10; ++round) {
     auto [hi0, lo0] = mulHiLo(b, loc, 0xD2511F53u, c[0]);
     auto [hi1, lo1] = mulHiLo(b, loc, 0xCD9E8D57u, c[2]);
-    c = {b.create<arith::XOrIOp>(loc, b.create<arith::XOrIOp>(loc, hi1, c[1]), k[0]),
-         lo1,
-         b.create<arith::XOrIOp>(loc, b.create<arith::XOrIOp>(loc, hi0, c[3]), k[1]),
-         lo0};
+    c = {b.create<arith::XOrIOp>(loc, b.create<arith::XOrIOp>(loc, hi1, c[1]), k[0]), lo1,
+         b.create<arith::XOrIOp>(loc, b.create<arith::XOrIOp>(loc, hi0, c[3]), k[1]), lo0};
     k = {b.create<arith::AddIOp>(loc, k[0], u32(0x9E3779B9u)),
          b.create<arith::AddIOp>(loc, k[1], u32(0xBB67AE85u))};
   }
@@ -176,14 +170,13 @@ Value philoxFirstWord(OpBuilder &b, Location loc, std::array<Value, 4> c,
 }
 
 /// func.func @vae_init_params(%params: memref<P x f32>, %seed: i64)
-void buildInitParams(ModuleOp module, ArrayRef<ParamSlot> slots,
-                     int64_t totalFloats) {
+void buildInitParams(ModuleOp module, ArrayRef<ParamSlot> slots, int64_t totalFloats) {
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Location loc = module.getLoc();
   Type f32 = b.getF32Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
   auto bufferType = MemRefType::get({totalFloats}, f32);
-  auto func = b.create<func::FuncOp>(loc, "vae_init_params",
-                                     b.getFunctionType({bufferType, i64}, {}));
+  auto func =
+      b.create<func::FuncOp>(loc, "vae_init_params", b.getFunctionType({bufferType, i64}, {}));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
   Value buffer = entry->getArgument(0), seed = entry->getArgument(1);
@@ -202,11 +195,9 @@ void buildInitParams(ModuleOp module, ArrayRef<ParamSlot> slots,
     Value upper = b.create<arith::ConstantIndexOp>(loc, size);
     Value offset = b.create<arith::ConstantIndexOp>(loc, slot.offset);
     b.create<scf::ForOp>(
-        loc, c0, upper, c1, ValueRange{},
-        [&](OpBuilder &nb, Location nl, Value i, ValueRange) {
+        loc, c0, upper, c1, ValueRange{}, [&](OpBuilder &nb, Location nl, Value i, ValueRange) {
           Value element = nb.create<arith::IndexCastUIOp>(nl, i32, i);
-          Value bits = philoxFirstWord(nb, nl, {element, paramIndex, zero32, zero32},
-                                       {key0, key1});
+          Value bits = philoxFirstWord(nb, nl, {element, paramIndex, zero32, zero32}, {key0, key1});
           // bound * (2 * (bits >> 8) * 2^-24 - 1), as vae::initUniform.
           Value top = nb.create<arith::ShRUIOp>(
               nl, bits, nb.create<arith::ConstantOp>(nl, nb.getI32IntegerAttr(8)));
@@ -228,8 +219,7 @@ void buildInitParams(ModuleOp module, ArrayRef<ParamSlot> slots,
   b.create<func::ReturnOp>(loc);
 }
 
-struct PackParametersPass
-    : vaec::impl::PackParametersBase<PackParametersPass> {
+struct PackParametersPass : vaec::impl::PackParametersBase<PackParametersPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto loss = module.lookupSymbol<func::FuncOp>("loss");
@@ -246,8 +236,7 @@ struct PackParametersPass
       auto name = loss.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName);
       if (!name)
         continue;
-      auto init = loss.getArgAttrOfType<vaec::vdl::UniformFanInAttr>(
-          i, VDLDialect::kInitAttrName);
+      auto init = loss.getArgAttrOfType<vaec::vdl::UniformFanInAttr>(i, VDLDialect::kInitAttrName);
       auto type = cast<RankedTensorType>(loss.getArgumentTypes()[i]);
       ParamSlot slot{name, type, offset, init ? init.getFanIn() : 1};
       ordered.push_back(slot);
@@ -258,16 +247,14 @@ struct PackParametersPass
 
     // Offsets in the parameter buffer, and in a slot of the optimizer state:
     // slot k of every parameter is a copy of the parameter layout.
-    auto paramOffset = [&](DictionaryAttr attrs,
-                           StringRef key) -> std::optional<int64_t> {
+    auto paramOffset = [&](DictionaryAttr attrs, StringRef key) -> std::optional<int64_t> {
       auto name = attrs ? attrs.getAs<StringAttr>(key) : StringAttr();
       if (!name || !slots.count(name.getValue()))
         return std::nullopt;
       return slots.find(name.getValue())->second.offset;
     };
     auto slotOf = [](DictionaryAttr attrs) -> std::optional<int64_t> {
-      auto slot = attrs ? attrs.getAs<IntegerAttr>(VDLDialect::kStateSlotAttrName)
-                        : IntegerAttr();
+      auto slot = attrs ? attrs.getAs<IntegerAttr>(VDLDialect::kStateSlotAttrName) : IntegerAttr();
       return slot ? std::optional<int64_t>(slot.getInt()) : std::nullopt;
     };
     auto isParam = [&](DictionaryAttr a) { return paramOffset(a, VDLDialect::kParamAttrName); };
@@ -282,8 +269,7 @@ struct PackParametersPass
       for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
         auto name = func.getArgAttrOfType<StringAttr>(i, VDLDialect::kParamAttrName);
         if (name && !slots.count(name.getValue())) {
-          func.emitError() << "parameter '" << name.getValue()
-                           << "' is not an argument of @loss";
+          func.emitError() << "parameter '" << name.getValue() << "' is not an argument of @loss";
           return signalPassFailure();
         }
       }
@@ -333,10 +319,8 @@ struct PackParametersPass
           b.getNamedAttr("fan_in", b.getI64IntegerAttr(slot.fanIn)),
       }));
     module->setAttr(VDLDialect::kParamsAttrName, b.getArrayAttr(layout));
-    module->setAttr(VDLDialect::kParamFloatsAttrName,
-                    b.getI64IntegerAttr(totalFloats));
-    module->setAttr(VDLDialect::kStateFloatsAttrName,
-                    b.getI64IntegerAttr(stateFloats));
+    module->setAttr(VDLDialect::kParamFloatsAttrName, b.getI64IntegerAttr(totalFloats));
+    module->setAttr(VDLDialect::kStateFloatsAttrName, b.getI64IntegerAttr(stateFloats));
   }
 };
 

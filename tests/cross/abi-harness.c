@@ -108,8 +108,8 @@ int main(int argc, char **argv) {
   write_floats(out, terms, 3);
   write_floats(out, grads, (size_t)model->param_floats);
   for (int64_t step = 1; step <= 2; ++step) {
-    train_step(params, state, arena, x, eps, weights, step, &model->defaults, &terms[0],
-               &terms[1], &terms[2]);
+    train_step(params, state, arena, x, eps, weights, step, &model->defaults, &terms[0], &terms[1],
+               &terms[2]);
     write_floats(out, terms, 3);
   }
   write_floats(out, params, (size_t)model->param_floats);

@@ -31,11 +31,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
-#include <fmt/format.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -218,8 +218,8 @@ private:
                       fmt::format("input size {} vs {}", d.input_size, inputSize)) &
               require(d.latent_size == module.latent->size,
                       fmt::format("latent size {} vs {}", d.latent_size, module.latent->size)) &
-              require(d.beta == module.train.beta, fmt::format("beta {} vs {}", d.beta,
-                                                                module.train.beta)) &
+              require(d.beta == module.train.beta,
+                      fmt::format("beta {} vs {}", d.beta, module.train.beta)) &
               require(d.num_params == int64_t(module.params.size()),
                       fmt::format("{} parameters vs {}", d.num_params, module.params.size()));
     for (const vaec::Param &param : module.params) {
@@ -246,8 +246,8 @@ private:
           source = &param;
       double bound = 1.0 / std::sqrt(double(source->fanIn));
       if (std::fabs(p.init_bound - bound) > 1e-12 * bound)
-        failures.push_back(fmt::format("descriptor: init bound of {} is {} for fan-in {}",
-                                       p.name, p.init_bound, source->fanIn));
+        failures.push_back(fmt::format("descriptor: init bound of {} is {} for fan-in {}", p.name,
+                                       p.init_bound, source->fanIn));
       for (int64_t e = 0; e < p.size; ++e) {
         float expected = vae::initUniform(seed, uint32_t(i), uint32_t(e), float(bound));
         if (!(std::fabs(params[p.offset + e] - expected) <= 1e-7)) {
@@ -283,8 +283,8 @@ private:
   void compareValue(const std::string &what, double actual, double expected) {
     double error = std::fabs(actual - expected) / std::max(1.0, std::fabs(expected));
     if (!(error <= kForwardTolerance)) // NaN fails too
-      failures.push_back(fmt::format("{}: {} vs reference {} (relative error {:.2e})", what,
-                                     actual, expected, error));
+      failures.push_back(fmt::format("{}: {} vs reference {} (relative error {:.2e})", what, actual,
+                                     expected, error));
   }
 
   void compareElements(const std::string &what, const std::vector<float> &actual,
@@ -298,7 +298,8 @@ private:
       double error = std::fabs(actual[i] - e) / std::max(1.0, std::fabs(e));
       if (!(error <= kForwardTolerance)) {
         failures.push_back(fmt::format("{}: element {} is {} vs reference {} (relative error "
-                                       "{:.2e})", what, i, actual[i], e, error));
+                                       "{:.2e})",
+                                       what, i, actual[i], e, error));
         return; // the first one says enough
       }
     }
@@ -350,8 +351,8 @@ private:
   /// grad_step on a padded batch (when the batch has room for padding): the
   /// padding rows hold data that must not reach the gradients. The gradient
   /// buffer starts as NaN, so an unwritten gradient shows.
-  void checkGradients(const float *params, const Parameters &p, const Matrix &x,
-                      const Matrix &eps, const std::vector<float> &ef) {
+  void checkGradients(const float *params, const Parameters &p, const Matrix &x, const Matrix &eps,
+                      const std::vector<float> &ef) {
     size_t batch = size_t(d.batch);
     size_t real = batch > 2 ? batch - batch / 3 : batch;
     std::vector<double> weights = weightsFor(real);
@@ -367,7 +368,8 @@ private:
     for (int64_t k = 0; k < d.param_floats; ++k)
       if (!inParam[size_t(k)] && grads.data()[k] != 0.0f) {
         failures.push_back(fmt::format("grad_step: padding float {} of the gradient buffer is {}, "
-                                       "not 0", k, grads.data()[k]));
+                                       "not 0",
+                                       k, grads.data()[k]));
         break;
       }
     compareTerms(fmt::format("grad_step ({} of {} rows real)", real, batch), terms,
@@ -398,8 +400,8 @@ private:
       for (Matrix &m : at)
         m = rounded(m);
       float terms[3];
-      model.trainStep(params.data(), state.data(), arena.bytes(), xf.data(), ef.data(),
-                      wf.data(), step, model.hyperparams(float(klWeight)), terms);
+      model.trainStep(params.data(), state.data(), arena.bytes(), xf.data(), ef.data(), wf.data(),
+                      step, model.hyperparams(float(klWeight)), terms);
       compareTerms(fmt::format("train_step {}", step), terms, reference.evaluate(at, x, eps),
                    weights, klWeight);
       Parameters grads = reference.gradients(at, x, eps, weights, klWeight);
@@ -509,10 +511,10 @@ std::vector<std::string> checkInChild(const vaec::Module &module, const std::str
   for (std::string line; std::getline(lines, line);)
     failures.push_back(line);
   if (WIFSIGNALED(status))
-    failures.push_back(WTERMSIG(status) == SIGALRM
-                           ? fmt::format("the checks timed out after {} s", kTimeoutSeconds)
-                           : fmt::format("the generated code crashed (signal {})",
-                                         WTERMSIG(status)));
+    failures.push_back(
+        WTERMSIG(status) == SIGALRM
+            ? fmt::format("the checks timed out after {} s", kTimeoutSeconds)
+            : fmt::format("the generated code crashed (signal {})", WTERMSIG(status)));
   else if (failures.empty() && WEXITSTATUS(status) != 0)
     failures.push_back(fmt::format("the check process exited with {}", WEXITSTATUS(status)));
   return failures;
@@ -544,9 +546,8 @@ bool checkModel(const std::string &path, const std::string &label, const std::st
       fs::path library = work / (stem + "." + variant.name + ".so");
       fs::path log = work / (stem + "." + variant.name + ".log");
       // --verify-each: a pass that leaves invalid IR is named, not just a crash.
-      std::string command =
-          fmt::format("{} {} --verify-each {}{} -o {}", vaec, path, variant.flags, batchFlag,
-                      library.string());
+      std::string command = fmt::format("{} {} --verify-each {}{} -o {}", vaec, path, variant.flags,
+                                        batchFlag, library.string());
       ++tally.builds;
       std::string error = runCommand(command + " > " + log.string() + " 2>&1");
       std::vector<std::string> found;
@@ -565,7 +566,8 @@ bool checkModel(const std::string &path, const std::string &label, const std::st
       }
     }
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print("{} {} ({} builds, {:.1f} s)\n", failures.empty() ? "[ok]  " : "[FAIL]", label,
              variants.size(), seconds);
   const size_t shown = 12;
@@ -586,7 +588,8 @@ int main(int argc, char **argv) {
                "on and off, and check each library against a float64 reference interpreter.",
                "vdl-difftest"};
   std::vector<std::string> files;
-  uint64_t seed = uint64_t(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007;
+  uint64_t seed =
+      uint64_t(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007;
   int64_t count = 0;
   double seconds = 0;
   std::string vaec = VAEC_BINARY, workDir = "difftest-work";
@@ -602,10 +605,11 @@ int main(int argc, char **argv) {
   app.add_option("--vaec", vaec, "the compiler to test")->capture_default_str();
   app.add_option("--work", workDir, "folder for the models, libraries and logs")
       ->capture_default_str();
-  app.add_option("--variants", variantNames,
-                 "pass configurations: default, no-fusion, no-memory-plan, no-parallel, none (all "
-                 "three off), x86-64 (--cpu=x86-64: SSE2 only), nvptx-emulated (the GPU kernels as CPU "
-                 "loops), conv-im2col, conv-direct (vaec --conv)")
+  app.add_option(
+         "--variants", variantNames,
+         "pass configurations: default, no-fusion, no-memory-plan, no-parallel, none (all "
+         "three off), x86-64 (--cpu=x86-64: SSE2 only), nvptx-emulated (the GPU kernels as CPU "
+         "loops), conv-im2col, conv-direct (vaec --conv)")
       ->delimiter(',')
       ->capture_default_str();
   app.add_flag("--keep", keep, "keep the libraries of models that pass");
@@ -645,7 +649,8 @@ int main(int argc, char **argv) {
     fmt::print("vdl-difftest: seeds from {}, variants {}, work folder {}\n", seed,
                fmt::join(variantNames, ","), work.string());
     uint64_t s = seed;
-    for (; (count == 0 || int64_t(s - seed) < count) && (seconds == 0 || elapsed() < seconds); ++s) {
+    for (; (count == 0 || int64_t(s - seed) < count) && (seconds == 0 || elapsed() < seconds);
+         ++s) {
       vaec::fuzz::GeneratedModel generated = vaec::fuzz::generateModel(s);
       fs::path path = work / fmt::format("fuzz_{}.vdl", s);
       std::ofstream(path) << generated.source;

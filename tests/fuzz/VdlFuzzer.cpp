@@ -15,8 +15,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Pipeline.h"
-#include "codegen/llvm/Target.h"
 #include "codegen/common/TargetDescription.h"
+#include "codegen/llvm/Target.h"
 #include "frontend/MLIRGen.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"

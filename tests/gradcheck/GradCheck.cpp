@@ -57,9 +57,7 @@ Tensor like(Value value) {
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }
-double alphaOf(Operation *op) {
-  return cast<FloatAttr>(op->getAttr("alpha")).getValueAsDouble();
-}
+double alphaOf(Operation *op) { return cast<FloatAttr>(op->getAttr("alpha")).getValueAsDouble(); }
 double attr(Operation *op, StringRef name) {
   return cast<FloatAttr>(op->getAttr(name)).getValueAsDouble();
 }
@@ -67,8 +65,7 @@ double attr(Operation *op, StringRef name) {
 class Interpreter {
 public:
   /// Runs `func` on `args`; returns its results. Fails on an op it lacks.
-  bool run(func::FuncOp func, const std::vector<Tensor> &args,
-           std::vector<Tensor> &results) {
+  bool run(func::FuncOp func, const std::vector<Tensor> &args, std::vector<Tensor> &results) {
     values.clear();
     for (auto [arg, value] : llvm::zip(func.getArguments(), args))
       values[arg] = value;
@@ -80,8 +77,8 @@ public:
         return true;
       }
       if (!step(&op)) {
-        llvm::errs() << "gradcheck: the interpreter has no semantics for '"
-                     << op.getName() << "'\n";
+        llvm::errs() << "gradcheck: the interpreter has no semantics for '" << op.getName()
+                     << "'\n";
         return false;
       }
     }
@@ -92,8 +89,8 @@ private:
   const Tensor &in(Operation *op, unsigned i) { return values[op->getOperand(i)]; }
 
   /// vdl.conv2d, or (transpose) vdl.conv2d_transpose as its scatter.
-  void convolve(Operation *op, const Tensor &x, const Tensor &w, const Tensor *bias,
-                int64_t s, int64_t p, bool transpose) {
+  void convolve(Operation *op, const Tensor &x, const Tensor &w, const Tensor *bias, int64_t s,
+                int64_t p, bool transpose) {
     Tensor y = like(op->getResult(0));
     int64_t B = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
     int64_t O = y.shape[1], OH = y.shape[2], OW = y.shape[3], K = w.shape[2];
@@ -237,8 +234,12 @@ private:
           bool ta = mm.getTransposeLhs(), tb = mm.getTransposeRhs();
           size_t M = out.shape[0], N = out.shape[1];
           size_t K = ta ? a.shape[0] : a.shape[1];
-          auto A = [&](size_t i, size_t k) { return ta ? a.data[k * a.shape[1] + i] : a.data[i * a.shape[1] + k]; };
-          auto Bm = [&](size_t k, size_t j) { return tb ? b.data[j * b.shape[1] + k] : b.data[k * b.shape[1] + j]; };
+          auto A = [&](size_t i, size_t k) {
+            return ta ? a.data[k * a.shape[1] + i] : a.data[i * a.shape[1] + k];
+          };
+          auto Bm = [&](size_t k, size_t j) {
+            return tb ? b.data[j * b.shape[1] + k] : b.data[k * b.shape[1] + j];
+          };
           for (size_t i = 0; i < M; ++i)
             for (size_t j = 0; j < N; ++j)
               for (size_t k = 0; k < K; ++k)
@@ -246,13 +247,34 @@ private:
           values[op->getResult(0)] = out;
           return true;
         })
-        .Case([&](ReluOp) { unary(op, [](double x) { return std::max(x, 0.0); }); return true; })
-        .Case([&](TanhOp) { unary(op, [](double x) { return std::tanh(x); }); return true; })
-        .Case([&](SigmoidOp) { unary(op, sigmoid); return true; })
-        .Case([&](SoftplusOp) { unary(op, softplus); return true; })
-        .Case([&](ExpOp) { unary(op, [](double x) { return std::exp(x); }); return true; })
-        .Case([&](LogOp) { unary(op, [](double x) { return std::log(x); }); return true; })
-        .Case([&](NegOp) { unary(op, [](double x) { return -x; }); return true; })
+        .Case([&](ReluOp) {
+          unary(op, [](double x) { return std::max(x, 0.0); });
+          return true;
+        })
+        .Case([&](TanhOp) {
+          unary(op, [](double x) { return std::tanh(x); });
+          return true;
+        })
+        .Case([&](SigmoidOp) {
+          unary(op, sigmoid);
+          return true;
+        })
+        .Case([&](SoftplusOp) {
+          unary(op, softplus);
+          return true;
+        })
+        .Case([&](ExpOp) {
+          unary(op, [](double x) { return std::exp(x); });
+          return true;
+        })
+        .Case([&](LogOp) {
+          unary(op, [](double x) { return std::log(x); });
+          return true;
+        })
+        .Case([&](NegOp) {
+          unary(op, [](double x) { return -x; });
+          return true;
+        })
         .Case([&](LeakyReluOp) {
           double a = alphaOf(op);
           unary(op, [a](double x) { return x > 0 ? x : a * x; });
@@ -263,10 +285,22 @@ private:
           unary(op, [a](double x) { return x > 0 ? x : a * std::expm1(x); });
           return true;
         })
-        .Case([&](AddOp) { binary(op, [](double a, double b) { return a + b; }); return true; })
-        .Case([&](SubOp) { binary(op, [](double a, double b) { return a - b; }); return true; })
-        .Case([&](MulOp) { binary(op, [](double a, double b) { return a * b; }); return true; })
-        .Case([&](DivOp) { binary(op, [](double a, double b) { return a / b; }); return true; })
+        .Case([&](AddOp) {
+          binary(op, [](double a, double b) { return a + b; });
+          return true;
+        })
+        .Case([&](SubOp) {
+          binary(op, [](double a, double b) { return a - b; });
+          return true;
+        })
+        .Case([&](MulOp) {
+          binary(op, [](double a, double b) { return a * b; });
+          return true;
+        })
+        .Case([&](DivOp) {
+          binary(op, [](double a, double b) { return a / b; });
+          return true;
+        })
         .Case([&](ConstantOp c) {
           Tensor out = like(op->getResult(0));
           std::fill(out.data.begin(), out.data.end(), c.getValue().convertToDouble());
@@ -344,10 +378,22 @@ private:
           values[op->getResult(0)] = out;
           return true;
         })
-        .Case([&](ReluGradOp) { binary(op, [](double x, double dy) { return x > 0 ? dy : 0.0; }); return true; })
-        .Case([&](TanhGradOp) { binary(op, [](double y, double dy) { return dy * (1 - y * y); }); return true; })
-        .Case([&](SigmoidGradOp) { binary(op, [](double y, double dy) { return dy * y * (1 - y); }); return true; })
-        .Case([&](SoftplusGradOp) { binary(op, [](double x, double dy) { return dy * sigmoid(x); }); return true; })
+        .Case([&](ReluGradOp) {
+          binary(op, [](double x, double dy) { return x > 0 ? dy : 0.0; });
+          return true;
+        })
+        .Case([&](TanhGradOp) {
+          binary(op, [](double y, double dy) { return dy * (1 - y * y); });
+          return true;
+        })
+        .Case([&](SigmoidGradOp) {
+          binary(op, [](double y, double dy) { return dy * y * (1 - y); });
+          return true;
+        })
+        .Case([&](SoftplusGradOp) {
+          binary(op, [](double x, double dy) { return dy * sigmoid(x); });
+          return true;
+        })
         .Case([&](LeakyReluGradOp) {
           double a = alphaOf(op);
           binary(op, [a](double x, double dy) { return x > 0 ? dy : a * dy; });
@@ -362,8 +408,7 @@ private:
           double m = attr(op, "prior_mean"), s = attr(op, "prior_std");
           const Tensor &mu = in(op, 0), &lv = in(op, 1);
           perExampleGrad(op, 2, [&](size_t i, double g) -> std::vector<double> {
-            return {g * (mu.data[i] - m) / (s * s),
-                    g * 0.5 * (std::exp(lv.data[i]) / (s * s) - 1)};
+            return {g * (mu.data[i] - m) / (s * s), g * 0.5 * (std::exp(lv.data[i]) / (s * s) - 1)};
           });
           return true;
         })
@@ -401,15 +446,15 @@ private:
 //===----------------------------------------------------------------------===//
 
 struct Case {
-  std::string body;  // ops computing %y from the arguments
-  std::string args;  // the function's arguments
-  std::string yType; // type of %y
+  std::string body;       // ops computing %y from the arguments
+  std::string args;       // the function's arguments
+  std::string yType;      // type of %y
   double lo = -2, hi = 2; // parameter values (away from kinks: |v| > 0.1)
 };
 
 /// `%y = vdl.OP %p ATTRS : T` on one 3x4 parameter.
-Case unaryCase(const std::string &op, const std::string &attrs = "",
-               double lo = -2, double hi = 2) {
+Case unaryCase(const std::string &op, const std::string &attrs = "", double lo = -2,
+               double hi = 2) {
   return {"%y = vdl." + op + " %p" + attrs + " : tensor<3x4xf32>",
           "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<3x4xf32>", lo, hi};
 }
@@ -423,7 +468,8 @@ Case binaryCase(const std::string &op, double lo = -2, double hi = 2) {
 const std::map<std::string, Case> &cases() {
   static const std::map<std::string, Case> all = {
       {"vdl.dense",
-       {"%y = vdl.dense %x, %w, %b : (tensor<3x4xf32>, tensor<4x5xf32>, tensor<5xf32>) -> tensor<3x5xf32>",
+       {"%y = vdl.dense %x, %w, %b : (tensor<3x4xf32>, tensor<4x5xf32>, tensor<5xf32>) -> "
+        "tensor<3x5xf32>",
         "%x: tensor<3x4xf32> {vdl.param = \"x\"}, %w: tensor<4x5xf32> {vdl.param = \"w\"}, "
         "%b: tensor<5xf32> {vdl.param = \"b\"}",
         "tensor<3x5xf32>"}},
@@ -513,14 +559,12 @@ const std::map<std::string, Case> &cases() {
 std::string lossSource(const Case &c) {
   return "func.func @loss(" + c.args + ", %r: " + c.yType +
          " {vdl.param = \"r\"}) -> tensor<f32> {\n  " + c.body +
-         "\n  %yr = vdl.mul %y, %r : " + c.yType +
-         "\n  %loss = vdl.reduce_sum %yr : " + c.yType +
+         "\n  %yr = vdl.mul %y, %r : " + c.yType + "\n  %loss = vdl.reduce_sum %yr : " + c.yType +
          " -> tensor<f32>\n  return %loss : tensor<f32>\n}\n";
 }
 
 /// Max over parameters of |analytic - central difference| / max(1, |fd|).
-bool check(MLIRContext &context, const std::string &name, const Case &c,
-           double &worst) {
+bool check(MLIRContext &context, const std::string &name, const Case &c, double &worst) {
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(lossSource(c), &context);
   if (!module)
     return false;
@@ -571,8 +615,7 @@ bool check(MLIRContext &context, const std::string &name, const Case &c,
       plus[i].data[j] += h;
       minus[i].data[j] -= h;
       double fd = (lossAt(plus) - lossAt(minus)) / (2 * h);
-      worst = std::max(worst, std::fabs(analytic.data[j] - fd) /
-                                  std::max(1.0, std::fabs(fd)));
+      worst = std::max(worst, std::fabs(analytic.data[j] - fd) / std::max(1.0, std::fabs(fd)));
     }
   }
   return true;
@@ -582,8 +625,7 @@ bool check(MLIRContext &context, const std::string &name, const Case &c,
 
 int main() {
   DialectRegistry registry;
-  registry.insert<VDLDialect, func::FuncDialect, arith::ArithDialect,
-                  tensor::TensorDialect>();
+  registry.insert<VDLDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
@@ -612,8 +654,7 @@ int main() {
       ++failed;
     }
   }
-  llvm::outs() << "worst gradient error over all ops: "
-               << llvm::format("%.2e", overall) << "\n"
+  llvm::outs() << "worst gradient error over all ops: " << llvm::format("%.2e", overall) << "\n"
                << passed << " passed, " << failed << " failed\n";
   return failed == 0 && passed > 0 ? 0 : 1;
 }

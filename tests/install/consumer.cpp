@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     if (step == 1)
       std::copy(terms, terms + 3, first);
   }
-  std::printf("model %s (ABI %d): loss %.3f after 1 step, %.3f after 20\n", d.name,
-              VAE_ABI_VERSION, first[0], terms[0]);
+  std::printf("model %s (ABI %d): loss %.3f after 1 step, %.3f after 20\n", d.name, VAE_ABI_VERSION,
+              first[0], terms[0]);
   return terms[0] < first[0] ? 0 : 1;
 }

@@ -20,13 +20,11 @@ namespace vaec::test {
 /// ctest runs test cases in parallel processes, and two that compile the
 /// same model must not load each other's half-written library.) The file is
 /// removed once loaded.
-inline std::unique_ptr<vae::Model> compileAndLoad(const std::string &source,
-                                                  const std::string &name,
-                                                  const std::string &extra = "") {
+inline std::unique_ptr<vae::Model>
+compileAndLoad(const std::string &source, const std::string &name, const std::string &extra = "") {
   std::string out =
       std::string(VAEC_TEST_TMP) + "/" + name + "." + std::to_string(getpid()) + ".so";
-  std::string command =
-      std::string(VAEC_BINARY) + " " + source + " " + extra + " -o " + out;
+  std::string command = std::string(VAEC_BINARY) + " " + source + " " + extra + " -o " + out;
   REQUIRE(std::system(command.c_str()) == 0);
   std::string error;
   auto model = vae::Model::load(out, error);

@@ -18,8 +18,7 @@
 namespace {
 
 std::unique_ptr<vae::Model> compile(const std::string &name) {
-  return vaec::test::compileAndLoad(std::string(VAEC_TEST_INPUTS) + "/" + name + ".vdl",
-                                    name);
+  return vaec::test::compileAndLoad(std::string(VAEC_TEST_INPUTS) + "/" + name + ".vdl", name);
 }
 
 /// `count` points evenly spaced over [lo, hi].
@@ -54,8 +53,7 @@ TEST_CASE("tanh, softplus, exp and log agree with libm", "[math]") {
   std::vector<float> x = grid(n, -30, 30), a(n), b(n);
   model->encode(params.data(), arena.bytes(), x.data(), a.data(), b.data());
   double tanhError = worstError(x, a, [](double v) { return std::tanh(v); }, 1e-6);
-  double softplusError = worstError(
-      x, b, [](double v) { return std::log1p(std::exp(v)); }, 1e-6);
+  double softplusError = worstError(x, b, [](double v) { return std::log1p(std::exp(v)); }, 1e-6);
   INFO("tanh " << tanhError << ", softplus " << softplusError);
   CHECK(tanhError <= kTolerance);
   CHECK(softplusError <= kTolerance);
@@ -81,10 +79,8 @@ TEST_CASE("sigmoid and elu agree with libm", "[math]") {
   size_t n = size_t(model->desc().batch * model->desc().input_size);
   std::vector<float> x = grid(n, -30, 30), a(n), b(n);
   model->encode(params.data(), arena.bytes(), x.data(), a.data(), b.data());
-  double sigmoidError = worstError(
-      x, a, [](double v) { return 1 / (1 + std::exp(-v)); }, 1e-6);
-  double eluError = worstError(
-      x, b, [](double v) { return v > 0 ? v : std::expm1(v); }, 1e-6);
+  double sigmoidError = worstError(x, a, [](double v) { return 1 / (1 + std::exp(-v)); }, 1e-6);
+  double eluError = worstError(x, b, [](double v) { return v > 0 ? v : std::expm1(v); }, 1e-6);
   INFO("sigmoid " << sigmoidError << ", elu " << eluError);
   CHECK(sigmoidError <= kTolerance);
   CHECK(eluError <= kTolerance);

@@ -18,9 +18,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 #include <fstream>
 #include <functional>
+#include <sstream>
 
 using namespace vaec::reference;
 
@@ -29,9 +29,9 @@ namespace {
 using GradientMap = std::map<std::string, std::vector<double>>;
 
 std::unique_ptr<vae::Model> compile(const std::string &model, int batch) {
-  return vaec::test::compileAndLoad(
-      std::string(VAEC_MODELS_DIR) + "/" + model + ".vdl",
-      model + "_b" + std::to_string(batch), "--batch " + std::to_string(batch));
+  return vaec::test::compileAndLoad(std::string(VAEC_MODELS_DIR) + "/" + model + ".vdl",
+                                    model + "_b" + std::to_string(batch),
+                                    "--batch " + std::to_string(batch));
 }
 
 /// Inputs in [0, 1) like pixel intensities, noise N(0, 1) by Box-Muller;
@@ -57,8 +57,8 @@ Matrix normals(size_t batch, size_t size) {
 std::vector<float> toFloat(const Matrix &m) { return {m.begin(), m.end()}; }
 
 /// |actual - expected| <= tolerance * max(1, |expected|) for every element.
-void requireClose(const std::vector<float> &actual, const Matrix &expected,
-                  double tolerance, const char *what) {
+void requireClose(const std::vector<float> &actual, const Matrix &expected, double tolerance,
+                  const char *what) {
   REQUIRE(actual.size() == expected.size());
   double worst = 0;
   for (size_t i = 0; i < actual.size(); ++i) {
@@ -70,8 +70,8 @@ void requireClose(const std::vector<float> &actual, const Matrix &expected,
 }
 
 void checkModel(const std::string &name, int batch,
-                Result (*reference)(const vae::Model &, const float *,
-                                    const Matrix &, const Matrix &)) {
+                Result (*reference)(const vae::Model &, const float *, const Matrix &,
+                                    const Matrix &)) {
   auto model = compile(name, batch);
   const vae_model &d = model->desc();
   REQUIRE(d.batch == batch);
@@ -84,19 +84,17 @@ void checkModel(const std::string &name, int batch,
 
   float terms[3];
   model->evalElbo(params.data(), arena.bytes(), xf.data(), epsf.data(), terms);
-  INFO(name << " batch " << batch << ": loss " << terms[0] << " vs "
-            << expected.loss << ", reconstruction " << terms[1] << " vs "
-            << expected.reconstruction << ", kl " << terms[2] << " vs "
-            << expected.kl);
+  INFO(name << " batch " << batch << ": loss " << terms[0] << " vs " << expected.loss
+            << ", reconstruction " << terms[1] << " vs " << expected.reconstruction << ", kl "
+            << terms[2] << " vs " << expected.kl);
   CHECK(std::fabs(terms[0] - expected.loss) <= 1e-4 * std::fabs(expected.loss));
-  CHECK(std::fabs(terms[1] - expected.reconstruction) <=
-        1e-4 * std::fabs(expected.reconstruction));
+  CHECK(std::fabs(terms[1] - expected.reconstruction) <= 1e-4 * std::fabs(expected.reconstruction));
   CHECK(std::fabs(terms[2] - expected.kl) <= 1e-4 * std::max(1.0, std::fabs(expected.kl)));
 
   // Per-example scores average to the batch terms.
   std::vector<float> perLoss(batch), perRec(batch), perKl(batch);
-  model->score(params.data(), arena.bytes(), xf.data(), epsf.data(),
-               perLoss.data(), perRec.data(), perKl.data());
+  model->score(params.data(), arena.bytes(), xf.data(), epsf.data(), perLoss.data(), perRec.data(),
+               perKl.data());
   double meanLoss = 0, meanRec = 0, meanKl = 0;
   for (int b = 0; b < batch; ++b) {
     meanLoss += perLoss[b] / batch;
@@ -137,8 +135,8 @@ TEST_CASE("seed_vae matches the float64 reference", "[reference]") {
 /// `batch`, the batch is padded (with data, not zeros, so that a leak shows)
 /// and weighted by exampleWeights(real); the reference sees the real rows only.
 void checkGradients(const std::string &name, int batch,
-                    GradientMap (*reference)(const vae::Model &, const float *,
-                                             const Matrix &, const Matrix &),
+                    GradientMap (*reference)(const vae::Model &, const float *, const Matrix &,
+                                             const Matrix &),
                     int real = 0) {
   real = real ? real : batch;
   auto model = compile(name, batch);
@@ -150,15 +148,15 @@ void checkGradients(const std::string &name, int batch,
   std::vector<float> xf = toFloat(x), epsf = toFloat(eps);
   std::vector<float> weights = model->exampleWeights(size_t(real));
   float terms[3], evalTerms[3];
-  model->gradStep(params.data(), arena.bytes(), xf.data(), epsf.data(),
-                  weights.data(), terms, grads.data());
+  model->gradStep(params.data(), arena.bytes(), xf.data(), epsf.data(), weights.data(), terms,
+                  grads.data());
   if (real == batch) {
     model->evalElbo(params.data(), arena.bytes(), xf.data(), epsf.data(), evalTerms);
     CHECK(terms[0] == Approx(evalTerms[0]).epsilon(1e-6));
   } else {
     std::vector<float> loss(static_cast<size_t>(batch)), rec(loss.size()), kl(loss.size());
-    model->score(params.data(), arena.bytes(), xf.data(), epsf.data(),
-                 loss.data(), rec.data(), kl.data());
+    model->score(params.data(), arena.bytes(), xf.data(), epsf.data(), loss.data(), rec.data(),
+                 kl.data());
     double mean = 0;
     for (int b = 0; b < real; ++b)
       mean += loss[size_t(b)] / real;
@@ -266,8 +264,8 @@ void checkTraining(const std::string &name, int batch, ReferenceGradients refere
       }
     }
     float terms[3];
-    model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(),
-                     ef.data(), model->exampleWeights(size_t(batch)).data(), step, h, terms);
+    model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(), ef.data(),
+                     model->exampleWeights(size_t(batch)).data(), step, h, terms);
     CHECK(std::isfinite(terms[0]));
   }
   for (int64_t i = 0; i < d.num_params; ++i) {
@@ -353,8 +351,7 @@ TEST_CASE("seed_vae train_step matches Adam in float64", "[reference][train]") {
   }
 }
 
-TEST_CASE("vae_init_params draws PyTorch's nn.Linear init from Philox",
-          "[reference]") {
+TEST_CASE("vae_init_params draws PyTorch's nn.Linear init from Philox", "[reference]") {
   auto model = compile("mnist_vae", 7);
   vae::AlignedBuffer params = model->newParams();
   model->initParams(params.data(), 1234);
@@ -363,8 +360,7 @@ TEST_CASE("vae_init_params draws PyTorch's nn.Linear init from Philox",
     const vae_param &p = d.params[i];
     double worst = 0;
     for (int64_t e = 0; e < p.size; ++e) {
-      float expected = vae::initUniform(1234, uint32_t(i), uint32_t(e),
-                                        float(p.init_bound));
+      float expected = vae::initUniform(1234, uint32_t(i), uint32_t(e), float(p.init_bound));
       worst = std::max(worst, double(std::fabs(params.data()[p.offset + e] - expected)));
     }
     INFO(p.name << ": worst difference " << worst);
@@ -377,8 +373,7 @@ TEST_CASE("vae_init_params draws PyTorch's nn.Linear init from Philox",
   CHECK(other.data()[0] != params.data()[0]);
 }
 
-TEST_CASE("200 Adam steps on an IDX file lower the loss by a clear margin",
-          "[train]") {
+TEST_CASE("200 Adam steps on an IDX file lower the loss by a clear margin", "[train]") {
   // A small IDX file with structure to learn: 640 images, each one of four
   // prototypes (random binary patterns) with 5% of its pixels flipped.
   auto bits = [](uint32_t a, uint32_t b, uint32_t c, uint32_t key) {
@@ -422,8 +417,8 @@ TEST_CASE("200 Adam steps on an IDX file lower the loss by a clear margin",
       eps[i] = float(std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2));
     }
     float terms[3];
-    model->trainStep(params.data(), state.data(), arena.bytes(), x.data(),
-                     eps.data(), ones.data(), step, model->desc().defaults, terms);
+    model->trainStep(params.data(), state.data(), arena.bytes(), x.data(), eps.data(), ones.data(),
+                     step, model->desc().defaults, terms);
     REQUIRE(std::isfinite(terms[0]));
     if (step == 1)
       first = terms[0];
@@ -448,9 +443,8 @@ TEST_CASE("the KL weight of a training step scales the KL term", "[train]") {
     vae::AlignedBuffer state = model->newOptimizerState();
     model->initParams(params.data(), 11);
     float terms[3];
-    model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(),
-                     ef.data(), model->exampleWeights(7).data(), 1, model->hyperparams(weight),
-                     terms);
+    model->trainStep(params.data(), state.data(), arena.bytes(), xf.data(), ef.data(),
+                     model->exampleWeights(7).data(), 1, model->hyperparams(weight), terms);
     INFO("kl weight " << weight);
     CHECK(terms[0] == Approx(terms[1] + weight * terms[2]).epsilon(1e-5));
   }
@@ -511,7 +505,8 @@ TEST_CASE("grad_step then apply_update is train_step", "[train]") {
       vdl.replace(vdl.find(adam), adam.size(), optimizer);
       std::string source = std::string(VAEC_TEST_TMP) + "/mnist_vae_" + name + "_split.vdl";
       std::ofstream(source) << vdl;
-      auto model = vaec::test::compileAndLoad(source, "mnist_vae_" + name + "_split_b7", "--batch 7");
+      auto model =
+          vaec::test::compileAndLoad(source, "mnist_vae_" + name + "_split_b7", "--batch 7");
       const vae_model &d = model->desc();
       vae::AlignedBuffer fused = model->newParams(), split = model->newParams();
       vae::AlignedBuffer fusedState = model->newOptimizerState(),

@@ -12,17 +12,17 @@
 #include "runtime/Model.h"
 
 #include <xtensor/xadapt.hpp>
-#include <xtensor/xmath.hpp>
 #include <xtensor/xmanipulation.hpp>
+#include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
 
 #include <cmath>
 #include <map>
-#include <vector>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace vaec::reference {
 
@@ -30,8 +30,7 @@ using Matrix = xt::xtensor<double, 2>;
 using Vector = xt::xtensor<double, 1>;
 
 /// One parameter of a loaded model, widened to float64.
-inline Matrix weight(const vae::Model &model, const float *params,
-                     const std::string &name) {
+inline Matrix weight(const vae::Model &model, const float *params, const std::string &name) {
   const vae_param *p = model.param(name);
   if (!p || p->rank != 2)
     throw std::runtime_error("no weight " + name);
@@ -40,8 +39,7 @@ inline Matrix weight(const vae::Model &model, const float *params,
   return w;
 }
 
-inline Vector bias(const vae::Model &model, const float *params,
-                   const std::string &name) {
+inline Vector bias(const vae::Model &model, const float *params, const std::string &name) {
   const vae_param *p = model.param(name);
   if (!p || p->rank != 1)
     throw std::runtime_error("no bias " + name);
@@ -84,8 +82,8 @@ inline double klMean(const Matrix &mu, const Matrix &logvar) {
 
 /// `encoder`/`decoder` take the model's parameters and one batch.
 template <typename Encoder, typename Decoder, typename LogLikelihood>
-Result run(const Matrix &x, const Matrix &eps, Encoder encoder,
-           Decoder decoder, LogLikelihood logLikelihood) {
+Result run(const Matrix &x, const Matrix &eps, Encoder encoder, Decoder decoder,
+           LogLikelihood logLikelihood) {
   Result r;
   std::tie(r.mu, r.logvar) = encoder(x);
   Matrix z = r.mu + xt::exp(0.5 * r.logvar) * eps;
@@ -100,9 +98,8 @@ Result run(const Matrix &x, const Matrix &eps, Encoder encoder,
 /// The one-hidden-layer MLP VAE both shipped models are: dense + activation
 /// on each side; the decoder's output layer is named `outputName`.
 template <typename Activation, typename LogLikelihood>
-Result mlpVae(const vae::Model &m, const float *p, const Matrix &x,
-              const Matrix &eps, Activation activation,
-              const std::string &outputName, LogLikelihood logLikelihood) {
+Result mlpVae(const vae::Model &m, const float *p, const Matrix &x, const Matrix &eps,
+              Activation activation, const std::string &outputName, LogLikelihood logLikelihood) {
   auto layer = [&](const Matrix &in, const std::string &name) {
     return dense(in, weight(m, p, name + ".weight"), bias(m, p, name + ".bias"));
   };
@@ -117,8 +114,7 @@ Result mlpVae(const vae::Model &m, const float *p, const Matrix &x,
 }
 
 /// Kingma & Welling: 784-400-20, ReLU, Bernoulli decoder (models/mnist_vae.vdl).
-inline Result mnistVae(const vae::Model &m, const float *p, const Matrix &x,
-                       const Matrix &eps) {
+inline Result mnistVae(const vae::Model &m, const float *p, const Matrix &x, const Matrix &eps) {
   // log p(x | z) = sum x * l - softplus(l)
   auto bernoulli = [](const Matrix &logits, const Matrix &target) {
     return xt::sum(target * logits - softplus(logits))();
@@ -128,16 +124,13 @@ inline Result mnistVae(const vae::Model &m, const float *p, const Matrix &x,
 
 /// The Keras tutorial model: 784-128-32, leaky ReLU, Gaussian decoder with
 /// sigma = 1 (models/seed_vae.vdl).
-inline Result seedVae(const vae::Model &m, const float *p, const Matrix &x,
-                      const Matrix &eps) {
+inline Result seedVae(const vae::Model &m, const float *p, const Matrix &x, const Matrix &eps) {
   // log N(x | mean, 1) = sum -0.5 (x - mean)^2 - 0.5 log(2 pi)
   auto gaussian = [](const Matrix &mean, const Matrix &target) {
     Matrix diff = target - mean;
-    return xt::sum(-0.5 * diff * diff)() -
-           0.5 * std::log(2 * M_PI) * double(diff.size());
+    return xt::sum(-0.5 * diff * diff)() - 0.5 * std::log(2 * M_PI) * double(diff.size());
   };
-  return mlpVae(m, p, x, eps, [](const Matrix &v) { return leakyRelu(v); },
-                "mean", gaussian);
+  return mlpVae(m, p, x, eps, [](const Matrix &v) { return leakyRelu(v); }, "mean", gaussian);
 }
 
 //===----------------------------------------------------------------------===//
@@ -157,9 +150,9 @@ inline Vector sumRows(const Matrix &m) { return xt::sum(m, {0}); }
 /// d(reconstruction)/d(decoder output) per element *before* the 1/B mean.
 template <typename Activation, typename Derivative, typename OutputGradient>
 std::map<std::string, std::vector<double>>
-mlpGradients(const vae::Model &m, const float *p, const Matrix &x,
-             const Matrix &eps, Activation activation, Derivative derivative,
-             const std::string &outputName, OutputGradient dOutput) {
+mlpGradients(const vae::Model &m, const float *p, const Matrix &x, const Matrix &eps,
+             Activation activation, Derivative derivative, const std::string &outputName,
+             OutputGradient dOutput) {
   const double batch = double(x.shape(0));
   auto W = [&](const std::string &n) { return weight(m, p, n + ".weight"); };
   auto B = [&](const std::string &n) { return bias(m, p, n + ".bias"); };
@@ -179,8 +172,7 @@ mlpGradients(const vae::Model &m, const float *p, const Matrix &x,
   Matrix dO = dOutput(o, x) / batch;
   g[out + ".weight"] = flat(dense(transpose(hd), dO, xt::zeros<double>({dO.shape(1)})));
   g[out + ".bias"] = flat(sumRows(dO));
-  Matrix da2 = dense(dO, transpose(W(out)), xt::zeros<double>({hd.shape(1)})) *
-               derivative(a2);
+  Matrix da2 = dense(dO, transpose(W(out)), xt::zeros<double>({hd.shape(1)})) * derivative(a2);
   g["decoder.h.weight"] = flat(dense(transpose(z), da2, xt::zeros<double>({da2.shape(1)})));
   g["decoder.h.bias"] = flat(sumRows(da2));
   Matrix dz = dense(da2, transpose(W("decoder.h")), xt::zeros<double>({z.shape(1)}));
@@ -201,29 +193,23 @@ mlpGradients(const vae::Model &m, const float *p, const Matrix &x,
 }
 
 inline std::map<std::string, std::vector<double>>
-mnistVaeGradients(const vae::Model &m, const float *p, const Matrix &x,
-                  const Matrix &eps) {
+mnistVaeGradients(const vae::Model &m, const float *p, const Matrix &x, const Matrix &eps) {
   // -(x log s + (1 - x) log(1 - s)) with s = sigmoid(l): d/dl = s - x.
   auto dBernoulli = [](const Matrix &logits, const Matrix &target) -> Matrix {
     return 1.0 / (1.0 + xt::exp(-logits)) - target;
   };
   return mlpGradients(
-      m, p, x, eps, relu,
-      [](const Matrix &a) -> Matrix { return xt::where(a > 0.0, 1.0, 0.0); },
+      m, p, x, eps, relu, [](const Matrix &a) -> Matrix { return xt::where(a > 0.0, 1.0, 0.0); },
       "logits", dBernoulli);
 }
 
 inline std::map<std::string, std::vector<double>>
-seedVaeGradients(const vae::Model &m, const float *p, const Matrix &x,
-                 const Matrix &eps) {
+seedVaeGradients(const vae::Model &m, const float *p, const Matrix &x, const Matrix &eps) {
   // 0.5 (x - mean)^2: d/dmean = mean - x.
-  auto dGaussian = [](const Matrix &mean, const Matrix &target) -> Matrix {
-    return mean - target;
-  };
+  auto dGaussian = [](const Matrix &mean, const Matrix &target) -> Matrix { return mean - target; };
   return mlpGradients(
       m, p, x, eps, [](const Matrix &v) { return leakyRelu(v); },
-      [](const Matrix &a) -> Matrix { return xt::where(a > 0.0, 1.0, 0.01); },
-      "mean", dGaussian);
+      [](const Matrix &a) -> Matrix { return xt::where(a > 0.0, 1.0, 0.01); }, "mean", dGaussian);
 }
 
 } // namespace vaec::reference

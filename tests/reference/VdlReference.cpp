@@ -73,8 +73,7 @@ Matrix scaleRows(const Matrix &m, const std::vector<double> &scale) {
 /// the weight): conv2d's input [C, H, W] to output [O, OH, OW], weight
 /// [O, C, k, k]; conv2d_transpose's weight [C, O, k, k], where each input
 /// pixel (y, x) lands on output pixel (y s + i - p, x s + j - p).
-template <typename Tap>
-void forEachTap(const CallExpr &e, size_t batch, Tap tap) {
+template <typename Tap> void forEachTap(const CallExpr &e, size_t batch, Tap tap) {
   const std::vector<int64_t> &in = e.operand(0)->type.shape, &out = e.type.shape;
   bool transpose = e.callee == "conv2d_transpose";
   int64_t channels = in[0], height = in[1], width = in[2];
@@ -98,12 +97,11 @@ void forEachTap(const CallExpr &e, size_t batch, Tap tap) {
                 if (bigY < 0 || bigY >= bigHeight || bigX < 0 || bigX >= bigWidth)
                   continue;
                 size_t inPixel = size_t(transpose ? y * width + x : bigY * width + bigX);
-                size_t outPixel =
-                    size_t(transpose ? bigY * outWidth + bigX : y * outWidth + x);
+                size_t outPixel = size_t(transpose ? bigY * outWidth + bigX : y * outWidth + x);
                 tap(b * size_t(channels * height * width) + size_t(c * height * width) + inPixel,
                     wi,
-                    b * size_t(filters * outHeight * outWidth) +
-                        size_t(o * outHeight * outWidth) + outPixel);
+                    b * size_t(filters * outHeight * outWidth) + size_t(o * outHeight * outWidth) +
+                        outPixel);
               }
           }
 }
@@ -151,8 +149,7 @@ private:
 /// Evaluates the expressions of one block on a tape.
 class BlockEvaluator {
 public:
-  BlockEvaluator(Tape &tape, const Parameters &params,
-                 const Module &module)
+  BlockEvaluator(Tape &tape, const Parameters &params, const Module &module)
       : tape(tape), params(params), module(module) {}
 
   /// Binds the block's argument, runs its statements, and returns the
@@ -183,9 +180,7 @@ public:
       return scope.at(llvm::cast<NameExpr>(expr).name);
     case Expr::Negate: {
       size_t a = eval(*llvm::cast<NegateExpr>(expr).operand);
-      return tape.push(-tape.value(a), [a](Tape &t, const Matrix &g) {
-        t.accumulate(a, -g);
-      });
+      return tape.push(-tape.value(a), [a](Tape &t, const Matrix &g) { t.accumulate(a, -g); });
     }
     case Expr::Binary:
       return binary(llvm::cast<BinaryExpr>(expr));
@@ -234,20 +229,21 @@ private:
     double c = lhsTensor ? e.rhs->type.value : e.lhs->type.value;
     const Matrix &v = tape.value(a);
     auto linear = [&](Matrix value, double slope) {
-      return tape.push(std::move(value), [a, slope](Tape &t, const Matrix &g) {
-        t.accumulate(a, g * slope);
-      });
+      return tape.push(std::move(value),
+                       [a, slope](Tape &t, const Matrix &g) { t.accumulate(a, g * slope); });
     };
     switch (op) {
-    case '+': return linear(v + c, 1.0);
-    case '-': return lhsTensor ? linear(v - c, 1.0) : linear(c - v, -1.0);
-    case '*': return linear(v * c, c);
+    case '+':
+      return linear(v + c, 1.0);
+    case '-':
+      return lhsTensor ? linear(v - c, 1.0) : linear(c - v, -1.0);
+    case '*':
+      return linear(v * c, c);
     default:
       if (lhsTensor)
         return linear(v / c, 1.0 / c);
-      return tape.push(c / v, [a, c, v](Tape &t, const Matrix &g) {
-        t.accumulate(a, -g * c / (v * v));
-      });
+      return tape.push(c / v,
+                       [a, c, v](Tape &t, const Matrix &g) { t.accumulate(a, -g * c / (v * v)); });
     }
   }
 
@@ -323,9 +319,8 @@ private:
     } else {
       throw std::runtime_error("the reference has no rule for '" + f + "'");
     }
-    return tape.push(std::move(value), [a, slope](Tape &t, const Matrix &g) {
-      t.accumulate(a, g * slope);
-    });
+    return tape.push(std::move(value),
+                     [a, slope](Tape &t, const Matrix &g) { t.accumulate(a, g * slope); });
   }
 
   Tape &tape;
@@ -352,11 +347,11 @@ Outputs run(Tape &tape, const Module &module, const Parameters &params, const Ma
   out.logvar = encoder.eval(*posterior[1]);
   Matrix sigma = xt::exp(0.5 * tape.value(out.logvar));
   size_t mu = out.mu, logvar = out.logvar;
-  size_t z = tape.push(tape.value(mu) + sigma * eps,
-                       [mu, logvar, sigma, eps](Tape &t, const Matrix &g) {
-                         t.accumulate(mu, g);
-                         t.accumulate(logvar, g * 0.5 * sigma * eps);
-                       });
+  size_t z =
+      tape.push(tape.value(mu) + sigma * eps, [mu, logvar, sigma, eps](Tape &t, const Matrix &g) {
+        t.accumulate(mu, g);
+        t.accumulate(logvar, g * 0.5 * sigma * eps);
+      });
   BlockEvaluator decoder(tape, params, module);
   std::vector<const Expr *> likelihood = decoder.run(*module.decoder, z);
   out.likelihoodCall = decoder.returnedCall();
@@ -380,8 +375,8 @@ Evaluation VdlReference::evaluate(const Parameters &params, const Matrix &x,
 
   // KL(N(mu, exp(lv)) || N(m, s^2)) = 0.5 sum((exp(lv) + (mu - m)^2) / s^2 - 1 - lv + 2 log s)
   double m = module.priorMean, s = module.priorStd;
-  Matrix klTerms = 0.5 * ((xt::exp(e.logvar) + xt::square(e.mu - m)) / (s * s) - 1.0 -
-                          e.logvar + 2.0 * std::log(s));
+  Matrix klTerms = 0.5 * ((xt::exp(e.logvar) + xt::square(e.mu - m)) / (s * s) - 1.0 - e.logvar +
+                          2.0 * std::log(s));
   e.kl = rowSums(klTerms);
 
   Matrix logProb;
@@ -423,9 +418,8 @@ Parameters VdlReference::zeros() const {
   return p;
 }
 
-Parameters VdlReference::gradients(const Parameters &params, const Matrix &x,
-                                   const Matrix &eps, const std::vector<double> &weights,
-                                   double klWeight) const {
+Parameters VdlReference::gradients(const Parameters &params, const Matrix &x, const Matrix &eps,
+                                   const std::vector<double> &weights, double klWeight) const {
   Parameters grads = zeros();
   Tape tape(&grads);
   Outputs out = run(tape, module, params, x, eps);
@@ -489,8 +483,8 @@ void ReferenceOptimizer::update(Parameters &params, const Parameters &grads, int
     double correction2 = 1 - std::pow(config.beta2, double(step));
     // AdamW's decoupled decay first (0 for Adam).
     params[i] *= 1 - config.lr * config.weightDecay;
-    params[i] -= config.lr * (first[i] / correction1) /
-                 (xt::sqrt(second[i] / correction2) + config.eps);
+    params[i] -=
+        config.lr * (first[i] / correction1) / (xt::sqrt(second[i] / correction2) + config.eps);
   }
 }
 

@@ -30,8 +30,8 @@ using Parameters = std::vector<Matrix>;
 
 /// One batch through the model: what the entry points of abi.h return.
 struct Evaluation {
-  Matrix mu, logvar;               // the posterior, [batch, latent]
-  std::vector<Matrix> likelihood;  // logits, or mean (and logvar)
+  Matrix mu, logvar;                      // the posterior, [batch, latent]
+  std::vector<Matrix> likelihood;         // logits, or mean (and logvar)
   std::vector<double> reconstruction, kl; // per example: -log p(x|z), KL
 };
 

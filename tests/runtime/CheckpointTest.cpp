@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/AtomicFile.h"
 
 #include <catch2/catch.hpp>
 
@@ -23,9 +23,7 @@ using namespace vae;
 
 namespace {
 
-std::string tmpPath(const std::string &name) {
-  return std::string(VAE_TEST_TMP) + "/" + name;
-}
+std::string tmpPath(const std::string &name) { return std::string(VAE_TEST_TMP) + "/" + name; }
 
 std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -101,7 +99,8 @@ TEST_CASE("a checkpoint keeps the running epoch and the run record", "[checkpoin
   header.epochSteps = 61;
   header.epochSums[0] = 1234.5;
   header.epochSums[3] = 7808;
-  header.run = {{"fingerprint", model->desc().fingerprint}, {"limit", "all"},
+  header.run = {{"fingerprint", model->desc().fingerprint},
+                {"limit", "all"},
                 {"data", "/some where/with = sign"}};
   REQUIRE(writeCheckpoint(path, *model, saved.params.data(), saved.state.data(), header, error));
   CheckpointHeader read;
@@ -116,7 +115,8 @@ TEST_CASE("a checkpoint keeps the running epoch and the run record", "[checkpoin
     std::string bytes = readFile(path);
     bytes[7] = '1';
     std::ofstream(path, std::ios::binary) << bytes;
-    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK_FALSE(
+        readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("is a checkpoint of format 1 (byte 7)") != std::string::npos);
   }
   SECTION("a damaged run record is refused with its offset") {
@@ -125,7 +125,8 @@ TEST_CASE("a checkpoint keeps the running epoch and the run record", "[checkpoin
     REQUIRE(line != std::string::npos);
     bytes[line + 5] = '\n'; // "limit\nall": a line without '='
     std::ofstream(path, std::ios::binary) << bytes;
-    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK_FALSE(
+        readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("malformed run record line at byte") != std::string::npos);
   }
 }
@@ -140,23 +141,27 @@ TEST_CASE("damaged checkpoints are refused with the byte offset", "[checkpoint]"
 
   SECTION("truncated in the parameters") {
     std::ofstream(path, std::ios::binary) << bytes.substr(0, 1000);
-    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK_FALSE(
+        readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("is truncated at byte 1000 (expected " + std::to_string(bytes.size()) +
                      " bytes)") != std::string::npos);
   }
   SECTION("truncated in the header") {
     std::ofstream(path, std::ios::binary) << bytes.substr(0, 20);
-    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK_FALSE(
+        readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("truncated in its header (at byte 20 of 96)") != std::string::npos);
   }
   SECTION("bad magic") {
     std::ofstream(path, std::ios::binary) << "PNGCKPT2" << bytes.substr(8);
-    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK_FALSE(
+        readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("is not a vae-train checkpoint (bad magic at byte 0)") != std::string::npos);
   }
   SECTION("extra bytes") {
     std::ofstream(path, std::ios::binary) << bytes << "x";
-    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK_FALSE(
+        readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("has extra bytes after byte " + std::to_string(bytes.size())) !=
           std::string::npos);
   }
@@ -164,7 +169,8 @@ TEST_CASE("damaged checkpoints are refused with the byte offset", "[checkpoint]"
     std::string other = bytes;
     other[8] ^= 1; // parameter count
     std::ofstream(path, std::ios::binary) << other;
-    CHECK_FALSE(readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
+    CHECK_FALSE(
+        readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("but model 'mnist_vae' has") != std::string::npos);
   }
 }
@@ -180,29 +186,36 @@ TEST_CASE("a crash while checkpointing leaves the previous checkpoint", "[checkp
   {
     std::string other = tmpPath("crash-second.ckpt");
     CheckpointHeader later{0, 0, 2, 200, 3};
-    REQUIRE(writeCheckpoint(other, *model, second.params.data(), second.state.data(), later, error));
+    REQUIRE(
+        writeCheckpoint(other, *model, second.params.data(), second.state.data(), later, error));
     secondBytes = readFile(other);
   }
 
   SECTION("killed after writing the temporary file, before the rename") {
     CHECK(diesOfSigkill([&] {
       std::string childError;
-      writeAtomically(path, [&](std::ostream &out) {
-        out << secondBytes;
-        out.flush();
-        raise(SIGKILL);
-      }, childError);
+      writeAtomically(
+          path,
+          [&](std::ostream &out) {
+            out << secondBytes;
+            out.flush();
+            raise(SIGKILL);
+          },
+          childError);
     }));
     CHECK(readFile(path + ".tmp") == secondBytes); // the new one was complete
   }
   SECTION("killed halfway through the temporary file") {
     CHECK(diesOfSigkill([&] {
       std::string childError;
-      writeAtomically(path, [&](std::ostream &out) {
-        out << secondBytes.substr(0, secondBytes.size() / 2);
-        out.flush();
-        raise(SIGKILL);
-      }, childError);
+      writeAtomically(
+          path,
+          [&](std::ostream &out) {
+            out << secondBytes.substr(0, secondBytes.size() / 2);
+            out.flush();
+            raise(SIGKILL);
+          },
+          childError);
     }));
     CHECK(readFile(path + ".tmp").size() == secondBytes.size() / 2);
   }

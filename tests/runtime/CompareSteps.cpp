@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
   models[1]->initParams(params[1].data(), uint64_t(a.seed));
 
   bool ok = true;
-  auto compareTerms = [&](const char *what, const float (&terms)[2][3]) {
+  auto compareTerms = [&](const char *what, const float(&terms)[2][3]) {
     static const char *names[3] = {"loss", "reconstruction", "kl"};
     for (int t = 0; t < 3; ++t) {
       double off = relative(terms[0][t], terms[1][t]);

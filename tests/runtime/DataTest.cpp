@@ -13,10 +13,9 @@
 
 using namespace vae;
 
-TEST_CASE("static binarization is one fixed draw and dynamic a fresh draw per step",
-          "[data]") {
-  Dataset data = Dataset::fromBytes("t", Element::U8, 2, 4000,
-                                    std::vector<uint8_t>(8000, 64)); // p = 64/255
+TEST_CASE("static binarization is one fixed draw and dynamic a fresh draw per step", "[data]") {
+  Dataset data =
+      Dataset::fromBytes("t", Element::U8, 2, 4000, std::vector<uint8_t>(8000, 64)); // p = 64/255
   Dataset again = data;
   data.binarizeStatically(0);
   again.binarizeStatically(0);
@@ -43,8 +42,7 @@ TEST_CASE("static binarization is one fixed draw and dynamic a fresh draw per st
   CHECK(mean == Approx(0.75).margin(0.03));
 }
 
-TEST_CASE("a slice of a noise or binarization stream draws what the whole stream does",
-          "[data]") {
+TEST_CASE("a slice of a noise or binarization stream draws what the whole stream does", "[data]") {
   // A rank's share of a global batch, an example of an evaluation batch:
   // offsets that are no multiple of Philox's four lanes included.
   std::vector<float> whole(1000);
@@ -110,8 +108,8 @@ TEST_CASE(".npy files round-trip through xtensor, memory-mapped", "[data]") {
   std::vector<float> x(2 * 3);
   uint32_t rows[2] = {2, 0};
   gather(data, rows, 2, x);
-  CHECK(x == std::vector<float>{120 / 255.0f, 140 / 255.0f, 160 / 255.0f, 0, 20 / 255.0f,
-                                40 / 255.0f});
+  CHECK(x ==
+        std::vector<float>{120 / 255.0f, 140 / 255.0f, 160 / 255.0f, 0, 20 / 255.0f, 40 / 255.0f});
 
   dumpNpy("f64.npy", ramp(8, 0.125), {2, 4});
   REQUIRE(Dataset::load(tempPath("f64.npy"), 0, "", data, error));
@@ -175,12 +173,17 @@ TEST_CASE("CSV files: a header, a label column, and each bad cell located", "[da
   CHECK_THAT(refused("a,b\n1,2\n3,x\n", ""),
              Catch::Contains("bad.csv', line 3, column 2 ('b'): 'x' is not a number"));
   CHECK_THAT(refused("a,b\n1,2\n1.5.2,3\n", ""), Catch::Contains("line 3, column 1 ('a')"));
-  CHECK_THAT(refused("a,b\n1,2\n3\n", ""), Catch::Contains("line 3: 1 cells, where the header has 2"));
+  CHECK_THAT(refused("a,b\n1,2\n3\n", ""),
+             Catch::Contains("line 3: 1 cells, where the header has 2"));
   CHECK_THAT(refused("a,b\n1,2\n3,4,5\n", ""), Catch::Contains("line 3: 3 cells"));
-  CHECK_THAT(refused("a,b\n1,\n", ""), Catch::Contains("line 2, column 2 ('b'): '' is not a number"));
-  CHECK_THAT(refused("a,b\n1,inf\n", ""), Catch::Contains("line 2, column 2 ('b'): inf is not finite"));
-  CHECK_THAT(refused("a,label\n1,2.5\n", "label"), Catch::Contains("the label 2.5 is not an integer"));
-  CHECK_THAT(refused("a,b\n1,2\n", "label"), Catch::Contains("no column named 'label'; its columns are: a, b"));
+  CHECK_THAT(refused("a,b\n1,\n", ""),
+             Catch::Contains("line 2, column 2 ('b'): '' is not a number"));
+  CHECK_THAT(refused("a,b\n1,inf\n", ""),
+             Catch::Contains("line 2, column 2 ('b'): inf is not finite"));
+  CHECK_THAT(refused("a,label\n1,2.5\n", "label"),
+             Catch::Contains("the label 2.5 is not an integer"));
+  CHECK_THAT(refused("a,b\n1,2\n", "label"),
+             Catch::Contains("no column named 'label'; its columns are: a, b"));
   CHECK_THAT(refused("1,2\n", "label"), Catch::Contains("has no header line"));
   CHECK_THAT(refused("a,b\n", ""), Catch::Contains("has no rows of data"));
 }

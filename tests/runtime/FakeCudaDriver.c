@@ -29,9 +29,18 @@
 typedef int CUresult;
 static int context;
 
-CUresult cuInit(unsigned flags) { (void)flags; return FAKE_INIT_RESULT; }
-CUresult cuDeviceGetCount(int *count) { *count = FAKE_DEVICES; return 0; }
-CUresult cuDeviceGet(int *device, int ordinal) { *device = ordinal; return ordinal < FAKE_DEVICES ? 0 : 101; }
+CUresult cuInit(unsigned flags) {
+  (void)flags;
+  return FAKE_INIT_RESULT;
+}
+CUresult cuDeviceGetCount(int *count) {
+  *count = FAKE_DEVICES;
+  return 0;
+}
+CUresult cuDeviceGet(int *device, int ordinal) {
+  *device = ordinal;
+  return ordinal < FAKE_DEVICES ? 0 : 101;
+}
 CUresult cuDeviceGetName(char *name, int length, int device) {
   (void)device;
   strncpy(name, "Fake GPU", (size_t)length);
@@ -42,8 +51,15 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
   *value = attribute == 75 ? FAKE_COMPUTE_MAJOR : attribute == 76 ? 0 : -1;
   return 0;
 }
-CUresult cuDevicePrimaryCtxRetain(void **ctx, int device) { (void)device; *ctx = &context; return 0; }
-CUresult cuDevicePrimaryCtxRelease_v2(int device) { (void)device; return 0; }
+CUresult cuDevicePrimaryCtxRetain(void **ctx, int device) {
+  (void)device;
+  *ctx = &context;
+  return 0;
+}
+CUresult cuDevicePrimaryCtxRelease_v2(int device) {
+  (void)device;
+  return 0;
+}
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == &context ? 0 : 201; }
 CUresult cuGetErrorName(CUresult result, const char **name) {
   *name = result == 100 ? "CUDA_ERROR_NO_DEVICE" : "CUDA_ERROR_UNKNOWN";
@@ -57,7 +73,10 @@ static long modulesLoaded, liveAllocations, liveHostAllocations, liveGraphs;
 static long graphsInstantiated, graphsLaunched, graphUpdates;
 /* Launches per entry point: the kernel name up to "_kernel". */
 #define MAX_ENTRY_POINTS 16
-static struct { char name[64]; long launches; } entryPoints[MAX_ENTRY_POINTS];
+static struct {
+  char name[64];
+  long launches;
+} entryPoints[MAX_ENTRY_POINTS];
 
 static void countLaunch(const char *kernel) {
   size_t length = strcspn(kernel, "(");
@@ -71,7 +90,8 @@ static void countLaunch(const char *kernel) {
       memcpy(entryPoints[i].name, kernel, length);
       entryPoints[i].name[length] = 0;
     }
-    if (strlen(entryPoints[i].name) == length && strncmp(entryPoints[i].name, kernel, length) == 0) {
+    if (strlen(entryPoints[i].name) == length &&
+        strncmp(entryPoints[i].name, kernel, length) == 0) {
       ++entryPoints[i].launches;
       return;
     }
@@ -99,7 +119,11 @@ CUresult cuModuleLoadData(void **module, const void *image) {
   *module = (void *)image;
   return 0;
 }
-CUresult cuModuleUnload(void *module) { (void)module; --modulesLoaded; return 0; }
+CUresult cuModuleUnload(void *module) {
+  (void)module;
+  --modulesLoaded;
+  return 0;
+}
 /* The function handle is the ".entry NAME(" line of the module's text. */
 CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
   char entry[256];
@@ -114,7 +138,10 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
 #define MAX_STREAMS 8
 #define MAX_NODES 1024
 static int streams[MAX_STREAMS], streamsCreated;
-typedef struct { int count; const char *kernels[MAX_NODES]; } Graph;
+typedef struct {
+  int count;
+  const char *kernels[MAX_NODES];
+} Graph;
 static void *capturing;
 static Graph *captured;
 
@@ -124,7 +151,8 @@ static int isStream(void *stream) {
 
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned shared, void *stream, void **params, void **extra) {
-  (void)shared; (void)extra;
+  (void)shared;
+  (void)extra;
   if (!f || !params || gx * gy * gz == 0 || bx * by * bz == 0 || bx * by * bz > 1024 ||
       (stream && !isStream(stream)))
     return 1; /* CUDA_ERROR_INVALID_VALUE */
@@ -142,40 +170,52 @@ CUresult cuMemAlloc_v2(unsigned long long *ptr, size_t bytes) {
   liveAllocations += *ptr != 0;
   return *ptr ? 0 : 2;
 }
-CUresult cuMemFree_v2(unsigned long long ptr) { liveAllocations -= ptr != 0; free((void *)(size_t)ptr); return 0; }
+CUresult cuMemFree_v2(unsigned long long ptr) {
+  liveAllocations -= ptr != 0;
+  free((void *)(size_t)ptr);
+  return 0;
+}
 /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: what a synchronizing call during
  * a capture gets (and the capture is invalidated). */
 #define CAPTURE_UNSUPPORTED 900
 CUresult cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t bytes) {
   if (capturing)
     return CAPTURE_UNSUPPORTED;
-  memcpy((void *)(size_t)dst, src, bytes); return 0;
+  memcpy((void *)(size_t)dst, src, bytes);
+  return 0;
 }
 CUresult cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t bytes) {
   if (capturing)
     return CAPTURE_UNSUPPORTED;
-  memcpy(dst, (const void *)(size_t)src, bytes); return 0;
+  memcpy(dst, (const void *)(size_t)src, bytes);
+  return 0;
 }
 CUresult cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t bytes, void *stream) {
   if (stream && !isStream(stream))
     return 1;
   if (stream && stream == capturing)
     return CAPTURE_UNSUPPORTED; /* (real drivers capture it; vae-train does not ask that) */
-  memcpy((void *)(size_t)dst, src, bytes); return 0;
+  memcpy((void *)(size_t)dst, src, bytes);
+  return 0;
 }
 CUresult cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t bytes, void *stream) {
   if (stream && !isStream(stream))
     return 1;
   if (stream && stream == capturing)
     return CAPTURE_UNSUPPORTED;
-  memcpy(dst, (const void *)(size_t)src, bytes); return 0;
+  memcpy(dst, (const void *)(size_t)src, bytes);
+  return 0;
 }
 CUresult cuMemAllocHost_v2(void **ptr, size_t bytes) {
   *ptr = calloc(1, bytes);
   liveHostAllocations += *ptr != 0;
   return *ptr ? 0 : 2;
 }
-CUresult cuMemFreeHost(void *ptr) { liveHostAllocations -= ptr != 0; free(ptr); return 0; }
+CUresult cuMemFreeHost(void *ptr) {
+  liveHostAllocations -= ptr != 0;
+  free(ptr);
+  return 0;
+}
 CUresult cuStreamCreate(void **stream, unsigned flags) {
   (void)flags;
   if (streamsCreated == MAX_STREAMS)
@@ -197,16 +237,23 @@ CUresult cuEventCreate(void **event, unsigned flags) {
   *event = &events[eventsCreated++];
   return 0;
 }
-CUresult cuEventDestroy_v2(void *event) { (void)event; return 0; }
+CUresult cuEventDestroy_v2(void *event) {
+  (void)event;
+  return 0;
+}
 CUresult cuEventRecord(void *event, void *stream) {
   (void)event;
   if (stream && !isStream(stream))
     return 1;
   return stream && stream == capturing ? CAPTURE_UNSUPPORTED : 0;
 }
-CUresult cuEventSynchronize(void *event) { (void)event; return capturing ? CAPTURE_UNSUPPORTED : 0; }
+CUresult cuEventSynchronize(void *event) {
+  (void)event;
+  return capturing ? CAPTURE_UNSUPPORTED : 0;
+}
 CUresult cuStreamWaitEvent(void *stream, void *event, unsigned flags) {
-  (void)event; (void)flags;
+  (void)event;
+  (void)flags;
   return stream && isStream(stream) ? 0 : 1;
 }
 
@@ -259,5 +306,13 @@ CUresult cuGraphLaunch(void *exec, void *stream) {
   ++graphsLaunched;
   return 0;
 }
-CUresult cuGraphDestroy(void *graph) { --liveGraphs; free(graph); return 0; }
-CUresult cuGraphExecDestroy(void *exec) { --liveGraphs; free(exec); return 0; }
+CUresult cuGraphDestroy(void *graph) {
+  --liveGraphs;
+  free(graph);
+  return 0;
+}
+CUresult cuGraphExecDestroy(void *exec) {
+  --liveGraphs;
+  free(exec);
+  return 0;
+}

@@ -79,11 +79,11 @@ TEST_CASE("entry points touch no memory outside their buffers", "[guard]") {
     model->decode(params.floats(), arena.floats(), mu.floats(), out0.floats(), out1.floats());
     model->score(params.floats(), arena.floats(), x.floats(), eps.floats(), loss.floats(),
                  rec.floats(), kl.floats());
-    model->gradStep(params.floats(), arena.floats(), x.floats(), eps.floats(),
-                    weights.floats(), terms, grads.floats());
+    model->gradStep(params.floats(), arena.floats(), x.floats(), eps.floats(), weights.floats(),
+                    terms, grads.floats());
     for (int64_t step = 1; step <= 2; ++step)
-      model->trainStep(params.floats(), state.floats(), arena.floats(), x.floats(),
-                       eps.floats(), weights.floats(), step, model->hyperparams(1.0f), terms);
+      model->trainStep(params.floats(), state.floats(), arena.floats(), x.floats(), eps.floats(),
+                       weights.floats(), step, model->hyperparams(1.0f), terms);
     CHECK(std::isfinite(terms[0]));
   }
 }

@@ -27,8 +27,7 @@ TEST_CASE("a constant schedule keeps the learning rate", "[hyperparams]") {
     CHECK(lrAt(h, epoch, 3) == 0.01f);
 }
 
-TEST_CASE("the learning-rate warm-up rises linearly, counting the step itself",
-          "[hyperparams]") {
+TEST_CASE("the learning-rate warm-up rises linearly, counting the step itself", "[hyperparams]") {
   Hyperparams h = base();
   h.lrWarmupEpochs = 2; // 8 steps
   CHECK(lrAt(h, 0, 0) == Approx(0.01 / 8));
@@ -38,8 +37,7 @@ TEST_CASE("the learning-rate warm-up rises linearly, counting the step itself",
   CHECK(lrAt(h, 2, 0) == 0.01f);
 }
 
-TEST_CASE("cosine goes from lr to min_lr over the epochs after the warm-up",
-          "[hyperparams]") {
+TEST_CASE("cosine goes from lr to min_lr over the epochs after the warm-up", "[hyperparams]") {
   Hyperparams h = base();
   h.schedule = "cosine";
   h.lrMin = 0.001;

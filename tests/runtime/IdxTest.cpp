@@ -10,9 +10,7 @@ using namespace vae;
 
 namespace {
 
-std::string tmp(const std::string &name) {
-  return std::string(VAE_TEST_TMP) + "/" + name;
-}
+std::string tmp(const std::string &name) { return std::string(VAE_TEST_TMP) + "/" + name; }
 
 std::vector<uint8_t> pattern(size_t n) {
   std::vector<uint8_t> data(n);

@@ -34,8 +34,7 @@ TEST_CASE("a file that is not a shared library is refused", "[loader]") {
   std::string path = writeFile("garbage.so", std::string(100, 'x'));
   std::string error;
   CHECK_FALSE(Model::load(path, error));
-  CHECK(error == "cannot load '" + path +
-                     "': it is not a shared library: no ELF magic at byte 0");
+  CHECK(error == "cannot load '" + path + "': it is not a shared library: no ELF magic at byte 0");
 }
 
 TEST_CASE("a truncated model library is refused", "[loader]") {
@@ -50,15 +49,15 @@ TEST_CASE("a truncated model library is refused", "[loader]") {
 TEST_CASE("a shared library without a descriptor is refused", "[loader]") {
   std::string error;
   CHECK_FALSE(Model::load(VAE_TEST_NOT_A_MODEL, error));
-  CHECK(error.find("is not a vaec model: it has no vae_model_desc") !=
-        std::string::npos);
+  CHECK(error.find("is not a vaec model: it has no vae_model_desc") != std::string::npos);
 }
 
 TEST_CASE("a model built for another ABI version is refused", "[loader]") {
   std::string error;
   CHECK_FALSE(Model::load(VAE_TEST_FAKE_MODEL, error));
   CHECK(error.find("was built for vaec ABI version 999, but this runtime "
-                   "implements version " + std::to_string(VAE_ABI_VERSION)) != std::string::npos);
+                   "implements version " +
+                   std::to_string(VAE_ABI_VERSION)) != std::string::npos);
 }
 
 TEST_CASE("a generated model loads and describes itself", "[loader]") {

@@ -26,8 +26,8 @@ struct Frontend {
   llvm::StringRef text;
 
   explicit Frontend(const std::string &source) {
-    sourceMgr.AddNewSourceBuffer(
-        llvm::MemoryBuffer::getMemBufferCopy(source, "test.vdl"), llvm::SMLoc());
+    sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, "test.vdl"),
+                                 llvm::SMLoc());
     text = sourceMgr.getMemoryBuffer(1)->getBuffer();
   }
   /// Parses; returns true when no error was reported.

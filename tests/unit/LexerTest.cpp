@@ -32,11 +32,9 @@ TEST_CASE("lexer splits identifiers, numbers and punctuation", "[lexer]") {
     texts.push_back(tok.text.str());
   }
   using K = TokenKind;
-  CHECK(kinds == std::vector<K>{K::Identifier, K::Equal, K::Identifier,
-                                K::LParen, K::Identifier, K::LParen,
-                                K::Identifier, K::Comma, K::Number, K::RParen,
-                                K::RParen, K::Star, K::Number, K::Semicolon,
-                                K::Eof});
+  CHECK(kinds == std::vector<K>{K::Identifier, K::Equal, K::Identifier, K::LParen, K::Identifier,
+                                K::LParen, K::Identifier, K::Comma, K::Number, K::RParen, K::RParen,
+                                K::Star, K::Number, K::Semicolon, K::Eof});
   CHECK(texts[6] == "x_1");
   CHECK(texts[8] == "400");
   CHECK(texts[12] == "1.5e-3");
@@ -59,8 +57,7 @@ TEST_CASE("an exponent without digits is not part of the number", "[lexer]") {
   CHECK(tokens[1].text == "e");
 }
 
-TEST_CASE("lexer reports and skips bad bytes, and always reaches Eof",
-          "[lexer]") {
+TEST_CASE("lexer reports and skips bad bytes, and always reaches Eof", "[lexer]") {
   std::string source = "a @ b";
   source += '\0';
   source += "\xff c";

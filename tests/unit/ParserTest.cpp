@@ -51,8 +51,7 @@ TEST_CASE("binary operators follow precedence and associativity", "[parser]") {
   CHECK(llvm::isa<NegateExpr>(quotient->lhs.get()));
 }
 
-TEST_CASE("a keyword argument's name is not confused with an expression",
-          "[parser]") {
+TEST_CASE("a keyword argument's name is not confused with an expression", "[parser]") {
   test::Frontend fe("model m { prior f(a + 1, b(c) * 2, k = d); }");
   REQUIRE(fe.parse());
   auto *call = llvm::dyn_cast<CallExpr>(fe.module.prior.get());
@@ -71,19 +70,17 @@ TEST_CASE("parser recovers and reports several syntax errors", "[parser]") {
                     "  encoder(x) { h = ; return relu(x) }\n"
                     "}\n");
   CHECK_FALSE(fe.parse());
-  CHECK(fe.errors() ==
-        "3:3: error: expected ';' after the input declaration, found 'latent'\n"
-        "4:20: error: expected an expression, found ';'\n"
-        "4:37: error: expected ';' after the statement, found '}'\n");
+  CHECK(fe.errors() == "3:3: error: expected ';' after the input declaration, found 'latent'\n"
+                       "4:20: error: expected an expression, found ';'\n"
+                       "4:37: error: expected ';' after the statement, found '}'\n");
 }
 
 TEST_CASE("deep nesting is an error, not a stack overflow", "[parser]") {
-  std::string deep = "model m { prior " + std::string(100000, '(') + "1" +
-                     std::string(100000, ')') + "; }";
+  std::string deep =
+      "model m { prior " + std::string(100000, '(') + "1" + std::string(100000, ')') + "; }";
   test::Frontend fe(deep);
   CHECK_FALSE(fe.parse());
-  CHECK(fe.errors().find("nested more than 128 levels deep") !=
-        std::string::npos);
+  CHECK(fe.errors().find("nested more than 128 levels deep") != std::string::npos);
 }
 
 TEST_CASE("a flood of errors stops the parser early", "[parser]") {

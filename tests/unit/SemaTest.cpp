@@ -75,10 +75,8 @@ TEST_CASE("Sema reports several independent errors in one run", "[sema]") {
   std::string errors = fe.errors();
   CHECK(errors.find("likelihood parameter has shape f32[100] but the input "
                     "'x' is f32[784]") != std::string::npos);
-  CHECK(errors.find("batch must be an integer in [1, 65536], got -4") !=
-        std::string::npos);
-  CHECK(errors.find("prior standard deviation must be positive, got 0") !=
-        std::string::npos);
+  CHECK(errors.find("batch must be an integer in [1, 65536], got -4") != std::string::npos);
+  CHECK(errors.find("prior standard deviation must be positive, got 0") != std::string::npos);
 }
 
 TEST_CASE("formatNumber prints the shortest exact decimal", "[sema]") {

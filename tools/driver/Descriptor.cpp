@@ -17,15 +17,15 @@
 #include "ir/VDLDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/Verifier.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/SHA256.h"
+#include "llvm/Support/SourceMgr.h"
 
 using namespace vaec;
 
@@ -108,8 +108,7 @@ bool vaec::descriptorFromAttr(mlir::DictionaryAttr dict, ModelInfo &info, std::s
     } else {
       if (auto array = llvm::dyn_cast_or_null<mlir::DenseF32ArrayAttr>(value);
           array && array.size() == int64_t(out.size()))
-        return void(std::copy(array.asArrayRef().begin(), array.asArrayRef().end(),
-                              out.begin()));
+        return void(std::copy(array.asArrayRef().begin(), array.asArrayRef().end(), out.begin()));
     }
     if (missing.empty())
       missing = key.str();
@@ -120,10 +119,10 @@ bool vaec::descriptorFromAttr(mlir::DictionaryAttr dict, ModelInfo &info, std::s
 }
 
 std::string vaec::modelFingerprint(llvm::StringRef text, llvm::StringRef filename,
-                                    const ModelInfo &info) {
+                                   const ModelInfo &info) {
   llvm::SourceMgr sourceMgr;
-  unsigned id = sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(text, filename), llvm::SMLoc());
+  unsigned id = sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, filename),
+                                             llvm::SMLoc());
   DiagnosticEngine diags(sourceMgr, llvm::nulls());
   // (Locations point into the source manager's copy.)
   Parser parser(sourceMgr.getMemoryBuffer(id)->getBuffer(), filename, diags);
@@ -147,8 +146,9 @@ std::string vaec::modelFingerprint(llvm::StringRef text, llvm::StringRef filenam
     return ir;
   };
   return "encoder=" + hash(printed("encode")) + " decoder=" +
-         hash(printed("decode") + llvm::formatv(" likelihood {0} sigma {1}", info.likelihood,
-                                                info.likelihoodSigma).str()) +
+         hash(printed("decode") +
+              llvm::formatv(" likelihood {0} sigma {1}", info.likelihood, info.likelihoodSigma)
+                  .str()) +
          " prior=" + hash(llvm::formatv("normal {0} {1}", info.priorMean, info.priorStd).str());
 }
 
@@ -167,8 +167,8 @@ ModelInfo vaec::modelInfo(const Module &ast) {
   const TrainConfig &train = ast.train;
   info.optimizer = train.optimizer == "sgd" ? 2 : train.optimizer == "adamw" ? 3 : 1;
   info.clipsGradients = train.clipGradNorm > 0;
-  info.hyperparams = {float(train.lr),       float(train.beta),        float(train.beta1),
-                      float(train.beta2),    float(train.eps),         float(train.momentum),
+  info.hyperparams = {float(train.lr),          float(train.beta),        float(train.beta1),
+                      float(train.beta2),       float(train.eps),         float(train.momentum),
                       float(train.weightDecay), float(train.clipGradNorm)};
   info.lrSchedule = train.schedule == "cosine" ? 1 : train.schedule == "step" ? 2 : 0;
   info.patience = int32_t(train.patience);
@@ -177,8 +177,7 @@ ModelInfo vaec::modelInfo(const Module &ast) {
   info.lrStepEpochs = train.lrStepEpochs;
   info.lrGamma = train.lrGamma;
   info.valFraction = train.valFraction;
-  auto *likelihood =
-      llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
+  auto *likelihood = llvm::cast<CallExpr>(ast.decoder->stmts.back().value.get());
   if (likelihood->callee == "bernoulli") {
     info.likelihood = 1;
     info.decodeOutputs = 1;

@@ -34,8 +34,7 @@ bool descriptorFromAttr(mlir::DictionaryAttr dict, ModelInfo &info, std::string 
 /// CPU or batch, share checkpoints; another activation, layer or likelihood
 /// does not. The decoder's part covers its likelihood (kind and sigma), the
 /// prior's the prior's mean and standard deviation.
-std::string modelFingerprint(llvm::StringRef text, llvm::StringRef filename,
-                             const ModelInfo &info);
+std::string modelFingerprint(llvm::StringRef text, llvm::StringRef filename, const ModelInfo &info);
 
 } // namespace vaec
 

@@ -4,8 +4,8 @@
 #include "tools/driver/Descriptor.h"
 
 #include "codegen/Pipeline.h"
-#include "codegen/llvm/Target.h"
 #include "codegen/common/TargetDescription.h"
+#include "codegen/llvm/Target.h"
 #include "runtime/include/vae/abi.h"
 
 #include "frontend/MLIRGen.h"
@@ -20,9 +20,9 @@
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -33,9 +33,9 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SHA256.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -56,15 +56,15 @@ static constexpr llvm::StringLiteral kImportPassName = "vdl-import";
 
 const std::vector<std::string> &vaec::allEmitStages() {
   static const std::vector<std::string> stages = {
-      "ast", "vdl", "grad", "linalg", "fused", "memref", "gpu", "nvvm", "llvm-dialect",
-      "ptx", "llvm", "asm", "obj", "so"};
+      "ast",  "vdl",          "grad", "linalg", "fused", "memref", "gpu",
+      "nvvm", "llvm-dialect", "ptx",  "llvm",   "asm",   "obj",    "so"};
   return stages;
 }
 
 const std::vector<std::string> &vaec::availableEmitStages() {
   static const std::vector<std::string> stages = {
-      "ast", "vdl", "grad", "linalg", "fused", "memref", "gpu", "nvvm", "llvm-dialect",
-      "ptx", "llvm", "asm", "obj", "so"};
+      "ast",  "vdl",          "grad", "linalg", "fused", "memref", "gpu",
+      "nvvm", "llvm-dialect", "ptx",  "llvm",   "asm",   "obj",    "so"};
   return stages;
 }
 
@@ -126,9 +126,8 @@ std::vector<std::string> passNames(mlir::PassManager &pm) {
 std::string defaultOutput(const DriverOptions &options) {
   if (options.emit != "so" && options.emit != "obj")
     return "-";
-  llvm::StringRef stem = options.input == "-"
-                             ? llvm::StringRef("a")
-                             : llvm::sys::path::stem(options.input);
+  llvm::StringRef stem =
+      options.input == "-" ? llvm::StringRef("a") : llvm::sys::path::stem(options.input);
   return (stem + (options.emit == "so" ? ".so" : ".o")).str();
 }
 
@@ -152,8 +151,7 @@ void printStats(mlir::ModuleOp module) {
       // (bias broadcast, activation) share the matmul's.
       std::string epilogues =
           fusion.get("kernels_after_epilogues")
-              ? fmt::format(" -> {} (matmul epilogues)",
-                            number(fusion, "kernels_after_epilogues"))
+              ? fmt::format(" -> {} (matmul epilogues)", number(fusion, "kernels_after_epilogues"))
               : "";
       llvm::errs() << fmt::format("  @{}: kernels {} -> {} (fusion){}, bytes moved {} -> {} "
                                   "(fusion)\n",
@@ -165,16 +163,15 @@ void printStats(mlir::ModuleOp module) {
       llvm::errs() << fmt::format("  @{}: arena {} bytes, lower bound {}, no reuse {}\n", name,
                                   number(plan, "arena_bytes"), number(plan, "lower_bound_bytes"),
                                   number(plan, "no_reuse_bytes"));
-    for (llvm::StringRef name : {VDLDialect::kFlopsAttrName, VDLDialect::kFusionAttrName,
-                                 VDLDialect::kMemoryPlanAttrName})
+    for (llvm::StringRef name :
+         {VDLDialect::kFlopsAttrName, VDLDialect::kFusionAttrName, VDLDialect::kMemoryPlanAttrName})
       func->removeAttr(name);
   });
 }
 
 /// The passes of vaec's pipeline for `options` (--emit, --target, the
 /// --no-* switches) into `pm`.
-void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options,
-                   Stage from = Stage::Vdl) {
+void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options, Stage from = Stage::Vdl) {
   PipelineOptions pipeline;
   pipeline.countFlops = options.stats;
   pipeline.fusion = options.fusion;
@@ -190,14 +187,22 @@ void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options,
 /// The stage names of the MLIR stages, for vdl.stage.
 const char *stageName(Stage stage) {
   switch (stage) {
-  case Stage::Vdl: return "vdl";
-  case Stage::Grad: return "grad";
-  case Stage::Linalg: return "linalg";
-  case Stage::Fused: return "fused";
-  case Stage::Memref: return "memref";
-  case Stage::Gpu: return "gpu";
-  case Stage::Nvvm: return "nvvm";
-  case Stage::LLVMDialect: return "llvm-dialect";
+  case Stage::Vdl:
+    return "vdl";
+  case Stage::Grad:
+    return "grad";
+  case Stage::Linalg:
+    return "linalg";
+  case Stage::Fused:
+    return "fused";
+  case Stage::Memref:
+    return "memref";
+  case Stage::Gpu:
+    return "gpu";
+  case Stage::Nvvm:
+    return "nvvm";
+  case Stage::LLVMDialect:
+    return "llvm-dialect";
   }
   return "?";
 }
@@ -273,13 +278,12 @@ std::optional<int> checkOptions(const DriverOptions &options) {
   const auto &available = availableEmitStages();
   if (std::find(all.begin(), all.end(), options.emit) == all.end())
     return fail("unknown stage '" + options.emit + "' for --emit");
-  if (std::find(available.begin(), available.end(), options.emit) ==
-      available.end()) {
+  if (std::find(available.begin(), available.end(), options.emit) == available.end()) {
     std::string list;
     for (const std::string &stage : available)
       list += (list.empty() ? "" : "|") + stage;
-    return fail("--emit=" + options.emit +
-                " is not implemented yet; this build stops after " + list);
+    return fail("--emit=" + options.emit + " is not implemented yet; this build stops after " +
+                list);
   }
   if (options.target == "nvptx" && gpuArchNumber(options.gpuArch) == 0)
     return fail("--gpu-arch: '" + options.gpuArch +
@@ -292,8 +296,7 @@ std::optional<int> checkOptions(const DriverOptions &options) {
     return fail("--target=nvptx builds for this machine's CPU and an NVIDIA GPU; "
                 "--target-triple is for --target=cpu");
   if (options.batch && (*options.batch < 1 || *options.batch > Limits::kMaxBatch))
-    return fail("--batch must be in [1, " + llvm::Twine(Limits::kMaxBatch) +
-                "]");
+    return fail("--batch must be in [1, " + llvm::Twine(Limits::kMaxBatch) + "]");
   return std::nullopt;
 }
 
@@ -347,7 +350,8 @@ public:
     bool mlirStage = stage && (mlirStageOf(stage.getValue()) != Stage::LLVMDialect ||
                                stage.getValue() == "llvm-dialect");
     if (!mlirStage)
-      return fail("'" + filename + "' has no vdl.stage naming an MLIR stage: vaec carries on "
+      return fail("'" + filename +
+                  "' has no vdl.stage naming an MLIR stage: vaec carries on "
                   "from IR it printed itself (vaec MODEL.vdl --emit=STAGE -o FILE.mlir)");
     from = mlirStageOf(stage.getValue());
     std::string problem;
@@ -356,8 +360,8 @@ public:
                   (descriptor ? problem : "it has no vdl.descriptor") +
                   " (print the IR with vaec --emit=STAGE)");
     if (mlirStageOf(options.emit) < from)
-      return fail("'" + filename + "' is IR of stage " + stage.getValue() + "; --emit=" +
-                  options.emit + " comes before it");
+      return fail("'" + filename + "' is IR of stage " + stage.getValue() +
+                  "; --emit=" + options.emit + " comes before it");
     bool gpuIR = from == Stage::Gpu || from == Stage::Nvvm;
     if (gpuIR && options.target != "nvptx")
       return fail("'" + filename + "' is IR of stage " + stage.getValue() +
@@ -388,15 +392,14 @@ public:
       return fail("internal error: the frontend produced invalid IR");
     info = modelInfo(ast);
     info.fingerprint = modelFingerprint(text, filename, info);
-    (*module)->setAttr(vdl::VDLDialect::kDescriptorAttrName,
-                       descriptorAttr(context.get(), info));
+    (*module)->setAttr(vdl::VDLDialect::kDescriptorAttrName, descriptorAttr(context.get(), info));
     return std::nullopt;
   }
 
   /// What every code generation pass reads of the CPU (#vdl.target).
   Stop setTarget() {
-    machine = createTargetMachine(options.targetTriple, options.cpu, options.features,
-                                  errorMessage);
+    machine =
+        createTargetMachine(options.targetTriple, options.cpu, options.features, errorMessage);
     if (!machine)
       return fail(errorMessage);
     // A library for another architecture: what its link needs is checked
@@ -406,9 +409,9 @@ public:
       if (!missing.empty())
         return fail(missing);
     }
-    (*module)->setAttr(vdl::VDLDialect::kTargetAttrName,
-                       describeTarget(context.get(), *machine,
-                                      isHostTarget(options.targetTriple, options.cpu)));
+    (*module)->setAttr(
+        vdl::VDLDialect::kTargetAttrName,
+        describeTarget(context.get(), *machine, isHostTarget(options.targetTriple, options.cpu)));
     return std::nullopt;
   }
 
@@ -457,17 +460,14 @@ Compilation::Stop Compilation::setUpIRPrinting(mlir::PassManager &pm) {
     printAfter.insert(name);
   }
   if (options.printIRAfterAll || printAfter.contains(kImportPassName)) {
-    llvm::errs() << "// -----// IR Dump After VDLImport (" << kImportPassName
-                 << ") //----- //\n";
+    llvm::errs() << "// -----// IR Dump After VDLImport (" << kImportPassName << ") //----- //\n";
     module->print(llvm::errs());
     llvm::errs() << "\n";
   }
   if (options.printIRAfterAll || !printAfter.empty()) {
     bool everyPass = options.printIRAfterAll;
     pm.enableIRPrinting(
-        /*shouldPrintBeforePass=*/[](mlir::Pass *, mlir::Operation *) {
-          return false;
-        },
+        /*shouldPrintBeforePass=*/[](mlir::Pass *, mlir::Operation *) { return false; },
         /*shouldPrintAfterPass=*/
         [everyPass, printAfter](mlir::Pass *pass, mlir::Operation *) {
           return everyPass || printAfter.contains(pass->getArgument());
@@ -504,8 +504,8 @@ Compilation::Stop Compilation::runPasses() {
   }
   if (options.stats) {
     printStats(*module);
-    if (auto arena = (*module)->getAttrOfType<mlir::IntegerAttr>(
-            vdl::VDLDialect::kArenaBytesAttrName))
+    if (auto arena =
+            (*module)->getAttrOfType<mlir::IntegerAttr>(vdl::VDLDialect::kArenaBytesAttrName))
       llvm::errs() << fmt::format("  arena: {} bytes\n", arena.getInt());
   }
   return std::nullopt;
@@ -514,9 +514,8 @@ Compilation::Stop Compilation::runPasses() {
 /// The stages printed as MLIR text (where `vaec FILE.mlir` carries on from)
 /// and PTX; nothing for the LLVM stages.
 Compilation::Stop Compilation::emitIR() {
-  bool textIR = options.emit == "vdl" || options.emit == "grad" ||
-                options.emit == "linalg" || options.emit == "fused" ||
-                options.emit == "memref" || options.emit == "gpu" ||
+  bool textIR = options.emit == "vdl" || options.emit == "grad" || options.emit == "linalg" ||
+                options.emit == "fused" || options.emit == "memref" || options.emit == "gpu" ||
                 options.emit == "nvvm" || options.emit == "llvm-dialect";
   if (textIR) {
     (*module)->setAttr(vdl::VDLDialect::kStageAttrName,
@@ -540,7 +539,8 @@ Compilation::Stop Compilation::emitIR() {
     for (auto binary : module->getOps<mlir::gpu::BinaryOp>())
       for (mlir::Attribute object : binary.getObjects())
         // The embedded text ends in the NUL that cuModuleLoadData needs.
-        output->os() << llvm::cast<mlir::gpu::ObjectAttr>(object).getObject().getValue().rtrim('\0');
+        output->os() << llvm::cast<mlir::gpu::ObjectAttr>(object).getObject().getValue().rtrim(
+            '\0');
     output->keep();
     return 0;
   }
@@ -563,8 +563,8 @@ int Compilation::emitLLVM() {
     translateTimer.stop();
     return emitLibrary(std::move(llvmModule));
   }
-  auto llvmModule = translateAndOptimize(*module, info, *machine, llvmContext,
-                                         rootTimer, errorMessage);
+  auto llvmModule =
+      translateAndOptimize(*module, info, *machine, llvmContext, rootTimer, errorMessage);
   if (!llvmModule)
     return fail(errorMessage);
   auto output = mlir::openOutputFile(outputPath, &errorMessage);
@@ -574,8 +574,7 @@ int Compilation::emitLLVM() {
     llvmModule->print(output->os(), nullptr);
   } else {
     mlir::TimingScope emitTimer = rootTimer.nest("LLVM machine code");
-    if (!emitMachineCode(*llvmModule, *machine, options.emit == "asm", output->os(),
-                         errorMessage))
+    if (!emitMachineCode(*llvmModule, *machine, options.emit == "asm", output->os(), errorMessage))
       return fail(errorMessage);
   }
   output->keep();
@@ -595,8 +594,8 @@ int Compilation::emitLibrary(std::unique_ptr<llvm::Module> llvmModule) {
   std::vector<llvm::FileRemover> removers;
   removers.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) {
-    machines.push_back(createTargetMachine(options.targetTriple, options.cpu, options.features,
-                                           errorMessage));
+    machines.push_back(
+        createTargetMachine(options.targetTriple, options.cpu, options.features, errorMessage));
     if (!machines.back())
       return fail(errorMessage);
     llvm::SmallString<128> objectPath;

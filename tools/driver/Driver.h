@@ -17,16 +17,16 @@
 namespace vaec {
 
 struct DriverOptions {
-  std::string input;                    // `.vdl` file, or "-" for stdin
-  std::string output;                   // "-" is stdout; empty: stdout for
-                                        // text, <input stem>.so / .o else
-  std::string emit = "so";              // one of allEmitStages()
+  std::string input;       // `.vdl` file, or "-" for stdin
+  std::string output;      // "-" is stdout; empty: stdout for
+                           // text, <input stem>.so / .o else
+  std::string emit = "so"; // one of allEmitStages()
   bool printIRAfterAll = false;
   std::vector<std::string> printIRAfter; // pass arguments, e.g. vdl-import
   std::optional<int64_t> batch;          // overrides `batch` of the file
   bool locations = true;                 // print `loc(...)` in textual IR
   bool stats = false;                    // FLOPs, kernels, arena bytes on stderr
-  bool timing = false;                  // --timing: per-pass wall time
+  bool timing = false;                   // --timing: per-pass wall time
   bool fusion = true;                    // --no-fusion turns vdl-fusion off
   bool memoryPlan = true;                // --no-memory-plan: no arena reuse
   bool parallel = true;                  // --no-parallel: one thread, no libomp

@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ir/VDLDialect.h"
 #include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
+#include "ir/VDLDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,13 +30,9 @@ int main(int argc, char **argv) {
   vaec::registerPasses();
   vaec::registerCodegenPasses();
   mlir::PassPipelineRegistration<>(
-      "vdl-codegen",
-      "Lower linalg on tensors to the LLVM dialect as vaec does after vdl-fusion",
-      [](mlir::OpPassManager &pm) {
-        vaec::buildCodegenPipeline(pm, vaec::Stage::LLVMDialect);
-      });
+      "vdl-codegen", "Lower linalg on tensors to the LLVM dialect as vaec does after vdl-fusion",
+      [](mlir::OpPassManager &pm) { vaec::buildCodegenPipeline(pm, vaec::Stage::LLVMDialect); });
   llvm::cl::AddExtraVersionPrinter(
       [](llvm::raw_ostream &os) { os << "vae-opt " VAEC_VERSION " (vaec's passes)\n"; });
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "vaec optimizer driver\n", registry));
+  return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "vaec optimizer driver\n", registry));
 }

@@ -11,8 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-extern "C" __attribute__((used, visibility("default"))) const char *
-__lsan_default_suppressions() {
+extern "C" __attribute__((used, visibility("default"))) const char *__lsan_default_suppressions() {
   return "leak:libmpi.so\n"
          "leak:libopen-pal.so\n"
          "leak:libopen-rte.so\n"

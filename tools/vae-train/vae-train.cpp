@@ -50,8 +50,9 @@ struct Inference {
 
 const Inference kInference[] = {
     {"eval", "test -ELBO of a checkpoint", vae::Command::Eval},
-    {"encode", "posterior means and labels of the test set to OUT/latents.csv and "
-               "OUT/latent_scatter.png",
+    {"encode",
+     "posterior means and labels of the test set to OUT/latents.csv and "
+     "OUT/latent_scatter.png",
      vae::Command::Encode},
     {"score", "per-example -ELBO of the test set to OUT/scores.csv (anomaly scores)",
      vae::Command::Score},
@@ -96,19 +97,21 @@ public:
 private:
   /// The flags every subcommand has: the model, the data, the run's folder.
   void addCommonFlags(CLI::App *command) {
-    command->add_option("MODEL.so", modelPath, "the library vaec built")
-        ->required()
-        ->type_name("");
-    dataFlags.push_back(command->add_option(
-        "--data", options.dataPath,
-        "a folder with train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] (and "
-        "labels), or one file: .npy (float32, float64 or uint8, [N, ...]), .csv (a row per "
-        "example) or IDX; default: the run's own (a resumed or evaluated run), else "
-        "/usr/share/datasets/fashion-mnist")->type_name("DIR|FILE"));
-    testFlags.push_back(command->add_option(
-        "--test", options.testPath,
-        "the test set, a file like --data's (default: the folder's t10k-* files)")
-        ->type_name("FILE"));
+    command->add_option("MODEL.so", modelPath, "the library vaec built")->required()->type_name("");
+    dataFlags.push_back(
+        command
+            ->add_option(
+                "--data", options.dataPath,
+                "a folder with train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] (and "
+                "labels), or one file: .npy (float32, float64 or uint8, [N, ...]), .csv (a row per "
+                "example) or IDX; default: the run's own (a resumed or evaluated run), else "
+                "/usr/share/datasets/fashion-mnist")
+            ->type_name("DIR|FILE"));
+    testFlags.push_back(
+        command
+            ->add_option("--test", options.testPath,
+                         "the test set, a file like --data's (default: the folder's t10k-* files)")
+            ->type_name("FILE"));
     testFractionFlags.push_back(
         command
             ->add_option("--test-fraction", options.testFraction,
@@ -116,12 +119,15 @@ private:
                          "(default: none)")
             ->type_name("F")
             ->check(inRange(0.0, 1.0)));
-    labelColumnFlags.push_back(command->add_option(
-        "--label-column", options.labelColumn,
-        "the column of a CSV file's labels, by name (default: none)")->type_name("NAME"));
-    command->add_option("--out", options.outDir,
-                        "the run's folder: metrics, checkpoint, pictures, CSVs (default: "
-                        "vae-train-out)")
+    labelColumnFlags.push_back(
+        command
+            ->add_option("--label-column", options.labelColumn,
+                         "the column of a CSV file's labels, by name (default: none)")
+            ->type_name("NAME"));
+    command
+        ->add_option("--out", options.outDir,
+                     "the run's folder: metrics, checkpoint, pictures, CSVs (default: "
+                     "vae-train-out)")
         ->type_name("DIR");
     command->add_option("--seed", options.seed, "seed, 0 to 2^53 (default: the model's)")
         ->type_name("N")
@@ -144,17 +150,16 @@ private:
         train->add_option("--limit", limit, "train on the first N examples only (default: all)")
             ->type_name("N")
             ->check(inRange(int64_t{1}, int64_t{9007199254740992}));
-    lastBatchFlag =
-        train->add_option("--last-batch", lastBatch,
-                     "the partial last batch of an epoch: pad (train on it, the "
-                     "padding masked; the default) or drop")
-        ->check(CLI::IsMember({"pad", "drop"}));
-    classesFlag =
-        train
-            ->add_option("--classes", options.classes,
-                         "train on the examples of these labels only, e.g. 0-8 or 1,3,5 "
-                         "(default: all; score --auroc takes the others as anomalies)")
-            ->type_name("LABELS");
+    lastBatchFlag = train
+                        ->add_option("--last-batch", lastBatch,
+                                     "the partial last batch of an epoch: pad (train on it, the "
+                                     "padding masked; the default) or drop")
+                        ->check(CLI::IsMember({"pad", "drop"}));
+    classesFlag = train
+                      ->add_option("--classes", options.classes,
+                                   "train on the examples of these labels only, e.g. 0-8 or 1,3,5 "
+                                   "(default: all; score --auroc takes the others as anomalies)")
+                      ->type_name("LABELS");
     train
         ->add_option("--checkpoint-every", options.checkpointEvery,
                      "also write the checkpoint every N steps within an epoch (default 0: at "
@@ -192,9 +197,10 @@ private:
                   "", ""));
       hyperOptions.push_back({flag.key, option});
     }
-    train->add_option("--schedule", options.schedule,
-                      "learning-rate schedule: constant, cosine (to --min-lr over the run) or "
-                      "step (times --lr-gamma every --lr-step-every epochs)")
+    train
+        ->add_option("--schedule", options.schedule,
+                     "learning-rate schedule: constant, cosine (to --min-lr over the run) or "
+                     "step (times --lr-gamma every --lr-step-every epochs)")
         ->type_name("NAME")
         ->group("Hyperparameters (default: the train block's, or a resumed run's)")
         ->check(CLI::IsMember({"constant", "cosine", "step"}));
@@ -204,8 +210,8 @@ private:
   void addInferenceCommand(const Inference &i) {
     CLI::App *command = app.add_subcommand(i.name, i.help);
     addCommonFlags(command);
-    command->add_option("--checkpoint", checkpoint,
-                        "checkpoint to use (default: OUT/checkpoint.bin)")
+    command
+        ->add_option("--checkpoint", checkpoint, "checkpoint to use (default: OUT/checkpoint.bin)")
         ->type_name("FILE");
     if (i.command == vae::Command::Score)
       command
@@ -218,8 +224,9 @@ private:
       command->add_flag("--auroc", options.auroc,
                         "the AUROC of the scores as detectors of the labels outside the "
                         "normal classes: OUT/auroc.json and OUT/score_histogram.png");
-      command->add_option("--classes", options.classes,
-                          "the normal classes for --auroc (default: the run's --classes)")
+      command
+          ->add_option("--classes", options.classes,
+                       "the normal classes for --auroc (default: the run's --classes)")
           ->type_name("LABELS");
     }
     if (i.command == vae::Command::Encode)

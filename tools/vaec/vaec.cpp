@@ -44,13 +44,11 @@ int main(int argc, char **argv) {
                "print the pass pipeline (as mlir-opt's textual pipeline) to stderr, then "
                "compile");
   int64_t batch = 0;
-  app.add_option("--batch", batch,
-                 "batch size, 1 to 65536 (default: the model's train block's)")
+  app.add_option("--batch", batch, "batch size, 1 to 65536 (default: the model's train block's)")
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, int64_t{65536}).description(""));
   bool noLocations = false;
-  app.add_flag("--no-locations", noLocations,
-               "print textual IR without loc(...) annotations");
+  app.add_flag("--no-locations", noLocations, "print textual IR without loc(...) annotations");
   app.add_flag("--stats", options.stats,
                "print per entry point FLOPs, kernels and bytes moved before and "
                "after fusion (and the loop nests once matmul epilogues are fused), "
@@ -76,8 +74,7 @@ int main(int argc, char **argv) {
   app.add_option("--cpu", options.cpu,
                  "CPU to generate code for, e.g. znver4 (default: this machine's)")
       ->type_name("NAME");
-  app.add_option("--target-triple", options.targetTriple,
-                 "target triple (default: this machine's)")
+  app.add_option("--target-triple", options.targetTriple, "target triple (default: this machine's)")
       ->type_name("TRIPLE");
   app.add_option("--mattr", options.features,
                  "CPU features to add or remove, as llc's -mattr: +avx2,-avx512f (default: "

@@ -74,37 +74,37 @@ typedef struct vae_hyperparams {
 } vae_hyperparams;
 
 typedef struct vae_param {
-  const char *name;      /* "encoder.h.weight" */
-  int64_t offset;        /* in floats from the start of the parameter buffer */
-  int64_t size;          /* elements */
+  const char *name; /* "encoder.h.weight" */
+  int64_t offset;   /* in floats from the start of the parameter buffer */
+  int64_t size;     /* elements */
   int32_t rank;
-  int32_t init;          /* enum vae_init_kind */
+  int32_t init;                /* enum vae_init_kind */
   int64_t shape[VAE_MAX_RANK]; /* weights are [in, out], row-major */
-  double init_bound;     /* half-width of the uniform interval */
+  double init_bound;           /* half-width of the uniform interval */
 } vae_param;
 
 typedef struct vae_model {
-  uint32_t abi_version;  /* VAE_ABI_VERSION of the compiler that built it */
-  uint32_t struct_size;  /* sizeof(vae_model) in that compiler */
+  uint32_t abi_version; /* VAE_ABI_VERSION of the compiler that built it */
+  uint32_t struct_size; /* sizeof(vae_model) in that compiler */
   const char *name;
-  int64_t batch;         /* every entry point works on this many examples */
+  int64_t batch; /* every entry point works on this many examples */
   int32_t input_rank;
-  int32_t likelihood;    /* enum vae_likelihood */
+  int32_t likelihood;                /* enum vae_likelihood */
   int64_t input_shape[VAE_MAX_RANK]; /* one example, without the batch */
-  int64_t input_size;    /* elements of one example */
+  int64_t input_size;                /* elements of one example */
   int64_t latent_size;
-  int64_t decode_outputs; /* tensors vae_decode writes: 1 or 2 */
+  int64_t decode_outputs;  /* tensors vae_decode writes: 1 or 2 */
   double likelihood_sigma; /* VAE_LIKELIHOOD_GAUSSIAN_FIXED only */
   int64_t num_params;
   const vae_param *params;
-  int64_t param_floats;  /* size of the parameter buffer, in floats */
+  int64_t param_floats;     /* size of the parameter buffer, in floats */
   int64_t opt_state_floats; /* size of the optimizer state, in floats */
-  int64_t arena_bytes;   /* scratch memory every entry point needs */
-  double beta;           /* KL weight of `loss elbo(beta = ...)` */
-  int64_t warmup_epochs; /* KL warm-up: the weight grows linearly to beta */
-  int64_t epochs;        /* `epochs` of the train block */
-  int64_t seed;          /* `seed` of the train block */
-  double prior_mean;     /* `prior normal(mean, std)` */
+  int64_t arena_bytes;      /* scratch memory every entry point needs */
+  double beta;              /* KL weight of `loss elbo(beta = ...)` */
+  int64_t warmup_epochs;    /* KL warm-up: the weight grows linearly to beta */
+  int64_t epochs;           /* `epochs` of the train block */
+  int64_t seed;             /* `seed` of the train block */
+  double prior_mean;        /* `prior normal(mean, std)` */
   double prior_std;
   /* "encoder=H decoder=H prior=H": 16 hex digits of SHA-256 per part, of
    * its IR at batch 1 (the decoder's with its likelihood, the prior's
@@ -132,52 +132,44 @@ typedef struct vae_model {
  * eps and z are [batch, latent_size], and so are mu and logvar. The loss
  * terms are nats per example, averaged over the batch. */
 typedef void (*vae_init_params_fn)(float *params, uint64_t seed);
-typedef void (*vae_eval_elbo_fn)(const float *params, void *arena,
-                                 const float *x, const float *eps,
-                                 float *loss, float *reconstruction,
-                                 float *kl);
-typedef void (*vae_encode_fn)(const float *params, void *arena,
-                              const float *x, float *mu, float *logvar);
+typedef void (*vae_eval_elbo_fn)(const float *params, void *arena, const float *x, const float *eps,
+                                 float *loss, float *reconstruction, float *kl);
+typedef void (*vae_encode_fn)(const float *params, void *arena, const float *x, float *mu,
+                              float *logvar);
 /* The loss terms of every example: loss, reconstruction and kl are
  * [batch] arrays (for anomaly scores and an exact test -ELBO over a
  * padded last batch). */
-typedef void (*vae_score_fn)(const float *params, void *arena, const float *x,
-                             const float *eps, float *loss,
-                             float *reconstruction, float *kl);
+typedef void (*vae_score_fn)(const float *params, void *arena, const float *x, const float *eps,
+                             float *loss, float *reconstruction, float *kl);
 /* d loss / d params into `grads`, laid out like `params` (padding zero).
  * `weights` ([batch]) scales each example's terms before the batch mean:
  * ones for a full batch; batch/n for the n real examples of a padded batch
  * and 0 for its padding, so that loss and gradients are those of the real
  * examples. No update: for data-parallel training an allreduce of `grads`
  * goes between this and the optimizer. */
-typedef void (*vae_grad_step_fn)(const float *params, void *arena,
-                                 const float *x, const float *eps,
-                                 const float *weights, float *loss,
-                                 float *reconstruction, float *kl,
-                                 float *grads);
+typedef void (*vae_grad_step_fn)(const float *params, void *arena, const float *x, const float *eps,
+                                 const float *weights, float *loss, float *reconstruction,
+                                 float *kl, float *grads);
 /* One optimizer step, in place: forward, backward, and the update of
  * `params` and `opt_state` (opt_state_floats floats, zero before step 1).
  * `weights` as for vae_grad_step; `step` counts from 1 (Adam's bias
  * correction); `hyper` holds this step's learning rate, KL weight and
  * optimizer constants. */
-typedef void (*vae_train_step_fn)(float *params, float *opt_state, void *arena,
-                                  const float *x, const float *eps,
-                                  const float *weights, int64_t step,
-                                  const vae_hyperparams *hyper, float *loss,
-                                  float *reconstruction, float *kl);
+typedef void (*vae_train_step_fn)(float *params, float *opt_state, void *arena, const float *x,
+                                  const float *eps, const float *weights, int64_t step,
+                                  const vae_hyperparams *hyper, float *loss, float *reconstruction,
+                                  float *kl);
 /* The update vae_train_step makes, from gradients the caller computed (with
  * vae_grad_step, laid out like `params`; for data-parallel training summed
  * across processes first), in place on `params` and `opt_state`. `step` and
  * `hyper` as for vae_train_step (hyper.kl_weight is not read). */
 typedef void (*vae_apply_update_fn)(float *params, float *opt_state, void *arena,
-                                    const float *grads, int64_t step,
-                                    const vae_hyperparams *hyper);
+                                    const float *grads, int64_t step, const vae_hyperparams *hyper);
 /* decode_outputs == 1 */
-typedef void (*vae_decode1_fn)(const float *params, void *arena,
-                               const float *z, float *out0);
+typedef void (*vae_decode1_fn)(const float *params, void *arena, const float *z, float *out0);
 /* decode_outputs == 2 */
-typedef void (*vae_decode2_fn)(const float *params, void *arena,
-                               const float *z, float *out0, float *out1);
+typedef void (*vae_decode2_fn)(const float *params, void *arena, const float *z, float *out0,
+                               float *out1);
 
 #define VAE_MODEL_SYMBOL "vae_model_desc"
 #define VAE_INIT_PARAMS_SYMBOL "vae_init_params"

@@ -25,24 +25,21 @@ inline PhiloxCounter philox4x32_10(PhiloxCounter c, PhiloxKey k) {
   for (int round = 0; round < 10; ++round) {
     uint64_t p0 = uint64_t{kPhiloxM0} * c[0];
     uint64_t p1 = uint64_t{kPhiloxM1} * c[2];
-    c = {uint32_t(p1 >> 32) ^ c[1] ^ k[0], uint32_t(p1),
-         uint32_t(p0 >> 32) ^ c[3] ^ k[1], uint32_t(p0)};
+    c = {uint32_t(p1 >> 32) ^ c[1] ^ k[0], uint32_t(p1), uint32_t(p0 >> 32) ^ c[3] ^ k[1],
+         uint32_t(p0)};
     k = {k[0] + kPhiloxW0, k[1] + kPhiloxW1};
   }
   return c;
 }
 
 /// The top 24 bits as a float in [0, 1).
-inline float uniformFloat(uint32_t bits) {
-  return float(bits >> 8) * (1.0f / 16777216.0f);
-}
+inline float uniformFloat(uint32_t bits) { return float(bits >> 8) * (1.0f / 16777216.0f); }
 
 /// Parameter `paramIndex`, element `element`, as vae_init_params draws it:
 /// counter (element, paramIndex, 0, 0), key (seed low, seed high), first word.
-inline float initUniform(uint64_t seed, uint32_t paramIndex, uint32_t element,
-                         float bound) {
-  PhiloxCounter out = philox4x32_10({element, paramIndex, 0, 0},
-                                    {uint32_t(seed), uint32_t(seed >> 32)});
+inline float initUniform(uint64_t seed, uint32_t paramIndex, uint32_t element, float bound) {
+  PhiloxCounter out =
+      philox4x32_10({element, paramIndex, 0, 0}, {uint32_t(seed), uint32_t(seed >> 32)});
   return bound * (2.0f * uniformFloat(out[0]) - 1.0f);
 }
 
