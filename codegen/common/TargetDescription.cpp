@@ -193,6 +193,11 @@ RegisterBlock vaec::matmulRegisterBlock(vdl::TargetAttr target, int64_t m, int64
       candidates.push_back({{rows, cols}, cycles, restRows == 0 && restCols == 0, restRows == 0});
     }
   }
+  // No block leaves room for the live rows (a direct convolution whose
+  // kernel row is wider than the register file, forced by --conv=direct):
+  // one row of one register, or narrower, and the rows spill.
+  if (candidates.empty())
+    return {1, n >= lanes ? lanes : int64_t(1) << llvm::Log2_64(uint64_t(n))};
   double best =
       std::min_element(candidates.begin(), candidates.end(),
                        [](const Candidate &a, const Candidate &b) { return a.cycles < b.cycles; })

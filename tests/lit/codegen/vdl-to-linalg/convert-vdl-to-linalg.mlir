@@ -322,6 +322,24 @@ func.func @auto_one_input_channel(%x: tensor<2x1x5x5xf32>, %w: tensor<16x1x3x3xf
 
 // -----
 
+// auto keeps a kernel wider than 7 on im2col whatever its channels: the
+// direct filter gradient and transposed convolution would copy k² slices.
+// CHECK-LABEL: func.func @auto_wide_kernel
+// CHECK: linalg.matmul
+// CHECK-NOT: linalg.conv_2d_nhwc_hwcf
+// CHECK-LABEL: func.func @auto_widest_direct_kernel
+// CHECK: linalg.conv_2d_nhwc_hwcf
+func.func @auto_wide_kernel(%x: tensor<2x2x9x9xf32>, %w: tensor<16x2x9x9xf32>) -> tensor<2x16x3x3xf32> {
+  %0 = vdl.conv2d %x, %w stride = 1 padding = 1 : (tensor<2x2x9x9xf32>, tensor<16x2x9x9xf32>) -> tensor<2x16x3x3xf32>
+  return %0 : tensor<2x16x3x3xf32>
+}
+func.func @auto_widest_direct_kernel(%x: tensor<2x2x9x9xf32>, %w: tensor<16x2x7x7xf32>) -> tensor<2x16x5x5xf32> {
+  %0 = vdl.conv2d %x, %w stride = 1 padding = 1 : (tensor<2x2x9x9xf32>, tensor<16x2x7x7xf32>) -> tensor<2x16x5x5xf32>
+  return %0 : tensor<2x16x5x5xf32>
+}
+
+// -----
+
 // conv-algorithm=direct: the input copied channels-last into a zero border,
 // the filter to [k, k, C, O], linalg.conv_2d_nhwc_hwcf into the broadcast
 // bias, the result back to NCHW.
