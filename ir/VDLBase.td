@@ -61,6 +61,9 @@ def VDL_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kFusionAttrName = "vdl.fusion";
     /// A loop whose iterations touch disjoint memory (unit attribute).
     static constexpr ::llvm::StringLiteral kParallelAttrName = "vdl.parallel";
+    /// Module attribute (unit, vaec --remarks): the passes explain their
+    /// decisions as remarks at each op's VDL location.
+    static constexpr ::llvm::StringLiteral kRemarksAttrName = "vdl.remarks";
     /// Argument and result attributes of @train_step: the parameter an
     /// optimizer-state tensor belongs to, and which slot it is (Adam: 0 = m,
     /// 1 = v; SGD: 0 = velocity).

@@ -120,6 +120,11 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op, NamedAttribute
       return op->emitError() << "'" << name << "' must be a #vdl.target on a module";
     return success();
   }
+  if (name == kRemarksAttrName) {
+    if (!isa<UnitAttr>(attr.getValue()) || !isa<ModuleOp>(op))
+      return op->emitError() << "'" << name << "' must be a unit attribute on a module";
+    return success();
+  }
   if (name == kParallelAttrName) {
     if (!isa<UnitAttr>(attr.getValue()) || !isa<LoopLikeOpInterface>(op))
       return op->emitError() << "'" << name << "' must be a unit attribute on a loop";

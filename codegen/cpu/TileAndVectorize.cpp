@@ -4,6 +4,8 @@
 #include "codegen/cpu/Passes.h"
 #include "ir/VDLDialect.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
@@ -287,6 +289,31 @@ bool rowsAreIndependent(linalg::LinalgOp op) {
   return elements >= kMinParallelElements;
 }
 
+/// vaec --remarks: a contraction's register block and threads, at its VDL
+/// line.
+void remarkTiling(linalg::LinalgOp op, ArrayRef<int64_t> sizes, bool parallel,
+                  vdl::TargetAttr target, bool withEpilogue = false) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  std::string what, block;
+  if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op)) {
+    what = llvm::formatv("matmul {0} x {1} x {2} (M x N x K)", ranges[0], ranges[1], ranges[2]);
+    block = llvm::formatv("{0} x {1}", sizes[0] ? sizes[0] : ranges[0],
+                          sizes[1] ? sizes[1] : ranges[1]);
+  } else if (isa<linalg::Conv2DNhwcHwcfOp>(op)) {
+    what = llvm::formatv("direct convolution, {0} x {1} kernel", ranges[4], ranges[5]);
+    block = llvm::formatv("{0} pixels x {1} channels", sizes[2] ? sizes[2] : ranges[2],
+                          sizes[3] ? sizes[3] : ranges[3]);
+  } else {
+    return;
+  }
+  op->emitRemark()
+      << what << ": register blocks of " << block << " (" << target.getCpu() << ": "
+      << target.getVectorRegisters() << " registers of " << target.getLanes() << " lanes), "
+      << (parallel && target.getThreads() > 1
+              ? llvm::formatv("the block loop on {0} threads", target.getThreads()).str()
+              : std::string("one thread"));
+}
+
 /// The matmul whose whole result `op` reads elementwise, if `op` is an
 /// all-parallel 2-D generic (an activation, or any elementwise epilogue):
 /// tiled like the matmul, it can take the matmul's tile from registers.
@@ -353,6 +380,9 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
     if (!init || !isa<linalg::BroadcastOp, linalg::FillOp>(init) || !init->getResult(0).hasOneUse())
       init = nullptr;
     RegisterBlock block = blockFor(target, ranges[0], ranges[1], forced);
+    if (vaec::remarksWanted(matmul))
+      remarkTiling(matmul, {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols), 1},
+                   /*parallel=*/true, target, /*withEpilogue=*/true);
     scf::SCFTileAndFuseOptions options;
     options.tilingOptions.setTileSizes(getAsIndexOpFoldResult(
         rewriter.getContext(), {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols)}));
@@ -557,6 +587,9 @@ struct TileAndVectorizePass : vaec::impl::TileAndVectorizeBase<TileAndVectorizeP
       // matmul's n loop, columns) of the result: vdl-parallelize may spread
       // them over threads. Asked of `op` now: replaceOp below erases it.
       bool parallel = sizes[outerDim] != 0 && rowsAreIndependent(op);
+      // (Not for the tiles of a matmul already tiled with its epilogue.)
+      if (vaec::remarksWanted(op) && !op->getParentOfType<scf::ForOp>())
+        remarkTiling(op, sizes, parallel, target);
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(rewriter, tileable, options);
       if (failed(tiled))
         continue; // stays as it is: correct, only slower

@@ -7,8 +7,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/common/TargetDescription.h"
+
 #include "codegen/vdl-to-linalg/Builders.h"
 #include "codegen/vdl-to-linalg/PopulatePatterns.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace vaec::vdl;
@@ -216,12 +218,44 @@ Value directConv2DTranspose(OpBuilder &b, Location loc, Value input, Value filte
 /// im2col is one gather whatever k.
 constexpr int64_t kMaxDirectKernel = 7;
 
+/// Whether a convolution is computed directly, and why (vaec --remarks).
+struct ConvChoice {
+  bool direct;
+  std::string why;
+};
+
+ConvChoice chooseConvolution(StringRef algorithm, Operation *op, int64_t inChannels,
+                             int64_t outChannels, int64_t kernel) {
+  if (algorithm != "auto")
+    return {algorithm == "direct", ("--conv=" + algorithm).str()};
+  int64_t lanes = vaec::targetOf(op).getLanes();
+  if (outChannels < lanes)
+    return {false, llvm::formatv("{0} output channels do not fill a vector of {1} lanes",
+                                 outChannels, lanes)};
+  if (inChannels == 1)
+    return {false, "one input channel: a load and a store of the accumulators per 3 FMAs"};
+  if (kernel > kMaxDirectKernel)
+    return {false, llvm::formatv("a {0} x {0} kernel: wider than {1}, the direct lowering's "
+                                 "k² slices would slow bufferization",
+                                 kernel, kMaxDirectKernel)};
+  return {true, llvm::formatv("{0} output channels fill vectors of {1} lanes", outChannels, lanes)};
+}
+
+/// The choice for `op`, said as a remark at its VDL line when asked for.
 bool directConvolution(StringRef algorithm, Operation *op, int64_t inChannels, int64_t outChannels,
                        int64_t kernel) {
-  if (algorithm != "auto")
-    return algorithm == "direct";
-  return outChannels >= vaec::targetOf(op).getLanes() && inChannels != 1 &&
-         kernel <= kMaxDirectKernel;
+  ConvChoice choice = chooseConvolution(algorithm, op, inChannels, outChannels, kernel);
+  if (vaec::remarksWanted(op)) {
+    std::string what =
+        isa<Conv2DFilterGradOp>(op)
+            ? "the filter gradient of a convolution"
+            : llvm::formatv("{0} {1} -> {2} channels, kernel {3}", op->getName().stripDialect(),
+                            inChannels, outChannels, kernel)
+                  .str();
+    op->emitRemark() << what << ": " << (choice.direct ? "direct" : "im2col + GEMM") << " ("
+                     << choice.why << ")";
+  }
+  return choice.direct;
 }
 
 struct Conv2DLowering : OpConversionPattern<Conv2DOp> {

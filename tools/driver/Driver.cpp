@@ -336,6 +336,17 @@ public:
       context->disableMultithreading();
     context->printOpOnDiagnostic(false); // the source line says enough
     diagHandler = std::make_unique<mlir::SourceMgrDiagnosticHandler>(sourceMgr, context.get());
+    // --remarks: each entry point lowers the same layers, so one remark per
+    // location and text (handlers run newest first; a duplicate stops here).
+    remarkFilter = std::make_unique<mlir::ScopedDiagnosticHandler>(
+        context.get(), [this](mlir::Diagnostic &diagnostic) -> mlir::LogicalResult {
+          if (diagnostic.getSeverity() != mlir::DiagnosticSeverity::Remark)
+            return mlir::failure();
+          std::string key;
+          llvm::raw_string_ostream os(key);
+          os << diagnostic.getLocation() << ": " << diagnostic.str();
+          return mlir::success(!seenRemarks.insert(os.str()).second);
+        });
     return std::nullopt;
   }
 
@@ -396,8 +407,11 @@ public:
     return std::nullopt;
   }
 
-  /// What every code generation pass reads of the CPU (#vdl.target).
+  /// What every code generation pass reads of the CPU (#vdl.target), and
+  /// whether they explain themselves (vdl.remarks).
   Stop setTarget() {
+    if (options.remarks)
+      (*module)->setAttr(vdl::VDLDialect::kRemarksAttrName, mlir::UnitAttr::get(context.get()));
     machine =
         createTargetMachine(options.targetTriple, options.cpu, options.features, errorMessage);
     if (!machine)
@@ -433,6 +447,8 @@ private:
   mlir::DialectRegistry registry;
   std::unique_ptr<mlir::MLIRContext> context;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
+  std::unique_ptr<mlir::ScopedDiagnosticHandler> remarkFilter;
+  llvm::StringSet<> seenRemarks;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   ModelInfo info;
   Stage from = Stage::Vdl;

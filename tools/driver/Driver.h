@@ -39,6 +39,7 @@ struct DriverOptions {
   std::string gpuArch = "sm_90";         // --gpu-arch: the PTX's compute capability
   bool dumpPassPipeline = false;         // print the pass pipeline to stderr first
   bool debugInfo = false;                // -g: line tables back to the VDL source
+  bool remarks = false;                  // the passes' decisions as remarks at VDL lines
 };
 
 /// Every stage name of docs/design.md ("The stages and the IR at each"), in

@@ -40,6 +40,10 @@ int main(int argc, char **argv) {
   app.add_flag("-g", options.debugInfo,
                "debug line tables: generated code maps back to the model's VDL lines "
                "(perf annotate, perf report --sort srcline, gdb)");
+  app.add_flag("--remarks", options.remarks,
+               "say what the compiler chose for each layer and why, as file:line:col: "
+               "remark: lines at the layer's VDL line (convolution algorithm, register "
+               "blocks, threads)");
   app.add_flag("--dump-pass-pipeline", options.dumpPassPipeline,
                "print the pass pipeline (as mlir-opt's textual pipeline) to stderr, then "
                "compile");
