@@ -52,11 +52,18 @@ def run(command, env=None, capture=True):
 
 
 def cpu_model():
+    """The CPU's name with its x86 family and model (AMD names every EPYC
+    alike: family 25 model 1 is a Zen 3, model 17 a Zen 4; family 26 a Zen 5)."""
+    fields = {}
     with open("/proc/cpuinfo") as f:
         for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "cpu family", "model"):
+                fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or "unknown"
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 def vector_isa():

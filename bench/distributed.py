@@ -35,20 +35,6 @@ MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none
 LATENCY_S = 10e-6
 
 
-def cpu_description():
-    """The CPU's name, with its family and model where the name is generic
-    ("AMD EPYC": family 25 model 17 is Zen 4)."""
-    fields = {}
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-            if not line.strip():
-                break
-    return (f"{cpu_model()} (family {fields.get('cpu family', '?')}, model "
-            f"{fields.get('model', '?')})")
-
-
 def train(library, out, processes, threads, epochs, limit):
     command = [os.path.join(BIN, "vae-train"), library, "--out", out, "--no-progress",
                "--epochs", str(epochs)] + (["--limit", str(limit)] if limit else [])
@@ -110,7 +96,7 @@ def main():
     say(f"# Data-parallel training: 1 process x 2 threads against 2 MPI processes x 1 thread "
         f"({datetime.date.today()})")
     say()
-    say(f"Machine: {cpu_description()}, {vector_isa()}, {cores} cores; Open MPI over shared memory. "
+    say(f"Machine: {cpu_model()}, {vector_isa()}, {cores} cores; Open MPI over shared memory. "
         f"mnist_vae, Fashion-MNIST ({args.limit or 60000} training examples), {args.epochs} "
         f"epochs, samples/s the median of the epochs after the first. Command: "
         f"`python3 bench/distributed.py --epochs {args.epochs}"

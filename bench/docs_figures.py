@@ -22,26 +22,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import cpu_model, vector_isa  # noqa: E402 (the same machine line)
 BIN = os.path.join(ROOT, "build", "bin")
-
-
-def cpu_description():
-    model, family, number = "unknown CPU", "?", "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            key, value = key.strip(), value.strip()
-            if key == "model name":
-                model = value
-            elif key == "cpu family":
-                family = value
-            elif key == "model":
-                number = value
-            if key == "flags":
-                flags = value.split()
-                break
-    isa = "AVX-512" if "avx512f" in flags else "AVX2 + FMA" if "avx2" in flags else "no AVX2"
-    return f"{model} (family {family}, model {number})", isa
 
 
 def run(command, **kwargs):
@@ -116,7 +99,7 @@ def main():
     parser.add_argument("--out", help="results file (default: bench/results/DATE-docs-figures.md)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    cpu, isa = cpu_description()
+    cpu, isa = cpu_model(), vector_isa()
     today = datetime.date.today().isoformat()
     commit = run(["git", "rev-parse", "--short", "HEAD"])[0].stdout.strip()
     out = args.out or os.path.join(ROOT, "bench", "results", f"{today}-docs-figures.md")

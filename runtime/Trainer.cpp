@@ -149,6 +149,9 @@ public:
     if (Stop stop = options.resume ? resume() : start(); stop)
       return *stop;
     openLogs();
+    // From here a SIGINT or SIGTERM stops at the next step boundary (before,
+    // while the data loads, it ends the process as usual).
+    stopOnSignals.emplace();
     if (Stop stop = announce(); stop)
       return *stop;
     for (int64_t epoch = position.epoch; epoch < epochs; ++epoch) {
@@ -664,7 +667,7 @@ private:
   int64_t bestEpoch = 0;
   std::string saved = "no checkpoint was written (no epoch finished)";
   std::ofstream metrics, stepLog;
-  StopOnSignals stopOnSignals;
+  std::optional<StopOnSignals> stopOnSignals;
   // A stop by SIGINT or SIGTERM: the process's exit code.
   int stopCode = 0;
   // The running epoch: its order, the batch being staged, its sums.

@@ -338,15 +338,16 @@ public:
     diagHandler = std::make_unique<mlir::SourceMgrDiagnosticHandler>(sourceMgr, context.get());
     // --remarks: each entry point lowers the same layers, so one remark per
     // location and text (handlers run newest first; a duplicate stops here).
-    remarkFilter = std::make_unique<mlir::ScopedDiagnosticHandler>(
-        context.get(), [this](mlir::Diagnostic &diagnostic) -> mlir::LogicalResult {
-          if (diagnostic.getSeverity() != mlir::DiagnosticSeverity::Remark)
-            return mlir::failure();
-          std::string key;
-          llvm::raw_string_ostream os(key);
-          os << diagnostic.getLocation() << ": " << diagnostic.str();
-          return mlir::success(!seenRemarks.insert(os.str()).second);
-        });
+    if (options.remarks)
+      remarkFilter = std::make_unique<mlir::ScopedDiagnosticHandler>(
+          context.get(), [this](mlir::Diagnostic &diagnostic) -> mlir::LogicalResult {
+            if (diagnostic.getSeverity() != mlir::DiagnosticSeverity::Remark)
+              return mlir::failure();
+            std::string key;
+            llvm::raw_string_ostream os(key);
+            os << diagnostic.getLocation() << ": " << diagnostic.str();
+            return mlir::success(!seenRemarks.insert(os.str()).second);
+          });
     return std::nullopt;
   }
 

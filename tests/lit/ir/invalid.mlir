@@ -378,3 +378,11 @@ func.func @channel_sum_result(%x: tensor<2x4x5x5xf32>) {
   %0 = vdl.channel_sum %x : tensor<2x4x5x5xf32> -> tensor<5xf32>
   return
 }
+
+// -----
+
+// vdl.remarks (vaec --remarks) is a unit attribute of the module.
+// expected-error @+1 {{'vdl.remarks' must be a unit attribute on a module}}
+func.func @remarks_not_a_module() attributes {vdl.remarks} {
+  return
+}
