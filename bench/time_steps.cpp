@@ -27,11 +27,11 @@
 int main(int argc, char **argv) {
   std::string first = argc > 1 ? argv[1] : "";
   if (first == "--help" || first == "-h") {
-    fmt::print("usage: time_steps MODEL.so [repeats]\n\n"
+    fmt::print("usage: time_steps MODEL.so [repeats] [--train-only]\n\n"
                "Times vae_encode, vae_decode, vae_eval_elbo and vae_train_step of a library\n"
                "built by vaec: the median of `repeats` calls each (default 200), after 10\n"
-               "warm-up calls. Threads: libomp's default or OMP_NUM_THREADS (vaec\n"
-               "--no-parallel for one).\n");
+               "warm-up calls; --train-only times vae_train_step alone (for a profiler).\n"
+               "Threads: libomp's default or OMP_NUM_THREADS (vaec --no-parallel for one).\n");
     return 0;
   }
   if (first == "--version") {
@@ -43,6 +43,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   int repeats = argc > 2 ? std::atoi(argv[2]) : 200;
+  bool trainOnly = argc > 3 && std::string(argv[3]) == "--train-only";
+  if (repeats < 1 || (argc > 3 && !trainOnly) || argc > 4) {
+    fmt::print(stderr, "usage: {} MODEL.so [repeats] [--train-only] (--help says more)\n",
+               argv[0]);
+    return 2;
+  }
   std::string error;
   auto model = vae::Model::load(argv[1], error);
   if (!model) {
@@ -79,12 +85,15 @@ int main(int argc, char **argv) {
     std::sort(seconds.begin(), seconds.end());
     return seconds[seconds.size() / 2];
   };
-  double encode = median(
-      [&] { model->encode(params.data(), arena.bytes(), x.data(), mu.data(), logvar.data()); });
-  double decode = median(
-      [&] { model->decode(params.data(), arena.bytes(), eps.data(), out0.data(), out1.data()); });
-  double forward =
-      median([&] { model->evalElbo(params.data(), arena.bytes(), x.data(), eps.data(), terms); });
+  double encode = 0, decode = 0, forward = 0;
+  if (!trainOnly) {
+    encode = median(
+        [&] { model->encode(params.data(), arena.bytes(), x.data(), mu.data(), logvar.data()); });
+    decode = median(
+        [&] { model->decode(params.data(), arena.bytes(), eps.data(), out0.data(), out1.data()); });
+    forward =
+        median([&] { model->evalElbo(params.data(), arena.bytes(), x.data(), eps.data(), terms); });
+  }
   // The threads the library's kernels run on: libomp's, where it linked it
   // (vaec without --no-parallel), else the calling thread alone.
   int threads = 1;
@@ -99,11 +108,13 @@ int main(int argc, char **argv) {
                           ? model->deviceDescription()
                           : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
   fmt::print("model {} batch {}, {}, median of {} runs\n", d.name, d.batch, where, repeats);
-  fmt::print("  encode (vae_encode): {:.3f} ms\n  decode (vae_decode): {:.3f} ms\n", encode * 1e3,
-             decode * 1e3);
-  fmt::print("  forward (vae_eval_elbo): {:.3f} ms, {:.1f} GFLOP/s, {:.0f} samples/s, loss "
-             "{:.3f}\n",
-             forward * 1e3, flops / forward / 1e9, double(d.batch) / forward, terms[0]);
+  if (!trainOnly) {
+    fmt::print("  encode (vae_encode): {:.3f} ms\n  decode (vae_decode): {:.3f} ms\n",
+               encode * 1e3, decode * 1e3);
+    fmt::print("  forward (vae_eval_elbo): {:.3f} ms, {:.1f} GFLOP/s, {:.0f} samples/s, loss "
+               "{:.3f}\n",
+               forward * 1e3, flops / forward / 1e9, double(d.batch) / forward, terms[0]);
+  }
   vae::AlignedBuffer state = model->newOptimizerState();
   int64_t step = 0;
   std::vector<float> weights = model->exampleWeights(size_t(d.batch));

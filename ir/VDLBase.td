@@ -75,6 +75,9 @@ def VDL_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kGradOfAttrName = "vdl.grad_of";
     /// Function attribute: static FLOP count (set by vdl-count-flops).
     static constexpr ::llvm::StringLiteral kFlopsAttrName = "vdl.flops";
+    /// Function attribute: the FLOP count by source line, {"FILE:LINE" =
+    /// count} (set by vdl-count-flops; per-layer GFLOP/s in benchmarks).
+    static constexpr ::llvm::StringLiteral kFlopsByLineAttrName = "vdl.flops_by_line";
     /// Module attribute: the #vdl.target code is generated for (set by the
     /// driver or vdl-set-target; read by every code generation pass).
     static constexpr ::llvm::StringLiteral kTargetAttrName = "vdl.target";

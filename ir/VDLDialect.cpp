@@ -115,6 +115,16 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op, NamedAttribute
       return op->emitError() << "'" << name << "' must be a dictionary";
     return success();
   }
+  if (name == kFlopsByLineAttrName) {
+    auto lines = dyn_cast<DictionaryAttr>(attr.getValue());
+    if (!lines || !llvm::all_of(lines, [](NamedAttribute entry) {
+          auto count = dyn_cast<IntegerAttr>(entry.getValue());
+          return count && count.getInt() >= 0;
+        }))
+      return op->emitError() << "'" << name
+                             << "' must be a dictionary of non-negative integers";
+    return success();
+  }
   if (name == kTargetAttrName) {
     if (!isa<TargetAttr>(attr.getValue()) || !isa<ModuleOp>(op))
       return op->emitError() << "'" << name << "' must be a #vdl.target on a module";

@@ -11,18 +11,21 @@ def CountFlops : Pass<"vdl-count-flops", "::mlir::func::FuncOp"> {
     Counts the arithmetic of every vdl op from its static shapes (a dense layer
     `[B,K]·[K,N]` is `2·B·K·N` plus `B·N` for the bias; elementwise ops one
     FLOP per element; transcendental functions count as one) and records the
-    total on the function. Benchmarks divide by it to report GFLOP/s, and
-    `vaec --stats` prints it.
+    total on the function, and the count of each source line (an op's first
+    file location: a gradient op keeps its layer's) as `vdl.flops_by_line`.
+    Benchmarks divide by them to report GFLOP/s, the whole step's and each
+    layer's, and `vaec --stats` prints both.
 
     Before:
     ```mlir
     func.func @f(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) {
-      %0 = vdl.dense %x, %w, %b : (...) -> tensor<2x4xf32>
-      %1 = vdl.relu %0 : tensor<2x4xf32>
+      %0 = vdl.dense %x, %w, %b : (...) -> tensor<2x4xf32> loc("m.vdl":3:7)
+      %1 = vdl.relu %0 : tensor<2x4xf32> loc("m.vdl":4:5)
     ```
     After:
     ```mlir
-    func.func @f(...) attributes {vdl.flops = 64 : i64} {
+    func.func @f(...) attributes {vdl.flops = 64 : i64,
+        vdl.flops_by_line = {"m.vdl:3" = 56 : i64, "m.vdl:4" = 8 : i64}} {
     ```
   }];
   let dependentDialects = ["::vaec::vdl::VDLDialect"];

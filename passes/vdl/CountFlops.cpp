@@ -6,7 +6,9 @@
 
 #include "passes/Passes.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Path.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_COUNTFLOPS
@@ -85,13 +87,42 @@ int64_t flopsOf(Operation *op) {
       .Default([](Operation *) { return int64_t{0}; });
 }
 
+/// "FILE:LINE" of the first file location in `loc` (a gradient op keeps its
+/// forward op's location, fused or not), or "" where there is none.
+std::string sourceLineOf(Location loc) {
+  std::string line;
+  loc->walk([&](Location inner) {
+    if (auto file = dyn_cast<FileLineColLoc>(inner)) {
+      line = (llvm::sys::path::filename(file.getFilename().getValue()) + ":" +
+              llvm::Twine(file.getLine()))
+                 .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return line;
+}
+
 struct CountFlopsPass : vaec::impl::CountFlopsBase<CountFlopsPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    auto i64 = IntegerType::get(&getContext(), 64);
     int64_t total = 0;
-    func.walk([&](Operation *op) { total += flopsOf(op); });
-    func->setAttr(VDLDialect::kFlopsAttrName,
-                  IntegerAttr::get(IntegerType::get(&getContext(), 64), total));
+    llvm::StringMap<int64_t> byLine;
+    func.walk([&](Operation *op) {
+      int64_t flops = flopsOf(op);
+      total += flops;
+      std::string line = sourceLineOf(op->getLoc());
+      if (flops && !line.empty())
+        byLine[line] += flops;
+    });
+    func->setAttr(VDLDialect::kFlopsAttrName, IntegerAttr::get(i64, total));
+    SmallVector<NamedAttribute> lines;
+    for (auto &entry : byLine)
+      lines.emplace_back(StringAttr::get(&getContext(), entry.getKey()),
+                         IntegerAttr::get(i64, entry.getValue()));
+    if (!lines.empty())
+      func->setAttr(VDLDialect::kFlopsByLineAttrName, DictionaryAttr::get(&getContext(), lines));
     markAllAnalysesPreserved();
   }
 };

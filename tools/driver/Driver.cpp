@@ -146,6 +146,13 @@ void printStats(mlir::ModuleOp module) {
     std::string name = func.getName().str();
     if (auto flops = func->getAttrOfType<mlir::IntegerAttr>(VDLDialect::kFlopsAttrName))
       llvm::errs() << fmt::format("  @{}: {} FLOPs per batch\n", name, flops.getInt());
+    if (auto lines = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kFlopsByLineAttrName)) {
+      std::string list;
+      for (mlir::NamedAttribute line : lines)
+        list += fmt::format(" {} {}", line.getName().str(),
+                            mlir::cast<mlir::IntegerAttr>(line.getValue()).getInt());
+      llvm::errs() << fmt::format("  @{}: FLOPs by line:{}\n", name, list);
+    }
     if (auto fusion = func->getAttrOfType<mlir::DictionaryAttr>(VDLDialect::kFusionAttrName)) {
       // vdl-tile-and-vectorize's count: loop nests, once matmul epilogues
       // (bias broadcast, activation) share the matmul's.
@@ -164,7 +171,8 @@ void printStats(mlir::ModuleOp module) {
                                   number(plan, "arena_bytes"), number(plan, "lower_bound_bytes"),
                                   number(plan, "no_reuse_bytes"));
     for (llvm::StringRef name :
-         {VDLDialect::kFlopsAttrName, VDLDialect::kFusionAttrName, VDLDialect::kMemoryPlanAttrName})
+         {VDLDialect::kFlopsAttrName, VDLDialect::kFlopsByLineAttrName, VDLDialect::kFusionAttrName,
+         VDLDialect::kMemoryPlanAttrName})
       func->removeAttr(name);
   });
 }

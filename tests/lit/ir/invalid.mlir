@@ -222,6 +222,13 @@ func.func @flops() attributes {vdl.flops = -1 : i64} {
 
 // -----
 
+// expected-error @+1 {{'vdl.flops_by_line' must be a dictionary of non-negative integers}}
+func.func @flops_by_line() attributes {vdl.flops_by_line = {"m.vdl:3" = "many"}} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{unknown vdl attribute 'vdl.size'}}
 module attributes {vdl.size = 1 : i64} {
 }
