@@ -146,8 +146,10 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op, vdl::TargetAttr target,
   if (isRegisterTile(op, target))
     return SmallVector<int64_t>(ranges.size(), 0);
   // Elementwise and reductions: one element of every outer loop, a vector of
-  // the innermost.
-  SmallVector<int64_t> sizes(ranges.size(), 1);
+  // the innermost. (Unit loops are not tiled: the outermost tile loop, the
+  // one that may be spread over threads, is then one with steps to spread.)
+  SmallVector<int64_t> sizes = llvm::map_to_vector(
+      ranges, [](int64_t range) -> int64_t { return range == 1 ? 0 : 1; });
   if (!sizes.empty())
     sizes.back() = tileOf(ranges.back(), vaec::vectorWidth(target, ranges.back()));
   return sizes;
@@ -270,19 +272,19 @@ SmallVector<scf::ForOp> forLoops(ArrayRef<LoopLikeOpInterface> loops) {
 /// libomp costs about as much as a pass over 32K floats.
 constexpr int64_t kMinParallelElements = 32768;
 
-/// Whether the iterations of `op`'s outermost tile loop write disjoint parts
-/// of every result (rows; for a matmul, row or column blocks), and there are
-/// enough of them to be worth a fork/join.
-bool rowsAreIndependent(linalg::LinalgOp op) {
+/// Whether the iterations of `op`'s outermost tile loop, over loop `outer`,
+/// write disjoint parts of every result (rows; for a matmul, row or column
+/// blocks), and there are enough of them to be worth a fork/join.
+bool rowsAreIndependent(linalg::LinalgOp op, int64_t outer) {
   if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
     return true;
-  if (op.getNumLoops() == 0 || !linalg::isParallelIterator(op.getIteratorTypesArray()[0]))
+  if (outer >= op.getNumLoops() ||
+      !linalg::isParallelIterator(op.getIteratorTypesArray()[outer]))
     return false;
-  for (OpOperand &init : op.getDpsInitsMutable()) {
-    AffineMap map = op.getMatchingIndexingMap(&init);
-    if (map.getNumResults() == 0 || map.getResult(0) != getAffineDimExpr(0, op.getContext()))
+  AffineExpr dim = getAffineDimExpr(outer, op.getContext());
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (!llvm::is_contained(op.getMatchingIndexingMap(&init).getResults(), dim))
       return false;
-  }
   int64_t elements = 1;
   for (int64_t range : op.getStaticLoopRanges())
     elements *= range;
@@ -569,8 +571,10 @@ struct TileAndVectorizePass : vaec::impl::TileAndVectorizeBase<TileAndVectorizeP
       }
       scf::SCFTilingOptions options;
       options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
-      // The outermost tile loop: the one vdl-parallelize may spread.
-      int64_t outerDim = 0;
+      // The outermost tile loop: the one vdl-parallelize may spread. (Loops
+      // not tiled stay inside the tiles: a unit dimension in front, say.)
+      int64_t outerDim = llvm::find_if(sizes, [](int64_t size) { return size != 0; }) -
+                         sizes.begin();
       if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op) && sizes[0] != 0 && sizes[1] != 0) {
         SmallVector<int64_t> order = matmulBlockOrder(op.getStaticLoopRanges());
         options.setInterchange({order[0], order[1], 2});
@@ -586,7 +590,7 @@ struct TileAndVectorizePass : vaec::impl::TileAndVectorizeBase<TileAndVectorizeP
       // Each step of the outer tile loop writes its own rows (or, for a
       // matmul's n loop, columns) of the result: vdl-parallelize may spread
       // them over threads. Asked of `op` now: replaceOp below erases it.
-      bool parallel = sizes[outerDim] != 0 && rowsAreIndependent(op);
+      bool parallel = sizes[outerDim] != 0 && rowsAreIndependent(op, outerDim);
       // (Not for the tiles of a matmul already tiled with its epilogue.)
       if (vaec::remarksWanted(op) && !op->getParentOfType<scf::ForOp>())
         remarkTiling(op, sizes, parallel, target);

@@ -103,6 +103,9 @@ Value i32Table(OpBuilder &b, Location loc, int64_t rows, int64_t cols, ArrayRef<
 std::pair<Value, Value> tableOffset(OpBuilder &b, Location loc, Value table, Value t, Value pos,
                                     Value base);
 
+/// The same for a table `entry` already read (an operand of the gather).
+std::pair<Value, Value> entryOffset(OpBuilder &b, Location loc, Value entry, Value base);
+
 /// `value` as one dimension.
 Value flatten(OpBuilder &b, Location loc, Value value);
 
@@ -140,8 +143,8 @@ Value transposeInner(OpBuilder &b, Location loc, Value value);
 /// `images` [B, C, H, W] copied channels-last, [B, H, W, C], inside a zero
 /// border of `top`/`bottom` rows and `left`/`right` columns. The transpose
 /// is of [B, C, H W] (whole 16 x 16 register blocks where H W allows; the
-/// padded slice cannot collapse H and W), then copied into the border
-/// (vdl-lower-vectors copies rows of C as vectors).
+/// padded slice cannot collapse H and W), then copied inside the border
+/// (vdl-lower-vectors copies rows of C as vectors); only the border is zeroed.
 Value paddedChannelsLast(OpBuilder &b, Location loc, Value images, int64_t top, int64_t bottom,
                          int64_t left, int64_t right);
 

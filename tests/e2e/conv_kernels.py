@@ -5,8 +5,7 @@ to 7) never reach. For kernels 1, 5, 11, 15 and 30 and strides 1 to 4, a
 model with a conv2d encoder and a conv2d_transpose decoder on a
 [4, 32, 32] input is lowered to linalg (`vaec --emit=linalg`); its op count
 and its slices (what one-shot bufferization's analysis grows with) must stay
-under a bound that does not depend on the kernel, its ops under one that
-grows with the filter's taps (as the model's parameters do). The kernel-30 model is
+under bounds that do not depend on the kernel. The kernel-30 model is
 compiled to a library. A direct convolution forced on a kernel row wider
 than AVX2's register file (15 x 15, 48 filters) goes through
 vdl-tile-and-vectorize without a crash. Bounds are on IR size, never on time.
@@ -24,18 +23,16 @@ from checks import check, finish  # noqa: E402
 
 vaec, vae_opt = sys.argv[1:3]
 SIZE, CHANNELS, FILTERS = 32, 4, 16
-# Bounds: ops may grow with the filter's taps, as the model's size does
-# (im2col's gathers read each tap; k = 30, stride 1: about 48,000 ops); the
-# slices may not (a lowering per tap: a direct filter gradient copies k²
-# column slices, and bufferization's analysis is quadratic in them).
-# Measured at this commit on the k = 5 models (direct where auto picks it):
-# at most 4,469 ops and 398 slices.
+# Bounds that do not depend on the kernel: ops and slices stay flat as the
+# kernel grows (a lowering per tap grows with k²: a direct filter gradient
+# copied k² column slices, which bufferization's analysis is quadratic in, and
+# col2im unrolled every landing tap, 900 gathers at k = 30, stride 1, which
+# LLVM took 9 s over). Measured at this commit: 3,066 to 3,944 ops (k = 15,
+# stride 4: 16 taps a phase, still unrolled) and at most 418 slices (k = 5,
+# direct where auto picks it).
 
 
-def max_ops(kernel):
-    return 4000 + 60 * kernel * kernel
-
-
+MAX_OPS = 4500
 MAX_SLICES = 450
 
 
@@ -81,8 +78,8 @@ with tempfile.TemporaryDirectory() as tmp:
             text = open(ir).read()
             ops = len(re.findall(r"^\s*(?:%\S+ = )?\"?[a-z_]+\.[a-z_.]+", text, re.M))
             slices = len(re.findall(r"tensor\.(?:insert|extract)_slice", text))
-            check(ops <= max_ops(kernel) and slices <= MAX_SLICES,
-                  f"kernel {kernel}, stride {stride}: {ops} ops <= {max_ops(kernel)}, "
+            check(ops <= MAX_OPS and slices <= MAX_SLICES,
+                  f"kernel {kernel}, stride {stride}: {ops} ops <= {MAX_OPS}, "
                   f"{slices} slices <= {MAX_SLICES}")
     library = os.path.join(tmp, "k30.so")
     r = run([vaec, os.path.join(tmp, "k30s1.vdl"), "-o", library])

@@ -153,6 +153,43 @@ func.func @column_sum(%dy: tensor<128x784xf32>, %init: tensor<784xf32>) -> tenso
   return %0 : tensor<784xf32>
 }
 
+// A unit dimension in front is not tiled: the outermost tile loop is over
+// the next one (64 rows of 1024), whose steps write their own rows.
+// CHECK-LABEL: func.func @unit_dimension_in_front
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c1
+// CHECK: } {vdl.parallel}
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @unit_dimension_in_front(%x: tensor<1x64x1024xf32>) -> tensor<1x64x1024xf32> {
+  %e = tensor.empty() : tensor<1x64x1024xf32>
+  %0 = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x64x1024xf32>) outs(%e : tensor<1x64x1024xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %1 = math.exp %in : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x64x1024xf32>
+  return %0 : tensor<1x64x1024xf32>
+}
+
+// A bias gradient's partial sums, as convert-vdl-to-linalg lowers
+// vdl.channel_sum: loops (c, b, pos), the channels outermost, each writing
+// its own row of partial sums over the batch: parallel, with vectors along
+// the pixels.
+// CHECK-LABEL: func.func @channel_partial_sums
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1
+// CHECK: arith.addf {{.*}} : vector<1x16xf32>
+// CHECK: } {vdl.parallel}
+#cbp = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+#cp = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @channel_partial_sums(%dy: tensor<128x32x784xf32>, %init: tensor<32x784xf32>) -> tensor<32x784xf32> {
+  %0 = linalg.generic {indexing_maps = [#cbp, #cp], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%dy : tensor<128x32x784xf32>) outs(%init : tensor<32x784xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %1 = arith.addf %in, %acc : f32
+    linalg.yield %1 : f32
+  } -> tensor<32x784xf32>
+  return %0 : tensor<32x784xf32>
+}
+
 // Regression (use after free): the parallel mark used to be decided after
 // replaceOp had erased the op it asks about, so it read freed memory and a
 // wrong answer would have been a data race in the training step. Built with

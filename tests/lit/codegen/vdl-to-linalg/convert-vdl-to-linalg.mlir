@@ -345,8 +345,18 @@ func.func @auto_widest_direct_kernel(%x: tensor<2x2x9x9xf32>, %w: tensor<16x2x7x
 // bias, the result back to NCHW.
 // DIRECT-LABEL: func.func @conv2d
 // DIRECT: %[[NHWC:.*]] = linalg.transpose ins(%{{.*}} : tensor<2x1x25xf32>) outs(%{{.*}} : tensor<2x25x1xf32>) permutation = [0, 2, 1]
-// DIRECT: %[[ZEROS:.*]] = linalg.fill {{.*}} -> tensor<2x7x7x1xf32>
-// DIRECT: %[[PADDED:.*]] = tensor.insert_slice %{{.*}} into %[[ZEROS]][0, 1, 1, 0] [2, 5, 5, 1] [1, 1, 1, 1]
+// Only the border is zeroed (rows above and below, columns left and right),
+// then the image goes inside it.
+// DIRECT: %[[TOP:.*]] = linalg.fill {{.*}} -> tensor<2x1x7x1xf32>
+// DIRECT: tensor.insert_slice %[[TOP]] into %{{.*}}[0, 0, 0, 0] [2, 1, 7, 1] [1, 1, 1, 1]
+// DIRECT: %[[BOTTOM:.*]] = linalg.fill {{.*}} -> tensor<2x1x7x1xf32>
+// DIRECT: tensor.insert_slice %[[BOTTOM]] into %{{.*}}[0, 6, 0, 0] [2, 1, 7, 1] [1, 1, 1, 1]
+// DIRECT: %[[LEFT:.*]] = linalg.fill {{.*}} -> tensor<2x5x1x1xf32>
+// DIRECT: tensor.insert_slice %[[LEFT]] into %{{.*}}[0, 1, 0, 0] [2, 5, 1, 1] [1, 1, 1, 1]
+// DIRECT: %[[RIGHT:.*]] = linalg.fill {{.*}} -> tensor<2x5x1x1xf32>
+// DIRECT: tensor.insert_slice %[[RIGHT]] into %{{.*}}[0, 1, 6, 0] [2, 5, 1, 1] [1, 1, 1, 1]
+// DIRECT-NOT: linalg.fill {{.*}} -> tensor<2x7x7x1xf32>
+// DIRECT: %[[PADDED:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 1, 1, 0] [2, 5, 5, 1] [1, 1, 1, 1]
 // DIRECT: %[[HWCF:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x1x3x3xf32>) outs(%{{.*}} : tensor<3x3x1x4xf32>) permutation = [2, 3, 1, 0]
 // DIRECT: %[[BIAS:.*]] = linalg.broadcast ins(%{{.*}} : tensor<4xf32>) outs(%{{.*}} : tensor<2x3x3x4xf32>) dimensions = [0, 1, 2]
 // DIRECT: %[[OUT:.*]] = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%[[PADDED]], %[[HWCF]] : tensor<2x7x7x1xf32>, tensor<3x3x1x4xf32>) outs(%[[BIAS]] : tensor<2x3x3x4xf32>)
@@ -443,7 +453,10 @@ func.func @conv2d_transpose(%x: tensor<2x4x3x3xf32>, %w: tensor<4x1x3x3xf32>, %b
 // CHECK: %[[COLS:.*]] = linalg.transpose ins(%{{.*}} : tensor<9x18xf32>) outs(%{{.*}} : tensor<18x9xf32>) permutation = [1, 0]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<2x9x4xf32>) permutation = [0, 2, 1]
 // CHECK: linalg.matmul_transpose_a ins(%{{.*}}, %[[COLS]] : tensor<18x4xf32>, tensor<18x9xf32>) outs(%{{.*}} : tensor<4x9xf32>)
-// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "reduction"]} ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<4xf32>)
+// The bias gradient in two steps: sums over the batch per channel and
+// pixel (channels outermost: independent), then over the pixels.
+// CHECK: %[[PARTIAL:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}} : tensor<2x4x9xf32>) outs(%{{.*}} : tensor<4x9xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[PARTIAL]] : tensor<4x9xf32>) outs(%{{.*}} : tensor<4xf32>)
 // CHECK-NOT: vdl.
 func.func @filter_grad(%x: tensor<2x1x5x5xf32>, %dy: tensor<2x4x3x3xf32>) -> (tensor<4x1x3x3xf32>, tensor<4xf32>) {
   %0 = vdl.conv2d_filter_grad %x, %dy stride = 2 padding = 1 : (tensor<2x1x5x5xf32>, tensor<2x4x3x3xf32>) -> tensor<4x1x3x3xf32>
