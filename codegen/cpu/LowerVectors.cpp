@@ -83,6 +83,29 @@ void lowerStridedCopies(func::FuncOp func) {
   }
 }
 
+/// A shape_cast that only adds or drops unit dimensions in front of one
+/// vector (vector<1x1x16xf32> to vector<1x16xf32>) as the extract and
+/// broadcast it is: MLIR's shape_cast lowering takes it element by element,
+/// 16 extracts and inserts that LLVM spilled around in a bias gradient's
+/// partial sums.
+struct UnitShapeCast : OpRewritePattern<vector::ShapeCastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  static bool onlyLastDimension(VectorType type) {
+    return llvm::all_of(type.getShape().drop_back(), [](int64_t size) { return size == 1; });
+  }
+  LogicalResult matchAndRewrite(vector::ShapeCastOp op, PatternRewriter &rewriter) const override {
+    VectorType source = op.getSourceVectorType(), result = op.getResultVectorType();
+    if (source.getRank() < 2 || result.getRank() < 1 || source.isScalable() ||
+        !onlyLastDimension(source) || !onlyLastDimension(result) ||
+        source.getShape().back() != result.getShape().back())
+      return failure();
+    Value row = rewriter.create<vector::ExtractOp>(
+        op.getLoc(), op.getSource(), SmallVector<int64_t>(source.getRank() - 1, 0));
+    rewriter.replaceOpWithNewOp<vector::BroadcastOp>(op, result, row);
+    return success();
+  }
+};
+
 struct LowerVectorsPass : vaec::impl::LowerVectorsBase<LowerVectorsPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -116,6 +139,7 @@ struct LowerVectorsPass : vaec::impl::LowerVectorsBase<LowerVectorsPass> {
       vector::populateVectorOuterProductLoweringPatterns(patterns);
       vector::populateVectorTransposeLoweringPatterns(patterns, options);
       vector::populateVectorBroadcastLoweringPatterns(patterns);
+      patterns.add<UnitShapeCast>(ctx, /*benefit=*/2);
       vector::populateVectorShapeCastLoweringPatterns(patterns);
       vector::populateVectorTransferLoweringPatterns(patterns, /*maxTransferRank=*/1);
       vector::populateVectorMaskOpLoweringPatterns(patterns);

@@ -627,6 +627,10 @@ struct TileAndVectorizePass : vaec::impl::TileAndVectorizeBase<TileAndVectorizeP
     RewritePatternSet patterns(&getContext());
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorReductionToContractPatterns(patterns);
+    // A sum over a unit dimension (one batch row a step of a bias gradient's
+    // partial sums, vector<1x1x16> into vector<1x16>) as the add it is:
+    // lowered as a reduction it was an extract and an insert per lane.
+    vector::MultiDimReductionOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // The accumulator tile of a matmul is the same slice in every step of

@@ -33,3 +33,17 @@ func.func @transpose_block(%block: vector<16x16xf32>) -> vector<16x16xf32> {
   return %0 : vector<16x16xf32>
 }
 
+
+// A shape_cast that drops unit dimensions in front of one vector (a bias
+// gradient's partial sums read a [1, 1, 16] tile of [B, C, P] into a
+// [1, 16] row): the row extracted once, not 16 lanes one by one.
+// CHECK-LABEL: func.func @unit_shape_cast
+// CHECK: %[[ROW:.*]] = vector.extract %{{.*}}[0, 0] : vector<16xf32> from vector<1x1x16xf32>
+// CHECK-NOT: vector.extract {{.*}} : f32 from
+// CHECK: %[[BACK:.*]] = vector.broadcast %[[ROW]] : vector<16xf32> to vector<1x16xf32>
+// CHECK: arith.addf %{{.*}}, %[[BACK]] : vector<1x16xf32>
+func.func @unit_shape_cast(%x: vector<1x1x16xf32>, %acc: vector<1x16xf32>) -> vector<1x16xf32> {
+  %0 = vector.shape_cast %x : vector<1x1x16xf32> to vector<1x16xf32>
+  %1 = arith.addf %acc, %0 : vector<1x16xf32>
+  return %1 : vector<1x16xf32>
+}
