@@ -204,6 +204,9 @@ def main():
            f"threads. vaec {commit}, torch {torch.__version__}. Peak: OpenBLAS sgemm 2048³ "
            f"{peak:.0f} GFLOP/s. vaec's training step (time_steps, median): "
            f"{step * 1e3:.1f} ms.", "",
+           "vaec's column is the line's share of the whole training step; PyTorch's is the "
+           "line replayed alone, its input gradient accumulated into a leaf tensor (a whole "
+           "model passes it on): compare rows, not the sums with a PyTorch training step.", "",
            f"Command: `bench/layers.py {args.model} --threads {args.threads} --repeats "
            f"{args.repeats}`", "",
            "| line | layer | MFLOP (fwd + bwd) | vaec ms | vaec GFLOP/s | % of peak | "
