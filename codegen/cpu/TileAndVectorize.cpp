@@ -313,7 +313,10 @@ void remarkTiling(linalg::LinalgOp op, ArrayRef<int64_t> sizes, bool parallel,
       << target.getVectorRegisters() << " registers of " << target.getLanes() << " lanes), "
       << (parallel && target.getThreads() > 1
               ? llvm::formatv("the block loop on {0} threads", target.getThreads()).str()
-              : std::string("one thread"));
+              : std::string("one thread"))
+      << (withEpilogue ? "; its initial value and the elementwise op on its result fused "
+                         "into the same register blocks"
+                       : "");
 }
 
 /// The matmul whose whole result `op` reads elementwise, if `op` is an

@@ -252,8 +252,10 @@ bool directConvolution(StringRef algorithm, Operation *op, int64_t inChannels, i
             : llvm::formatv("{0} {1} -> {2} channels, kernel {3}", op->getName().stripDialect(),
                             inChannels, outChannels, kernel)
                   .str();
-    op->emitRemark() << what << ": " << (choice.direct ? "direct" : "im2col + GEMM") << " ("
-                     << choice.why << ")";
+    op->emitRemark() << what << ": "
+                     << (choice.direct ? "direct, on channels-last (NHWC) copies"
+                                       : "im2col + GEMM")
+                     << " (" << choice.why << ")";
   }
   return choice.direct;
 }

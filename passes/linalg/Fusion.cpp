@@ -41,6 +41,28 @@ std::pair<int64_t, int64_t> kernelsAndBytes(func::FuncOp func) {
   return {kernels, bytes};
 }
 
+/// vaec --remarks: each elementwise loop nest fusion left on its own, and
+/// why, at its VDL location (the fused ones are gone into their users). Not
+/// for the model-level glue located at the model itself, as the function is.
+void remarkUnfused(func::FuncOp func) {
+  func.walk([&](linalg::GenericOp op) {
+    if (op.getNumReductionLoops() != 0 || op->getNumResults() != 1 ||
+        op->getLoc() == func->getLoc())
+      return;
+    SmallVector<Operation *> users(op->getResult(0).getUsers());
+    auto contraction = [](Operation *user) {
+      auto linalgUser = dyn_cast<linalg::LinalgOp>(user);
+      return linalgUser && linalg::isaContractionOpInterface(linalgUser);
+    };
+    if (users.size() > 1)
+      op->emitRemark() << "elementwise result kept in memory: " << users.size()
+                       << " ops read it (fused, it would be computed once for each)";
+    else if (users.size() == 1 && contraction(users.front()))
+      op->emitRemark("elementwise op kept apart from the contraction that reads it (a "
+                     "contraction stays register-blocked)");
+  });
+}
+
 struct FusionPass : vaec::impl::FusionBase<FusionPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -61,6 +83,9 @@ struct FusionPass : vaec::impl::FusionBase<FusionPass> {
     if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
       return signalPassFailure();
     auto [kernelsAfter, bytesAfter] = kernelsAndBytes(func);
+    if (auto module = func->getParentOfType<ModuleOp>();
+        module && module->hasAttr(VDLDialect::kRemarksAttrName))
+      remarkUnfused(func);
     Builder b(&getContext());
     func->setAttr(VDLDialect::kFusionAttrName,
                   b.getDictionaryAttr({

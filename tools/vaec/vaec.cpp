@@ -42,8 +42,8 @@ int main(int argc, char **argv) {
                "(perf annotate, perf report --sort srcline, gdb)");
   app.add_flag("--remarks", options.remarks,
                "say what the compiler chose for each layer and why, as file:line:col: "
-               "remark: lines at the layer's VDL line (convolution algorithm, register "
-               "blocks, threads)");
+               "remark: lines at the layer's VDL line (convolution algorithm and layout, "
+               "register blocks, threads, what fusion left apart)");
   app.add_flag("--dump-pass-pipeline", options.dumpPassPipeline,
                "print the pass pipeline (as mlir-opt's textual pipeline) to stderr, then "
                "compile");
