@@ -45,8 +45,7 @@ int main(int argc, char **argv) {
   int repeats = argc > 2 ? std::atoi(argv[2]) : 200;
   bool trainOnly = argc > 3 && std::string(argv[3]) == "--train-only";
   if (repeats < 1 || (argc > 3 && !trainOnly) || argc > 4) {
-    fmt::print(stderr, "usage: {} MODEL.so [repeats] [--train-only] (--help says more)\n",
-               argv[0]);
+    fmt::print(stderr, "usage: {} MODEL.so [repeats] [--train-only] (--help says more)\n", argv[0]);
     return 2;
   }
   std::string error;
@@ -117,8 +116,8 @@ int main(int argc, char **argv) {
                           : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
   fmt::print("model {} batch {}, {}, median of {} runs\n", d.name, d.batch, where, repeats);
   if (!trainOnly) {
-    fmt::print("  encode (vae_encode): {:.3f} ms\n  decode (vae_decode): {:.3f} ms\n",
-               encode * 1e3, decode * 1e3);
+    fmt::print("  encode (vae_encode): {:.3f} ms\n  decode (vae_decode): {:.3f} ms\n", encode * 1e3,
+               decode * 1e3);
     fmt::print("  forward (vae_eval_elbo): {:.3f} ms, {:.1f} {}, {:.0f} samples/s, loss {:.3f}\n",
                forward * 1e3, flops / forward / 1e9, rate, double(d.batch) / forward, terms[0]);
   }

@@ -121,8 +121,7 @@ LogicalResult VDLDialect::verifyOperationAttribute(Operation *op, NamedAttribute
           auto count = dyn_cast<IntegerAttr>(entry.getValue());
           return count && count.getInt() >= 0;
         }))
-      return op->emitError() << "'" << name
-                             << "' must be a dictionary of non-negative integers";
+      return op->emitError() << "'" << name << "' must be a dictionary of non-negative integers";
     return success();
   }
   if (name == kTargetAttrName) {

@@ -99,8 +99,8 @@ struct UnitShapeCast : OpRewritePattern<vector::ShapeCastOp> {
         !onlyLastDimension(source) || !onlyLastDimension(result) ||
         source.getShape().back() != result.getShape().back())
       return failure();
-    Value row = rewriter.create<vector::ExtractOp>(
-        op.getLoc(), op.getSource(), SmallVector<int64_t>(source.getRank() - 1, 0));
+    Value row = rewriter.create<vector::ExtractOp>(op.getLoc(), op.getSource(),
+                                                   SmallVector<int64_t>(source.getRank() - 1, 0));
     rewriter.replaceOpWithNewOp<vector::BroadcastOp>(op, result, row);
     return success();
   }

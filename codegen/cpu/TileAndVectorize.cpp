@@ -148,8 +148,8 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op, vdl::TargetAttr target,
   // Elementwise and reductions: one element of every outer loop, a vector of
   // the innermost. (Unit loops are not tiled: the outermost tile loop, the
   // one that may be spread over threads, is then one with steps to spread.)
-  SmallVector<int64_t> sizes = llvm::map_to_vector(
-      ranges, [](int64_t range) -> int64_t { return range == 1 ? 0 : 1; });
+  SmallVector<int64_t> sizes =
+      llvm::map_to_vector(ranges, [](int64_t range) -> int64_t { return range == 1 ? 0 : 1; });
   if (!sizes.empty())
     sizes.back() = tileOf(ranges.back(), vaec::vectorWidth(target, ranges.back()));
   return sizes;
@@ -278,8 +278,7 @@ constexpr int64_t kMinParallelElements = 32768;
 bool rowsAreIndependent(linalg::LinalgOp op, int64_t outer) {
   if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
     return true;
-  if (outer >= op.getNumLoops() ||
-      !linalg::isParallelIterator(op.getIteratorTypesArray()[outer]))
+  if (outer >= op.getNumLoops() || !linalg::isParallelIterator(op.getIteratorTypesArray()[outer]))
     return false;
   AffineExpr dim = getAffineDimExpr(outer, op.getContext());
   for (OpOperand &init : op.getDpsInitsMutable())
@@ -576,8 +575,8 @@ struct TileAndVectorizePass : vaec::impl::TileAndVectorizeBase<TileAndVectorizeP
       options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
       // The outermost tile loop: the one vdl-parallelize may spread. (Loops
       // not tiled stay inside the tiles: a unit dimension in front, say.)
-      int64_t outerDim = llvm::find_if(sizes, [](int64_t size) { return size != 0; }) -
-                         sizes.begin();
+      int64_t outerDim =
+          llvm::find_if(sizes, [](int64_t size) { return size != 0; }) - sizes.begin();
       if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op) && sizes[0] != 0 && sizes[1] != 0) {
         SmallVector<int64_t> order = matmulBlockOrder(op.getStaticLoopRanges());
         options.setInterchange({order[0], order[1], 2});

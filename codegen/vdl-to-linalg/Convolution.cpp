@@ -253,8 +253,7 @@ bool directConvolution(StringRef algorithm, Operation *op, int64_t inChannels, i
                             inChannels, outChannels, kernel)
                   .str();
     op->emitRemark() << what << ": "
-                     << (choice.direct ? "direct, on channels-last (NHWC) copies"
-                                       : "im2col + GEMM")
+                     << (choice.direct ? "direct, on channels-last (NHWC) copies" : "im2col + GEMM")
                      << " (" << choice.why << ")";
   }
   return choice.direct;
@@ -413,8 +412,8 @@ Value gatherLandingTaps(OpBuilder &b, Location loc, Value flatCols, Value table,
   // reduction between the phase and the positions, which stay innermost for
   // contiguous table reads.
   unsigned loops = unrolled ? 4 : 5;
-  SmallVector<unsigned> outDims = unrolled ? SmallVector<unsigned>{0, 1, 2, 3}
-                                           : SmallVector<unsigned>{0, 1, 2, 4};
+  SmallVector<unsigned> outDims =
+      unrolled ? SmallVector<unsigned>{0, 1, 2, 3} : SmallVector<unsigned>{0, 1, 2, 4};
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   if (bias) {
@@ -451,7 +450,8 @@ Value gatherLandingTaps(OpBuilder &b, Location loc, Value flatCols, Value table,
       sum = bias ? args[0] : f32(nb, l, 0.0);
       for (int64_t slot = 0; slot < maxTaps; ++slot)
         sum = nb.create<arith::AddFOp>(
-            l, sum, landed(tableOffset(nb, l, table, m.add(m.mul(phase, maxTaps), slot), pos, base)));
+            l, sum,
+            landed(tableOffset(nb, l, table, m.add(m.mul(phase, maxTaps), slot), pos, base)));
     } else {
       Value slot = nb.create<linalg::IndexOp>(l, 3);
       sum = nb.create<arith::AddFOp>(l, args.back(),
@@ -559,9 +559,9 @@ struct Conv2DTransposeLowering : OpConversionPattern<Conv2DTransposeOp> {
     Value table = i32Table(rewriter, loc, phases * maxTaps, phaseHeight * phaseWidth, entries);
     auto phasedType =
         RankedTensorType::get({batch, channels, phases, phaseHeight * phaseWidth}, f32Type);
-    Value phased = gatherLandingTaps(rewriter, loc, flatten(rewriter, loc, cols), table,
-                                     adaptor.getBias(), phasedType, maxTaps, taps * images,
-                                     height * width);
+    Value phased =
+        gatherLandingTaps(rewriter, loc, flatten(rewriter, loc, cols), table, adaptor.getBias(),
+                          phasedType, maxTaps, taps * images, height * width);
     Value out = interleavePhases(rewriter, loc, phased, s, phaseHeight, phaseWidth);
     rewriter.replaceOp(op, expandLast(rewriter, loc, out, result));
     return success();

@@ -170,9 +170,8 @@ void printStats(mlir::ModuleOp module) {
       llvm::errs() << fmt::format("  @{}: arena {} bytes, lower bound {}, no reuse {}\n", name,
                                   number(plan, "arena_bytes"), number(plan, "lower_bound_bytes"),
                                   number(plan, "no_reuse_bytes"));
-    for (llvm::StringRef name :
-         {VDLDialect::kFlopsAttrName, VDLDialect::kFlopsByLineAttrName, VDLDialect::kFusionAttrName,
-         VDLDialect::kMemoryPlanAttrName})
+    for (llvm::StringRef name : {VDLDialect::kFlopsAttrName, VDLDialect::kFlopsByLineAttrName,
+                                 VDLDialect::kFusionAttrName, VDLDialect::kMemoryPlanAttrName})
       func->removeAttr(name);
   });
 }
