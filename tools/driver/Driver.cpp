@@ -257,7 +257,24 @@ mlir::LogicalResult addLineTables(mlir::ModuleOp module) {
                                              /*replaceLocs=*/true, /*replaceTypes=*/false);
   mlir::PassManager pm(module.getContext(), mlir::ModuleOp::getOperationName());
   pm.addPass(mlir::LLVM::createDIScopeForLLVMFuncOpPass());
-  return pm.run(module);
+  if (mlir::failed(pm.run(module)))
+    return mlir::failure();
+  // MLIR 19's DIScopeForLLVMFuncOp gives each subprogram its location's
+  // column as its scope line, which DWARF's line table then names as a line
+  // (a 25-line model had code at lines 31 and 47, the columns of its
+  // layers): the scope line is the line.
+  mlir::AttrTypeReplacer scopeLines;
+  scopeLines.addReplacement([](mlir::LLVM::DISubprogramAttr sp) -> mlir::Attribute {
+    if (sp.getScopeLine() == sp.getLine())
+      return sp;
+    return mlir::LLVM::DISubprogramAttr::get(
+        sp.getContext(), sp.getId(), sp.getCompileUnit(), sp.getScope(), sp.getName(),
+        sp.getLinkageName(), sp.getFile(), sp.getLine(), sp.getLine(), sp.getSubprogramFlags(),
+        sp.getType());
+  });
+  scopeLines.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true, /*replaceLocs=*/true,
+                                          /*replaceTypes=*/false);
+  return mlir::success();
 }
 
 } // namespace
