@@ -267,10 +267,10 @@ mlir::LogicalResult addLineTables(mlir::ModuleOp module) {
   scopeLines.addReplacement([](mlir::LLVM::DISubprogramAttr sp) -> mlir::Attribute {
     if (sp.getScopeLine() == sp.getLine())
       return sp;
-    return mlir::LLVM::DISubprogramAttr::get(
-        sp.getContext(), sp.getId(), sp.getCompileUnit(), sp.getScope(), sp.getName(),
-        sp.getLinkageName(), sp.getFile(), sp.getLine(), sp.getLine(), sp.getSubprogramFlags(),
-        sp.getType());
+    return mlir::LLVM::DISubprogramAttr::get(sp.getContext(), sp.getId(), sp.getCompileUnit(),
+                                             sp.getScope(), sp.getName(), sp.getLinkageName(),
+                                             sp.getFile(), sp.getLine(), sp.getLine(),
+                                             sp.getSubprogramFlags(), sp.getType());
   });
   scopeLines.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true, /*replaceLocs=*/true,
                                           /*replaceTypes=*/false);
