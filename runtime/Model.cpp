@@ -71,6 +71,29 @@ std::string checkDescriptor(const vae_model &d) {
   return "";
 }
 
+#if defined(__x86_64__)
+constexpr uint16_t kHostMachine = EM_X86_64;
+#elif defined(__aarch64__)
+constexpr uint16_t kHostMachine = EM_AARCH64;
+#else
+#error "vaec's runtime knows the ELF machine of x86-64 and aarch64 hosts"
+#endif
+
+std::string machineName(uint16_t machine) {
+  switch (machine) {
+  case EM_X86_64:
+    return "x86-64";
+  case EM_AARCH64:
+    return "aarch64";
+  case EM_RISCV:
+    return "riscv";
+  case EM_PPC64:
+    return "ppc64";
+  default:
+    return "ELF machine " + std::to_string(machine);
+  }
+}
+
 /// dlopen maps segments without checking them against the file size, and a
 /// truncated library then dies of SIGBUS on first touch. Check the ELF
 /// headers first; returns an empty string for a plausible shared object.
@@ -88,6 +111,12 @@ std::string checkElf(const std::string &path) {
     return "is not a shared library: no ELF magic at byte 0";
   if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_type != ET_DYN)
     return "is not a 64-bit ELF shared library";
+  // dlopen says only "cannot open shared object file: No such file or
+  // directory" of a library built for another architecture.
+  if (header.e_machine != kHostMachine)
+    return "is a library for " + machineName(header.e_machine) + ", and this machine runs " +
+           machineName(kHostMachine) + ": compile the model here (vaec without --target-triple) " +
+           "or run it on " + machineName(header.e_machine);
   auto beyond = [&](uint64_t offset, uint64_t length) {
     return offset > size || length > size - offset;
   };

@@ -46,6 +46,24 @@ TEST_CASE("a truncated model library is refused", "[loader]") {
   CHECK(error.find("cannot load '" + path + "': it is truncated") == 0);
 }
 
+TEST_CASE("a library for another architecture is refused, naming both", "[loader]") {
+  // The model library with its ELF header's e_machine (bytes 18-19, little
+  // endian) set to the other of x86-64 (62) and aarch64 (183).
+  std::string whole = readFile(VAE_TEST_MODEL);
+  REQUIRE(whole.size() > 64);
+  bool hostIsX86 = static_cast<unsigned char>(whole[18]) == 62;
+  whole[18] = char(hostIsX86 ? 183 : 62);
+  whole[19] = 0;
+  std::string path = writeFile("other-machine.so", whole);
+  std::string error;
+  CHECK_FALSE(Model::load(path, error));
+  CHECK(error == "cannot load '" + path + "': it is a library for " +
+                     (hostIsX86 ? "aarch64" : "x86-64") + ", and this machine runs " +
+                     (hostIsX86 ? "x86-64" : "aarch64") +
+                     ": compile the model here (vaec without --target-triple) or run it on " +
+                     (hostIsX86 ? "aarch64" : "x86-64"));
+}
+
 TEST_CASE("a shared library without a descriptor is refused", "[loader]") {
   std::string error;
   CHECK_FALSE(Model::load(VAE_TEST_NOT_A_MODEL, error));
