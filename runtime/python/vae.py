@@ -144,11 +144,34 @@ def _ptr(array):
     return array.ctypes.data_as(ctypes.c_void_p)
 
 
+_MACHINES = {62: "x86-64", 183: "aarch64", 243: "riscv", 21: "ppc64"}
+_HOST_MACHINE = {"x86_64": 62, "aarch64": 183}.get(os.uname().machine)
+
+
+def _check_machine(path):
+    """As vaec's runtime: a library for another architecture is named as one
+    (ctypes says only "cannot open shared object file")."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+    except OSError:
+        return  # ctypes reports it
+    if len(header) < 20 or header[:4] != b"\x7fELF" or _HOST_MACHINE is None:
+        return
+    machine = int.from_bytes(header[18:20], "little")
+    if machine != _HOST_MACHINE:
+        name = _MACHINES.get(machine, f"ELF machine {machine}")
+        raise ModelError(f"cannot load '{path}': it is a library for {name}, and this machine "
+                         f"runs {_MACHINES[_HOST_MACHINE]}: compile the model here (vaec "
+                         f"without --target-triple) or run it on {name}")
+
+
 class Model:
     """A library built by vaec, with its parameters, optimizer state and
     arena allocated once."""
 
     def __init__(self, path):
+        _check_machine(path)
         try:
             self._lib = ctypes.CDLL(os.path.abspath(path))
         except OSError as e:

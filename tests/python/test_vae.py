@@ -126,6 +126,18 @@ class AgainstVaeTrain(unittest.TestCase):
     def test_errors(self):
         with self.assertRaisesRegex(vae.ModelError, "cannot load"):
             vae.Model(os.path.join(self.tmp.name, "missing.so"))
+        # The library with its ELF machine (bytes 18-19) set to the other of
+        # x86-64 (62) and aarch64 (183): named, not "cannot open".
+        with open(self.so, "rb") as f:
+            image = bytearray(f.read())
+        other, name = (183, "aarch64") if image[18] == 62 else (62, "x86-64")
+        image[18:20] = other.to_bytes(2, "little")
+        foreign = os.path.join(self.tmp.name, "foreign.so")
+        with open(foreign, "wb") as f:
+            f.write(image)
+        with self.assertRaisesRegex(vae.ModelError, f"it is a library for {name}, and this "
+                                    "machine runs"):
+            vae.Model(foreign)
         with self.assertRaisesRegex(ValueError, r"takes \[784\]"):
             self.model.encode(np.zeros((3, 27, 28), np.float32))
         bad = os.path.join(self.tmp.name, "bad.bin")
