@@ -64,6 +64,9 @@ def VDL_Dialect : Dialect {
     /// Module attribute (unit, vaec --remarks): the passes explain their
     /// decisions as remarks at each op's VDL location.
     static constexpr ::llvm::StringLiteral kRemarksAttrName = "vdl.remarks";
+    /// Whether the module around `op` (or `op`, a module) asks the passes
+    /// to explain their decisions (`vdl.remarks`, set by vaec --remarks).
+    static bool remarksWanted(::mlir::Operation *op);
     /// Argument and result attributes of @train_step: the parameter an
     /// optimizer-state tensor belongs to, and which slot it is (Adam: 0 = m,
     /// 1 = v; SGD: 0 = velocity).

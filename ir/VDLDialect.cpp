@@ -88,6 +88,13 @@ LogicalResult VDLDialect::verifyRegionArgAttribute(Operation *op, unsigned regio
   return op->emitError() << "unknown vdl argument attribute '" << name << "'";
 }
 
+bool VDLDialect::remarksWanted(Operation *op) {
+  auto module = dyn_cast<ModuleOp>(op);
+  if (!module)
+    module = op->getParentOfType<ModuleOp>();
+  return module && module->hasAttr(kRemarksAttrName);
+}
+
 LogicalResult VDLDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
   StringRef name = attr.getName().strref();
   if (name == kModelAttrName || name == kStageAttrName) {

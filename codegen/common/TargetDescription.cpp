@@ -116,13 +116,6 @@ vdl::TargetAttr vaec::describeTarget(mlir::MLIRContext *context, const llvm::Tar
                               caches.l1d, caches.l2, threads);
 }
 
-bool vaec::remarksWanted(mlir::Operation *op) {
-  auto module = mlir::dyn_cast<mlir::ModuleOp>(op);
-  if (!module)
-    module = op->getParentOfType<mlir::ModuleOp>();
-  return module && module->hasAttr(vdl::VDLDialect::kRemarksAttrName);
-}
-
 vdl::TargetAttr vaec::targetOf(mlir::Operation *op) {
   auto module = op->getParentOfType<mlir::ModuleOp>();
   if (auto ownModule = mlir::dyn_cast<mlir::ModuleOp>(op))

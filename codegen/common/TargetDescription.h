@@ -33,10 +33,6 @@ vdl::TargetAttr describeTarget(mlir::MLIRContext *context, const llvm::TargetMac
 /// assume unless they set a target).
 vdl::TargetAttr targetOf(mlir::Operation *op);
 
-/// Whether the module around `op` asks the passes to explain their
-/// decisions (`vdl.remarks`, set by vaec --remarks).
-bool remarksWanted(mlir::Operation *op);
-
 /// A matmul register block: `rows` rows of the output times `cols` columns
 /// (a whole number of vector registers), the accumulators of one k step.
 struct RegisterBlock {

@@ -384,7 +384,7 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
     if (!init || !isa<linalg::BroadcastOp, linalg::FillOp>(init) || !init->getResult(0).hasOneUse())
       init = nullptr;
     RegisterBlock block = blockFor(target, ranges[0], ranges[1], forced);
-    if (vaec::remarksWanted(matmul))
+    if (vaec::vdl::VDLDialect::remarksWanted(matmul))
       remarkTiling(matmul, {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols), 1},
                    /*parallel=*/true, target, /*withEpilogue=*/true);
     scf::SCFTileAndFuseOptions options;
@@ -594,7 +594,7 @@ struct TileAndVectorizePass : vaec::impl::TileAndVectorizeBase<TileAndVectorizeP
       // them over threads. Asked of `op` now: replaceOp below erases it.
       bool parallel = sizes[outerDim] != 0 && rowsAreIndependent(op, outerDim);
       // (Not for the tiles of a matmul already tiled with its epilogue.)
-      if (vaec::remarksWanted(op) && !op->getParentOfType<scf::ForOp>())
+      if (vaec::vdl::VDLDialect::remarksWanted(op) && !op->getParentOfType<scf::ForOp>())
         remarkTiling(op, sizes, parallel, target);
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(rewriter, tileable, options);
       if (failed(tiled))

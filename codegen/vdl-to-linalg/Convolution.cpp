@@ -245,7 +245,7 @@ ConvChoice chooseConvolution(StringRef algorithm, Operation *op, int64_t inChann
 bool directConvolution(StringRef algorithm, Operation *op, int64_t inChannels, int64_t outChannels,
                        int64_t kernel) {
   ConvChoice choice = chooseConvolution(algorithm, op, inChannels, outChannels, kernel);
-  if (vaec::remarksWanted(op)) {
+  if (VDLDialect::remarksWanted(op)) {
     std::string what =
         isa<Conv2DFilterGradOp>(op)
             ? "the filter gradient of a convolution"

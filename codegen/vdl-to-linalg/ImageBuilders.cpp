@@ -192,7 +192,8 @@ Value paddedChannelsLast(OpBuilder &b, Location loc, Value images, int64_t top, 
   SmallVector<OpFoldResult> ones(4, b.getIndexAttr(1));
   // Zeros in the border only, the images in the middle: a fill of the whole
   // buffer before the copy wrote most of it twice (conv_vae's training step
-  // zeroed 38 MB of padded buffers, 7 % of its time in memset on a Zen 4).
+  // zeroed 38 MB of padded buffers; its memset samples fell from 1,737 to
+  // 726 of about 19,000 without, on a Zen 4).
   Value padded = emptyLike(b, loc, paddedType);
   auto place = [&](Value part, ArrayRef<int64_t> offsets) {
     padded = b.create<tensor::InsertSliceOp>(

@@ -85,8 +85,7 @@ struct ElementwiseOnChannelsLast : OpRewritePattern<linalg::TransposeOp> {
     rewriter.cloneRegionBefore(generic.getRegion(), channelsLast.getRegion(),
                                channelsLast.getRegion().end());
     rewriter.replaceOp(op, channelsLast.getResults());
-    if (auto module = channelsLast->getParentOfType<ModuleOp>();
-        module && module->hasAttr(vaec::vdl::VDLDialect::kRemarksAttrName))
+    if (vaec::vdl::VDLDialect::remarksWanted(channelsLast))
       channelsLast->emitRemark("elementwise op runs channels-last (NHWC) between direct "
                                "convolutions: no copy to NCHW and back");
     return success();

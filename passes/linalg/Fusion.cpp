@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace vaec {
 #define GEN_PASS_DEF_FUSION
@@ -49,11 +50,12 @@ void remarkUnfused(func::FuncOp func) {
     if (op.getNumReductionLoops() != 0 || op->getNumResults() != 1 ||
         op->getLoc() == func->getLoc())
       return;
-    SmallVector<Operation *> users(op->getResult(0).getUsers());
+    llvm::SmallSetVector<Operation *, 4> users(op->getResult(0).getUsers().begin(),
+                                               op->getResult(0).getUsers().end());
     auto contraction = [](Operation *user) {
       auto linalgUser = dyn_cast<linalg::LinalgOp>(user);
       return linalgUser && linalg::isaContractionOpInterface(linalgUser);
-    };
+    }; // (each reader once, however many of its operands it is)
     if (users.size() > 1)
       op->emitRemark() << "elementwise result kept in memory: " << users.size()
                        << " ops read it (fused, it would be computed once for each)";
@@ -83,8 +85,7 @@ struct FusionPass : vaec::impl::FusionBase<FusionPass> {
     if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
       return signalPassFailure();
     auto [kernelsAfter, bytesAfter] = kernelsAndBytes(func);
-    if (auto module = func->getParentOfType<ModuleOp>();
-        module && module->hasAttr(VDLDialect::kRemarksAttrName))
+    if (VDLDialect::remarksWanted(func))
       remarkUnfused(func);
     Builder b(&getContext());
     func->setAttr(VDLDialect::kFusionAttrName,
