@@ -268,14 +268,39 @@ SmallVector<scf::ForOp> forLoops(ArrayRef<LoopLikeOpInterface> loops) {
   return fors;
 }
 
-/// Elementwise ops smaller than this stay on one thread: a fork/join of
-/// libomp costs about as much as a pass over 32K floats.
+/// Work smaller than this stays on one thread. A fork/join of libomp costs
+/// about as much as a pass over 32K floats (elementwise ops), or 2^16
+/// multiply-adds of a contraction (well under a microsecond of FMAs). Not
+/// more: at batch 1 a 1 x 400 x 784 matmul reads 1.25 MB of weights, and
+/// two cores read them faster than one (Zen 4, 2026-12-07: mnist_vae's
+/// batch-1 encode 0.011 ms with its matmuls on two threads, 0.015-0.017 ms
+/// with them on one).
 constexpr int64_t kMinParallelElements = 32768;
+constexpr int64_t kMinParallelMultiplyAdds = int64_t(1) << 16;
+
+/// Whether `op` has enough work to be worth a fork/join: its iterations
+/// (elements; multiply-adds of a contraction) against the thresholds above.
+/// (Not the target's `threads`: a library runs with the threads of the
+/// machine it runs on, as OMP_NUM_THREADS says.)
+bool worthThreads(linalg::LinalgOp op) {
+  int64_t iterations = 1;
+  for (int64_t range : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(range))
+      return true;
+    iterations *= range;
+  }
+  // (Named ops only: isaContractionOpInterface also takes a likelihood's
+  // sum of x * logits, an elementwise pass.)
+  bool contraction = isa<linalg::ContractionOpInterface, linalg::ConvolutionOpInterface>(*op);
+  return iterations >= (contraction ? kMinParallelMultiplyAdds : kMinParallelElements);
+}
 
 /// Whether the iterations of `op`'s outermost tile loop, over loop `outer`,
 /// write disjoint parts of every result (rows; for a matmul, row or column
 /// blocks), and there are enough of them to be worth a fork/join.
 bool rowsAreIndependent(linalg::LinalgOp op, int64_t outer) {
+  if (!worthThreads(op))
+    return false;
   if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
     return true;
   if (outer >= op.getNumLoops() || !linalg::isParallelIterator(op.getIteratorTypesArray()[outer]))
@@ -284,10 +309,18 @@ bool rowsAreIndependent(linalg::LinalgOp op, int64_t outer) {
   for (OpOperand &init : op.getDpsInitsMutable())
     if (!llvm::is_contained(op.getMatchingIndexingMap(&init).getResults(), dim))
       return false;
-  int64_t elements = 1;
+  return true;
+}
+
+/// Why a contraction runs on one thread, for its remark.
+std::string oneThreadWhy(linalg::LinalgOp op) {
+  if (worthThreads(op))
+    return "one thread";
+  int64_t multiplyAdds = 1;
   for (int64_t range : op.getStaticLoopRanges())
-    elements *= range;
-  return elements >= kMinParallelElements;
+    multiplyAdds *= range;
+  return llvm::formatv("one thread ({0} multiply-adds, fewer than the {1} a fork/join is worth)",
+                       multiplyAdds, kMinParallelMultiplyAdds);
 }
 
 /// vaec --remarks: a contraction's register block and threads, at its VDL
@@ -312,7 +345,7 @@ void remarkTiling(linalg::LinalgOp op, ArrayRef<int64_t> sizes, bool parallel,
       << target.getVectorRegisters() << " registers of " << target.getLanes() << " lanes), "
       << (parallel && target.getThreads() > 1
               ? llvm::formatv("the block loop on {0} threads", target.getThreads()).str()
-              : std::string("one thread"))
+              : oneThreadWhy(op))
       << (withEpilogue ? "; its initial value and the elementwise op on its result fused "
                          "into the same register blocks"
                        : "");
@@ -384,9 +417,10 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
     if (!init || !isa<linalg::BroadcastOp, linalg::FillOp>(init) || !init->getResult(0).hasOneUse())
       init = nullptr;
     RegisterBlock block = blockFor(target, ranges[0], ranges[1], forced);
+    bool parallel = worthThreads(matmul);
     if (vaec::vdl::VDLDialect::remarksWanted(matmul))
       remarkTiling(matmul, {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols), 1},
-                   /*parallel=*/true, target, /*withEpilogue=*/true);
+                   parallel, target, /*withEpilogue=*/true);
     scf::SCFTileAndFuseOptions options;
     options.tilingOptions.setTileSizes(getAsIndexOpFoldResult(
         rewriter.getContext(), {tileOf(ranges[0], block.rows), tileOf(ranges[1], block.cols)}));
@@ -407,7 +441,7 @@ void fuseMatmulEpilogues(func::FuncOp func, IRRewriter &rewriter, vdl::TargetAtt
       rewriter.replaceAllUsesWith(original, replacement);
     SmallVector<scf::ForOp> loops = forLoops(fused->loops);
     peelRemainders(rewriter, loops);
-    if (!loops.empty())
+    if (parallel && !loops.empty())
       loops.front()->setAttr(vaec::vdl::VDLDialect::kParallelAttrName, rewriter.getUnitAttr());
   }
 }

@@ -102,6 +102,17 @@ func.func @odd_matmul(%x: tensor<7x3xf32>, %w: tensor<3x20xf32>, %c: tensor<7x20
   return %0 : tensor<7x20xf32>
 }
 
+// A batch of one: 1 x 20 x 400 is 8,000 multiply-adds, fewer than a
+// fork/join is worth (2^16), so its block loop stays on one thread.
+// CHECK-LABEL: func.func @batch_one_matmul
+// CHECK: scf.for
+// CHECK-NOT: vdl.parallel
+// CHECK: return
+func.func @batch_one_matmul(%x: tensor<1x400xf32>, %w: tensor<400x20xf32>, %c: tensor<1x20xf32>) -> tensor<1x20xf32> {
+  %0 = linalg.matmul ins(%x, %w : tensor<1x400xf32>, tensor<400x20xf32>) outs(%c : tensor<1x20xf32>) -> tensor<1x20xf32>
+  return %0 : tensor<1x20xf32>
+}
+
 // Elementwise: one row, 16 lanes of 784 (= 49 x 16). 100,352 elements:
 // the rows are spread over the threads.
 // CHECK-LABEL: func.func @elementwise
