@@ -4,18 +4,95 @@
 
 #include "runtime/AtomicFile.h"
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 using namespace vae;
 
-static constexpr char kCheckpointMagic[8] = {'V', 'A', 'E', 'C', 'K', 'P', 'T', '2'};
-static constexpr int kIntFields = 7, kDoubleFields = 4;
-static constexpr int64_t kHeaderBytes = 8 + 8 * kIntFields + 8 * kDoubleFields;
+namespace {
+
+constexpr char kCheckpointMagic[8] = {'V', 'A', 'E', 'C', 'K', 'P', 'T', '3'};
+constexpr int kIntFields = 7, kDoubleFields = 4;
+constexpr int64_t kHeaderBytes = 8 + 8 * kIntFields + 8 * kDoubleFields;
+/// The SHA-256 of every byte before it ends the file.
+constexpr int64_t kDigestBytes = 32;
 /// A run record is a few hundred bytes; more means a damaged header.
-static constexpr int64_t kMaxRunBytes = 1 << 20;
+constexpr int64_t kMaxRunBytes = 1 << 20;
+
+using Digest = std::array<unsigned char, kDigestBytes>;
+
+/// SHA-256 through OpenSSL's EVP interface.
+class Sha256 {
+public:
+  Sha256() : context(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(context); }
+  Sha256(const Sha256 &) = delete;
+  Sha256 &operator=(const Sha256 &) = delete;
+  void update(const void *bytes, size_t count) { EVP_DigestUpdate(context, bytes, count); }
+  Digest digest() {
+    Digest out{};
+    EVP_DigestFinal_ex(context, out.data(), nullptr);
+    return out;
+  }
+
+private:
+  EVP_MD_CTX *context;
+};
+
+/// The SHA-256 of the first `count` bytes of `in`, read from its start.
+Digest digestOf(std::istream &in, int64_t count) {
+  Sha256 sha;
+  std::vector<char> chunk(1 << 20);
+  in.seekg(0);
+  while (count > 0 && in) {
+    in.read(chunk.data(), std::streamsize(std::min<int64_t>(count, int64_t(chunk.size()))));
+    sha.update(chunk.data(), size_t(in.gcount()));
+    count -= in.gcount();
+  }
+  return sha.digest();
+}
+
+/// Checks the SHA-256 at the end of a checkpoint of `size` bytes (at least a
+/// header and a digest) against its contents, before any field is trusted:
+/// a flipped byte anywhere, counts included, is refused as corruption.
+bool checkDigest(std::istream &in, const std::string &path, int64_t size, std::string &error) {
+  Digest computed = digestOf(in, size - kDigestBytes), stored{};
+  in.clear();
+  in.seekg(size - kDigestBytes);
+  in.read(reinterpret_cast<char *>(stored.data()), kDigestBytes);
+  if (in && computed == stored)
+    return true;
+  // Where the header still reads, say whether the size is the one it
+  // describes: a truncated copy is the usual cause.
+  int64_t fields[kIntFields] = {};
+  in.clear();
+  in.seekg(8);
+  in.read(reinterpret_cast<char *>(fields), sizeof(fields));
+  int64_t described = kHeaderBytes + fields[6] + 4 * (fields[0] + fields[1]) + kDigestBytes;
+  std::string sizes = "it has " + std::to_string(size) + " bytes";
+  if (in && fields[0] >= 0 && fields[1] >= 0 && fields[6] >= 0 && described != size)
+    sizes += ", and its header describes " + std::to_string(described);
+  error = "'" + path + "' is corrupt: its SHA-256 does not match its contents (" + sizes +
+          "); resume from another checkpoint (best.bin) or train again";
+  return false;
+}
+
+/// The first non-finite float of `values`, or -1.
+int64_t firstNonFinite(const float *values, int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(values[i]))
+      return i;
+  return -1;
+}
+
+} // namespace
 
 bool vae::writeCheckpoint(const std::string &path, const Model &model, const float *params,
                           const float *state, const CheckpointHeader &header, std::string &error) {
@@ -28,23 +105,32 @@ bool vae::writeCheckpoint(const std::string &path, const Model &model, const flo
   return writeAtomically(
       path,
       [&](std::ostream &out) {
+        Sha256 sha;
+        auto put = [&](const void *bytes, int64_t count) {
+          out.write(static_cast<const char *>(bytes), std::streamsize(count));
+          sha.update(bytes, size_t(count));
+        };
         int64_t fields[kIntFields] = {d.param_floats,     d.opt_state_floats, header.epoch,
                                       header.step,        header.seed,        header.epochSteps,
                                       int64_t(run.size())};
-        out.write(kCheckpointMagic, 8);
-        out.write(reinterpret_cast<const char *>(fields), sizeof(fields));
-        out.write(reinterpret_cast<const char *>(header.epochSums), sizeof(header.epochSums));
-        out.write(run.data(), std::streamsize(run.size()));
-        out.write(reinterpret_cast<const char *>(params), std::streamsize(d.param_floats * 4));
-        out.write(reinterpret_cast<const char *>(state), std::streamsize(d.opt_state_floats * 4));
+        put(kCheckpointMagic, 8);
+        put(fields, sizeof(fields));
+        put(header.epochSums, sizeof(header.epochSums));
+        put(run.data(), int64_t(run.size()));
+        put(params, d.param_floats * 4);
+        put(state, d.opt_state_floats * 4);
+        Digest digest = sha.digest();
+        out.write(reinterpret_cast<const char *>(digest.data()), kDigestBytes);
       },
       error);
 }
 
-bool vae::readCheckpoint(const std::string &path, const Model &model, float *params, float *state,
-                         CheckpointHeader &header, std::string &error) {
-  const vae_model &d = model.desc();
-  std::ifstream in(path, std::ios::binary);
+namespace {
+
+/// Opens a checkpoint and checks what precedes any field: the magic, the
+/// format, a size that holds a header and a digest, and the digest.
+bool openVerified(std::ifstream &in, const std::string &path, std::string &error) {
+  in.open(path, std::ios::binary);
   if (!in) {
     error = "cannot open checkpoint '" + path + "'";
     return false;
@@ -57,28 +143,38 @@ bool vae::readCheckpoint(const std::string &path, const Model &model, float *par
   if (magic[7] != kCheckpointMagic[7]) {
     error = "'" + path + "' is a checkpoint of format " + std::string(1, magic[7]) +
             " (byte 7); this vae-train reads format " + kCheckpointMagic[7] +
-            ", which records the model and data that made it: train again";
+            ", which carries a SHA-256 of its contents: train again";
     return false;
   }
+  in.seekg(0, std::ios::end);
+  int64_t size = in.tellg();
+  if (size < kHeaderBytes + kDigestBytes) {
+    error = "'" + path + "' is truncated in its header (" + std::to_string(size) +
+            " bytes; a header and its SHA-256 take " +
+            std::to_string(kHeaderBytes + kDigestBytes) + ")";
+    return false;
+  }
+  if (!checkDigest(in, path, size, error))
+    return false;
+  in.clear();
+  in.seekg(8);
+  return true;
+}
+
+/// The header's fields and run record (the digest already checked: what
+/// fails here was written so, by another model or a damaged writer).
+bool readHeader(std::istream &in, const std::string &path, const vae_model &d,
+                CheckpointHeader &header, int64_t &runBytes, std::string &error) {
   int64_t fields[kIntFields];
   in.read(reinterpret_cast<char *>(fields), sizeof(fields));
-  int64_t got = 8 + in.gcount();
-  if (in) {
-    in.read(reinterpret_cast<char *>(header.epochSums), sizeof(header.epochSums));
-    got += in.gcount();
-  }
-  if (!in) {
-    error = "'" + path + "' is truncated in its header (at byte " + std::to_string(got) + " of " +
-            std::to_string(kHeaderBytes) + ")";
-    return false;
-  }
+  in.read(reinterpret_cast<char *>(header.epochSums), sizeof(header.epochSums));
   header.paramFloats = fields[0];
   header.stateFloats = fields[1];
   header.epoch = fields[2];
   header.step = fields[3];
   header.seed = fields[4];
   header.epochSteps = fields[5];
-  int64_t runBytes = fields[6];
+  runBytes = fields[6];
   if (header.paramFloats != d.param_floats || header.stateFloats != d.opt_state_floats) {
     error = "'" + path + "' holds " + std::to_string(header.paramFloats) + " parameters and " +
             std::to_string(header.stateFloats) + " optimizer-state floats, but model '" + d.name +
@@ -118,7 +214,19 @@ bool vae::readCheckpoint(const std::string &path, const Model &model, float *par
     }
     header.run[line.substr(0, eq)] = line.substr(eq + 1);
   }
-  offset = kHeaderBytes + runBytes;
+  return true;
+}
+
+} // namespace
+
+bool vae::readCheckpoint(const std::string &path, const Model &model, float *params, float *state,
+                         CheckpointHeader &header, std::string &error) {
+  const vae_model &d = model.desc();
+  std::ifstream in;
+  int64_t runBytes = 0;
+  if (!openVerified(in, path, error) || !readHeader(in, path, d, header, runBytes, error))
+    return false;
+  int64_t offset = kHeaderBytes + runBytes;
   auto body = [&](float *out, int64_t floats) {
     in.read(reinterpret_cast<char *>(out), std::streamsize(floats * 4));
     offset += in.gcount();
@@ -126,15 +234,27 @@ bool vae::readCheckpoint(const std::string &path, const Model &model, float *par
   };
   model.hostWrote(params); // a GPU library uploads them before their next use
   model.hostWrote(state);
+  int64_t expected = kHeaderBytes + runBytes + 4 * (d.param_floats + d.opt_state_floats);
   if (!body(params, d.param_floats) || !body(state, d.opt_state_floats)) {
     error = "'" + path + "' is truncated at byte " + std::to_string(offset) + " (expected " +
-            std::to_string(kHeaderBytes + runBytes + 4 * (d.param_floats + d.opt_state_floats)) +
-            " bytes)";
+            std::to_string(expected + kDigestBytes) + " bytes)";
     return false;
   }
+  in.seekg(kDigestBytes, std::ios::cur);
   if (in.peek() != std::char_traits<char>::eof()) {
-    error = "'" + path + "' has extra bytes after byte " + std::to_string(offset);
+    error = "'" + path + "' has extra bytes after byte " + std::to_string(offset + kDigestBytes);
     return false;
   }
+  // Written so by a run that diverged: resuming from it would train NaNs on.
+  for (auto [values, count, what, start] :
+       {std::tuple{params, d.param_floats, "a parameter", kHeaderBytes + runBytes},
+        std::tuple{state, d.opt_state_floats, "an optimizer-state value",
+                   kHeaderBytes + runBytes + 4 * d.param_floats}})
+    if (int64_t bad = firstNonFinite(values, count); bad >= 0) {
+      error = fmt::format("'{}' holds {} that is not finite ({} at index {}, byte {}): the "
+                          "run that wrote it diverged; resume from best.bin or train again",
+                          path, what, values[bad], bad, start + 4 * bad);
+      return false;
+    }
   return true;
 }

@@ -1,11 +1,13 @@
 //===- Checkpoint.h - vae-train checkpoints ---------------------*- C++ -*-===//
 //
-// checkpoint.bin: "VAECKPT2"; seven int64 (parameter floats, optimizer-state
+// checkpoint.bin: "VAECKPT3"; seven int64 (parameter floats, optimizer-state
 // floats, epochs done, steps done, seed, steps done of the running epoch,
 // bytes of the run record); four doubles (the running epoch's sums of the
 // objective, reconstruction and KL over its examples, and their count); the
 // run record ("key=value" lines: the model's fingerprint, the data and its
-// settings, the hyperparameters); the parameters; the optimizer state.
+// settings, the hyperparameters); the parameters; the optimizer state; the
+// SHA-256 of every byte before it (32 bytes), checked before any field is
+// read. All little-endian.
 // The RNG position is (seed, epoch, step): every draw is keyed by them.
 //
 //===----------------------------------------------------------------------===//
@@ -39,7 +41,10 @@ bool writeCheckpoint(const std::string &path, const Model &model, const float *p
                      const float *state, const CheckpointHeader &header, std::string &error);
 
 /// Reads a checkpoint written for `model` into `params` and `state`; the
-/// error names the file, the byte offset and what does not match.
+/// error names the file, the byte offset and what does not match. Refused:
+/// a file whose SHA-256 does not match (any changed byte: "is corrupt"), an
+/// earlier format, another model's, and a non-finite parameter or
+/// optimizer-state value.
 bool readCheckpoint(const std::string &path, const Model &model, float *params, float *state,
                     CheckpointHeader &header, std::string &error);
 

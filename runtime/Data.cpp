@@ -147,19 +147,32 @@ bool Dataset::loadNpy(const std::string &path, size_t limit, Dataset &out, std::
   return true;
 }
 
+std::string Dataset::indexName(size_t i, size_t j) const {
+  std::vector<size_t> index(exampleShape.size());
+  for (size_t d = index.size(), rest = j; d-- > 0; rest /= exampleShape[d])
+    index[d] = rest % exampleShape[d];
+  return fmt::format("x[{}, {}]", i, fmt::join(index, ", "));
+}
+
+std::optional<std::pair<size_t, size_t>> Dataset::firstOutside(float lo, float hi) const {
+  if (element == Element::U8 && lo <= 0.0f && hi >= 1.0f)
+    return std::nullopt; // (read as byte / 255)
+  for (size_t i = 0; i < count; ++i)
+    for (size_t j = 0; j < size; ++j)
+      if (float v = value(i, j); !(v >= lo && v <= hi))
+        return std::pair{i, j};
+  return std::nullopt;
+}
+
 bool Dataset::checkFinite(size_t dataOffset, std::string &error) const {
   if (element == Element::U8)
     return true;
   for (size_t i = 0; i < count; ++i)
     for (size_t j = 0; j < size; ++j)
       if (float v = value(i, j); !std::isfinite(v)) {
-        // The element's index as NumPy writes it: x[example, ...].
-        std::vector<size_t> index(exampleShape.size());
-        for (size_t d = index.size(), rest = j; d-- > 0; rest /= exampleShape[d])
-          index[d] = rest % exampleShape[d];
-        error = fmt::format("'{}': x[{}, {}] (example {}) is {} (byte offset {}); the data "
+        error = fmt::format("'{}': {} (example {}) is {} (byte offset {}); the data "
                             "must be finite",
-                            path, i, fmt::join(index, ", "), i,
+                            path, indexName(i, j), i,
                             std::isnan(v) ? "NaN"
                             : v > 0       ? "+inf"
                                           : "-inf",

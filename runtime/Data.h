@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,10 @@ struct Dataset {
   bool isMapped() const { return mapped != nullptr; }
   /// Value j of example i as the model sees it (u8 scaled to [0, 1]).
   float value(size_t i, size_t j) const;
+  /// Example and position of the first value outside [lo, hi], as {i, j}.
+  std::optional<std::pair<size_t, size_t>> firstOutside(float lo, float hi) const;
+  /// Value `j` of example `i` as NumPy indexes it: "x[i, a, b]".
+  std::string indexName(size_t i, size_t j) const;
   /// Examples `rows` (with their labels) as a new in-memory set.
   Dataset subset(const std::vector<uint32_t> &rows) const;
   /// In-memory examples (tests, generated data).

@@ -11,6 +11,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Pictures.h"
 #include "runtime/RunData.h"
+#include "runtime/RunLock.h"
 
 #include <fmt/format.h>
 #include <fmt/os.h>
@@ -263,8 +264,19 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
       !sameModel(t.header.run, model, path, error))
     return fail(error);
   uint64_t seed = uint64_t(options.seed >= 0 ? options.seed : t.header.seed);
+  // The folder is this command's alone while it writes there (eval only
+  // prints: it may run beside a training).
+  std::unique_ptr<RunLock> lock;
+  auto lockFolder = [&] {
+    static const char *const names[] = {"eval", "encode", "score", "sample", "reconstruct"};
+    lock = command == Command::Eval
+               ? nullptr
+               : RunLock::acquire(options.outDir, names[int(command)], error);
+    return command == Command::Eval || lock;
+  };
   if (command == Command::Sample) { // (no data needed)
-    std::filesystem::create_directories(options.outDir);
+    if (!lockFolder())
+      return fail(error);
     return writeSamples(model, t.p(), t.scratch(), seed, size_t(options.samples), options.outDir,
                         error)
                ? 0
@@ -276,7 +288,8 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
   Dataset unused, images;
   if (!loadImages(model, options, uint64_t(t.header.seed), false, unused, images, error))
     return fail(error);
-  std::filesystem::create_directories(options.outDir);
+  if (!lockFolder())
+    return fail(error);
   switch (command) {
   case Command::Eval:
     return runEval(t, images, seed);

@@ -52,6 +52,31 @@ bool fitsModel(const Dataset &set, const vae_model &d, std::string &error) {
   return false;
 }
 
+/// Data a Bernoulli likelihood, or --binarize, can take: values in [0, 1]
+/// (PyTorch's binary_cross_entropy refuses others; vaec's would train on
+/// to a meaningless negative -ELBO).
+bool withinSupport(const Dataset &set, const vae_model &d, Binarize binarize, std::string &error) {
+  bool bernoulli = d.likelihood == VAE_LIKELIHOOD_BERNOULLI;
+  if (!bernoulli && binarize == Binarize::None)
+    return true;
+  auto outside = set.firstOutside(0.0f, 1.0f);
+  if (!outside)
+    return true;
+  auto [i, j] = *outside;
+  std::string needs =
+      bernoulli ? fmt::format("model '{}' has a Bernoulli likelihood, which models values in "
+                              "[0, 1]: rescale the data to [0, 1] (uint8 data is divided by 255), "
+                              "binarize it (--binarize static or dynamic), or give the decoder a "
+                              "Gaussian likelihood",
+                              d.name)
+                : fmt::format("--binarize {} draws each value as a probability, which must be in "
+                              "[0, 1]: rescale the data, or leave out --binarize",
+                              binarize == Binarize::Static ? "static" : "dynamic");
+  error = fmt::format("'{}': {} (example {}) is {}, outside [0, 1]; {}", set.path,
+                      set.indexName(i, j), i, set.value(i, j), needs);
+  return false;
+}
+
 const char *binarizeName(Binarize binarize) {
   return binarize == Binarize::Static    ? "static"
          : binarize == Binarize::Dynamic ? "dynamic"
@@ -142,7 +167,8 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
   auto load = [&](const std::string &path, size_t limit, Dataset &set) {
     std::string labels = idxLabelsOf(path);
     return Dataset::load(path, limit, options.labelColumn, set, error) &&
-           (labels.empty() || set.loadIdxLabels(labels, error)) && fitsModel(set, d, error);
+           (labels.empty() || set.loadIdxLabels(labels, error)) && fitsModel(set, d, error) &&
+           withinSupport(set, d, options.binarize, error);
   };
   bool binarizeTest = options.binarize != Binarize::None;
   if (wantTrain || split) {

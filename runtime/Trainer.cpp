@@ -6,6 +6,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Pictures.h"
 #include "runtime/RunData.h"
+#include "runtime/RunLock.h"
 #include "runtime/RunLog.h"
 
 #include <fmt/format.h>
@@ -223,9 +224,11 @@ private:
       hyper.schedule = options.schedule;
     if (std::string problem = checkAgainstModel(hyper, defaults, d); !problem.empty())
       return fail(problem);
-    // Nothing is written before the settings are known to be sound.
-    if (lead)
-      std::filesystem::create_directories(options.outDir);
+    // Nothing is written before the settings are known to be sound. Then
+    // the folder is this run's alone; a run that took it meanwhile and
+    // wrote a checkpoint is not overwritten unasked either.
+    if (Stop stop = lockFolder(); stop)
+      return *stop;
     hyperRecord = hyperparamRecord(hyper);
     record.insert(hyperRecord.begin(), hyperRecord.end());
     // A validation split: held out of the training set, seeded, the same in
@@ -239,6 +242,26 @@ private:
     batches = options.padLastBatch ? (trainSet.count + globalBatch - 1) / globalBatch
                                    : trainSet.count / globalBatch;
     return {};
+  }
+
+  /// The run folder, this run's alone from here (the lead process takes
+  /// the lock; every process learns whether it did). A run that took it
+  /// meanwhile and wrote a checkpoint is not overwritten unasked either.
+  Stop lockFolder() {
+    int refused = 0;
+    if (lead) {
+      if (!(lock = RunLock::acquire(options.outDir, "train", error)))
+        refused = 1;
+      else if (!options.resume && !options.overwrite && std::filesystem::exists(checkpoint)) {
+        error = "'" + checkpoint + "' was written while this run started; --overwrite starts "
+                "over, or choose another --out";
+        refused = 1;
+      }
+    }
+    world.broadcast(&refused, sizeof(refused));
+    if (!refused)
+      return {};
+    return lead ? fail(error) : 1;
   }
 
   /// Where the last checkpoint of this run is, for the messages of a stop.
@@ -668,6 +691,7 @@ private:
   std::string saved = "no checkpoint was written (no epoch finished)";
   std::ofstream metrics, stepLog;
   std::optional<StopOnSignals> stopOnSignals;
+  std::unique_ptr<RunLock> lock; // the lead's, on options.outDir
   // A stop by SIGINT or SIGTERM: the process's exit code.
   int stopCode = 0;
   // The running epoch: its order, the batch being staged, its sums.

@@ -17,6 +17,8 @@ packages=(
   # Libraries the project chose.
   libfmt-dev catch2 libcli11-dev xtensor-dev libxsimd-dev zlib1g-dev
   nlohmann-json3-dev libpng-dev
+  # SHA-256 of checkpoints (OpenSSL's libcrypto).
+  libssl-dev
   # NumPy for the tests' Python (Debian's python3).
   python3-numpy
   # OpenMP runtime the generated training step runs its parallel loops on.

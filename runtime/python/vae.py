@@ -6,7 +6,8 @@ PYTHONPATH (or copy this file) and
     import vae
     model = vae.Model("vae.so")                   # a library built by `vaec MODEL.vdl -o vae.so`
     model.load_checkpoint("run/checkpoint.bin")   # or model.init(seed=1)
-    mu, logvar = model.encode(x)                  # x: [n, *model.input_shape], any n
+    mu, logvar = model.encode(x)                  # x: [n, *model.input_shape], any n;
+                                                  # uint8 is divided by 255, as vae-train does
     logits = model.decode(mu)                     # the decoder's outputs (see decode)
     neg_elbo, reconstruction, kl = model.score(x) # per example, vae-train's noise
     images = model.sample(16, seed=1)             # the decoder's means at prior draws
@@ -22,6 +23,7 @@ on the same checkpoint.
 """
 
 import ctypes
+import hashlib
 import os
 
 import numpy as np
@@ -252,11 +254,20 @@ class Model:
         (checkpoint.bin or best.bin); returns its run record (a dict)."""
         with open(path, "rb") as f:
             data = f.read()
-        if data[:8] != b"VAECKPT2":
-            raise ModelError(f"'{path}' is not a vae-train checkpoint of format 2 "
-                             "(bad magic at byte 0)")
-        if len(data) < 96:
-            raise ModelError(f"'{path}' is truncated in its header")
+        if data[:7] != b"VAECKPT":
+            raise ModelError(f"'{path}' is not a vae-train checkpoint (bad magic at byte 0)")
+        if data[7:8] != b"3":
+            raise ModelError(f"'{path}' is a checkpoint of format {data[7:8].decode(errors='replace')}"
+                             " (byte 7); this module reads format 3, which carries a SHA-256 "
+                             "of its contents: train again")
+        if len(data) < 96 + 32:
+            raise ModelError(f"'{path}' is truncated in its header ({len(data)} bytes; a "
+                             "header and its SHA-256 take 128)")
+        # The SHA-256 of every byte before it, checked before any field is read.
+        if hashlib.sha256(data[:-32]).digest() != data[-32:]:
+            raise ModelError(f"'{path}' is corrupt: its SHA-256 does not match its contents "
+                             f"(it has {len(data)} bytes); resume from another checkpoint "
+                             "(best.bin) or train again")
         ints = np.frombuffer(data, dtype="<i8", count=7, offset=8)
         param_floats, state_floats, epoch, step, seed, _, run_bytes = (int(v) for v in ints)
         if (param_floats, state_floats) != (self.params.size, self.opt_state.size):
@@ -269,9 +280,19 @@ class Model:
             raise ModelError(f"'{path}' was trained by another model ({run['fingerprint']}, "
                              f"this one is {self.fingerprint})")
         body = 96 + run_bytes
-        if len(data) != body + 4 * (param_floats + state_floats):
+        if len(data) != body + 4 * (param_floats + state_floats) + 32:
             raise ModelError(f"'{path}' is {len(data)} bytes, expected "
-                             f"{body + 4 * (param_floats + state_floats)}")
+                             f"{body + 4 * (param_floats + state_floats) + 32}")
+        for what, offset, count in (("parameter", body, param_floats),
+                                    ("optimizer-state value", body + 4 * param_floats,
+                                     state_floats)):
+            values = np.frombuffer(data, dtype="<f4", count=count, offset=offset)
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                raise ModelError(f"'{path}' holds a {what} that is not finite "
+                                 f"({values[bad[0]]} at index {bad[0]}, byte "
+                                 f"{offset + 4 * bad[0]}): the run that wrote it diverged; "
+                                 "resume from best.bin or train again")
         self.params[:] = np.frombuffer(data, dtype="<f4", count=param_floats, offset=body)
         self.opt_state[:] = np.frombuffer(data, dtype="<f4", count=state_floats,
                                           offset=body + 4 * param_floats)
@@ -282,8 +303,11 @@ class Model:
 
     # Batching.
     def _examples(self, x):
-        # As vae-train reads data: as many values, and where the model takes
-        # images the same shape (sizes of 1 aside) or a flat row.
+        # As vae-train reads data: uint8 divided by 255, as many values, and
+        # where the model takes images the same shape (sizes of 1 aside) or
+        # a flat row; finite, and in [0, 1] for a Bernoulli likelihood.
+        x = np.asarray(x)
+        x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x
         x = np.ascontiguousarray(x, dtype=np.float32)
         shape = x.shape[1:]
 
@@ -294,6 +318,19 @@ class Model:
                 squeeze(shape) == squeeze(self.input_shape)):
             raise ValueError(f"examples of shape {list(shape)}; model '{self.name}' takes "
                              f"{list(self.input_shape)} ({self.input_size} values)")
+        bad = ~np.isfinite(x)
+        if self.likelihood == "bernoulli":
+            bad |= (x < 0) | (x > 1)
+        if bad.any():
+            index = np.unravel_index(int(np.argmax(bad)), x.shape)
+            where = f"x[{', '.join(str(int(i)) for i in index)}] (example {int(index[0])})"
+            value = x[index]
+            if not np.isfinite(value):
+                raise ValueError(f"{where} is {value}; the data must be finite")
+            raise ValueError(f"{where} is {value}, outside [0, 1]; model '{self.name}' has a "
+                             "Bernoulli likelihood, which models values in [0, 1]: rescale the "
+                             "data to [0, 1] (uint8 data is divided by 255, as here), or give "
+                             "the decoder a Gaussian likelihood")
         return x.reshape(len(x), self.input_size)
 
     def _batches(self, n):

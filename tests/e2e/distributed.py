@@ -54,7 +54,7 @@ def train(library, out, processes, *extra):
 def parameters(checkpoint):
     """The parameters of a checkpoint.bin (runtime/Checkpoint.h)."""
     data = open(checkpoint, "rb").read()
-    assert data[:8] == b"VAECKPT2"
+    assert data[:8] == b"VAECKPT3"
     param_floats, _, _, _, _, _, record_bytes = struct.unpack_from("<7q", data, 8)
     start = 8 + 7 * 8 + 4 * 8 + record_bytes
     values = array.array("f")

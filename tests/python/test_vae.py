@@ -8,6 +8,7 @@ trains; bad libraries, checkpoints and shapes are clear errors.
 (Debian's python3 with python3-numpy; ctest `python-module`.)"""
 
 import gzip
+import hashlib
 import os
 import subprocess
 import sys
@@ -152,6 +153,47 @@ class AgainstVaeTrain(unittest.TestCase):
         subprocess.run([VAEC, other, "--batch", "32", "-o", other_so], check=True)
         with self.assertRaisesRegex(vae.ModelError, "trained by another model"):
             vae.Model(other_so).load_checkpoint(os.path.join(self.run_dir, "checkpoint.bin"))
+
+    def test_data_as_vae_train_reads_it(self):
+        # Issue 34: uint8 was taken unscaled (mu -448.9 against -1.75), and
+        # NaN and values outside a Bernoulli's [0, 1] went through.
+        raw = np.round(self.x[:40] * 255).astype(np.uint8)
+        mu8, _ = self.model.encode(raw)
+        mu, _ = self.model.encode(raw.astype(np.float32) / 255)
+        np.testing.assert_array_equal(mu8, mu)
+        nan = self.x[:5].copy()
+        nan[3, 4, 5] = np.nan
+        with self.assertRaisesRegex(ValueError, r"x\[3, 4, 5\] \(example 3\) is nan; the data "
+                                    "must be finite"):
+            self.model.encode(nan)
+        scaled = (self.x[:5] - self.x[:5].mean()) / self.x[:5].std()
+        with self.assertRaisesRegex(ValueError, r"outside \[0, 1\]; model 'mnist_vae' has a "
+                                    "Bernoulli likelihood"):
+            self.model.score(scaled)
+
+    def test_damaged_checkpoints(self):
+        # Issue 34: a flipped byte was read as weights. Every header byte
+        # and 50 random ones, each flipped alone, are refused as corrupt.
+        path = os.path.join(self.run_dir, "checkpoint.bin")
+        data = open(path, "rb").read()
+        damaged = os.path.join(self.tmp.name, "damaged.bin")
+        rng = np.random.default_rng(34)
+        for offset in list(range(8, 96)) + list(rng.integers(0, len(data), 50)):
+            flipped = bytearray(data)
+            flipped[offset] ^= int(rng.integers(1, 256))
+            open(damaged, "wb").write(flipped)
+            with self.assertRaisesRegex(vae.ModelError, "is corrupt", msg=f"byte {offset}"):
+                self.model.load_checkpoint(damaged)
+        open(damaged, "wb").write(data[:7] + b"2" + data[8:])
+        with self.assertRaisesRegex(vae.ModelError, "format 2"):
+            self.model.load_checkpoint(damaged)
+        # A NaN parameter with a valid SHA-256 (a run that diverged).
+        body = 96 + int(np.frombuffer(data, "<i8", 1, 8 + 6 * 8)[0])
+        nan = bytearray(data[:-32])
+        nan[body + 4 * 5:body + 4 * 6] = np.float32(np.nan).tobytes()
+        open(damaged, "wb").write(nan + hashlib.sha256(nan).digest())
+        with self.assertRaisesRegex(vae.ModelError, "not finite .nan at index 5"):
+            self.model.load_checkpoint(damaged)
 
 
 if __name__ == "__main__":

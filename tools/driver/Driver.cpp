@@ -191,6 +191,37 @@ void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options, Stage 
   buildLoweringPipeline(pm, from, mlirStageOf(options.emit), pipeline);
 }
 
+/// The stage the ops of `module` are at: IR that another tool wrote (vae-opt
+/// runs passes and keeps the vdl.stage of its input) goes on from where it
+/// is. What the ops cannot tell apart, linalg from fused, keeps `said`.
+Stage stageOfOps(mlir::ModuleOp module, Stage said) {
+  bool tensorArguments = false, functions = false;
+  std::optional<bool> gpuModuleOfLLVM; // set where a gpu.module is
+  module.walk([&](mlir::Operation *op) {
+    if (auto gpuModule = llvm::dyn_cast<mlir::gpu::GPUModuleOp>(op))
+      gpuModuleOfLLVM = !gpuModule.getOps<mlir::LLVM::LLVMFuncOp>().empty();
+    if (auto function = llvm::dyn_cast<mlir::func::FuncOp>(op)) {
+      functions = true;
+      // (Until bufferization the entry points take tensors; vae_init_params,
+      // written on memrefs from the start, does not tell.)
+      tensorArguments |= llvm::any_of(function.getArgumentTypes(), [](mlir::Type type) {
+        return llvm::isa<mlir::TensorType>(type);
+      });
+    }
+  });
+  if (gpuModuleOfLLVM)
+    return *gpuModuleOfLLVM ? Stage::Nvvm : Stage::Gpu;
+  if (!functions)
+    return Stage::LLVMDialect;
+  // vdl-autodiff adds @train_step beside @loss; vdl-pack-parameters makes
+  // the library's entry points (@vae_encode, ...) of them.
+  if (!module.lookupSymbol("vae_encode"))
+    return module.lookupSymbol("train_step") ? Stage::Grad : Stage::Vdl;
+  if (!tensorArguments)
+    return Stage::Memref;
+  return said == Stage::Fused ? Stage::Fused : Stage::Linalg;
+}
+
 /// The stage names of the MLIR stages, for vdl.stage.
 const char *stageName(Stage stage) {
   switch (stage) {
@@ -360,6 +391,19 @@ public:
       context->disableMultithreading();
     context->printOpOnDiagnostic(false); // the source line says enough
     diagHandler = std::make_unique<mlir::SourceMgrDiagnosticHandler>(sourceMgr, context.get());
+    // A diagnostic at a line wider than a terminal (the module attributes
+    // of printed IR run to kilobytes) is printed without its source line.
+    wideLines = std::make_unique<mlir::ScopedDiagnosticHandler>(
+        context.get(), [this](mlir::Diagnostic &diagnostic) -> mlir::LogicalResult {
+          if (sourceLineFits(diagnostic.getLocation()))
+            return mlir::failure(); // the SourceMgr handler prints it
+          diagHandler->emitDiagnostic(diagnostic.getLocation(), diagnostic.str(),
+                                      diagnostic.getSeverity(), /*displaySourceLine=*/false);
+          for (mlir::Diagnostic &note : diagnostic.getNotes())
+            diagHandler->emitDiagnostic(note.getLocation(), note.str(), note.getSeverity(),
+                                        sourceLineFits(note.getLocation()));
+          return mlir::success();
+        });
     // --remarks: each entry point lowers the same layers, so one remark per
     // location and text (handlers run newest first; a duplicate stops here).
     if (options.remarks)
@@ -389,18 +433,20 @@ public:
       return fail("'" + filename +
                   "' has no vdl.stage naming an MLIR stage: vaec carries on "
                   "from IR it printed itself (vaec MODEL.vdl --emit=STAGE -o FILE.mlir)");
-    from = mlirStageOf(stage.getValue());
+    // (The ops decide: vae-opt leaves the stage its input had.)
+    from = stageOfOps(*module, mlirStageOf(stage.getValue()));
+    llvm::StringRef at = stageName(from);
     std::string problem;
     if (!descriptor || !descriptorFromAttr(descriptor, info, problem))
       return fail("'" + filename + "' lacks what the library's descriptor needs: " +
                   (descriptor ? problem : "it has no vdl.descriptor") +
                   " (print the IR with vaec --emit=STAGE)");
     if (mlirStageOf(options.emit) < from)
-      return fail("'" + filename + "' is IR of stage " + stage.getValue() +
-                  "; --emit=" + options.emit + " comes before it");
+      return fail("'" + filename + "' is IR of stage " + at.str() + "; --emit=" + options.emit +
+                  " comes before it");
     bool gpuIR = from == Stage::Gpu || from == Stage::Nvvm;
     if (gpuIR && options.target != "nvptx")
-      return fail("'" + filename + "' is IR of stage " + stage.getValue() +
+      return fail("'" + filename + "' is IR of stage " + at.str() +
                   ", which only --target=nvptx carries on from");
     return std::nullopt;
   }
@@ -472,7 +518,23 @@ private:
   mlir::DialectRegistry registry;
   std::unique_ptr<mlir::MLIRContext> context;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
-  std::unique_ptr<mlir::ScopedDiagnosticHandler> remarkFilter;
+  std::unique_ptr<mlir::ScopedDiagnosticHandler> wideLines, remarkFilter;
+
+  /// Whether the source line at `location`, if any, is at most 200 columns.
+  bool sourceLineFits(mlir::Location location) const {
+    auto fileLine = llvm::dyn_cast<mlir::FileLineColLoc>(location);
+    if (!fileLine || fileLine.getLine() == 0)
+      return true;
+    for (unsigned id = 1; id <= sourceMgr.getNumBuffers(); ++id) {
+      const llvm::MemoryBuffer *buffer = sourceMgr.getMemoryBuffer(id);
+      if (buffer->getBufferIdentifier() != fileLine.getFilename().getValue())
+        continue;
+      llvm::SmallVector<llvm::StringRef> lines;
+      buffer->getBuffer().split(lines, '\n', int(fileLine.getLine()));
+      return lines.size() < fileLine.getLine() || lines[fileLine.getLine() - 1].size() <= 200;
+    }
+    return true;
+  }
   llvm::StringSet<> seenRemarks;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   ModelInfo info;
