@@ -240,6 +240,8 @@ static void addBufferization(OpPassManager &pm, const vaec::PipelineOptions &opt
   bufferization.setFunctionBoundaryTypeConversion(
       bufferization::LayoutMapOption::IdentityLayoutMap);
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  // Its constants' names depend on pointer order: named again by use.
+  pm.addPass(createNameConstants());
   // Tile loops carry their buffer as an iter_arg and yield it unchanged:
   // folded away, a returned buffer is its alloc again, which
   // buffer-results-to-out-params can then replace by the out-parameter.

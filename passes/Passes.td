@@ -294,6 +294,40 @@ def FreshResults : Pass<"vdl-fresh-results", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def NameConstants : Pass<"vdl-name-constants", "::mlir::ModuleOp"> {
+  let summary = "Name bufferization's constant globals in the order the module uses them";
+  let description = [{
+    Right after one-shot bufferization. It names the `memref.global` of each
+    constant tensor `__constant_<shape>` (then `_0`, `_1`, ...) in the order
+    it bufferizes the functions, and MLIR 19 orders them through a map keyed
+    by pointers: two constants of one shape (conv_vae's im2col index tables)
+    swapped names and places from one compile to the next, and so did the
+    bytes of the library. This pass renames them `__constant_<shape>_<k>`
+    with k counting from 0 in the order of their first `memref.get_global`
+    in the module (functions in order, ops in order), and moves their
+    definitions into that order at the top of the module: the same IR gives
+    the same names, whatever the addresses or threads.
+
+    Before (either order, from run to run):
+    ```mlir
+    memref.global "private" constant @__constant_2xi32_0 : memref<2xi32> = dense<[7, 8]>
+    memref.global "private" constant @__constant_2xi32 : memref<2xi32> = dense<[1, 2]>
+    func.func @f() {
+      %a = memref.get_global @__constant_2xi32 : memref<2xi32>
+      %b = memref.get_global @__constant_2xi32_0 : memref<2xi32>
+    ```
+    After:
+    ```mlir
+    memref.global "private" constant @__constant_2xi32_0 : memref<2xi32> = dense<[1, 2]>
+    memref.global "private" constant @__constant_2xi32_1 : memref<2xi32> = dense<[7, 8]>
+    func.func @f() {
+      %a = memref.get_global @__constant_2xi32_0 : memref<2xi32>
+      %b = memref.get_global @__constant_2xi32_1 : memref<2xi32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def JoinOptimizerState : Pass<"vdl-join-optimizer-state", "::mlir::func::FuncOp"> {
   let summary = "Make the optimizer-state slots one ABI argument again";
   let description = [{

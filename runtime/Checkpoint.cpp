@@ -150,8 +150,8 @@ bool openVerified(std::ifstream &in, const std::string &path, std::string &error
   int64_t size = in.tellg();
   if (size < kHeaderBytes + kDigestBytes) {
     error = "'" + path + "' is truncated in its header (" + std::to_string(size) +
-            " bytes; a header and its SHA-256 take " +
-            std::to_string(kHeaderBytes + kDigestBytes) + ")";
+            " bytes; a header and its SHA-256 take " + std::to_string(kHeaderBytes + kDigestBytes) +
+            ")";
     return false;
   }
   if (!checkDigest(in, path, size, error))

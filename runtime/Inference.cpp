@@ -269,9 +269,8 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
   std::unique_ptr<RunLock> lock;
   auto lockFolder = [&] {
     static const char *const names[] = {"eval", "encode", "score", "sample", "reconstruct"};
-    lock = command == Command::Eval
-               ? nullptr
-               : RunLock::acquire(options.outDir, names[int(command)], error);
+    lock = command == Command::Eval ? nullptr
+                                    : RunLock::acquire(options.outDir, names[int(command)], error);
     return command == Command::Eval || lock;
   };
   if (command == Command::Sample) { // (no data needed)

@@ -27,7 +27,8 @@ std::string describeHolder(int descriptor) {
     const char *end = std::strchr(line, '\n');
     std::string entry(line, end ? size_t(end - line) : std::strlen(line));
     size_t eq = entry.find('=');
-    std::string key = entry.substr(0, eq), value = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    std::string key = entry.substr(0, eq),
+                value = eq == std::string::npos ? "" : entry.substr(eq + 1);
     if (key == "pid")
       pid = value;
     else if (key == "host")
@@ -69,9 +70,8 @@ std::unique_ptr<RunLock> RunLock::acquire(const std::string &dir, const std::str
   }
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  std::string record =
-      fmt::format("pid={}\nhost={}\ncommand={}\nsince={:%Y-%m-%d %H:%M:%S}\n", getpid(), host,
-                  command, fmt::localtime(std::time(nullptr)));
+  std::string record = fmt::format("pid={}\nhost={}\ncommand={}\nsince={:%Y-%m-%d %H:%M:%S}\n",
+                                   getpid(), host, command, fmt::localtime(std::time(nullptr)));
   // (Best effort: the lock is the flock, the text only names its holder.)
   if (ftruncate(descriptor, 0) == 0 && pwrite(descriptor, record.data(), record.size(), 0) < 0)
     record.clear();

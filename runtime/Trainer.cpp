@@ -253,7 +253,8 @@ private:
       if (!(lock = RunLock::acquire(options.outDir, "train", error)))
         refused = 1;
       else if (!options.resume && !options.overwrite && std::filesystem::exists(checkpoint)) {
-        error = "'" + checkpoint + "' was written while this run started; --overwrite starts "
+        error = "'" + checkpoint +
+                "' was written while this run started; --overwrite starts "
                 "over, or choose another --out";
         refused = 1;
       }

@@ -24,6 +24,7 @@
 #include "llvm/Transforms/IPO/MergeFunctions.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <atomic>
 #include <cmath>
 #include <thread>
 
@@ -297,7 +298,8 @@ vaec::translateAndOptimize(mlir::ModuleOp module, const ModelInfo &info,
 
 bool vaec::optimizeAndEmitInParallel(llvm::Module &module,
                                      llvm::ArrayRef<std::unique_ptr<llvm::TargetMachine>> machines,
-                                     llvm::ArrayRef<std::string> objectPaths, std::string &error) {
+                                     llvm::ArrayRef<std::string> objectPaths, unsigned threads,
+                                     std::string &error) {
   // Each partition travels as bitcode: LLVM IR belongs to one LLVMContext,
   // and a context is not shared between threads.
   std::vector<llvm::SmallVector<char, 0>> partitions;
@@ -310,29 +312,34 @@ bool vaec::optimizeAndEmitInParallel(llvm::Module &module,
       },
       /*PreserveLocals=*/false, /*RoundRobin=*/true);
   std::vector<std::string> errors(partitions.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < partitions.size(); ++i)
-    threads.emplace_back([&, i] {
-      llvm::LLVMContext context;
-      llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(
-          llvm::MemoryBufferRef(llvm::StringRef(partitions[i].data(), partitions[i].size()),
-                                "partition"),
-          context);
-      if (!part) {
-        errors[i] = llvm::toString(part.takeError());
-        return;
-      }
-      optimize(**part, *machines[i]);
-      std::error_code ec;
-      llvm::raw_fd_ostream os(objectPaths[i], ec);
-      if (ec) {
-        errors[i] = "cannot write " + objectPaths[i] + ": " + ec.message();
-        return;
-      }
-      (void)emitMachineCode(**part, *machines[i], /*assembly=*/false, os, errors[i]);
+  std::atomic<size_t> next{0};
+  auto compile = [&](size_t i) {
+    llvm::LLVMContext context;
+    llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(llvm::StringRef(partitions[i].data(), partitions[i].size()),
+                              "partition"),
+        context);
+    if (!part) {
+      errors[i] = llvm::toString(part.takeError());
+      return;
+    }
+    optimize(**part, *machines[i]);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objectPaths[i], ec);
+    if (ec) {
+      errors[i] = "cannot write " + objectPaths[i] + ": " + ec.message();
+      return;
+    }
+    (void)emitMachineCode(**part, *machines[i], /*assembly=*/false, os, errors[i]);
+  };
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < std::max(1u, threads); ++t)
+    workers.emplace_back([&] {
+      for (size_t i = next++; i < partitions.size(); i = next++)
+        compile(i);
     });
-  for (std::thread &thread : threads)
-    thread.join();
+  for (std::thread &worker : workers)
+    worker.join();
   for (const std::string &message : errors)
     if (!message.empty()) {
       error = message;

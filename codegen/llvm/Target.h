@@ -92,14 +92,16 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, const Mod
                                                 llvm::LLVMContext &context, std::string &error);
 
 /// Optimizes `module` and compiles it to one object file per machine of
-/// `machines`, in parallel: the module is split into as many partitions
-/// (functions spread by size; an entry point's outlined parallel regions
-/// are functions of their own), each optimized (-O3) and compiled on its own
-/// thread, in its own LLVMContext, with its own TargetMachine, into
-/// `objectPaths[i]`.
+/// `machines`: the module is split into as many partitions (functions
+/// spread round-robin; an entry point's outlined parallel regions are
+/// functions of their own), each optimized (-O3) and compiled in its own
+/// LLVMContext, with its own TargetMachine, into `objectPaths[i]`, on up to
+/// `threads` threads. The partitions, not the threads, decide the code: the
+/// same module gives the same objects on any number of cores.
 bool optimizeAndEmitInParallel(llvm::Module &module,
                                llvm::ArrayRef<std::unique_ptr<llvm::TargetMachine>> machines,
-                               llvm::ArrayRef<std::string> objectPaths, std::string &error);
+                               llvm::ArrayRef<std::string> objectPaths, unsigned threads,
+                               std::string &error);
 
 /// Writes assembly or an object file for `module`.
 bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine, bool assembly,

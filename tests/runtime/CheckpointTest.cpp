@@ -177,8 +177,8 @@ TEST_CASE("damaged checkpoints are refused with the byte offset", "[checkpoint]"
     CHECK_FALSE(
         readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("is corrupt") != std::string::npos);
-    std::ofstream(path, std::ios::binary) << resealed(bytes.substr(0, bytes.size() - 32) + "x" +
-                                                      bytes.substr(bytes.size() - 32));
+    std::ofstream(path, std::ios::binary)
+        << resealed(bytes.substr(0, bytes.size() - 32) + "x" + bytes.substr(bytes.size() - 32));
     CHECK_FALSE(
         readCheckpoint(path, *model, loaded.params.data(), loaded.state.data(), read, error));
     CHECK(error.find("has extra bytes after byte " + std::to_string(bytes.size())) !=

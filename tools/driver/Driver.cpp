@@ -387,7 +387,7 @@ public:
     context = std::make_unique<mlir::MLIRContext>(registry);
     // The entry points are lowered in parallel, except when IR is printed
     // (dumps stay in pass order).
-    if (options.printIRAfterAll || !options.printIRAfter.empty())
+    if (options.printIRAfterAll || !options.printIRAfter.empty() || options.singleThreaded)
       context->disableMultithreading();
     context->printOpOnDiagnostic(false); // the source line says enough
     diagHandler = std::make_unique<mlir::SourceMgrDiagnosticHandler>(sourceMgr, context.get());
@@ -684,19 +684,23 @@ int Compilation::emitLLVM() {
   return 0;
 }
 
-/// A library: -O3 and machine code on every core (up to 4), a part of the
-/// module each, then one link.
+/// A library: the module in 4 parts, -O3 and machine code on every core
+/// (up to 4), then one link. (Always 4 parts: the partition decides the
+/// code, and the library's bytes must not depend on the cores.)
 int Compilation::emitLibrary(std::unique_ptr<llvm::Module> llvmModule) {
   if (outputPath == "-")
     return fail("a shared library cannot be written to stdout; use -o FILE.so");
   bool openmp = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
   bool launches = llvmModule->getFunction("mgpuLaunchKernel") != nullptr;
-  unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  constexpr unsigned kPartitions = 4;
+  unsigned threads = options.singleThreaded
+                         ? 1u
+                         : std::clamp(std::thread::hardware_concurrency(), 1u, kPartitions);
   std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
   std::vector<std::string> objectPaths;
   std::vector<llvm::FileRemover> removers;
-  removers.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) {
+  removers.reserve(kPartitions);
+  for (unsigned i = 0; i < kPartitions; ++i) {
     machines.push_back(
         createTargetMachine(options.targetTriple, options.cpu, options.features, errorMessage));
     if (!machines.back())
@@ -710,7 +714,7 @@ int Compilation::emitLibrary(std::unique_ptr<llvm::Module> llvmModule) {
   {
     mlir::TimingScope emitTimer =
         rootTimer.nest("LLVM -O3 and machine code (" + std::to_string(threads) + " threads)");
-    if (!optimizeAndEmitInParallel(*llvmModule, machines, objectPaths, errorMessage))
+    if (!optimizeAndEmitInParallel(*llvmModule, machines, objectPaths, threads, errorMessage))
       return fail(errorMessage);
   }
   mlir::TimingScope linkTimer = rootTimer.nest("link (clang-19 -shared)");

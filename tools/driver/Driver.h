@@ -35,6 +35,7 @@ struct DriverOptions {
   std::string targetTriple;              // empty: the host
   std::string features;                  // --mattr: "+avx2,-avx512f" on top of the CPU's
   bool verifyEach = false;               // --verify-each: verify the IR after every pass
+  bool singleThreaded = false;           // --mlir-disable-threading: one compiler thread
   std::string target = "cpu";            // --target: cpu, or nvptx (NVIDIA GPUs)
   std::string gpuArch = "sm_90";         // --gpu-arch: the PTX's compute capability
   bool dumpPassPipeline = false;         // print the pass pipeline to stderr first

@@ -93,6 +93,9 @@ int main(int argc, char **argv) {
   app.add_option("--gpu-arch", options.gpuArch,
                  "--target=nvptx: the compute capability to generate PTX for (default sm_90)")
       ->type_name("sm_NN");
+  app.add_flag("--mlir-disable-threading", options.singleThreaded,
+               "compile on one thread: MLIR's passes and LLVM's code generation (the library "
+               "is the same byte for byte)");
   app.add_flag("--verify-each", options.verifyEach,
                "verify the IR after every pass, as mlir-opt does (default: once, after the last)");
   app.set_version_flag("--version",
