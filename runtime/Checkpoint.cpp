@@ -75,9 +75,14 @@ bool checkDigest(std::istream &in, const std::string &path, int64_t size, std::s
   in.clear();
   in.seekg(8);
   in.read(reinterpret_cast<char *>(fields), sizeof(fields));
-  int64_t described = kHeaderBytes + fields[6] + 4 * (fields[0] + fields[1]) + kDigestBytes;
+  // (Unsigned: damaged counts may be anything, and must not overflow.)
+  uint64_t described = uint64_t(kHeaderBytes + kDigestBytes) + uint64_t(fields[6]) +
+                       4 * (uint64_t(fields[0]) + uint64_t(fields[1]));
   std::string sizes = "it has " + std::to_string(size) + " bytes";
-  if (in && fields[0] >= 0 && fields[1] >= 0 && fields[6] >= 0 && described != size)
+  bool plausible = fields[0] >= 0 && fields[1] >= 0 && fields[6] >= 0 &&
+                   fields[0] < (int64_t(1) << 40) && fields[1] < (int64_t(1) << 40) &&
+                   fields[6] <= kMaxRunBytes;
+  if (in && plausible && described != uint64_t(size))
     sizes += ", and its header describes " + std::to_string(described);
   error = "'" + path + "' is corrupt: its SHA-256 does not match its contents (" + sizes +
           "); resume from another checkpoint (best.bin) or train again";

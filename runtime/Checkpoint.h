@@ -15,7 +15,7 @@
 #ifndef VAE_RUNTIME_CHECKPOINT_H
 #define VAE_RUNTIME_CHECKPOINT_H
 
-#include "runtime/Model.h"
+#include "Model.h" // (beside it, in the tree and installed as <vae/...>)
 
 #include <cstdint>
 #include <map>

@@ -11,10 +11,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <xtensor/xcsv.hpp>
-#include <xtensor/xnpy.hpp>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -74,27 +74,166 @@ bool Dataset::loadIdxLabels(const std::string &labelPath, std::string &error) {
   return true;
 }
 
+namespace {
+
+/// The value after `'key':` in a .npy header (a Python dict literal), from
+/// its first character; npos if the key is missing.
+size_t npyValue(const std::string &header, const char *key) {
+  size_t at = header.find(std::string("'") + key + "'");
+  if (at == std::string::npos)
+    return at;
+  at = header.find_first_not_of(' ', at + std::strlen(key) + 2);
+  if (at == std::string::npos || header[at] != ':')
+    return std::string::npos;
+  return header.find_first_not_of(' ', at + 1);
+}
+
+/// Reads descr, fortran_order and shape from a .npy header; the problem, if
+/// any. (Not xtensor's parser: on damaged headers it reads before the
+/// string's start, as tests/fuzz/vaert-fuzz found.)
+std::string parseNpyHeader(const std::string &header, std::string &descr, bool &fortranOrder,
+                           std::vector<size_t> &shape) {
+  size_t at = npyValue(header, "descr");
+  if (at == std::string::npos || (header[at] != '\'' && header[at] != '"'))
+    return "no 'descr' string in its header";
+  size_t end = header.find(header[at], at + 1);
+  if (end == std::string::npos)
+    return "an unterminated 'descr' in its header";
+  descr = header.substr(at + 1, end - at - 1);
+  at = npyValue(header, "fortran_order");
+  if (at == std::string::npos ||
+      (header.compare(at, 4, "True") != 0 && header.compare(at, 5, "False") != 0))
+    return "no 'fortran_order' True or False in its header";
+  fortranOrder = header.compare(at, 4, "True") == 0;
+  at = npyValue(header, "shape");
+  if (at == std::string::npos || header[at] != '(')
+    return "no 'shape' tuple in its header";
+  shape.clear();
+  for (++at;;) {
+    at = header.find_first_not_of(' ', at);
+    if (at == std::string::npos)
+      return "an unterminated 'shape' in its header";
+    if (header[at] == ')')
+      return {};
+    size_t dim = 0, digits = 0;
+    for (; at < header.size() && std::isdigit(static_cast<unsigned char>(header[at]));
+         ++at, ++digits)
+      if (__builtin_mul_overflow(dim, size_t(10), &dim) ||
+          __builtin_add_overflow(dim, size_t(header[at] - '0'), &dim))
+        return "a 'shape' dimension beyond 2^64 in its header";
+    at = header.find_first_not_of(' ', at);
+    if (digits == 0 || at == std::string::npos || (header[at] != ',' && header[at] != ')'))
+      return "a 'shape' that is not a tuple of integers in its header";
+    shape.push_back(dim);
+    if (header[at] == ',')
+      ++at;
+  }
+}
+
+struct NpyHeader {
+  std::string descr;
+  bool fortranOrder = false;
+  std::vector<size_t> shape;
+};
+
+/// The preamble and header of a .npy file, read here: xtensor's reader of a
+/// version 2 header length shifts signed chars and allocates whatever
+/// length it reads (found by tests/fuzz/vaert-fuzz: gigabytes for a file of
+/// a few bytes). `in` is left at the data.
+bool readNpyHeader(std::ifstream &in, const std::string &path, size_t fileBytes, NpyHeader &npy,
+                   std::string &error) {
+  auto refuse = [&](const std::string &why) {
+    error = fmt::format("'{}' is not a NumPy .npy file (offset 0: {})", path, why);
+    return false;
+  };
+  unsigned char preamble[12] = {};
+  in.read(reinterpret_cast<char *>(preamble), 10);
+  if (!in || std::memcmp(preamble, "\x93NUMPY", 6) != 0)
+    return refuse("no \\x93NUMPY magic");
+  unsigned major = preamble[6], minor = preamble[7];
+  if (major < 1 || major > 3)
+    return refuse(fmt::format("a header of version {}.{}", major, minor));
+  size_t headerBytes = size_t(preamble[8]) | size_t(preamble[9]) << 8;
+  if (major > 1 && in.read(reinterpret_cast<char *>(preamble) + 10, 2))
+    headerBytes |= size_t(preamble[10]) << 16 | size_t(preamble[11]) << 24;
+  size_t headerOffset = major > 1 ? 12 : 10;
+  if (!in || headerOffset + headerBytes > fileBytes)
+    return refuse(fmt::format("a header of {} bytes in a file of {}", headerBytes, fileBytes));
+  std::string header(headerBytes, '\0');
+  in.read(header.data(), std::streamsize(headerBytes));
+  if (std::string problem = parseNpyHeader(header, npy.descr, npy.fortranOrder, npy.shape);
+      !problem.empty())
+    return refuse(problem);
+  return true;
+}
+
+} // namespace
+
+bool Dataset::loadNpyLabels(const std::string &path, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("cannot open --labels '{}'", path);
+    return false;
+  }
+  std::error_code ec;
+  size_t fileBytes = std::filesystem::file_size(path, ec);
+  NpyHeader npy;
+  if (!readNpyHeader(in, path, fileBytes, npy, error))
+    return false;
+  // Integers of any width NumPy writes by default, one per example.
+  const std::pair<const char *, size_t> kinds[] = {{"|u1", 1}, {"<u1", 1}, {"|i1", 1},
+                                                   {"<i2", 2}, {"<i4", 4}, {"<i8", 8}};
+  auto kind = std::find_if(std::begin(kinds), std::end(kinds),
+                           [&](const auto &k) { return npy.descr == k.first; });
+  size_t rows = npy.shape.empty() ? 0 : npy.shape[0];
+  bool oneColumn = npy.shape.size() == 1 || (npy.shape.size() == 2 && npy.shape[1] == 1);
+  if (kind == std::end(kinds) || npy.fortranOrder || !oneColumn || rows < count) {
+    error = fmt::format("--labels '{}' holds {} [{}]: it takes one integer (uint8, int8, int16, "
+                        "int32 or int64) per example of '{}', [{}] or more",
+                        path, npy.descr, fmt::join(npy.shape, ", "), this->path, count);
+    return false;
+  }
+  size_t offset = size_t(in.tellg());
+  if (fileBytes < offset || fileBytes - offset < count * kind->second) {
+    error = fmt::format("--labels '{}' is truncated: {} labels of {} bytes from offset {}, the "
+                        "file ends at offset {}",
+                        path, count, kind->second, offset, fileBytes);
+    return false;
+  }
+  labels.assign(count, 0);
+  for (size_t i = 0; i < count; ++i) {
+    int64_t label = 0;
+    unsigned char bytes[8] = {};
+    in.read(reinterpret_cast<char *>(bytes), std::streamsize(kind->second));
+    bool isSigned = npy.descr[1] == 'i';
+    for (size_t b = 0; b < kind->second; ++b)
+      label |= int64_t(bytes[b]) << (8 * b);
+    if (isSigned && kind->second < 8 && (bytes[kind->second - 1] & 0x80))
+      label -= int64_t(1) << (8 * kind->second); // sign-extend
+    if (label < INT32_MIN || label > INT32_MAX) {
+      error = fmt::format("--labels '{}': label {} (example {}, byte offset {}) is beyond 32 bits",
+                          path, label, i, offset + i * kind->second);
+      return false;
+    }
+    labels[i] = int32_t(label);
+  }
+  return true;
+}
+
 bool Dataset::loadNpy(const std::string &path, size_t limit, Dataset &out, std::string &error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = fmt::format("cannot open '{}'", path);
     return false;
   }
-  std::string descr;
-  bool fortranOrder = false;
-  std::vector<size_t> shape;
-  try { // xtensor's reader of the .npy header; it throws on a bad one
-    unsigned char major = 0, minor = 0;
-    xt::detail::read_magic(in, &major, &minor);
-    std::string header =
-        major == 1 ? xt::detail::read_header_1_0(in) : xt::detail::read_header_2_0(in);
-    if (!in || major < 1 || major > 3)
-      throw std::runtime_error(fmt::format("a header of version {}.{}", major, minor));
-    xt::detail::parse_header(header, descr, &fortranOrder, shape);
-  } catch (const std::exception &e) {
-    error = fmt::format("'{}' is not a NumPy .npy file (offset 0: {})", path, e.what());
+  NpyHeader npy;
+  std::error_code ec;
+  size_t fileBytes = std::filesystem::file_size(path, ec);
+  if (!readNpyHeader(in, path, fileBytes, npy, error))
     return false;
-  }
+  const std::string &descr = npy.descr;
+  bool fortranOrder = npy.fortranOrder;
+  const std::vector<size_t> &shape = npy.shape;
   size_t dataOffset = size_t(in.tellg());
   const std::pair<const char *, Element> kinds[] = {
       {"|u1", Element::U8}, {"<u1", Element::U8}, {"<f4", Element::F32}, {"<f8", Element::F64}};
@@ -109,16 +248,20 @@ bool Dataset::loadNpy(const std::string &path, size_t limit, Dataset &out, std::
   }
   out.element = kind->second;
   out.exampleShape.assign(shape.begin() + 1, shape.end());
-  out.size = std::accumulate(shape.begin() + 1, shape.end(), size_t(1), std::multiplies<>());
-  size_t rows = shape[0];
+  size_t rows = shape[0], arrayBytes = out.elementBytes();
+  out.size = 1;
+  bool overflow = false;
+  for (size_t i = 1; i < shape.size(); ++i)
+    overflow |= __builtin_mul_overflow(out.size, shape[i], &out.size);
+  for (size_t dim : shape)
+    overflow |= __builtin_mul_overflow(arrayBytes, dim, &arrayBytes);
   out.count = limit ? std::min(limit, rows) : rows;
-  std::error_code ec;
-  size_t fileBytes = std::filesystem::file_size(path, ec);
-  size_t needed = dataOffset + rows * out.rowBytes();
-  if (ec || fileBytes < needed) {
+  if (ec || overflow || fileBytes < dataOffset || fileBytes - dataOffset < arrayBytes) {
     error = fmt::format("'{}' is truncated: its header promises {} x {} values ({} bytes from "
                         "offset {}), the file ends at offset {}",
-                        path, rows, out.size, rows * out.rowBytes(), dataOffset, fileBytes);
+                        path, rows, out.size,
+                        overflow ? std::string("more than 2^64") : std::to_string(arrayBytes),
+                        dataOffset, fileBytes);
     return false;
   }
   // Mapped privately: pages are read as batches touch them, and a static
@@ -217,6 +360,13 @@ bool Dataset::loadCsv(const std::string &path, size_t limit, const std::string &
   std::vector<std::string> header;
   size_t lineNumber = 0, columns = 0, labelIndex = SIZE_MAX;
   std::vector<float> values;
+  // --label-column as a 0-based index (all digits), for a file without a
+  // header line.
+  std::optional<size_t> columnIndex;
+  if (!labelColumn.empty() && labelColumn.size() < 10 &&
+      std::all_of(labelColumn.begin(), labelColumn.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    columnIndex = size_t(std::stoul(labelColumn));
   auto where = [&](size_t column) {
     return fmt::format("'{}', line {}, column {}{}", path, lineNumber, column + 1,
                        column < header.size() ? fmt::format(" ('{}')", header[column]) : "");
@@ -238,6 +388,10 @@ bool Dataset::loadCsv(const std::string &path, size_t limit, const std::string &
         header = cells;
         if (!labelColumn.empty()) {
           auto it = std::find(header.begin(), header.end(), labelColumn);
+          if (it == header.end() && columnIndex && *columnIndex < columns) {
+            labelIndex = *columnIndex; // (a number that names no column: its index)
+            continue;
+          }
           if (it == header.end()) {
             size_t shown = std::min<size_t>(header.size(), 12);
             error = fmt::format(
@@ -250,11 +404,20 @@ bool Dataset::loadCsv(const std::string &path, size_t limit, const std::string &
         }
         continue;
       }
-      if (!labelColumn.empty()) {
-        error = fmt::format("'{}' has no header line, so it has no column named '{}'", path,
-                            labelColumn);
+      if (!labelColumn.empty() && !columnIndex) {
+        error = fmt::format("'{}' has no header line, so it has no column named '{}' (a "
+                            "0-based index, --label-column 0, names a column of a file "
+                            "without one)",
+                            path, labelColumn);
         return false;
       }
+      if (columnIndex && *columnIndex >= columns) {
+        error = fmt::format("'{}' has {} columns, so --label-column {} (0-based) names none", path,
+                            columns, *columnIndex);
+        return false;
+      }
+      if (columnIndex)
+        labelIndex = *columnIndex;
     }
     if (cells.size() != columns) {
       error = fmt::format("'{}', line {}: {} cells, where the {} has {}", path, lineNumber,

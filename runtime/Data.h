@@ -60,6 +60,9 @@ struct Dataset {
 
   /// Labels from an IDX label file (one byte per example).
   bool loadIdxLabels(const std::string &path, std::string &error);
+  /// Labels from a .npy file of integers, one per example (at least as many
+  /// as the examples read: with --limit, the first ones).
+  bool loadNpyLabels(const std::string &path, std::string &error);
 
   size_t elementBytes() const {
     return element == Element::U8 ? 1 : element == Element::F32 ? 4 : 8;

@@ -62,6 +62,11 @@ std::unique_ptr<IdxReader> IdxReader::open(const std::string &path, std::string 
     }
     reader->shape.push_back(size);
     reader->bytesPerExample *= size;
+    if (reader->bytesPerExample > (uint64_t(1) << 32)) {
+      error = "'" + path + "' has examples of more than 4 GiB (dimension sizes at bytes 8 to " +
+              std::to_string(4 + 4 * d) + ")";
+      return nullptr;
+    }
   }
   reader->headerBytes = 4 + 4 * uint64_t(rank);
   return reader;
@@ -78,10 +83,19 @@ bool IdxReader::read(size_t n, std::vector<uint8_t> &out, std::string &error) {
             std::to_string(n) + " asked for";
     return false;
   }
-  out.resize(n * bytesPerExample);
+  // Grown as the bytes arrive: a damaged header may promise far more than
+  // the file holds (tests/fuzz/vaert-fuzz), and a gzip stream's length is
+  // known only once read.
+  size_t total = 0;
+  if (__builtin_mul_overflow(n, size_t(bytesPerExample), &total)) {
+    error = "'" + path + "' promises more than 2^64 bytes in its header";
+    return false;
+  }
+  out.clear();
   size_t done = 0;
-  while (done < out.size()) {
-    unsigned chunk = unsigned(std::min<size_t>(out.size() - done, 1u << 30));
+  while (done < total) {
+    unsigned chunk = unsigned(std::min<size_t>(total - done, 1u << 26));
+    out.resize(done + chunk);
     int got = gzread(static_cast<gzFile>(file), out.data() + done, chunk);
     if (got <= 0) {
       int code;

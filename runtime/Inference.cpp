@@ -80,6 +80,10 @@ int runEval(Trained &t, const Dataset &images, uint64_t seed) {
 /// clusters.json and latent_scatter.png.
 int runEncode(Trained &t, const TrainOptions &options, const Dataset &images, uint64_t seed) {
   const vae_model &d = t.model.desc();
+  if (options.kmeans > 0 && size_t(options.kmeans) > images.count)
+    return fail(fmt::format("--kmeans {}: '{}' has {} examples, and k-means needs at least one "
+                            "per cluster",
+                            options.kmeans, images.path, images.count));
   size_t latent = size_t(d.latent_size);
   std::vector<float> mu, logvar;
   encodeAll(t, images, seed, mu, logvar);

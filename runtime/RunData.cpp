@@ -92,6 +92,8 @@ const std::pair<const char *, const char *> kDataFlags[] = {{"data", "--data"},
                                                             {"test", "--test"},
                                                             {"test_fraction", "--test-fraction"},
                                                             {"label_column", "--label-column"},
+                                                            {"labels", "--labels"},
+                                                            {"test_labels", "--test-labels"},
                                                             {"classes", "--classes"}};
 
 /// Whether `key` of a run record is a hyperparameter that a resumed run may
@@ -161,20 +163,34 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
     error = "--test and --test-fraction exclude each other";
     return false;
   }
+  if (!options.testLabelsPath.empty() && testPath.empty()) {
+    error = fmt::format("--test-labels '{}' labels a --test file; {}", options.testLabelsPath,
+                        split ? "with --test-fraction the test set keeps its --labels"
+                              : "the data folder's test set has its own labels");
+    return false;
+  }
   std::vector<int32_t> classes;
   if (!options.classes.empty() && !parseClasses(options.classes, classes, error))
     return false;
-  auto load = [&](const std::string &path, size_t limit, Dataset &set) {
+  auto load = [&](const std::string &path, size_t limit, const std::string &npyLabels,
+                  Dataset &set) {
     std::string labels = idxLabelsOf(path);
-    return Dataset::load(path, limit, options.labelColumn, set, error) &&
-           (labels.empty() || set.loadIdxLabels(labels, error)) && fitsModel(set, d, error) &&
+    if (!Dataset::load(path, limit, options.labelColumn, set, error) ||
+        (!labels.empty() && !set.loadIdxLabels(labels, error)))
+      return false;
+    if (!npyLabels.empty() && !set.labels.empty()) {
+      error = fmt::format("'{}' has labels of its own; --labels '{}' would be a second set", path,
+                          npyLabels);
+      return false;
+    }
+    return (npyLabels.empty() || set.loadNpyLabels(npyLabels, error)) && fitsModel(set, d, error) &&
            withinSupport(set, d, options.binarize, error);
   };
   bool binarizeTest = options.binarize != Binarize::None;
   if (wantTrain || split) {
     // A prefix (--limit alone) is read as such: a mapped .npy stays mapped.
     bool whole = split || !classes.empty();
-    if (!load(trainPath, whole ? 0 : options.limit, trainSet))
+    if (!load(trainPath, whole ? 0 : options.limit, options.labelsPath, trainSet))
       return false;
     if (options.binarize == Binarize::Static)
       trainSet.binarizeStatically(kTrainSetStream);
@@ -202,7 +218,7 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
       if (trainSet.labels.empty()) {
         error = fmt::format("--classes needs labels, and '{}' has none (an IDX file's come "
                             "from its *-labels-idx1-ubyte file, a CSV file's from "
-                            "--label-column)",
+                            "--label-column, a .npy file's from --labels FILE.npy)",
                             trainPath);
         return false;
       }
@@ -220,7 +236,7 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
     trainSet.path = trainPath;
   }
   if (!split) {
-    if (!load(testPath, 0, testSet))
+    if (!load(testPath, 0, options.testLabelsPath, testSet))
       return false;
   }
   if (binarizeTest)
@@ -245,6 +261,9 @@ void vae::adoptRunSettings(const std::map<std::string, std::string> &run, TrainO
        [&](const std::string &v) { options.testFraction = std::strtod(v.c_str(), nullptr); });
   take("label_column", options.labelColumnGiven,
        [&](const std::string &v) { options.labelColumn = v; });
+  take("labels", options.labelsGiven, [&](const std::string &v) { options.labelsPath = v; });
+  take("test_labels", options.testLabelsGiven,
+       [&](const std::string &v) { options.testLabelsPath = v; });
   take("binarize", options.binarizeGiven, [&](const std::string &v) {
     options.binarize = v == "static"    ? Binarize::Static
                        : v == "dynamic" ? Binarize::Dynamic
@@ -280,6 +299,8 @@ std::map<std::string, std::string> vae::runRecord(const Model &model, const Trai
           {"test", options.testPath.empty() ? "" : absolute(options.testPath)},
           {"test_fraction", fmt::format("{}", options.testFraction)},
           {"label_column", options.labelColumn},
+          {"labels", options.labelsPath.empty() ? "" : absolute(options.labelsPath)},
+          {"test_labels", options.testLabelsPath.empty() ? "" : absolute(options.testLabelsPath)},
           {"classes", options.classes.empty() ? "all" : options.classes},
           {"train_examples", std::to_string(trainSet.count)},
           {"train_crc32", fmt::format("{:08x}", trainSet.checksum)},

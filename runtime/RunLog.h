@@ -1,7 +1,7 @@
 //===- RunLog.h - metrics.csv, steps.csv and metrics.json -------*- C++ -*-===//
 //
-// The logs of a training run: reading back the CSV files a resumed run
-// continues, and metrics.json.
+// The logs of a training run: the progress bar, reading back the CSV files
+// a resumed run continues, and metrics.json.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,11 +10,43 @@
 
 #include "runtime/Trainer.h"
 
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace vae {
+
+/// One line redrawn in place on a terminal; nothing otherwise.
+class ProgressBar {
+public:
+  explicit ProgressBar(bool wanted) : enabled(wanted && isatty(fileno(stdout))) {}
+  void update(int64_t epoch, int64_t epochs, size_t done, size_t total, double loss,
+              double samplesPerSecond) {
+    auto now = std::chrono::steady_clock::now();
+    if (!enabled || (done < total && now - last < std::chrono::milliseconds(100)))
+      return;
+    last = now;
+    const int width = 30;
+    int filled = int(double(width) * double(done) / double(total));
+    fmt::print("\r\033[Kepoch {}/{} [{}{}] {}/{}  -ELBO {:.2f}  {:.0f} samples/s", epoch, epochs,
+               std::string(size_t(filled), '#'), std::string(size_t(width - filled), '.'), done,
+               total, loss, samplesPerSecond);
+    std::fflush(stdout);
+  }
+  void clear() {
+    if (enabled)
+      fmt::print("\r\033[K");
+  }
+
+private:
+  bool enabled;
+  std::chrono::steady_clock::time_point last{};
+};
 
 /// Rows of a CSV file written by vae-train, as numbers (header skipped).
 std::vector<std::vector<double>> readCsv(const std::string &path);

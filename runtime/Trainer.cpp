@@ -97,33 +97,6 @@ private:
   struct sigaction previous[2];
 };
 
-/// One line redrawn in place on a terminal; nothing otherwise.
-class ProgressBar {
-public:
-  explicit ProgressBar(bool wanted) : enabled(wanted && isatty(fileno(stdout))) {}
-  void update(int64_t epoch, int64_t epochs, size_t done, size_t total, double loss,
-              double samplesPerSecond) {
-    auto now = std::chrono::steady_clock::now();
-    if (!enabled || (done < total && now - last < std::chrono::milliseconds(100)))
-      return;
-    last = now;
-    const int width = 30;
-    int filled = int(double(width) * double(done) / double(total));
-    fmt::print("\r\033[Kepoch {}/{} [{}{}] {}/{}  -ELBO {:.2f}  {:.0f} samples/s", epoch, epochs,
-               std::string(size_t(filled), '#'), std::string(size_t(width - filled), '.'), done,
-               total, loss, samplesPerSecond);
-    std::fflush(stdout);
-  }
-  void clear() {
-    if (enabled)
-      fmt::print("\r\033[K");
-  }
-
-private:
-  bool enabled;
-  std::chrono::steady_clock::time_point last{};
-};
-
 /// One call of vae::train: the run's settings, data, parameters, logs and
 /// position, and the steps from loading it to the pictures at the end.
 /// The methods that return a `Stop` return the process's exit code where

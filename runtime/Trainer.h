@@ -21,15 +21,18 @@ struct TrainOptions {
   /// the folder's t10k-* files.
   std::string testPath;
   double testFraction = 0;
-  /// A CSV file's column of labels ("": none).
+  /// A CSV file's column of labels, by name or 0-based index ("": none).
   std::string labelColumn;
+  /// Labels of --data and of --test from .npy files of integers ("": none).
+  std::string labelsPath, testLabelsPath;
   /// Train on the examples of these labels only ("0-8", "1,3"; "": all).
   std::string classes;
   /// Which data settings were given on the command line: those not given
   /// are the run's own (its checkpoint's) when one is resumed or used, and
   /// those given must agree with a resumed run's.
   bool dataGiven = false, binarizeGiven = false, limitGiven = false, lastBatchGiven = false,
-       testGiven = false, testFractionGiven = false, labelColumnGiven = false, classesGiven = false;
+       testGiven = false, testFractionGiven = false, labelColumnGiven = false, classesGiven = false,
+       labelsGiven = false, testLabelsGiven = false;
   /// Also write the checkpoint every this many steps within an epoch (0:
   /// at the end of epochs only).
   int64_t checkpointEvery = 0;

@@ -129,6 +129,40 @@ with tempfile.TemporaryDirectory() as tmp:
     check(enc.returncode == 0 and len(rows) == 301 and rows[1].split(",")[1].isdigit(),
           "encode of a CSV run writes the labels of --label-column")
 
+    # Labels of one's own data: --labels FILE.npy (int64, as NumPy writes
+    # them) for .npy data, and --label-column N for a CSV without a header.
+    write_npy(os.path.join(tmp, "labels.npy"), "<i8", (count,),
+              struct.pack(f"<{count}q", *labels))
+    r = run(so, "--data", os.path.join(tmp, "u8.npy"), "--labels", os.path.join(tmp, "labels.npy"),
+            "--test-fraction", "0.2", "--classes", "0-8", "--epochs", "1",
+            "--out", os.path.join(tmp, "run-labels"))
+    in_classes = sum(1 for v in labels[:count] if v <= 8)
+    check(r.returncode == 0 and "(classes 0-8)" in r.stdout,
+          "--labels FILE.npy labels .npy data: --classes 0-8 trains: " + r.stderr.strip())
+    enc = run("encode", so, "--out", os.path.join(tmp, "run-labels"))
+    rows = open(os.path.join(tmp, "run-labels", "latents.csv")).read().splitlines()
+    check(enc.returncode == 0 and rows[1].split(",")[1].isdigit(),
+          "encode of that run writes the --labels of its test split")
+    headless = os.path.join(tmp, "headless.csv")
+    with open(headless, "w") as f:
+        for i in range(200):
+            f.write(",".join("%.9g" % v for v in floats[i * 784:(i + 1) * 784]) +
+                    f",{labels[i]}\n")
+    r = run(so, "--data", headless, "--label-column", "784", "--test-fraction", "0.2",
+            "--classes", "0-4", "--epochs", "1", "--out", os.path.join(tmp, "run-headless"))
+    check(r.returncode == 0 and "(classes 0-4)" in r.stdout,
+          "--label-column 784 (0-based) labels a CSV without a header: " + r.stderr.strip())
+    r = run(so, "--data", headless, "--label-column", "785", "--test-fraction", "0.2",
+            "--out", os.path.join(tmp, "run-headless-785"))
+    check(r.returncode == 1 and "has 785 columns, so --label-column 785 (0-based) names none"
+          in r.stderr, "a column index beyond the file is refused: " + r.stderr.strip())
+    write_npy(os.path.join(tmp, "few-labels.npy"), "<i8", (10,), struct.pack("<10q", *labels[:10]))
+    r = run(so, "--data", os.path.join(tmp, "u8.npy"), "--labels",
+            os.path.join(tmp, "few-labels.npy"), "--test-fraction", "0.2",
+            "--out", os.path.join(tmp, "run-few"))
+    check(r.returncode == 1 and "one integer (uint8, int8, int16, int32 or int64) per example"
+          in r.stderr, "too few --labels are refused: " + r.stderr.strip())
+
     # Bad data: a clear error naming where, a non-zero exit, nothing written.
     def bad(name, args, *expected):
         out = os.path.join(tmp, "bad-" + name)
@@ -219,6 +253,11 @@ with tempfile.TemporaryDirectory() as tmp:
     header = open(os.path.join(clusters, "latents.csv")).readline().strip()
     check(header.endswith(",cluster"), "latents.csv gains a cluster column")
     check(os.path.exists(os.path.join(clusters, "latent_scatter.png")), "latent_scatter.png")
+    # More clusters than examples: refused before anything is written.
+    many = run("encode", so, "--out", clusters, "--kmeans", "100000")
+    check(many.returncode == 1 and "--kmeans 100000:" in many.stderr and
+          "k-means needs at least one per cluster" in many.stderr,
+          "encode --kmeans K beyond the examples is refused: " + many.stderr.strip())
 
     # reconstruct --n: rows of 10, each above its reconstructions, 4 x.
     def png_size(path):

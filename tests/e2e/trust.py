@@ -133,4 +133,14 @@ with tempfile.TemporaryDirectory() as tmp:
     check(binar.returncode == 1 and "outside [0, 1]; --binarize dynamic draws each value as a "
           "probability" in binar.stderr, "--binarize refuses it too: " + binar.stderr.strip()[:200])
 
+    # --- Usage errors exit 2, naming the flag (CLI11 gave 105) ----------------
+    usage = subprocess.run([vaec, os.path.join(models, "mnist_vae.vdl"), "--batch", "0", "-o",
+                            os.path.join(tmp, "x.so")], capture_output=True, text=True)
+    check(usage.returncode == 2 and "--batch" in usage.stderr,
+          f"vaec --batch 0 exits {usage.returncode} naming the flag: " + usage.stderr.strip())
+    usage = run(so, "--epochs", "many")
+    check(usage.returncode == 2 and "--epochs" in usage.stderr,
+          f"vae-train --epochs many exits {usage.returncode} naming the flag: "
+          + usage.stderr.strip())
+
 finish()

@@ -31,6 +31,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0, "cmake --install")
     for name in ("bin/vaec", "bin/vae-opt", "bin/vae-train", "lib/libvaert.a",
                  "include/vae/abi.h", "include/vae/philox.h", "include/vae/Model.h",
+                 "include/vae/Checkpoint.h",
                  "lib/cmake/vaec/vaecConfig.cmake", "lib/pkgconfig/vaert.pc"):
         check(os.path.exists(os.path.join(prefix, name)), "installed " + name)
     env = dict(os.environ, PATH=os.path.join(prefix, "bin") + os.pathsep + os.environ["PATH"])
@@ -54,10 +55,13 @@ with tempfile.TemporaryDirectory() as tmp:
              "-DCMAKE_CXX_FLAGS=" + " ".join(flags)])
     r2 = run(["cmake", "--build", os.path.join(consumer, "build")]) if r.returncode == 0 else r
     check(r2.returncode == 0, "find_package(vaec) and vaec::vaert build a program")
-    r = run([os.path.join(consumer, "build", "consumer"), so])
+    checkpoint = os.path.join(tmp, "run", "checkpoint.bin")
+    r = run([os.path.join(consumer, "build", "consumer"), so, checkpoint])
     print(r.stdout.strip())
-    check(r.returncode == 0 and "model mnist_vae (ABI" in r.stdout,
-          "... which loads the model and trains it (the loss falls)")
+    check(r.returncode == 0 and "model mnist_vae (ABI" in r.stdout and
+          f"read {checkpoint}: epoch 1" in r.stdout and "read it back" in r.stdout,
+          "... which reads vae-train's checkpoint (<vae/Checkpoint.h>), trains on from it (the "
+          "loss falls) and writes and reads its own")
 
     pc = run(["pkg-config", "--cflags", "--libs", "vaert"],
              env=dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig")))

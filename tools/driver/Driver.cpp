@@ -2,6 +2,7 @@
 
 #include "tools/driver/Driver.h"
 #include "tools/driver/Descriptor.h"
+#include "tools/driver/Stages.h"
 
 #include "codegen/Pipeline.h"
 #include "codegen/common/TargetDescription.h"
@@ -84,18 +85,6 @@ int gpuArchNumber(llvm::StringRef arch) {
 int fail(const llvm::Twine &message) {
   llvm::errs() << "vaec: error: " << message << "\n";
   return 1;
-}
-
-Stage mlirStageOf(llvm::StringRef emit) {
-  return llvm::StringSwitch<Stage>(emit)
-      .Case("vdl", Stage::Vdl)
-      .Case("grad", Stage::Grad)
-      .Case("linalg", Stage::Linalg)
-      .Case("fused", Stage::Fused)
-      .Case("memref", Stage::Memref)
-      .Case("gpu", Stage::Gpu)
-      .Case("nvvm", Stage::Nvvm)
-      .Default(Stage::LLVMDialect);
 }
 
 /// Pass arguments in `pm`, nested pipelines included, from its textual form.
@@ -189,60 +178,6 @@ void buildPipeline(mlir::OpPassManager &pm, const DriverOptions &options, Stage 
   pipeline.emulateGpu = options.target == "nvptx-emulated";
   pipeline.gpuArch = options.gpuArch;
   buildLoweringPipeline(pm, from, mlirStageOf(options.emit), pipeline);
-}
-
-/// The stage the ops of `module` are at: IR that another tool wrote (vae-opt
-/// runs passes and keeps the vdl.stage of its input) goes on from where it
-/// is. What the ops cannot tell apart, linalg from fused, keeps `said`.
-Stage stageOfOps(mlir::ModuleOp module, Stage said) {
-  bool tensorArguments = false, functions = false;
-  std::optional<bool> gpuModuleOfLLVM; // set where a gpu.module is
-  module.walk([&](mlir::Operation *op) {
-    if (auto gpuModule = llvm::dyn_cast<mlir::gpu::GPUModuleOp>(op))
-      gpuModuleOfLLVM = !gpuModule.getOps<mlir::LLVM::LLVMFuncOp>().empty();
-    if (auto function = llvm::dyn_cast<mlir::func::FuncOp>(op)) {
-      functions = true;
-      // (Until bufferization the entry points take tensors; vae_init_params,
-      // written on memrefs from the start, does not tell.)
-      tensorArguments |= llvm::any_of(function.getArgumentTypes(), [](mlir::Type type) {
-        return llvm::isa<mlir::TensorType>(type);
-      });
-    }
-  });
-  if (gpuModuleOfLLVM)
-    return *gpuModuleOfLLVM ? Stage::Nvvm : Stage::Gpu;
-  if (!functions)
-    return Stage::LLVMDialect;
-  // vdl-autodiff adds @train_step beside @loss; vdl-pack-parameters makes
-  // the library's entry points (@vae_encode, ...) of them.
-  if (!module.lookupSymbol("vae_encode"))
-    return module.lookupSymbol("train_step") ? Stage::Grad : Stage::Vdl;
-  if (!tensorArguments)
-    return Stage::Memref;
-  return said == Stage::Fused ? Stage::Fused : Stage::Linalg;
-}
-
-/// The stage names of the MLIR stages, for vdl.stage.
-const char *stageName(Stage stage) {
-  switch (stage) {
-  case Stage::Vdl:
-    return "vdl";
-  case Stage::Grad:
-    return "grad";
-  case Stage::Linalg:
-    return "linalg";
-  case Stage::Fused:
-    return "fused";
-  case Stage::Memref:
-    return "memref";
-  case Stage::Gpu:
-    return "gpu";
-  case Stage::Nvvm:
-    return "nvvm";
-  case Stage::LLVMDialect:
-    return "llvm-dialect";
-  }
-  return "?";
 }
 
 /// -g: a DISubprogram on every llvm.func, so that the VDL locations the ops

@@ -122,8 +122,21 @@ private:
     labelColumnFlags.push_back(
         command
             ->add_option("--label-column", options.labelColumn,
-                         "the column of a CSV file's labels, by name (default: none)")
-            ->type_name("NAME"));
+                         "the column of a CSV file's labels, by name, or by 0-based index "
+                         "for a file without a header line (default: none)")
+            ->type_name("NAME|N"));
+    labelsFlags.push_back(
+        command
+            ->add_option("--labels", options.labelsPath,
+                         "the labels of --data: a .npy file of integers, one per example "
+                         "(default: none; IDX folders bring their own)")
+            ->type_name("FILE.npy"));
+    testLabelsFlags.push_back(
+        command
+            ->add_option("--test-labels", options.testLabelsPath,
+                         "the labels of --test, likewise (with --test-fraction, --labels are "
+                         "split with the examples)")
+            ->type_name("FILE.npy"));
     command
         ->add_option("--out", options.outDir,
                      "the run's folder: metrics, checkpoint, pictures, CSVs (default: "
@@ -256,7 +269,7 @@ private:
   std::string binarize = "none", lastBatch = "pad";
   vae::TrainOptions options;
   std::vector<CLI::Option *> dataFlags, binarizeFlags, testFlags, testFractionFlags,
-      labelColumnFlags;
+      labelColumnFlags, labelsFlags, testLabelsFlags;
   int64_t limit = 0; // parsed signed, so that a negative count is an error
   CLI::Option *limitFlag = nullptr, *lastBatchFlag = nullptr, *classesFlag = nullptr;
   bool noProgress = false;
@@ -297,7 +310,9 @@ std::optional<int> CommandLine::parse(int argc, char **argv) {
                extra.size() == 1 ? "" : "s", fmt::join(extra, " "));
     return 2;
   } catch (const CLI::ParseError &e) {
-    return app.exit(e);
+    // CLI11's own codes (105 for a value out of range) are not a shell's:
+    // a usage error exits 2, as getopt tools do; --help and --version 0.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return std::nullopt;
 }
@@ -318,6 +333,8 @@ vae::TrainOptions CommandLine::trainOptions() {
   options.testGiven = given(testFlags);
   options.testFractionGiven = given(testFractionFlags);
   options.labelColumnGiven = given(labelColumnFlags);
+  options.labelsGiven = given(labelsFlags);
+  options.testLabelsGiven = given(testLabelsFlags);
   options.classesGiven = classesFlag->count() > 0;
   options.lastBatchGiven = lastBatchFlag->count() > 0;
   for (const auto &[key, option] : hyperOptions)

@@ -110,7 +110,13 @@ int main(int argc, char **argv) {
            "options):\n  " +
            list;
   });
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    // A usage error exits 2 (CLI11's own codes, 105 and up, are not a
+    // shell's); --help and --version 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   options.fusion = !noFusion;
   options.memoryPlan = !noMemoryPlan;
   options.parallel = !noParallel;
