@@ -165,6 +165,7 @@ private:
     runSeed = uint64_t(options.resume ? position.seed : options.seed >= 0 ? options.seed : d.seed);
     if (!loadImages(model, options, runSeed, true, trainSet, testSet, error))
       return fail(error);
+    splitAnomalies();
     // A step takes a global batch: each process's batch, one after another.
     batch = size_t(d.batch);
     globalBatch = ranks * batch;
@@ -335,6 +336,29 @@ private:
       reduced = AlignedBuffer((size_t(d.param_floats) + 4) * sizeof(float));
   }
 
+  /// With --classes, the test set's examples of other classes are the
+  /// anomalies: each epoch's test -ELBO is over the normal ones, and the
+  /// anomalies' is printed beside it.
+  void splitAnomalies() {
+    std::vector<int32_t> classes;
+    std::string unused;
+    if (options.classes.empty() || testSet.labels.empty() ||
+        !parseClasses(options.classes, classes, unused))
+      return;
+    auto normal = [&](uint32_t i) {
+      return std::binary_search(classes.begin(), classes.end(), testSet.labels[i]);
+    };
+    std::vector<uint32_t> anomalies =
+        rowsWhere(testSet.count, 0, [&](uint32_t i) { return !normal(i); });
+    if (anomalies.empty() || anomalies.size() == testSet.count)
+      return;
+    anomalySet = testSet.subset(anomalies);
+    anomalySet.path = testSet.path + " (anomalies)";
+    std::string path = testSet.path;
+    testSet = testSet.subset(rowsWhere(testSet.count, 0, normal));
+    testSet.path = path;
+  }
+
   /// The run's first two lines: the model, the data and the settings.
   Stop announce() {
     size_t dropped = trainSet.count - std::min(trainSet.count, batches * globalBatch);
@@ -345,7 +369,13 @@ private:
     fmt::print("model {}{}: {} train / {} test examples{}, batch {} ({} steps per epoch, {}), {} "
                "epochs; test -ELBO at {} {:.2f} nats\n",
                d.name, where, trainSet.count, testSet.count,
-               options.classes.empty() ? "" : " (classes " + options.classes + ")", globalBatch,
+               options.classes.empty() ? ""
+               : anomalySet.count
+                   ? fmt::format(" (classes {}; {} test examples of other classes, the "
+                                 "anomalies, apart)",
+                                 options.classes, anomalySet.count)
+                   : " (classes " + options.classes + ")",
+               globalBatch,
                batches,
                trainSet.count % globalBatch == 0 ? "no partial batch"
                : dropped                         ? "the partial batch dropped"
@@ -560,6 +590,8 @@ private:
     Terms val;
     if (valSet.count)
       val = evaluate(model, params.data(), arena.bytes(), valSet, seed, world);
+    if (anomalySet.count)
+      anomalyTerms = evaluate(model, params.data(), arena.bytes(), anomalySet, seed, world);
     progress.clear();
     printEpoch(epoch, test, val, rate, seconds);
     if (Stop stop = logEpoch(epoch, test, val, rate, seconds); stop)
@@ -584,6 +616,8 @@ private:
       line += fmt::format("  val -ELBO {:.2f}", val.negElbo());
     line += fmt::format("  test -ELBO {:.2f} (rec {:.2f}, KL {:.2f})", test.negElbo(),
                         test.reconstruction, test.kl);
+    if (anomalySet.count)
+      line += fmt::format("  anomalies -ELBO {:.2f}", anomalyTerms.negElbo());
     if (weighted)
       line +=
           fmt::format("  objective train {:.2f} test {:.2f}", trainTerms.objective, test.objective);
@@ -651,6 +685,9 @@ private:
   std::string error;
   CheckpointHeader position;
   Dataset trainSet, testSet, valSet;
+  // With --classes: the test set's other classes, and their last -ELBO.
+  Dataset anomalySet;
+  Terms anomalyTerms;
   uint64_t runSeed = 0, seed = 0;
   size_t batch = 0, globalBatch = 0, batches = 0;
   int64_t epochs = 0;

@@ -137,7 +137,7 @@ with tempfile.TemporaryDirectory() as tmp:
             "--test-fraction", "0.2", "--classes", "0-8", "--epochs", "1",
             "--out", os.path.join(tmp, "run-labels"))
     in_classes = sum(1 for v in labels[:count] if v <= 8)
-    check(r.returncode == 0 and "(classes 0-8)" in r.stdout,
+    check(r.returncode == 0 and "(classes 0-8; " in r.stdout and "anomalies -ELBO" in r.stdout,
           "--labels FILE.npy labels .npy data: --classes 0-8 trains: " + r.stderr.strip())
     enc = run("encode", so, "--out", os.path.join(tmp, "run-labels"))
     rows = open(os.path.join(tmp, "run-labels", "latents.csv")).read().splitlines()
@@ -150,7 +150,7 @@ with tempfile.TemporaryDirectory() as tmp:
                     f",{labels[i]}\n")
     r = run(so, "--data", headless, "--label-column", "784", "--test-fraction", "0.2",
             "--classes", "0-4", "--epochs", "1", "--out", os.path.join(tmp, "run-headless"))
-    check(r.returncode == 0 and "(classes 0-4)" in r.stdout,
+    check(r.returncode == 0 and "(classes 0-4; " in r.stdout,
           "--label-column 784 (0-based) labels a CSV without a header: " + r.stderr.strip())
     r = run(so, "--data", headless, "--label-column", "785", "--test-fraction", "0.2",
             "--out", os.path.join(tmp, "run-headless-785"))
@@ -222,8 +222,15 @@ with tempfile.TemporaryDirectory() as tmp:
         write_idx(os.path.join(shapes, f"{stem}-labels-idx1-ubyte"), [n], labels3)
     anomaly = os.path.join(tmp, "anomaly")
     r = run(so, "--data", shapes, "--classes", "0-1", "--epochs", "5", "--out", anomaly)
-    check(r.returncode == 0 and "2000 train / 600 test examples" in r.stdout,
+    check(r.returncode == 0 and "2000 train / 400 test examples (classes 0-1; 200 test "
+          "examples of other classes, the anomalies, apart)" in r.stdout,
           "--classes 0-1 trains on the 2,000 examples of labels 0 and 1: " + r.stderr.strip())
+    # Each epoch's test -ELBO is over the normal classes; the anomalies' is
+    # beside it, and higher.
+    epochs = re.findall(r"test -ELBO ([0-9.]+) \(rec [0-9.]+, KL [0-9.]+\)  anomalies -ELBO "
+                        r"([0-9.]+)", r.stdout)
+    check(len(epochs) == 5 and float(epochs[-1][1]) > float(epochs[-1][0]),
+          f"each epoch prints the anomalies' -ELBO beside the normal test -ELBO: {epochs[-1:]}")
     sc = run("score", so, "--out", anomaly, "--auroc", "--iw", "4")
     print(sc.stdout + sc.stderr)
     record = json.load(open(os.path.join(anomaly, "auroc.json")))
