@@ -36,7 +36,9 @@ struct BuiltinSpec {
   const char *name;
   /// Reshape: the same elements in another shape (flatten, reshape).
   /// Conv: a convolution of an image [channels, height, width].
-  enum Role { Layer, Elementwise, Distribution, Reshape, Conv } role;
+  /// Binary: elementwise of two tensors of one shape, or a tensor and a
+  /// number (min, max).
+  enum Role { Layer, Elementwise, Binary, Distribution, Reshape, Conv } role;
   std::vector<ParamSpec> params;
 };
 

@@ -52,6 +52,7 @@ private:
   std::optional<int64_t> checkCount(Expr &expr, llvm::StringRef what, int64_t min, int64_t max);
   std::string newParamName(llvm::StringRef label);
   SemaType checkConv(CallExpr &call);
+  SemaType checkMinMax(CallExpr &call);
 
   Module &module;
   DiagnosticEngine &diags;

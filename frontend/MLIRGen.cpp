@@ -188,7 +188,25 @@ Value Generator::emit(const Expr &expr) {
     return builder.create<vdl::Conv2DTransposeOp>(location, type, input, filter, bias, integer(3),
                                                   integer(4), integer(5));
   }
+  if (callee == "min" || callee == "max") {
+    Type type = batched(expr.type.shape);
+    auto operand = [&](const Expr &side) {
+      return side.type.kind == SemaType::Number ? splat(side.type.value, type, loc(side.loc))
+                                                : emit(side);
+    };
+    Value a = operand(*call.operand(0)), b = operand(*call.operand(1));
+    if (callee == "min")
+      return builder.create<vdl::MinOp>(location, a, b);
+    return builder.create<vdl::MaxOp>(location, a, b);
+  }
   Value x = emit(*call.operand(0));
+  if (callee == "clamp") {
+    // min(max(x, lo), hi): the gradient passes where lo <= x <= hi, bounds
+    // included, as PyTorch's clamp's does.
+    Type type = x.getType();
+    Value lo = splat(call.number(1), type, location), hi = splat(call.number(2), type, location);
+    return builder.create<vdl::MinOp>(location, builder.create<vdl::MaxOp>(location, x, lo), hi);
+  }
   if (callee == "flatten" || callee == "reshape")
     return builder.create<vdl::ReshapeOp>(location, batched(expr.type.shape), x);
   if (callee == "relu")

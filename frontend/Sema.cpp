@@ -448,8 +448,10 @@ bool Checker::bindArguments(CallExpr &call, const BuiltinSpec &spec) {
   return ok;
 }
 
-/// Folds `f(x)` for a scalar argument, so `exp(-1)` is a plain number.
-static double foldElementwise(llvm::StringRef name, double x, double alpha) {
+/// Folds `f(x)` for a scalar argument, so `exp(-1)` is a plain number
+/// (`alpha`: leaky_relu's and elu's slope, clamp's lower bound; `beta`:
+/// clamp's upper bound).
+static double foldElementwise(llvm::StringRef name, double x, double alpha, double beta) {
   if (name == "relu")
     return x > 0 ? x : 0;
   if (name == "tanh")
@@ -466,7 +468,25 @@ static double foldElementwise(llvm::StringRef name, double x, double alpha) {
     return x > 0 ? x : alpha * x;
   if (name == "elu")
     return x > 0 ? x : alpha * std::expm1(x);
+  if (name == "clamp")
+    return std::min(std::max(x, alpha), beta);
   return x;
+}
+
+/// min(a, b) and max(a, b): as a binary operator, tensors of one shape or a
+/// tensor and a number; two numbers fold.
+SemaType Checker::checkMinMax(CallExpr &call) {
+  const SemaType &a = call.operand(0)->type, &b = call.operand(1)->type;
+  if (a.kind == SemaType::Number && b.kind == SemaType::Number)
+    return SemaType::number(call.callee == "min" ? std::min(a.value, b.value)
+                                                 : std::max(a.value, b.value),
+                            a.isInteger && b.isInteger);
+  if (a.kind == SemaType::Tensor && b.kind == SemaType::Tensor && a.shape != b.shape) {
+    diags.error(call.loc,
+                "shape mismatch in '" + call.callee + "': " + a.str() + " and " + b.str());
+    return SemaType::error();
+  }
+  return a.kind == SemaType::Tensor ? a : b;
 }
 
 SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
@@ -492,11 +512,19 @@ SemaType Checker::checkCall(CallExpr &call, bool allowDistribution) {
     type.distribution = call.callee;
     return type;
   }
+  case BuiltinSpec::Binary:
+    return checkMinMax(call);
   case BuiltinSpec::Elementwise: {
     SemaType input = call.operand(0)->type;
     double alpha = call.resolved.size() > 1 ? call.number(1) : 0.0;
+    double beta = call.resolved.size() > 2 ? call.number(2) : 0.0;
+    if (call.callee == "clamp" && alpha > beta) {
+      diags.error(call.loc,
+                  "clamp's min " + formatNumber(alpha) + " is above its max " + formatNumber(beta));
+      return SemaType::error();
+    }
     if (input.kind == SemaType::Number) {
-      double value = foldElementwise(call.callee, input.value, alpha);
+      double value = foldElementwise(call.callee, input.value, alpha, beta);
       if (!std::isfinite(value)) {
         diags.error(call.loc, "'" + call.callee + "' of " + formatNumber(input.value) +
                                   " is not a finite number");

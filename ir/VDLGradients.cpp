@@ -188,6 +188,31 @@ LogicalResult SubOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> neede
   return success();
 }
 
+/// max: the lhs's adjoint where lhs >= rhs, the rhs's elsewhere (`dy - dlhs`).
+LogicalResult MaxOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(2, Value());
+  Value toLhs = b.create<SelectGradOp>(getLoc(), getLhs(), getRhs(), dy);
+  if (needed[0])
+    adjoints[0] = toLhs;
+  if (needed[1])
+    adjoints[1] = b.create<SubOp>(getLoc(), dy, toLhs);
+  return success();
+}
+
+/// min: the lhs's adjoint where lhs <= rhs (select_grad with the operands
+/// swapped), the rhs's elsewhere.
+LogicalResult MinOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  adjoints.assign(2, Value());
+  Value toLhs = b.create<SelectGradOp>(getLoc(), getRhs(), getLhs(), dy);
+  if (needed[0])
+    adjoints[0] = toLhs;
+  if (needed[1])
+    adjoints[1] = b.create<SubOp>(getLoc(), dy, toLhs);
+  return success();
+}
+
 LogicalResult MulOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(2, Value());

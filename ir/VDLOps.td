@@ -219,6 +219,8 @@ def VDL_AddOp : VDL_BinaryOp<"add", "lhs + rhs">;
 def VDL_SubOp : VDL_BinaryOp<"sub", "lhs - rhs">;
 def VDL_MulOp : VDL_BinaryOp<"mul", "lhs * rhs">;
 def VDL_DivOp : VDL_BinaryOp<"div", "lhs / rhs">;
+def VDL_MinOp : VDL_BinaryOp<"min", "min(lhs, rhs)">;
+def VDL_MaxOp : VDL_BinaryOp<"max", "max(lhs, rhs)">;
 
 def VDL_ConstantOp : VDL_Op<"constant", [Differentiable]> {
   let summary = "a tensor with every element equal to one f32 value";
@@ -480,6 +482,24 @@ def VDL_SigmoidGradOp
     : VDL_ActivationGradOp<"sigmoid_grad", "y", "dy * y * (1 - y)">;
 def VDL_SoftplusGradOp
     : VDL_ActivationGradOp<"softplus_grad", "x", "dy * sigmoid(x)">;
+
+def VDL_SelectGradOp : VDL_Op<"select_grad", [SameOperandsAndResultType]> {
+  let summary = "adjoint of min and max: dy where lhs >= rhs, 0 elsewhere";
+  let description = [{
+    `dx = lhs >= rhs ? dy : 0`, elementwise: the adjoint of `max`'s lhs
+    (and, with the operands swapped, of `min`'s); the other operand's is
+    `dy - dx`. A tie goes to the lhs, so `clamp(x, lo, hi)` =
+    `min(max(x, lo), hi)` passes the gradient for `lo <= x <= hi`, bounds
+    included (PyTorch's clamp).
+
+    ```mlir
+    %da = vdl.select_grad %a, %b, %dy : tensor<128x20xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$lhs, VDL_Tensor:$rhs, VDL_Tensor:$adjoint);
+  let results = (outs VDL_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs `,` $adjoint attr-dict `:` type($result)";
+}
 
 class VDL_AlphaActivationGradOp<string mnemonic, string formula>
     : VDL_Op<mnemonic, [SameOperandsAndResultType]> {

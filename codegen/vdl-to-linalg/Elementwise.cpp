@@ -60,6 +60,12 @@ template <> Value scalarBody(OpBuilder &b, Location loc, MulOp, ValueRange a) {
 template <> Value scalarBody(OpBuilder &b, Location loc, DivOp, ValueRange a) {
   return b.create<arith::DivFOp>(loc, a[0], a[1]);
 }
+template <> Value scalarBody(OpBuilder &b, Location loc, MinOp, ValueRange a) {
+  return b.create<arith::MinimumFOp>(loc, a[0], a[1]);
+}
+template <> Value scalarBody(OpBuilder &b, Location loc, MaxOp, ValueRange a) {
+  return b.create<arith::MaximumFOp>(loc, a[0], a[1]);
+}
 template <> Value scalarBody(OpBuilder &b, Location loc, ReparameterizeOp, ValueRange a) {
   // mu + exp(logvar / 2) * eps
   Value std = b.create<math::ExpOp>(loc, b.create<arith::MulFOp>(loc, f32(b, loc, 0.5), a[1]));
@@ -72,6 +78,11 @@ template <> Value scalarBody(OpBuilder &b, Location loc, ElboOp, ValueRange a) {
 
 template <> Value scalarBody(OpBuilder &b, Location loc, ReluGradOp, ValueRange a) {
   return select(b, loc, a[0], a[1], f32(b, loc, 0.0));
+}
+template <> Value scalarBody(OpBuilder &b, Location loc, SelectGradOp, ValueRange a) {
+  Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0.0f));
+  Value taken = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, a[0], a[1]);
+  return b.create<arith::SelectOp>(loc, taken, a[2], zero);
 }
 template <> Value scalarBody(OpBuilder &b, Location loc, TanhGradOp, ValueRange a) {
   // dy * (1 - y * y)
@@ -120,9 +131,10 @@ void vaec::vdl_to_linalg::populateElementwisePatterns(RewritePatternSet &pattern
            ElementwiseLowering<SoftplusOp>, ElementwiseLowering<ExpOp>, ElementwiseLowering<LogOp>,
            ElementwiseLowering<NegOp>, ElementwiseLowering<LeakyReluOp>, ElementwiseLowering<EluOp>,
            ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>, ElementwiseLowering<MulOp>,
-           ElementwiseLowering<DivOp>, ElementwiseLowering<ReparameterizeOp>,
-           ElementwiseLowering<ElboOp>>(ctx);
+           ElementwiseLowering<DivOp>, ElementwiseLowering<MinOp>, ElementwiseLowering<MaxOp>,
+           ElementwiseLowering<ReparameterizeOp>, ElementwiseLowering<ElboOp>>(ctx);
   patterns.add<ElementwiseLowering<ReluGradOp>, ElementwiseLowering<TanhGradOp>,
                ElementwiseLowering<SigmoidGradOp>, ElementwiseLowering<SoftplusGradOp>,
-               ElementwiseLowering<LeakyReluGradOp>, ElementwiseLowering<EluGradOp>>(ctx);
+               ElementwiseLowering<LeakyReluGradOp>, ElementwiseLowering<EluGradOp>,
+               ElementwiseLowering<SelectGradOp>>(ctx);
 }

@@ -58,14 +58,15 @@ int64_t flopsOf(Operation *op) {
         return 2 * elementsOf(grad.getOutputGrad()) * taps;
       })
       .Case<ReduceRowsOp, ChannelSumOp>([](Operation *op) { return elementsOf(op->getOperand(0)); })
-      .Case<BroadcastOp, ReluGradOp>([](Operation *op) { return elementsOf(op->getResult(0)); })
+      .Case<BroadcastOp, ReluGradOp, SelectGradOp>(
+          [](Operation *op) { return elementsOf(op->getResult(0)); })
       .Case<TanhGradOp, SigmoidGradOp, LeakyReluGradOp>(
           [](Operation *op) { return 3 * elementsOf(op->getResult(0)); })
       .Case<SoftplusGradOp, EluGradOp, BernoulliLogProbGradOp, GaussianFixedLogProbGradOp>(
           [](Operation *op) { return 4 * elementsOf(op->getResult(0)); })
       .Case<KLNormalGradOp, GaussianLogProbGradOp>(
           [](Operation *op) { return 8 * elementsOf(op->getResult(0)); })
-      .Case<ReluOp, TanhOp, ExpOp, LogOp, NegOp, AddOp, SubOp, MulOp, DivOp>(
+      .Case<ReluOp, TanhOp, ExpOp, LogOp, NegOp, AddOp, SubOp, MulOp, DivOp, MinOp, MaxOp>(
           [](Operation *op) { return elementsOf(op->getResult(0)); })
       // x>0 select plus the scaled branch.
       .Case<LeakyReluOp, SigmoidOp>([](Operation *op) { return 2 * elementsOf(op->getResult(0)); })

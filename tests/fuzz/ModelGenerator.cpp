@@ -266,10 +266,12 @@ private:
   /// In (-3, 3): what a log-variance may be without exp() overflowing.
   std::string boundedTensor(int64_t w) {
     std::string t = tensor(w, rng.between(0, 2));
-    switch (rng.below(3)) {
+    switch (rng.below(4)) {
     case 0:
       return fmt::format("tanh({})", t);
     case 1:
+      return fmt::format("clamp({}, min = -3, max = {})", t, rng.pick<const char *>({"2", "3"}));
+    case 2:
       return fmt::format("(tanh({}) * 2)", t);
     default:
       return fmt::format("(sigmoid({}) * 4 - 2)", t);
@@ -295,12 +297,18 @@ private:
     }
     if (r < 55)
       return activation(tensor(w, depth - 1));
-    if (r < 65) // sums and products: at least one factor is bounded
-      return rng.chance(0.7)
-                 ? fmt::format("({} {} {})", tensor(w, depth - 1), rng.pick({'+', '-'}),
-                               tensor(w, depth - 1))
-                 : fmt::format("({} * {}({}))", tensor(w, depth - 1),
-                               rng.pick<const char *>({"tanh", "sigmoid"}), tensor(w, depth - 1));
+    if (r < 65) { // sums, products (one factor bounded), minima and maxima
+      int64_t kind = rng.below(10);
+      if (kind < 6)
+        return fmt::format("({} {} {})", tensor(w, depth - 1), rng.pick({'+', '-'}),
+                           tensor(w, depth - 1));
+      if (kind < 8)
+        return fmt::format("({} * {}({}))", tensor(w, depth - 1),
+                           rng.pick<const char *>({"tanh", "sigmoid"}), tensor(w, depth - 1));
+      std::string other = rng.chance(0.5) ? tensor(w, depth - 1) : scalar();
+      return fmt::format("{}({}, {})", rng.pick<const char *>({"min", "max"}), tensor(w, depth - 1),
+                         other);
+    }
     if (r < 77) { // tensor and scalar
       std::string t = tensor(w, depth - 1), c = scalar();
       switch (rng.below(5)) {

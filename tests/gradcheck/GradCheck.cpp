@@ -307,6 +307,22 @@ private:
           values[op->getResult(0)] = out;
           return true;
         })
+        .Case([&](MinOp) {
+          binary(op, [](double a, double b) { return std::min(a, b); });
+          return true;
+        })
+        .Case([&](MaxOp) {
+          binary(op, [](double a, double b) { return std::max(a, b); });
+          return true;
+        })
+        .Case([&](SelectGradOp) {
+          Tensor out = like(op->getResult(0));
+          const Tensor &a = in(op, 0), &b = in(op, 1), &dy = in(op, 2);
+          for (size_t i = 0; i < out.data.size(); ++i)
+            out.data[i] = a.data[i] >= b.data[i] ? dy.data[i] : 0.0;
+          values[op->getResult(0)] = out;
+          return true;
+        })
         .Case([&](ReparameterizeOp) {
           Tensor out = like(op->getResult(0));
           const Tensor &mu = in(op, 0), &lv = in(op, 1), &e = in(op, 2);
@@ -517,6 +533,8 @@ const std::map<std::string, Case> &cases() {
       {"vdl.sub", binaryCase("sub")},
       {"vdl.mul", binaryCase("mul")},
       {"vdl.div", binaryCase("div", 0.5, 3)},
+      {"vdl.min", binaryCase("min")},
+      {"vdl.max", binaryCase("max")},
       {"vdl.constant",
        {"%c = vdl.constant 1.5 : tensor<3x4xf32>\n  %y = vdl.mul %p, %c : tensor<3x4xf32>",
         "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<3x4xf32>"}},

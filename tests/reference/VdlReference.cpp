@@ -247,7 +247,29 @@ private:
     }
   }
 
+  /// min(a, b), max(a, b): either side may be a number. Ties go to the
+  /// first operand, as vaec's rule (vdl.select_grad) has it.
+  size_t minMax(const CallExpr &e) {
+    const Expr &l = *e.operand(0), &r = *e.operand(1);
+    bool lt = l.type.kind == SemaType::Tensor, rt = r.type.kind == SemaType::Tensor;
+    size_t a = lt ? eval(l) : 0, b = rt ? eval(r) : 0;
+    const Matrix &like = tape.value(lt ? a : b);
+    Matrix va = lt ? tape.value(a) : Matrix(xt::zeros_like(like) + l.type.value);
+    Matrix vb = rt ? tape.value(b) : Matrix(xt::zeros_like(like) + r.type.value);
+    Matrix first = e.callee == "max" ? Matrix(xt::where(va >= vb, 1.0, 0.0))
+                                     : Matrix(xt::where(va <= vb, 1.0, 0.0));
+    Matrix value = first * va + (1.0 - first) * vb;
+    return tape.push(std::move(value), [a, b, lt, rt, first](Tape &t, const Matrix &g) {
+      if (lt)
+        t.accumulate(a, g * first);
+      if (rt)
+        t.accumulate(b, g * (1.0 - first));
+    });
+  }
+
   size_t call(const CallExpr &e) {
+    if (e.callee == "min" || e.callee == "max")
+      return minMax(e);
     size_t a = eval(*e.operand(0));
     const Matrix &v = tape.value(a);
     const std::string &f = e.callee;
@@ -313,6 +335,10 @@ private:
     } else if (f == "leaky_relu") {
       value = xt::where(v > 0.0, v, alpha * v);
       slope = xt::where(v > 0.0, 1.0, alpha);
+    } else if (f == "clamp") { // the gradient passes at the bounds too (PyTorch)
+      double hi = e.number(2);
+      value = xt::minimum(xt::maximum(v, alpha), hi);
+      slope = xt::where(v >= alpha && v <= hi, 1.0, 0.0);
     } else if (f == "elu") {
       value = xt::where(v > 0.0, v, alpha * xt::expm1(v));
       slope = xt::where(v > 0.0, 1.0, alpha * xt::exp(v));
