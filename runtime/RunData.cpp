@@ -362,3 +362,22 @@ std::string vae::runDifferences(const std::map<std::string, std::string> &saved,
   }
   return lines;
 }
+
+void vae::splitAnomalies(const std::string &classesText, Dataset &testSet, Dataset &anomalies) {
+  std::vector<int32_t> classes;
+  std::string unused;
+  if (classesText.empty() || testSet.labels.empty() || !parseClasses(classesText, classes, unused))
+    return;
+  auto normal = [&](uint32_t i) {
+    return std::binary_search(classes.begin(), classes.end(), testSet.labels[i]);
+  };
+  std::vector<uint32_t> others =
+      rowsWhere(testSet.count, 0, [&](uint32_t i) { return !normal(i); });
+  if (others.empty() || others.size() == testSet.count)
+    return;
+  anomalies = testSet.subset(others);
+  anomalies.path = testSet.path + " (anomalies)";
+  std::string path = testSet.path;
+  testSet = testSet.subset(rowsWhere(testSet.count, 0, normal));
+  testSet.path = path;
+}

@@ -98,6 +98,12 @@ void forEachBatch(const Model &model, const Dataset &data, uint64_t seed, Visit 
   }
 }
 
+/// With --classes (`classesText`), the test set's examples of other
+/// classes are the anomalies: moved from `testSet` into `anomalies`, so that
+/// each epoch's test -ELBO is over the normal ones and the anomalies' is
+/// printed beside it. Nothing moves without labels or without both kinds.
+void splitAnomalies(const std::string &classesText, Dataset &testSet, Dataset &anomalies);
+
 } // namespace vae
 
 #endif // VAE_RUNTIME_RUNDATA_H

@@ -165,7 +165,7 @@ private:
     runSeed = uint64_t(options.resume ? position.seed : options.seed >= 0 ? options.seed : d.seed);
     if (!loadImages(model, options, runSeed, true, trainSet, testSet, error))
       return fail(error);
-    splitAnomalies();
+    splitAnomalies(options.classes, testSet, anomalySet);
     // A step takes a global batch: each process's batch, one after another.
     batch = size_t(d.batch);
     globalBatch = ranks * batch;
@@ -336,29 +336,6 @@ private:
       reduced = AlignedBuffer((size_t(d.param_floats) + 4) * sizeof(float));
   }
 
-  /// With --classes, the test set's examples of other classes are the
-  /// anomalies: each epoch's test -ELBO is over the normal ones, and the
-  /// anomalies' is printed beside it.
-  void splitAnomalies() {
-    std::vector<int32_t> classes;
-    std::string unused;
-    if (options.classes.empty() || testSet.labels.empty() ||
-        !parseClasses(options.classes, classes, unused))
-      return;
-    auto normal = [&](uint32_t i) {
-      return std::binary_search(classes.begin(), classes.end(), testSet.labels[i]);
-    };
-    std::vector<uint32_t> anomalies =
-        rowsWhere(testSet.count, 0, [&](uint32_t i) { return !normal(i); });
-    if (anomalies.empty() || anomalies.size() == testSet.count)
-      return;
-    anomalySet = testSet.subset(anomalies);
-    anomalySet.path = testSet.path + " (anomalies)";
-    std::string path = testSet.path;
-    testSet = testSet.subset(rowsWhere(testSet.count, 0, normal));
-    testSet.path = path;
-  }
-
   /// The run's first two lines: the model, the data and the settings.
   Stop announce() {
     size_t dropped = trainSet.count - std::min(trainSet.count, batches * globalBatch);
@@ -375,8 +352,7 @@ private:
                                  "anomalies, apart)",
                                  options.classes, anomalySet.count)
                    : " (classes " + options.classes + ")",
-               globalBatch,
-               batches,
+               globalBatch, batches,
                trainSet.count % globalBatch == 0 ? "no partial batch"
                : dropped                         ? "the partial batch dropped"
                                                  : "the partial batch padded",
