@@ -188,28 +188,28 @@ LogicalResult SubOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> neede
   return success();
 }
 
-/// max: the lhs's adjoint where lhs >= rhs, the rhs's elsewhere (`dy - dlhs`).
-LogicalResult MaxOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
-                                    SmallVectorImpl<Value> &adjoints) {
+/// min and max: the lhs's adjoint where the lhs is taken (`select_grad` of
+/// `taken` over `other`: a tie goes to the lhs), the rhs's elsewhere
+/// (`dy - dlhs`).
+static void minMaxRule(OpBuilder &b, Location loc, Value taken, Value other, Value dy,
+                       ArrayRef<bool> needed, SmallVectorImpl<Value> &adjoints) {
   adjoints.assign(2, Value());
-  Value toLhs = b.create<SelectGradOp>(getLoc(), getLhs(), getRhs(), dy);
+  Value toLhs = b.create<SelectGradOp>(loc, taken, other, dy);
   if (needed[0])
     adjoints[0] = toLhs;
   if (needed[1])
-    adjoints[1] = b.create<SubOp>(getLoc(), dy, toLhs);
+    adjoints[1] = b.create<SubOp>(loc, dy, toLhs);
+}
+
+LogicalResult MaxOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &adjoints) {
+  minMaxRule(b, getLoc(), getLhs(), getRhs(), dy, needed, adjoints); // lhs >= rhs
   return success();
 }
 
-/// min: the lhs's adjoint where lhs <= rhs (select_grad with the operands
-/// swapped), the rhs's elsewhere.
 LogicalResult MinOp::buildGradients(OpBuilder &b, Value dy, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &adjoints) {
-  adjoints.assign(2, Value());
-  Value toLhs = b.create<SelectGradOp>(getLoc(), getRhs(), getLhs(), dy);
-  if (needed[0])
-    adjoints[0] = toLhs;
-  if (needed[1])
-    adjoints[1] = b.create<SubOp>(getLoc(), dy, toLhs);
+  minMaxRule(b, getLoc(), getRhs(), getLhs(), dy, needed, adjoints); // rhs >= lhs
   return success();
 }
 
