@@ -58,24 +58,6 @@ std::vector<std::vector<float>> priorSamples(const Model &model, const float *pa
   return decodeMeans(model, params, arena, z, count);
 }
 
-/// `images` (each side x side) tiled `columns` wide, each pixel drawn as
-/// scale x scale, into a grey PNG.
-bool writeGrid(const std::string &path, const std::vector<std::vector<float>> &images,
-               uint32_t side, uint32_t columns, std::string &error, uint32_t scale = 1) {
-  uint32_t width, height;
-  std::vector<uint8_t> pixels = tileImages(images, side, columns, width, height);
-  if (scale > 1) {
-    std::vector<uint8_t> large(size_t(width) * height * scale * scale);
-    for (size_t y = 0; y < size_t(height) * scale; ++y)
-      for (size_t x = 0; x < size_t(width) * scale; ++x)
-        large[y * width * scale + x] = pixels[(y / scale) * width + x / scale];
-    pixels = std::move(large);
-    width *= scale;
-    height *= scale;
-  }
-  return writePng(path, width, height, 1, pixels, error);
-}
-
 /// The two latent dimensions with the largest mean KL over `test`: the ones
 /// the model uses most.
 std::pair<size_t, size_t> mostInformativeDimensions(const Model &model, const float *params,
@@ -216,7 +198,11 @@ double tickSpacing(double range) {
 
 std::string label(double value, double spacing) {
   int decimals = std::max(0, int(-std::floor(std::log10(spacing))));
-  return fmt::format("{:.{}f}", value, decimals);
+  std::string text = fmt::format("{:.{}f}", value, decimals);
+  // (A tick a rounding error below zero prints "-0".)
+  if (text[0] == '-' && text.find_first_not_of("-0.") == std::string::npos)
+    text.erase(0, 1);
+  return text;
 }
 
 /// A plot frame: data ranges mapped into the canvas between margins, with
@@ -262,19 +248,88 @@ Colour paletteColour(size_t i) {
   return kPalette[i % 10];
 }
 
-/// A legend in the top right corner: a colour box and a name per line.
-void legend(Canvas &canvas, const Frame &frame,
-            const std::vector<std::pair<Colour, std::string>> &entries) {
+/// How a legend entry shows its series: a filled box (bars, groups), a few
+/// dots, a line, or a line through a square (a series of points joined).
+enum class Swatch { Box, Dots, Line, LineAndSquare };
+
+struct LegendEntry {
+  Colour colour;
+  std::string name;
+  Swatch swatch = Swatch::Box;
+};
+
+/// A legend in the top right corner: a swatch drawn as its series is, and a
+/// name, per line.
+void legend(Canvas &canvas, const Frame &frame, const std::vector<LegendEntry> &entries) {
   int widest = 0;
-  for (const auto &[colour, name] : entries)
-    widest = std::max(widest, canvas.measure(name, 2));
-  int x = frame.width - frame.right - widest - 30, y = frame.top + 6;
+  for (const LegendEntry &entry : entries)
+    widest = std::max(widest, canvas.measure(entry.name, 2));
+  int x = frame.width - frame.right - widest - 36, y = frame.top + 6;
   canvas.box(x - 6, y - 6, frame.width - frame.right - 2, y + int(entries.size()) * 16, 255);
-  for (const auto &[colour, name] : entries) {
-    canvas.box(x, y, x + 10, y + 9, colour);
-    canvas.text(x + 18, y, name, 2);
+  for (const LegendEntry &entry : entries) {
+    uint8_t level = entry.colour.r; // (the line series are grey)
+    switch (entry.swatch) {
+    case Swatch::Box:
+      canvas.box(x, y, x + 10, y + 9, entry.colour);
+      break;
+    case Swatch::Dots:
+      for (int dx = 0; dx <= 14; dx += 3)
+        canvas.dot(x + dx, y + 4 + (dx % 2 ? -2 : 2), level);
+      break;
+    case Swatch::Line:
+    case Swatch::LineAndSquare:
+      canvas.line(x, y + 4, x + 16, y + 4, level);
+      if (entry.swatch == Swatch::LineAndSquare)
+        canvas.box(x + 5, y + 1, x + 11, y + 7, level);
+      break;
+    }
+    canvas.text(x + 24, y, entry.name, 2);
     y += 16;
   }
+}
+
+/// Every grid of images (samples, reconstructions, traversals) is drawn
+/// alike: 10 columns, each pixel 3 x 3, so that pictures side by side show
+/// images at one size.
+constexpr uint32_t kGridColumns = 10, kGridScale = 3;
+
+/// What is written around a grid: a caption above it, a label left of each
+/// row (cycled: "INPUT", "RECONSTRUCTION"), a label above each column.
+struct GridLabels {
+  std::string caption;
+  std::vector<std::string> rows, columns;
+};
+
+/// `images` (each side x side) tiled `columns` wide, each pixel drawn
+/// kGridScale x kGridScale, with `labels` around them, into a PNG.
+bool writeGrid(const std::string &path, const std::vector<std::vector<float>> &images,
+               uint32_t side, uint32_t columns, std::string &error, const GridLabels &labels = {}) {
+  uint32_t width, height;
+  std::vector<uint8_t> tiles = tileImages(images, side, columns, width, height);
+  const int scale = int(kGridScale), border = 2, line = 16, cell = int(side) + border;
+  Canvas sizer(1, 1);
+  int left = 0;
+  for (const std::string &label : labels.rows)
+    left = std::max(left, sizer.measure(label, 2) + 16);
+  int top = (labels.caption.empty() ? 0 : line + 8) + (labels.columns.empty() ? 0 : line);
+  int captionWidth = labels.caption.empty() ? 0 : sizer.measure(labels.caption, 2) + 16;
+  Canvas canvas(std::max(left + int(width) * scale, captionWidth), top + int(height) * scale);
+  for (int y = 0; y < int(height) * scale; ++y)
+    for (int x = 0; x < int(width) * scale; ++x) {
+      uint8_t level = tiles[size_t(y / scale) * width + size_t(x / scale)];
+      canvas.paint(left + x, top + y, {level, level, level});
+    }
+  if (!labels.caption.empty())
+    canvas.text(8, 8, labels.caption, 2);
+  int centre = (border + int(side) / 2) * scale; // of the first cell
+  for (size_t c = 0; c < labels.columns.size() && c < columns; ++c)
+    canvas.text(left + centre + int(c) * cell * scale - canvas.measure(labels.columns[c], 2) / 2,
+                top - line + 2, labels.columns[c], 2);
+  uint32_t rows = uint32_t((images.size() + columns - 1) / columns);
+  for (uint32_t r = 0; r < rows && !labels.rows.empty(); ++r)
+    canvas.text(8, top + centre + int(r) * cell * scale - 5, labels.rows[r % labels.rows.size()],
+                2);
+  return canvas.save(path, error);
 }
 
 } // namespace
@@ -382,7 +437,8 @@ bool vae::writeLatentScatter(const std::string &path, const std::vector<float> &
   };
   for (size_t i = 0; i < count; ++i) {
     int x = frame.px(mu[i * latent + a]), y = frame.py(mu[i * latent + b]);
-    canvas.box(x, y, x + 1, y + 1, groups.empty() ? Colour{0, 0, 0} : colourOf(groups[i]));
+    canvas.box(x - 1, y - 1, x + 1, y + 1, // 3 x 3: visible at any size
+               groups.empty() ? Colour{0, 0, 0} : colourOf(groups[i]));
   }
   // The legend beside the frame.
   int y = frame.top;
@@ -417,9 +473,9 @@ bool vae::writeSamples(const Model &model, const float *params, void *arena, uin
   uint32_t side = squareSide(d);
   if (!side)
     return true;
-  samples.resize(std::min<size_t>(count, 256));
-  uint32_t columns = samples.size() <= 64 ? 8 : 16;
-  if (!writeGrid(dir + "/samples.png", samples, side, columns, error, /*scale=*/2))
+  samples.resize(std::min<size_t>(count, 200));
+  if (!writeGrid(dir + "/samples.png", samples, side, kGridColumns, error,
+                 {"DECODER MEANS AT DRAWS FROM THE PRIOR", {}, {}}))
     return false;
   fmt::print("wrote {}/samples.png (the first {})\n", dir, samples.size());
   return true;
@@ -438,7 +494,7 @@ bool vae::writeReconstructions(const Model &model, const float *params, void *ar
   size_t batch = size_t(d.batch), latent = size_t(d.latent_size);
   count = std::min(count, test.count);
   // Pairs of rows: up to 10 test images, their reconstructions below.
-  const size_t columns = std::min<size_t>(count, 10);
+  const size_t columns = std::min<size_t>(count, kGridColumns);
   std::vector<std::vector<float>> grid;
   std::vector<float> x(batch * test.size), mu(batch * latent), logvar(mu.size());
   std::vector<uint32_t> rows(batch);
@@ -455,7 +511,8 @@ bool vae::writeReconstructions(const Model &model, const float *params, void *ar
     decoded.resize(columns, std::vector<float>(test.size, 0.0f));
     grid.insert(grid.end(), decoded.begin(), decoded.end());
   }
-  return writeGrid(path, grid, side, uint32_t(columns), error, /*scale=*/4);
+  return writeGrid(path, grid, side, uint32_t(columns), error,
+                   {"", {"INPUT", "RECONSTRUCTION"}, {}});
 }
 
 bool vae::writePictures(const Model &model, const float *params, void *arena, const Dataset &test,
@@ -467,12 +524,13 @@ bool vae::writePictures(const Model &model, const float *params, void *arena, co
   }
   uint32_t side = squareSide(d);
   size_t latent = size_t(d.latent_size);
-  if (!writeReconstructions(model, params, arena, test, 8, dir + "/reconstructions.png", error))
+  if (!writeReconstructions(model, params, arena, test, kGridColumns, dir + "/reconstructions.png",
+                            error))
     return false;
 
   // Samples: z ~ N(prior mean, prior std^2).
-  if (!writeGrid(dir + "/samples.png", priorSamples(model, params, arena, seed, 64), side, 8, error,
-                 /*scale=*/2))
+  if (!writeGrid(dir + "/samples.png", priorSamples(model, params, arena, seed, 60), side,
+                 kGridColumns, error, {"DECODER MEANS AT DRAWS FROM THE PRIOR", {}, {}}))
     return false;
 
   // Traversal: rows walk dimension a, columns dimension b, from -2 to +2
@@ -490,9 +548,17 @@ bool vae::writePictures(const Model &model, const float *params, void *arena, co
       if (latent > 1)
         code[b] = at(col);
     }
+  // Each column's (and row's) value in prior standard deviations.
+  std::vector<std::string> values;
+  for (size_t i = 0; i < steps; ++i)
+    values.push_back(fmt::format("{:+.1f}", -2.0 + 4.0 * double(i) / (steps - 1)));
+  GridLabels labels{
+      latent == 1 ? fmt::format("LATENT {} FROM -2 TO +2 PRIOR SD", a)
+                  : fmt::format("COLUMNS: LATENT {}  ROWS: LATENT {}  (-2 TO +2 PRIOR SD)", b, a),
+      latent == 1 ? std::vector<std::string>{} : values, values};
   if (!writeGrid(dir + "/latent_traversal.png",
                  decodeMeans(model, params, arena, codes, rows * steps), side, uint32_t(steps),
-                 error, /*scale=*/2))
+                 error, labels))
     return false;
   fmt::print("pictures: {}/{{reconstructions,samples,latent_traversal}}.png (traversal of "
              "latent {})\n",
@@ -539,21 +605,31 @@ bool vae::writeLossCurve(const std::string &path, const LossHistory &history, st
   frame.draw(canvas, "EPOCH", "-ELBO (NATS PER EXAMPLE)");
   auto px = [&](double x) { return frame.px(x); };
   auto py = [&](double y) { return frame.py(y); };
-  for (const auto &[x, y] : history.steps)
-    canvas.dot(px(x), py(y), 200);
+  // Each step as a dot where a moving average is drawn over them; with one
+  // step per point the "average" is the series itself, drawn as the line.
+  const uint8_t kStepLevel = 170, kMeanLevel = 90;
+  if (window > 1)
+    for (const auto &[x, y] : history.steps)
+      canvas.dot(px(x), py(y), kStepLevel);
   for (size_t i = 1; i < smooth.size(); ++i)
     canvas.line(px(smooth[i - 1].first), py(smooth[i - 1].second), px(smooth[i].first),
-                py(smooth[i].second), 100);
+                py(smooth[i].second), kMeanLevel);
   for (size_t i = 0; i < history.test.size(); ++i) {
     int x = px(history.test[i].first), y = py(history.test[i].second);
     if (i)
       canvas.line(px(history.test[i - 1].first), py(history.test[i - 1].second), x, y, 0);
     canvas.box(x - 3, y - 3, x + 3, y + 3, 0);
   }
-  std::vector<std::pair<Colour, std::string>> entries = {{{200, 200, 200}, "TRAIN, EACH STEP"}};
-  if (window > 1)
-    entries.push_back({{100, 100, 100}, fmt::format("TRAIN, MEAN OF {} STEPS", window)});
-  entries.push_back({{0, 0, 0}, "TEST, EACH EPOCH"});
+  // (The swatches drawn as the series are: dots, line, line through squares.)
+  std::vector<LegendEntry> entries;
+  Colour step{kStepLevel, kStepLevel, kStepLevel}, mean{kMeanLevel, kMeanLevel, kMeanLevel};
+  if (window > 1) {
+    entries.push_back({step, "TRAIN, EACH STEP", Swatch::Dots});
+    entries.push_back({mean, fmt::format("TRAIN, MEAN OF {} STEPS", window), Swatch::Line});
+  } else {
+    entries.push_back({mean, "TRAIN, EACH STEP", Swatch::Line});
+  }
+  entries.push_back({{0, 0, 0}, "TEST, EACH EPOCH", Swatch::LineAndSquare});
   legend(canvas, frame, entries);
   return canvas.save(path, error);
 }

@@ -266,15 +266,16 @@ with tempfile.TemporaryDirectory() as tmp:
           "k-means needs at least one per cluster" in many.stderr,
           "encode --kmeans K beyond the examples is refused: " + many.stderr.strip())
 
-    # reconstruct --n: rows of 10, each above its reconstructions, 4 x.
+    # reconstruct --n: rows of 10, each above its reconstructions, 3 x, with
+    # the rows labelled INPUT and RECONSTRUCTION in a 126-pixel margin.
     def png_size(path):
         data = open(path, "rb").read()
         return struct.unpack(">II", data[16:24])
 
     rc = run("reconstruct", so, "--out", clusters, "--n", "14")
     check(rc.returncode == 0 and
-          png_size(os.path.join(clusters, "reconstructions.png")) == (4 * 302, 4 * 122),
-          "reconstruct --n 14: two pairs of rows of 10, 4 x: " + rc.stdout.strip())
+          png_size(os.path.join(clusters, "reconstructions.png")) == (126 + 3 * 302, 3 * 122),
+          "reconstruct --n 14: two pairs of rows of 10, 3 x, labelled: " + rc.stdout.strip())
 
     # sample --n: raw samples as .npy, with the run's data gone.
     for name in os.listdir(shapes):
@@ -296,8 +297,9 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(line_so, "--data", os.path.join(tmp, "u8.npy"), "--test-fraction", "0.2",
             "--epochs", "1", "--out", line)
     check(r.returncode == 0 and "latent dimension 0" in r.stdout and
-          png_size(os.path.join(line, "latent_traversal.png")) == (2 * 302, 2 * 32),
-          "a one-dimensional latent space is traversed once: one row of 10")
+          png_size(os.path.join(line, "latent_traversal.png")) == (3 * 302, 40 + 3 * 32),
+          "a one-dimensional latent space is traversed once: one row of 10, under a caption "
+          "and the values of its columns")
 
     # --checkpoint-every: killed (SIGKILL, no chance to save) after a
     # checkpoint within an epoch, resumed, ends bit-identical to a straight
