@@ -433,6 +433,13 @@ bool Dataset::loadCsv(const std::string &path, size_t limit, const std::string &
         error = fmt::format("{}: {} is not finite; the data must be", where(c), cells[c]);
         return false;
       }
+      // (Finite as a double, but float32 holds it as infinity: found by
+      // tests/fuzz/vaert-fuzz.)
+      if (c != labelIndex && !std::isfinite(float(number))) {
+        error = fmt::format("{}: {} is beyond float32's range; the data must be finite in it",
+                            where(c), cells[c]);
+        return false;
+      }
       if (c == labelIndex) {
         if (number != std::floor(number) || std::abs(number) > 1e9) {
           error = fmt::format("{}: the label {} is not an integer", where(c), cells[c]);

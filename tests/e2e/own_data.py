@@ -197,6 +197,13 @@ with tempfile.TemporaryDirectory() as tmp:
     bad("non-numeric cell", ["--data", os.path.join(tmp, "cell.csv"), "--label-column", "label",
                              "--test-fraction", "0.2"],
         "cell.csv', line 10, column 2 ('p0')", "is not a number")
+    huge = lines[:]
+    huge[4] = huge[4].replace(",", ",1e39,", 1).replace(",", "", 0)  # line 5, column 2
+    huge[4] = ",".join(huge[4].split(",")[:785])
+    open(os.path.join(tmp, "huge.csv"), "w").write("\n".join(huge) + "\n")
+    bad("a value beyond float32", ["--data", os.path.join(tmp, "huge.csv"), "--label-column",
+                                   "label", "--test-fraction", "0.2"],
+        "huge.csv', line 5, column 2 ('p0')", "1e39 is beyond float32's range")
     ragged = lines[:]
     ragged[20] = ragged[20].rsplit(",", 1)[0]
     open(os.path.join(tmp, "ragged.csv"), "w").write("\n".join(ragged) + "\n")
