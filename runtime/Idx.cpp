@@ -94,7 +94,10 @@ bool IdxReader::read(size_t n, std::vector<uint8_t> &out, std::string &error) {
   out.clear();
   size_t done = 0;
   while (done < total) {
-    unsigned chunk = unsigned(std::min<size_t>(total - done, 1u << 26));
+    // (Doubling from 64 KiB: a header that promises much over a short file
+    // costs a small allocation, not a large zeroed one.)
+    size_t step = std::min<size_t>(std::max<size_t>(done, 1u << 16), 1u << 30);
+    unsigned chunk = unsigned(std::min(total - done, step));
     out.resize(done + chunk);
     int got = gzread(static_cast<gzFile>(file), out.data() + done, chunk);
     if (got <= 0) {
