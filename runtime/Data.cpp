@@ -458,6 +458,10 @@ bool Dataset::loadCsv(const std::string &path, size_t limit, const std::string &
   }
   out.element = Element::F32;
   out.size = columns - (labelIndex == SIZE_MAX ? 0 : 1);
+  if (out.size == 0) { // (a file of labels alone: found by tests/fuzz/vaert-fuzz)
+    error = fmt::format("'{}' has no column of data besides its labels", path);
+    return false;
+  }
   out.exampleShape = {out.size};
   out.owned.resize(values.size() * sizeof(float));
   std::memcpy(out.owned.data(), values.data(), out.owned.size());
