@@ -34,7 +34,7 @@ void AnsStack::pop(uint32_t start, uint32_t freq, unsigned precision) {
 }
 
 bool AnsStack::isInitial() const {
-  if (x != kLow || stack.size() != borrowed)
+  if (x != initialState(seed) || stack.size() != borrowed)
     return false;
   // The first word borrowed is the last pushed back.
   for (uint64_t i = 0; i < borrowed; ++i)
@@ -47,4 +47,10 @@ uint32_t AnsStack::seededWord(uint64_t seed, uint64_t index) {
   PhiloxCounter out = philox4x32_10({uint32_t(index), uint32_t(index >> 32), 0x616e73u, 0},
                                     {uint32_t(seed), uint32_t(seed >> 32)});
   return out[0];
+}
+
+uint64_t AnsStack::initialState(uint64_t seed) {
+  PhiloxCounter out = philox4x32_10({0, 0, 0x616e73u, 1}, {uint32_t(seed), uint32_t(seed >> 32)});
+  uint64_t bits = (uint64_t(out[0]) << 32 | out[1]) & ((uint64_t{1} << kInitialStateBits) - 1);
+  return (uint64_t{1} << kInitialStateBits) | bits;
 }

@@ -26,10 +26,13 @@ public:
   static constexpr uint64_t kLow = uint64_t{1} << 31;
   static constexpr unsigned kMaxPrecision = 31;
 
-  /// An empty stack. A pop that needs a word the stack does not have takes
-  /// the next of a stream of seeded words (Philox keyed by `seed`), the
-  /// "initial bits" of bits-back coding; borrowedWords() counts them.
-  explicit AnsStack(uint64_t seed = 0) : seed(seed) {}
+  /// An empty stack: its state holds 62 seeded bits (Philox keyed by
+  /// `seed`), and a pop that needs a word the stack does not have takes the
+  /// next of a stream of seeded words; borrowedWords() counts them. These
+  /// are the "initial bits" of bits-back coding: the first examples' latents
+  /// are drawn from them. (A fixed start state would give every stack's
+  /// first example the same, extreme, draw.)
+  explicit AnsStack(uint64_t seed = 0) : x(initialState(seed)), seed(seed) {}
   /// A stack as serialized by state() and words(); `borrowed` as
   /// borrowedWords() said when it was.
   AnsStack(uint64_t state, std::vector<uint32_t> words, uint64_t borrowed, uint64_t seed)
@@ -57,6 +60,10 @@ public:
 
   /// Seeded word `index` of the stream of `seed`.
   static uint32_t seededWord(uint64_t seed, uint64_t index);
+  /// The state an empty stack of `seed` starts in: 2^62 + 62 seeded bits.
+  static uint64_t initialState(uint64_t seed);
+  /// Bits an empty stack starts with: the seeded part of its state.
+  static constexpr unsigned kInitialStateBits = 62;
 
 private:
   uint64_t x = kLow;

@@ -3,9 +3,9 @@
 #include "runtime/Checkpoint.h"
 
 #include "runtime/AtomicFile.h"
+#include "runtime/Sha256.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <cmath>
@@ -25,26 +25,6 @@ constexpr int64_t kHeaderBytes = 8 + 8 * kIntFields + 8 * kDoubleFields;
 constexpr int64_t kDigestBytes = 32;
 /// A run record is a few hundred bytes; more means a damaged header.
 constexpr int64_t kMaxRunBytes = 1 << 20;
-
-using Digest = std::array<unsigned char, kDigestBytes>;
-
-/// SHA-256 through OpenSSL's EVP interface.
-class Sha256 {
-public:
-  Sha256() : context(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(context); }
-  Sha256(const Sha256 &) = delete;
-  Sha256 &operator=(const Sha256 &) = delete;
-  void update(const void *bytes, size_t count) { EVP_DigestUpdate(context, bytes, count); }
-  Digest digest() {
-    Digest out{};
-    EVP_DigestFinal_ex(context, out.data(), nullptr);
-    return out;
-  }
-
-private:
-  EVP_MD_CTX *context;
-};
 
 /// The SHA-256 of the first `count` bytes of `in`, read from its start.
 Digest digestOf(std::istream &in, int64_t count) {

@@ -277,6 +277,10 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
                                     : RunLock::acquire(options.outDir, names[int(command)], error);
     return command == Command::Eval || lock;
   };
+  if (command == Command::Compress) // (they write -o, not into the folder)
+    return runCompress(model, t.p(), t.scratch(), t.header, options);
+  if (command == Command::Decompress)
+    return runDecompress(model, t.p(), t.scratch(), options);
   if (command == Command::Sample) { // (no data needed)
     if (!lockFolder())
       return fail(error);
@@ -314,6 +318,8 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
     return 0;
   }
   case Command::Sample:
+  case Command::Compress:
+  case Command::Decompress:
     break;
   }
   return 1;

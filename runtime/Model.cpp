@@ -157,6 +157,7 @@ std::unique_ptr<Model> Model::load(const std::string &path, std::string &error) 
   }
   std::unique_ptr<Model> model(new Model);
   model->handle = handle;
+  model->libraryPath = path;
   auto symbol = [&](const char *name) { return dlsym(handle, name); };
   model->descriptor = static_cast<const vae_model *>(symbol(VAE_MODEL_SYMBOL));
   if (!model->descriptor) {

@@ -47,6 +47,8 @@ public:
   ~Model();
 
   const vae_model &desc() const { return *descriptor; }
+  /// The file it was loaded from.
+  const std::string &path() const { return libraryPath; }
   /// Parameter `name`, or null.
   const vae_param *param(const std::string &name) const;
 
@@ -117,6 +119,7 @@ public:
 private:
   Model() = default;
   void *handle = nullptr;
+  std::string libraryPath;
   const vae_model *descriptor = nullptr;
   vae_init_params_fn initFn = nullptr;
   vae_eval_elbo_fn elboFn = nullptr;

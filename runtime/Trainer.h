@@ -60,6 +60,12 @@ struct TrainOptions {
   int64_t samples = 64;
   /// `reconstruct`: test images shown with their reconstructions.
   int64_t reconstructions = 8;
+  /// `compress`: the run's test set instead of --data FILE; `compress` and
+  /// `decompress`: the file written (-o), and decompress's .vaez file.
+  bool compressTestSet = false;
+  std::string compressOutput, vaezInput;
+  /// `compress`: the code's precisions in bits (BitsBackPrecisions).
+  int64_t latentBits = 12, posteriorBits = 24, likelihoodBits = 24;
   /// Hyperparameters given on the command line, by run-record key
   /// (hyperparamFlags()), and --schedule ("" when not given): they override
   /// the train block's, and a resumed run's own.
@@ -92,7 +98,7 @@ std::vector<double> importanceWeightedLogLikelihood(const Model &model, const fl
                                                     int64_t samples);
 
 /// What the inference subcommands do with a trained checkpoint.
-enum class Command { Eval, Encode, Score, Sample, Reconstruct };
+enum class Command { Eval, Encode, Score, Sample, Reconstruct, Compress, Decompress };
 
 /// Loads options.outDir/checkpoint.bin (or `checkpoint`) and runs `command`
 /// on the test set: eval prints its −ELBO, encode writes latents.csv (label
@@ -102,6 +108,15 @@ enum class Command { Eval, Encode, Score, Sample, Reconstruct };
 /// samples.png, reconstruct reconstructions.png. Returns the process exit code.
 int runCommand(const Model &model, const TrainOptions &options, const std::string &checkpoint,
                Command command);
+
+struct CheckpointHeader;
+/// compress and decompress (Compress.cpp), with the checkpoint's parameters:
+/// options.compressOutput written from --data (or the run's test set), and
+/// from options.vaezInput.
+int runCompress(const Model &model, const float *params, void *arena,
+                const CheckpointHeader &header, const TrainOptions &options);
+int runDecompress(const Model &model, const float *params, void *arena,
+                  const TrainOptions &options);
 
 /// Trains and writes metrics.csv, metrics.json, steps.csv, checkpoint.bin
 /// and the pictures into options.outDir. Returns the process exit code;

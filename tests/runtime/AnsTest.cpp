@@ -99,7 +99,7 @@ TEST_CASE("rANS decodes what it encodes and spends the reference's bits", "[ans]
     // Draw symbols by their frequencies (the case a coder is built for).
     for (size_t &s : message)
       s = symbolOf(cumulative, uint32_t(rng() & ((uint64_t{1} << precision) - 1)));
-    AnsStack stack;
+    AnsStack stack(AnsStack::kLow, {}, 0, 0); // (empty: no seeded bits)
     BigNatural reference;
     double information = 0;
     for (size_t s : message) {
@@ -136,11 +136,17 @@ TEST_CASE("Pops from an empty stack borrow seeded words, and pushing back return
   const unsigned precision = 16;
   auto cumulative = randomCumulative(rng, 50, precision);
   AnsStack coder(/*seed=*/42);
-  std::vector<size_t> popped, pushed;
+  // Each round pops a symbol and pushes one; the first rounds pop more
+  // than they push, so that the seeded state runs out.
+  std::vector<std::vector<size_t>> popped;
+  std::vector<size_t> pushed;
   for (int round = 0; round < 300; ++round) {
-    size_t s = symbolOf(cumulative, coder.peek(precision));
-    coder.pop(cumulative[s], cumulative[s + 1] - cumulative[s], precision);
-    popped.push_back(s);
+    popped.emplace_back();
+    for (int i = 0; i < (round < 20 ? 4 : 1); ++i) {
+      size_t s = symbolOf(cumulative, coder.peek(precision));
+      coder.pop(cumulative[s], cumulative[s + 1] - cumulative[s], precision);
+      popped.back().push_back(s);
+    }
     size_t t = size_t(rng() % 50);
     coder.push(cumulative[t], cumulative[t + 1] - cumulative[t], precision);
     pushed.push_back(t);
@@ -152,8 +158,10 @@ TEST_CASE("Pops from an empty stack borrow seeded words, and pushing back return
     size_t t = symbolOf(cumulative, decoder.peek(precision));
     REQUIRE(t == pushed[i]);
     decoder.pop(cumulative[t], cumulative[t + 1] - cumulative[t], precision);
-    size_t s = popped[i];
-    decoder.push(cumulative[s], cumulative[s + 1] - cumulative[s], precision);
+    for (size_t k = popped[i].size(); k-- > 0;) {
+      size_t s = popped[i][k];
+      decoder.push(cumulative[s], cumulative[s + 1] - cumulative[s], precision);
+    }
   }
   CHECK_FALSE(decoder.exhausted());
   CHECK(decoder.isInitial());

@@ -4,6 +4,8 @@
 //             [--binarize none|static|dynamic] [--last-batch pad|drop] ...
 //   vae-train eval|encode|score|sample|reconstruct MODEL.so [--out DIR] ...
 //   vae-train score MODEL.so --iw K
+//   vae-train compress MODEL.so --data FILE -o FILE.vaez
+//   vae-train decompress MODEL.so FILE.vaez -o FILE.npy
 //   mpirun -np N vae-train MODEL.so ...     (data-parallel, docs/distributed.md)
 //
 // Links only libvaert (and MPI where the build found it): no LLVM or MLIR.
@@ -60,6 +62,12 @@ const Inference kInference[] = {
      vae::Command::Sample},
     {"reconstruct", "test images and their reconstructions to OUT/reconstructions.png",
      vae::Command::Reconstruct},
+    {"compress",
+     "lossless compression of a data file (or the test set) with the trained model: bits-back "
+     "ANS coding into a .vaez file (docs/compression.md)",
+     vae::Command::Compress},
+    {"decompress", "a .vaez file back to the examples compress coded (.npy, or IDX for bytes)",
+     vae::Command::Decompress},
 };
 
 int fail(const std::string &message) {
@@ -96,8 +104,9 @@ public:
 
 private:
   /// The flags every subcommand has: the model, the data, the run's folder.
-  void addCommonFlags(CLI::App *command) {
+  void addCommonFlags(CLI::App *command, bool compress = false) {
     command->add_option("MODEL.so", modelPath, "the library vaec built")->required()->type_name("");
+    addOutFlag(command);
     dataFlags.push_back(
         command
             ->add_option(
@@ -107,11 +116,16 @@ private:
                 "example) or IDX; default: the run's own (a resumed or evaluated run), else "
                 "/usr/share/datasets/fashion-mnist")
             ->type_name("DIR|FILE"));
-    testFlags.push_back(
-        command
-            ->add_option("--test", options.testPath,
-                         "the test set, a file like --data's (default: the folder's t10k-* files)")
-            ->type_name("FILE"));
+    if (compress)
+      command->add_flag("--test", options.compressTestSet,
+                        "compress the run's test set, as eval sees it (instead of --data)");
+    else
+      testFlags.push_back(
+          command
+              ->add_option(
+                  "--test", options.testPath,
+                  "the test set, a file like --data's (default: the folder's t10k-* files)")
+              ->type_name("FILE"));
     testFractionFlags.push_back(
         command
             ->add_option("--test-fraction", options.testFraction,
@@ -137,11 +151,6 @@ private:
                          "the labels of --test, likewise (with --test-fraction, --labels are "
                          "split with the examples)")
             ->type_name("FILE.npy"));
-    command
-        ->add_option("--out", options.outDir,
-                     "the run's folder: metrics, checkpoint, pictures, CSVs (default: "
-                     "vae-train-out)")
-        ->type_name("DIR");
     command->add_option("--seed", options.seed, "seed, 0 to 2^53 (default: the model's)")
         ->type_name("N")
         ->check(inRange(int64_t{0}, int64_t{9007199254740992}));
@@ -152,6 +161,47 @@ private:
                          "fresh draw per use in training (the test set static); default: "
                          "the run's own, else none")
             ->check(CLI::IsMember({"none", "static", "dynamic"})));
+  }
+
+  void addOutFlag(CLI::App *command) {
+    command
+        ->add_option("--out", options.outDir,
+                     "the run's folder: metrics, checkpoint, pictures, CSVs (default: "
+                     "vae-train-out)")
+        ->type_name("DIR");
+  }
+
+  /// decompress: the model, the run and the file only.
+  void addDecompressCommand(CLI::App *command) {
+    command->add_option("MODEL.so", modelPath, "the library vaec built")->required()->type_name("");
+    command->add_option("FILE.vaez", options.vaezInput, "what compress wrote")
+        ->required()
+        ->type_name("");
+    addOutFlag(command);
+  }
+
+  /// compress's precisions (recorded in the file: decompress needs none).
+  void addPrecisionFlags(CLI::App *command) {
+    const char *group = "Precisions of the code, in bits";
+    command
+        ->add_option("--latent-bits", options.latentBits,
+                     "each latent dimension in 2^N buckets of equal prior mass, 1 to 20 "
+                     "(default 12)")
+        ->type_name("N")
+        ->group(group)
+        ->check(inRange(int64_t{1}, int64_t{20}));
+    command
+        ->add_option("--posterior-bits", options.posteriorBits,
+                     "q(z|x) over the buckets, more than --latent-bits, at most 31 (default 24)")
+        ->type_name("N")
+        ->group(group)
+        ->check(inRange(int64_t{2}, int64_t{31}));
+    command
+        ->add_option("--likelihood-bits", options.likelihoodBits,
+                     "p(x|z) over the values of one element, 8 to 31 (default 24)")
+        ->type_name("N")
+        ->group(group)
+        ->check(inRange(int64_t{8}, int64_t{31}));
   }
 
   /// train's own flags.
@@ -222,7 +272,19 @@ private:
   /// eval, encode, score, sample, reconstruct and their flags.
   void addInferenceCommand(const Inference &i) {
     CLI::App *command = app.add_subcommand(i.name, i.help);
-    addCommonFlags(command);
+    if (i.command == vae::Command::Decompress)
+      addDecompressCommand(command);
+    else
+      addCommonFlags(command, i.command == vae::Command::Compress);
+    if (i.command == vae::Command::Compress || i.command == vae::Command::Decompress)
+      command
+          ->add_option("-o,--output", options.compressOutput,
+                       i.command == vae::Command::Compress
+                           ? "the .vaez file to write"
+                           : "the file to write: FILE.npy (the dtype and shape compressed), or "
+                             "an IDX file for uint8 data")
+          ->required()
+          ->type_name("FILE");
     command
         ->add_option("--checkpoint", checkpoint, "checkpoint to use (default: OUT/checkpoint.bin)")
         ->type_name("FILE");
@@ -250,6 +312,8 @@ private:
                        "OUT/clusters.json (default: none)")
           ->type_name("K")
           ->check(inRange(int64_t{1}, int64_t{100000}));
+    if (i.command == vae::Command::Compress)
+      addPrecisionFlags(command);
     if (i.command == vae::Command::Sample)
       command->add_option("--n", options.samples, "how many draws (default: 64)")
           ->type_name("N")
@@ -288,6 +352,8 @@ std::optional<int> CommandLine::parse(int argc, char **argv) {
   if (argc == 1) {
     fmt::print(stderr, "usage: vae-train [train] MODEL.so [FLAGS]\n"
                        "       vae-train eval|encode|score|sample|reconstruct MODEL.so [FLAGS]\n"
+                       "       vae-train compress MODEL.so --data FILE -o FILE.vaez\n"
+                       "       vae-train decompress MODEL.so FILE.vaez -o FILE.npy\n"
                        "(vae-train --help says more)\n");
     return 2;
   }
