@@ -66,9 +66,10 @@ int runEval(Trained &t, const Dataset &images, uint64_t seed) {
   Hyperparams hyper = Hyperparams::of(d);
   applyHyperparamRecord(t.header.run, hyper);
   terms.objective = terms.reconstruction + hyper.beta * terms.kl;
-  fmt::print("test -ELBO {:.2f} nats (reconstruction {:.2f}, KL {:.2f}) over {} examples, "
-             "checkpoint of epoch {}",
-             terms.negElbo(), terms.reconstruction, terms.kl, terms.examples, t.header.epoch);
+  fmt::print("test -ELBO {:.2f} nats, {:.4f} bits/dim (reconstruction {:.2f}, KL {:.2f}) over {} "
+             "examples, checkpoint of epoch {}",
+             terms.negElbo(), terms.bitsPerDim(d.input_size), terms.reconstruction, terms.kl,
+             terms.examples, t.header.epoch);
   if (hyper.beta != 1.0)
     fmt::print("; objective with beta {}: {:.2f}", hyper.beta, terms.objective);
   fmt::print("\n");
@@ -190,9 +191,9 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uin
     iw = importanceWeightedLogLikelihood(t.model, t.p(), t.scratch(), images, seed,
                                          options.importanceSamples);
     double mean = std::accumulate(iw.begin(), iw.end(), 0.0) / double(iw.size());
-    fmt::print("importance-weighted -log p(x), K = {}: {:.2f} nats per example over {} "
-               "examples\n",
-               options.importanceSamples, -mean, iw.size());
+    fmt::print("importance-weighted -log p(x), K = {}: {:.2f} nats per example, {:.4f} "
+               "bits/dim, over {} examples\n",
+               options.importanceSamples, -mean, bitsPerDim(-mean, d.input_size), iw.size());
   }
   size_t batch = size_t(d.batch);
   std::vector<float> loss(batch), rec(batch), kl(batch);
@@ -211,12 +212,13 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uin
   bool ok = writeAtomically(
       out,
       [&](std::ostream &csv) {
-        csv << "index,label,neg_elbo,reconstruction,kl"
+        csv << "index,label,neg_elbo,reconstruction,kl,neg_elbo_bits_per_dim"
             << (iw.empty() ? "\n" : ",neg_iw_log_likelihood\n");
         for (size_t i = 0; i < images.count; ++i) {
-          csv << fmt::format("{},{},{},{},{}", i,
+          csv << fmt::format("{},{},{},{},{},{}", i,
                              images.labels.empty() ? "" : std::to_string(images.labels[i]),
-                             float(negElbo[i]), float(reconstruction[i]), float(klTerm[i]));
+                             float(negElbo[i]), float(reconstruction[i]), float(klTerm[i]),
+                             float(bitsPerDim(negElbo[i], d.input_size)));
           if (!iw.empty())
             csv << fmt::format(",{}", -iw[i]);
           csv << '\n';
@@ -225,7 +227,10 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uin
       error);
   if (!ok)
     return fail(error);
-  fmt::print("wrote {} ({} examples)\n", out, images.count);
+  double meanNegElbo = std::accumulate(negElbo.begin(), negElbo.end(), 0.0) /
+                       double(std::max<size_t>(images.count, 1));
+  fmt::print("wrote {} ({} examples; mean -ELBO {:.2f} nats, {:.4f} bits/dim)\n", out,
+             images.count, meanNegElbo, bitsPerDim(meanNegElbo, d.input_size));
   if (!options.auroc)
     return 0;
   size_t anomalies = size_t(std::count(anomaly.begin(), anomaly.end(), true));

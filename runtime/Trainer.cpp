@@ -590,8 +590,9 @@ private:
                     trainTerms.negElbo(), trainTerms.reconstruction, trainTerms.kl);
     if (valSet.count)
       line += fmt::format("  val -ELBO {:.2f}", val.negElbo());
-    line += fmt::format("  test -ELBO {:.2f} (rec {:.2f}, KL {:.2f})", test.negElbo(),
-                        test.reconstruction, test.kl);
+    line +=
+        fmt::format("  test -ELBO {:.2f} (rec {:.2f}, KL {:.2f}; {:.4f} bits/dim)", test.negElbo(),
+                    test.reconstruction, test.kl, test.bitsPerDim(model.desc().input_size));
     if (anomalySet.count)
       line += fmt::format("  anomalies -ELBO {:.2f}", anomalyTerms.negElbo());
     if (weighted)

@@ -73,6 +73,13 @@ struct TrainOptions {
   std::string schedule;
 };
 
+/// `nats` per example of `values` values in bits per dimension, the unit
+/// of compression papers: a discrete model's -ELBO is then the length of a
+/// bits-back code (vae-train compress); a density's is relative only.
+inline double bitsPerDim(double nats, int64_t values) {
+  return nats / (0.69314718055994530942 * double(values));
+}
+
 /// Nats per example, averaged over the examples seen. `objective` is what
 /// training minimizes, reconstruction + beta KL (with the KL weight of each
 /// step during warm-up); the −ELBO is reconstruction + KL whatever beta is.
@@ -80,6 +87,8 @@ struct Terms {
   double objective = 0, reconstruction = 0, kl = 0;
   size_t examples = 0;
   double negElbo() const { return reconstruction + kl; }
+  /// The -ELBO in bits per value of an example of `values` values.
+  double bitsPerDim(int64_t values) const { return vae::bitsPerDim(negElbo(), values); }
 };
 
 /// The terms of every example of `data`: full batches through vae_eval_elbo,

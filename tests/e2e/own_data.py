@@ -234,8 +234,8 @@ with tempfile.TemporaryDirectory() as tmp:
           "--classes 0-1 trains on the 2,000 examples of labels 0 and 1: " + r.stderr.strip())
     # Each epoch's test -ELBO is over the normal classes; the anomalies' is
     # beside it, and higher.
-    epochs = re.findall(r"test -ELBO ([0-9.]+) \(rec [0-9.]+, KL [0-9.]+\)  anomalies -ELBO "
-                        r"([0-9.]+)", r.stdout)
+    epochs = re.findall(r"test -ELBO ([0-9.]+) \(rec [0-9.]+, KL [0-9.]+; [0-9.]+ bits/dim\)  "
+                        r"anomalies -ELBO ([0-9.]+)", r.stdout)
     check(len(epochs) == 5 and float(epochs[-1][1]) > float(epochs[-1][0]),
           f"each epoch prints the anomalies' -ELBO beside the normal test -ELBO: {epochs[-1:]}")
     sc = run("score", so, "--out", anomaly, "--auroc", "--iw", "4")
