@@ -27,8 +27,8 @@
 #ifndef VAE_RUNTIME_BITSBACK_H
 #define VAE_RUNTIME_BITSBACK_H
 
-#include "runtime/Ans.h"
-#include "runtime/Model.h"
+#include "Ans.h" // (beside it, in the tree and installed as <vae/...>)
+#include "Model.h"
 
 #include <cstdint>
 #include <string>

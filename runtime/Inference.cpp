@@ -229,8 +229,8 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uin
     return fail(error);
   double meanNegElbo = std::accumulate(negElbo.begin(), negElbo.end(), 0.0) /
                        double(std::max<size_t>(images.count, 1));
-  fmt::print("wrote {} ({} examples; mean -ELBO {:.2f} nats, {:.4f} bits/dim)\n", out,
-             images.count, meanNegElbo, bitsPerDim(meanNegElbo, d.input_size));
+  fmt::print("wrote {} ({} examples; mean -ELBO {:.2f} nats, {:.4f} bits/dim)\n", out, images.count,
+             meanNegElbo, bitsPerDim(meanNegElbo, d.input_size));
   if (!options.auroc)
     return 0;
   size_t anomalies = size_t(std::count(anomaly.begin(), anomaly.end(), true));

@@ -257,22 +257,17 @@ bool vae::compressToVaez(const Model &model, const float *params, void *arena, c
     error = fmt::format("cannot read the library '{}' to record its SHA-256", model.path());
     return false;
   }
-  std::string text = headerJson(h).dump();
-  bytes.assign(kMagic, 4);
-  put(bytes, kVaezVersion);
-  put(bytes, uint32_t(text.size()));
-  bytes += text;
-  put(bytes, crc32Of(text.data(), text.size()));
   BitsBackCoder coder(model, params, arena, h.precisions);
   stats = {};
   stats.values = data.count * data.size;
+  std::vector<std::string> payloads;
   for (uint64_t c = 0; c < h.chunks; ++c) {
     uint64_t first = c * h.chunkExamples, n = std::min(h.chunkExamples, h.examples - first);
     std::vector<AnsStack> stacks;
     for (uint64_t lane = 0; lane < std::min(h.lanes, n); ++lane)
       stacks.emplace_back(c << 32 | lane);
     coder.compress(symbols.data() + first * data.size, n, stacks);
-    std::string payload;
+    std::string &payload = payloads.emplace_back();
     for (const AnsStack &s : stacks) {
       put(payload, s.state());
       put(payload, s.borrowedWords());
@@ -281,13 +276,25 @@ bool vae::compressToVaez(const Model &model, const float *params, void *arena, c
       stats.codedBits += s.bits();
       stats.initialBits += AnsStack::kInitialStateBits + 32 * s.borrowedWords();
     }
-    put(bytes, n);
-    put(bytes, uint64_t(payload.size()));
-    put(bytes, crc32Of(payload.data(), payload.size()));
-    bytes += payload;
   }
+  bytes = serializeVaez(h, payloads);
   stats.fileBytes = bytes.size();
   return true;
+}
+
+std::string vae::serializeVaez(const VaezHeader &h, const std::vector<std::string> &payloads) {
+  std::string text = headerJson(h).dump(), bytes(kMagic, 4);
+  put(bytes, kVaezVersion);
+  put(bytes, uint32_t(text.size()));
+  bytes += text;
+  put(bytes, crc32Of(text.data(), text.size()));
+  for (size_t c = 0; c < payloads.size(); ++c) {
+    put(bytes, std::min(h.chunkExamples, h.examples - c * h.chunkExamples));
+    put(bytes, uint64_t(payloads[c].size()));
+    put(bytes, crc32Of(payloads[c].data(), payloads[c].size()));
+    bytes += payloads[c];
+  }
+  return bytes;
 }
 
 namespace {
@@ -301,11 +308,11 @@ std::string parseChunk(const std::string &payload, uint64_t lanes, uint64_t chun
       return fmt::format("lane {} is cut short", lane);
     if (state < AnsStack::kLow || state >> 63)
       return fmt::format("lane {} has an ANS state out of range", lane);
-    if (words > (payload.size() - in.at) / 4 || borrowed > words)
-      return fmt::format("lane {} claims {} words ({} borrowed), more than the chunk holds", lane,
-                         words, borrowed);
+    if (words > (payload.size() - in.at) / 4)
+      return fmt::format("lane {} claims {} words, more than the chunk holds", lane, words);
     std::vector<uint32_t> stack(words);
-    std::memcpy(stack.data(), payload.data() + in.at, 4 * words);
+    if (words) // (memcpy takes no null pointer, even for no bytes)
+      std::memcpy(stack.data(), payload.data() + in.at, 4 * words);
     in.at += 4 * words;
     out.stacks.emplace_back(state, std::move(stack), borrowed, chunk << 32 | lane);
     out.stacks.back().allowBorrowing(false);

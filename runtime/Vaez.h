@@ -19,8 +19,8 @@
 #ifndef VAE_RUNTIME_VAEZ_H
 #define VAE_RUNTIME_VAEZ_H
 
-#include "runtime/BitsBack.h"
-#include "runtime/Data.h"
+#include "BitsBack.h" // (beside it, in the tree and installed as <vae/...>)
+#include "Data.h"
 
 #include <cstdint>
 #include <string>
@@ -76,6 +76,10 @@ bool compressToVaez(const Model &model, const float *params, void *arena, const 
 
 /// Why `precisions` cannot be used ("" if they can).
 std::string checkPrecisions(const BitsBackPrecisions &precisions);
+
+/// The bytes of a .vaez file of header `h` and one payload per chunk (as
+/// the format above describes them), the checksums computed.
+std::string serializeVaez(const VaezHeader &h, const std::vector<std::string> &payloads);
 
 /// Reads the framing of a .vaez file: header, chunks, checksums (no model
 /// needed). Errors name `path` and the byte offset.

@@ -13,6 +13,10 @@
 //      forged one)
 //   8  a checkpoint resealed with the SHA-256 of its bytes, so that the
 //      parser behind the digest sees the mutations
+//   9  a .vaez file as it is (CRC-32s guard its header and chunks)
+//  10  a .vaez chunk: the next byte says how many examples (0 to 15), the
+//      rest is the payload, framed with a header the test model accepts and
+//      valid CRC-32s, so that the bits-back decoder sees the mutations
 // A crash, a sanitizer report or a hang is a bug; so is a reader that
 // accepts a file and returns a dataset whose sizes disagree with its bytes,
 // or that refuses one without saying why.
@@ -21,6 +25,7 @@
 
 #include "runtime/Checkpoint.h"
 #include "runtime/Data.h"
+#include "runtime/Vaez.h"
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -120,12 +125,54 @@ void readCheckpointBytes(const uint8_t *data, size_t size, bool reseal) {
     bug("the checkpoint reader refused a file without saying why");
 }
 
+/// Parses `bytes` as a .vaez file and decompresses what parses with the
+/// test model; a decoded file must hold the examples its header says.
+void decompressBytes(const std::string &bytes) {
+  static const Model &model = testModel();
+  static AlignedBuffer params = [] {
+    AlignedBuffer p = testModel().newParams();
+    testModel().initParams(p.data(), 1);
+    return p;
+  }();
+  static AlignedBuffer arena = model.newArena();
+  VaezFile file;
+  Dataset out;
+  std::string error;
+  bool ok = parseVaez(bytes, "fuzz.vaez", file, error) &&
+            decompressVaez(model, params.data(), arena.bytes(), file, "fuzz.vaez", out, error);
+  if (!ok && error.empty())
+    bug("the .vaez reader refused a file without saying why");
+  if (ok && (out.count != file.header.examples || out.size != size_t(model.desc().input_size)))
+    bug("a decompressed file disagrees with its header");
+  if (ok)
+    checkDataset(true, out, error);
+}
+
+/// A chunk of `data` framed as the test model's own file.
+void decompressForgedChunk(const uint8_t *data, size_t size) {
+  if (size == 0)
+    return;
+  static AlignedBuffer params = [] {
+    AlignedBuffer p = testModel().newParams();
+    testModel().initParams(p.data(), 1);
+    return p;
+  }();
+  size_t examples = data[0] % 16;
+  Dataset shape =
+      Dataset::fromBytes("x", Element::U8, examples, 784, std::vector<uint8_t>(examples * 784));
+  shape.exampleShape = {28, 28};
+  VaezHeader header = vaezHeaderFor(testModel(), params.data(), shape);
+  std::string payload(reinterpret_cast<const char *>(data + 1), size - 1);
+  decompressBytes(
+      serializeVaez(header, examples ? std::vector{payload} : std::vector<std::string>{}));
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0)
     return 0;
-  uint8_t reader = data[0] % 9;
+  uint8_t reader = data[0] % 11;
   ++data, --size;
   Dataset set;
   std::string error;
@@ -157,8 +204,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Dataset::load(writeFile("data.csv", data, size), 0, reader == 6 ? "label" : "", set, error),
         set, error);
     break;
-  default:
+  case 7:
+  case 8:
     readCheckpointBytes(data, size, reader == 8);
+    break;
+  case 9:
+    decompressBytes(std::string(reinterpret_cast<const char *>(data), size));
+    break;
+  default:
+    decompressForgedChunk(data, size);
   }
   return 0;
 }
