@@ -275,6 +275,10 @@ Generator::PerExample Generator::emitPerExample(Value x, Value eps) {
   Value logProb;
   if (likelihood.kind == "bernoulli")
     logProb = builder.create<vdl::BernoulliLogProbOp>(llLoc, likelihood.values[0], x);
+  else if (likelihood.kind == "discretized_logistic")
+    logProb = builder.create<vdl::DiscretizedLogisticLogProbOp>(
+        llLoc, likelihood.values[0], likelihood.values[1], x,
+        static_cast<int64_t>(likelihood.call->number(2)));
   else if (likelihood.values.size() == 2)
     logProb = builder.create<vdl::GaussianLogProbOp>(llLoc, likelihood.values[0],
                                                      likelihood.values[1], x);

@@ -124,8 +124,9 @@ void Checker::checkBlock(Block &block, bool isEncoder, const SemaType &argType,
         continue;
       auto *call = llvm::dyn_cast<CallExpr>(stmt.value.get());
       llvm::StringRef expected = isEncoder ? "a normal(mu = ..., logvar = ...) posterior"
-                                           : "a likelihood: bernoulli(logits = ...) or "
-                                             "gaussian(mean = ..., logvar | sigma = ...)";
+                                           : "a likelihood: bernoulli(logits = ...), "
+                                             "gaussian(mean = ..., logvar | sigma = ...) or "
+                                             "discretized_logistic(mean = ..., log_scale = ...)";
       if (type.kind != SemaType::Distribution) {
         diags.error(stmt.value->loc,
                     "the " + blockName + " must return " + expected + ", not " + type.str());
@@ -189,6 +190,13 @@ void Checker::checkLikelihood(CallExpr &call) {
                                 " but the input '" + module.input->name + "' is " +
                                 SemaType::tensor(inputShape).str() + hint);
     }
+  }
+  if (call.callee == "discretized_logistic") {
+    double bins = call.number(2);
+    if (!(bins >= 2 && bins <= 256 && bins == std::floor(bins)))
+      diags.error(call.operand(2) ? call.operand(2)->loc : call.loc,
+                  "bins must be an integer from 2 to 256 (the data's values 0 ... bins - 1), got " +
+                      formatNumber(bins));
   }
   if (call.callee == "gaussian") {
     bool hasLogvar = call.operand(1) != nullptr;

@@ -300,6 +300,24 @@ LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<
   return success();
 }
 
+LogicalResult DiscretizedLogisticLogProbOp::buildGradients(OpBuilder &b, Value g,
+                                                           ArrayRef<bool> needed,
+                                                           SmallVectorImpl<Value> &adjoints) {
+  if (failed(unsupported(*this, needed, {2})))
+    return failure();
+  adjoints.assign(3, Value());
+  if (!needed[0] && !needed[1])
+    return success();
+  Type type = getMean().getType();
+  auto grad = b.create<DiscretizedLogisticLogProbGradOp>(
+      getLoc(), type, type, getMean(), getLogScale(), getTarget(), g, getBinsAttr());
+  if (needed[0])
+    adjoints[0] = grad.getMeanAdjoint();
+  if (needed[1])
+    adjoints[1] = grad.getLogScaleAdjoint();
+  return success();
+}
+
 LogicalResult GaussianFixedLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
                                                      SmallVectorImpl<Value> &adjoints) {
   if (failed(unsupported(*this, needed, {1})))

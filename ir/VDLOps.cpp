@@ -276,6 +276,26 @@ LogicalResult GaussianFixedLogProbOp::verify() {
   return verifyPerExample(*this, {getMean(), getTarget()}, getType());
 }
 
+void DiscretizedLogisticLogProbOp::build(OpBuilder &builder, OperationState &state, Value mean,
+                                         Value logScale, Value target, int64_t bins) {
+  build(builder, state, perExampleType(mean), mean, logScale, target,
+        builder.getI64IntegerAttr(bins));
+}
+
+/// Bins a discretized likelihood may have: 2 to 256 (runtime symbols are
+/// bytes).
+static LogicalResult verifyBins(Operation *op, int64_t bins) {
+  if (bins < 2 || bins > 256)
+    return op->emitOpError("bins must be 2 to 256, got ") << bins;
+  return success();
+}
+
+LogicalResult DiscretizedLogisticLogProbOp::verify() {
+  if (failed(verifyBins(*this, getBins())))
+    return failure();
+  return verifyPerExample(*this, {getMean(), getLogScale(), getTarget()}, getType());
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions and the loss
 //===----------------------------------------------------------------------===//
@@ -345,6 +365,13 @@ LogicalResult BernoulliLogProbGradOp::verify() {
 
 LogicalResult GaussianLogProbGradOp::verify() {
   return verifyPerExample(*this, {getMean(), getLogvar(), getTarget()}, getAdjoint().getType(),
+                          "adjoint");
+}
+
+LogicalResult DiscretizedLogisticLogProbGradOp::verify() {
+  if (failed(verifyBins(*this, getBins())))
+    return failure();
+  return verifyPerExample(*this, {getMean(), getLogScale(), getTarget()}, getAdjoint().getType(),
                           "adjoint");
 }
 

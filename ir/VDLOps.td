@@ -363,6 +363,41 @@ def VDL_GaussianFixedLogProbOp
   ];
 }
 
+def VDL_DiscretizedLogisticLogProbOp
+    : VDL_LogProbOp<"discretized_logistic_log_prob",
+                    [AllTypesMatch<["mean", "log_scale", "target"]>]> {
+  let summary = "per-example log-probability of integers under a discretized logistic";
+  let description = [{
+    PixelCNN++'s likelihood of `bins`-level data (Salimans et al. 2017):
+    `target` holds integers 0 ... bins - 1, mapped to c = 2 t / (bins - 1) - 1
+    in [-1, 1]; `mean` and `log_scale` are on that scale. Each value gets the
+    logistic's mass between its bin's edges c -+ 1 / (bins - 1), the first and
+    last bins extending to -inf and +inf, so that the masses sum to 1 and the
+    -ELBO is a code length. In a stable form, with u = exp(-log_scale),
+    a = u (c - mean + h), b = u (c - mean - h), h = 1 / (bins - 1):
+
+      log p = [t < bins - 1] log sigmoid(a) + [t > 0] log(1 - sigmoid(b))
+            + [0 < t < bins - 1] log(1 - exp(-2 h u))
+
+    summed over every non-batch dimension.
+
+    ```mlir
+    %ll = vdl.discretized_logistic_log_prob %mean, %log_scale, %x bins = 256
+        : tensor<128x784xf32> -> tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mean, VDL_Tensor:$log_scale, VDL_Tensor:$target,
+                       I64Attr:$bins);
+  let assemblyFormat = [{
+    $mean `,` $log_scale `,` $target `bins` `=` $bins attr-dict
+    `:` type($mean) `->` type($result)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$mean, "::mlir::Value":$log_scale,
+                   "::mlir::Value":$target, "int64_t":$bins)>
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions and the loss
 //===----------------------------------------------------------------------===//
@@ -578,6 +613,32 @@ def VDL_GaussianLogProbGradOp : VDL_Op<"gaussian_log_prob_grad",
   let results = (outs VDL_Tensor:$mean_adjoint, VDL_Tensor:$logvar_adjoint);
   let assemblyFormat = [{
     $mean `,` $logvar `,` $target `,` $adjoint attr-dict
+    `:` type($mean) `,` type($adjoint)
+  }];
+  let hasVerifier = 1;
+}
+
+def VDL_DiscretizedLogisticLogProbGradOp
+    : VDL_Op<"discretized_logistic_log_prob_grad",
+             [AllTypesMatch<["mean", "log_scale", "target", "mean_adjoint",
+                             "log_scale_adjoint"]>]> {
+  let summary = "adjoints of mean and log_scale through the discretized logistic";
+  let description = [{
+    With a, b, u, h as in `vdl.discretized_logistic_log_prob`, w = 2 h u and
+    the indicators A = [t < bins - 1], B = [t > 0]:
+    `dmean = -g u (A sigmoid(-a) - B sigmoid(b))`,
+    `dlog_scale = g (-A a sigmoid(-a) + B b sigmoid(b) - A B w / (exp(w) - 1))`.
+
+    ```mlir
+    %dm, %ds = vdl.discretized_logistic_log_prob_grad %mean, %log_scale, %x, %g bins = 256
+        : tensor<128x784xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins VDL_Tensor:$mean, VDL_Tensor:$log_scale, VDL_Tensor:$target,
+                       VDL_Tensor:$adjoint, I64Attr:$bins);
+  let results = (outs VDL_Tensor:$mean_adjoint, VDL_Tensor:$log_scale_adjoint);
+  let assemblyFormat = [{
+    $mean `,` $log_scale `,` $target `,` $adjoint `bins` `=` $bins attr-dict
     `:` type($mean) `,` type($adjoint)
   }];
   let hasVerifier = 1;

@@ -176,7 +176,7 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
   auto *modelType = llvm::StructType::create(
       ctx, {i32, i32,       ptr, i64, i32, i32, shapeType, i64, i64, i64, f64, i64,
             ptr, i64,       i64, i64, f64, i64, i64,       i64, f64, f64, ptr, i32,
-            i32, hyperType, i32, i32, f64, f64, f64,       f64, f64, i32, i32},
+            i32, hyperType, i32, i32, f64, f64, f64,       f64, f64, i32, i32, i64},
       "struct.vae_model");
   int64_t inputSize = 1;
   for (int64_t d : info.inputShape)
@@ -217,7 +217,8 @@ static void addDescriptor(llvm::Module &module, const ModelInfo &info) {
                                             llvm::ConstantFP::get(f64, info.lrGamma),
                                             llvm::ConstantFP::get(f64, info.valFraction),
                                             i32c(info.device),
-                                            i32c(info.gpuArch)});
+                                            i32c(info.gpuArch),
+                                            i64c(info.likelihoodBins)});
   new llvm::GlobalVariable(module, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                            "vae_model_desc");
 }

@@ -25,6 +25,7 @@ struct ModelInfo {
   int32_t likelihood = 0; // enum vae_likelihood
   int64_t decodeOutputs = 0;
   double likelihoodSigma = 0;
+  int64_t likelihoodBins = 0; // a discrete likelihood's values
   double beta = 1;
   int64_t warmupEpochs = 0;
   int64_t epochs = 0;

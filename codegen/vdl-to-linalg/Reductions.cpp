@@ -58,6 +58,48 @@ Value reductionTerm(OpBuilder &b, Location loc, GaussianFixedLogProbOp op, Value
   Value scaled = b.create<arith::MulFOp>(loc, quad, f32(b, loc, -0.5 / (sigma * sigma)));
   return b.create<arith::SubFOp>(loc, scaled, f32(b, loc, std::log(sigma) + kHalfLog2Pi));
 }
+/// What the discretized logistic's term and gradient share, per element, from
+/// (mean, log_scale, target): see vdl.discretized_logistic_log_prob.
+struct DiscretizedLogistic {
+  Value u, a, b, w;
+  Value hasUpper, hasLower; // i1: t < bins - 1, t > 0 (the bins' finite edges)
+  DiscretizedLogistic(OpBuilder &ob, Location loc, int64_t bins, ValueRange args) {
+    double h = 1.0 / double(bins - 1);
+    Value c = ob.create<arith::SubFOp>(
+        loc, ob.create<arith::MulFOp>(loc, args[2], f32(ob, loc, 2.0 * h)), f32(ob, loc, 1.0));
+    Value d = ob.create<arith::SubFOp>(loc, c, args[0]);
+    u = ob.create<math::ExpOp>(loc, ob.create<arith::NegFOp>(loc, args[1]));
+    a = ob.create<arith::MulFOp>(loc, u, ob.create<arith::AddFOp>(loc, d, f32(ob, loc, h)));
+    b = ob.create<arith::MulFOp>(loc, u, ob.create<arith::SubFOp>(loc, d, f32(ob, loc, h)));
+    w = ob.create<arith::MulFOp>(loc, u, f32(ob, loc, 2.0 * h));
+    // (Targets are integers: compare half-way between them.)
+    hasUpper = ob.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, args[2],
+                                        f32(ob, loc, double(bins) - 1.5));
+    hasLower =
+        ob.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[2], f32(ob, loc, 0.5));
+  }
+  /// `value` where `condition` holds, else 0 (a select, so that a term of
+  /// the other case cannot turn 0 into NaN).
+  static Value where(OpBuilder &ob, Location loc, Value condition, Value value) {
+    return ob.create<arith::SelectOp>(loc, condition, value, f32(ob, loc, 0.0));
+  }
+};
+
+template <>
+Value reductionTerm(OpBuilder &b, Location loc, DiscretizedLogisticLogProbOp op, ValueRange a) {
+  // [upper] log sigmoid(a) + [lower] log(1 - sigmoid(b)) + [both] log(1 - exp(-w))
+  DiscretizedLogistic dl(b, loc, op.getBins(), a);
+  Value logCdfUpper = b.create<arith::NegFOp>(
+      loc, stableSoftplus(b, loc, b.create<arith::NegFOp>(loc, dl.a)));
+  Value logSurvivalLower = b.create<arith::NegFOp>(loc, stableSoftplus(b, loc, dl.b));
+  Value logWidth = b.create<math::LogOp>(
+      loc, b.create<arith::NegFOp>(
+               loc, b.create<math::ExpM1Op>(loc, b.create<arith::NegFOp>(loc, dl.w))));
+  Value both = b.create<arith::AndIOp>(loc, dl.hasUpper, dl.hasLower);
+  Value sum = b.create<arith::AddFOp>(loc, DiscretizedLogistic::where(b, loc, dl.hasUpper, logCdfUpper),
+                                      DiscretizedLogistic::where(b, loc, dl.hasLower, logSurvivalLower));
+  return b.create<arith::AddFOp>(loc, sum, DiscretizedLogistic::where(b, loc, both, logWidth));
+}
 template <> Value reductionTerm(OpBuilder &b, Location loc, ReduceSumOp, ValueRange a) {
   return a[0];
 }
@@ -165,6 +207,31 @@ SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc, GaussianFixed
       loc, a[2], b.create<arith::MulFOp>(loc, diff, f32(b, loc, 1.0 / (sigma * sigma))))};
 }
 
+template <>
+SmallVector<Value> perExampleGradients(OpBuilder &b, Location loc,
+                                       DiscretizedLogisticLogProbGradOp op, ValueRange a) {
+  // dmean = -g u ([upper] sigmoid(-a) - [lower] sigmoid(b));
+  // dlog_scale = g (-[upper] a sigmoid(-a) + [lower] b sigmoid(b) - [both] w / expm1(w))
+  DiscretizedLogistic dl(b, loc, op.getBins(), a);
+  auto where = [&](Value condition, Value value) {
+    return DiscretizedLogistic::where(b, loc, condition, value);
+  };
+  Value upper = where(dl.hasUpper, sigmoid(b, loc, b.create<arith::NegFOp>(loc, dl.a)));
+  Value lower = where(dl.hasLower, sigmoid(b, loc, dl.b));
+  Value g = a[3];
+  Value dmean = b.create<arith::MulFOp>(
+      loc, b.create<arith::NegFOp>(loc, b.create<arith::MulFOp>(loc, g, dl.u)),
+      b.create<arith::SubFOp>(loc, upper, lower));
+  Value both = b.create<arith::AndIOp>(loc, dl.hasUpper, dl.hasLower);
+  Value widthTerm =
+      where(both, b.create<arith::DivFOp>(loc, dl.w, b.create<math::ExpM1Op>(loc, dl.w)));
+  Value edges = b.create<arith::SubFOp>(loc, b.create<arith::MulFOp>(loc, dl.b, lower),
+                                        b.create<arith::MulFOp>(loc, dl.a, upper));
+  Value dlogScale =
+      b.create<arith::MulFOp>(loc, g, b.create<arith::SubFOp>(loc, edges, widthTerm));
+  return {dmean, dlogScale};
+}
+
 /// Every per-example gradient op: its last operand is the adjoint g[b].
 template <typename Op> struct PerExampleGradLowering : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
@@ -187,9 +254,11 @@ void vaec::vdl_to_linalg::populateReductionPatterns(RewritePatternSet &patterns)
   MLIRContext *ctx = patterns.getContext();
   patterns.add<ReductionLowering<KLNormalOp>, ReductionLowering<BernoulliLogProbOp>,
                ReductionLowering<GaussianLogProbOp>, ReductionLowering<GaussianFixedLogProbOp>,
+               ReductionLowering<DiscretizedLogisticLogProbOp>,
                ReductionLowering<ReduceSumOp>, ReductionLowering<ReduceMeanOp>>(ctx);
   patterns
       .add<PerExampleGradLowering<KLNormalGradOp>, PerExampleGradLowering<BernoulliLogProbGradOp>,
            PerExampleGradLowering<GaussianLogProbGradOp>,
-           PerExampleGradLowering<GaussianFixedLogProbGradOp>>(ctx);
+           PerExampleGradLowering<GaussianFixedLogProbGradOp>,
+           PerExampleGradLowering<DiscretizedLogisticLogProbGradOp>>(ctx);
 }

@@ -66,6 +66,7 @@ int64_t flopsOf(Operation *op) {
           [](Operation *op) { return 4 * elementsOf(op->getResult(0)); })
       .Case<KLNormalGradOp, GaussianLogProbGradOp>(
           [](Operation *op) { return 8 * elementsOf(op->getResult(0)); })
+      .Case([](DiscretizedLogisticLogProbGradOp op) { return 20 * elementsOf(op.getMean()); })
       .Case<ReluOp, TanhOp, ExpOp, LogOp, NegOp, AddOp, SubOp, MulOp, DivOp, MinOp, MaxOp>(
           [](Operation *op) { return elementsOf(op->getResult(0)); })
       // x>0 select plus the scaled branch.
@@ -79,6 +80,7 @@ int64_t flopsOf(Operation *op) {
       .Case([](BernoulliLogProbOp op) { return 8 * elementsOf(op.getLogits()); })
       .Case([](GaussianLogProbOp op) { return 7 * elementsOf(op.getMean()); })
       .Case([](GaussianFixedLogProbOp op) { return 4 * elementsOf(op.getMean()); })
+      .Case([](DiscretizedLogisticLogProbOp op) { return 20 * elementsOf(op.getMean()); })
       .Case<ReduceMeanOp, ReduceSumOp>([](Operation *op) { return elementsOf(op->getOperand(0)); })
       .Case([](ElboOp) { return int64_t{2}; })
       // m, v, bias-corrected ratio, sqrt, update: 12 per element, and the

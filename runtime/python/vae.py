@@ -30,10 +30,10 @@ import numpy as np
 
 __all__ = ["Model", "ModelError", "eval_noise", "prior_noise", "ABI_VERSION"]
 
-ABI_VERSION = 6
+ABI_VERSION = 7
 _MAX_RANK = 4
 _ALIGNMENT = 64
-_LIKELIHOODS = {1: "bernoulli", 2: "gaussian", 3: "gaussian_fixed"}
+_LIKELIHOODS = {1: "bernoulli", 2: "gaussian", 3: "gaussian_fixed", 4: "discretized_logistic"}
 _OPTIMIZERS = {1: "adam", 2: "sgd", 3: "adamw"}
 
 
@@ -73,7 +73,7 @@ class _Desc(ctypes.Structure):
                 ("lr_warmup_epochs", ctypes.c_double), ("lr_min", ctypes.c_double),
                 ("lr_step_epochs", ctypes.c_double), ("lr_gamma", ctypes.c_double),
                 ("val_fraction", ctypes.c_double), ("device", ctypes.c_int32),
-                ("gpu_arch", ctypes.c_int32)]
+                ("gpu_arch", ctypes.c_int32), ("likelihood_bins", ctypes.c_int64)]
 
 
 # Philox4x32-10 (runtime/include/vae/philox.h), vectorized over counters.
@@ -303,11 +303,14 @@ class Model:
 
     # Batching.
     def _examples(self, x):
-        # As vae-train reads data: uint8 divided by 255, as many values, and
-        # where the model takes images the same shape (sizes of 1 aside) or
-        # a flat row; finite, and in [0, 1] for a Bernoulli likelihood.
+        # As vae-train reads data: uint8 divided by 255 (kept as integers for
+        # a discrete likelihood), as many values, and where the model takes
+        # images the same shape (sizes of 1 aside) or a flat row; finite, in
+        # [0, 1] for a Bernoulli likelihood, integers 0 ... bins - 1 for a
+        # discrete one.
         x = np.asarray(x)
-        x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x
+        discrete = self.likelihood == "discretized_logistic"
+        x = x.astype(np.float32) / 255 if x.dtype == np.uint8 and not discrete else x
         x = np.ascontiguousarray(x, dtype=np.float32)
         shape = x.shape[1:]
 
@@ -321,12 +324,19 @@ class Model:
         bad = ~np.isfinite(x)
         if self.likelihood == "bernoulli":
             bad |= (x < 0) | (x > 1)
+        if discrete:
+            bins = self._desc.likelihood_bins
+            bad |= (x < 0) | (x > bins - 1) | (x != np.round(x))
         if bad.any():
             index = np.unravel_index(int(np.argmax(bad)), x.shape)
             where = f"x[{', '.join(str(int(i)) for i in index)}] (example {int(index[0])})"
             value = x[index]
             if not np.isfinite(value):
                 raise ValueError(f"{where} is {value}; the data must be finite")
+            if discrete:
+                raise ValueError(f"{where} is {value}; model '{self.name}' has a discretized "
+                                 f"logistic likelihood over the integers 0 ... "
+                                 f"{self._desc.likelihood_bins - 1}")
             raise ValueError(f"{where} is {value}, outside [0, 1]; model '{self.name}' has a "
                              "Bernoulli likelihood, which models values in [0, 1]: rescale the "
                              "data to [0, 1] (uint8 data is divided by 255, as here), or give "
@@ -374,9 +384,14 @@ class Model:
         return shaped[0] if outputs == 1 else tuple(shaped)
 
     def mean(self, z):
-        """The mean of p(x|z): sigmoid of the logits for a Bernoulli decoder."""
+        """The mean of p(x|z): sigmoid of the logits for a Bernoulli decoder;
+        for a discretized logistic the location mapped back to the data's
+        integers (clipped to 0 ... bins - 1)."""
         out = self.decode(z)
         out = out[0] if isinstance(out, tuple) else out
+        if self.likelihood == "discretized_logistic":
+            top = self._desc.likelihood_bins - 1
+            return np.clip((out + 1) * (top / 2), 0, top)
         return 1 / (1 + np.exp(-out)) if self.likelihood == "bernoulli" else out
 
     def score(self, x, eps=None, seed=None):

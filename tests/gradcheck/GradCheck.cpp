@@ -362,6 +362,18 @@ private:
           });
           return true;
         })
+        .Case([&](DiscretizedLogisticLogProbOp dl) {
+          // The definition: the logistic's mass over the target's bin.
+          double top = double(dl.getBins() - 1), h = 1 / top;
+          const Tensor &m = in(op, 0), &ls = in(op, 1), &t = in(op, 2);
+          perExample(op, [&](size_t i) {
+            double c = 2 * t.data[i] / top - 1, s = std::exp(ls.data[i]);
+            double upper = t.data[i] < top ? sigmoid((c + h - m.data[i]) / s) : 1.0;
+            double lower = t.data[i] > 0 ? sigmoid((c - h - m.data[i]) / s) : 0.0;
+            return std::log(upper - lower);
+          });
+          return true;
+        })
         .Case<ReduceSumOp, ReduceMeanOp>([&](Operation *) {
           Tensor out = like(op->getResult(0));
           const Tensor &x = in(op, 0);
@@ -443,6 +455,19 @@ private:
           });
           return true;
         })
+        .Case([&](DiscretizedLogisticLogProbGradOp dl) {
+          double top = double(dl.getBins() - 1), h = 1 / top;
+          const Tensor &m = in(op, 0), &ls = in(op, 1), &t = in(op, 2);
+          perExampleGrad(op, 3, [&](size_t i, double g) -> std::vector<double> {
+            double u = std::exp(-ls.data[i]), c = 2 * t.data[i] / top - 1;
+            double a = u * (c - m.data[i] + h), b = u * (c - m.data[i] - h), w = 2 * h * u;
+            bool hasUpper = t.data[i] < top, hasLower = t.data[i] > 0;
+            double up = hasUpper ? sigmoid(-a) : 0, low = hasLower ? sigmoid(b) : 0;
+            double width = hasUpper && hasLower ? w / std::expm1(w) : 0;
+            return {-g * u * (up - low), g * (b * low - a * up - width)};
+          });
+          return true;
+        })
         .Case([&](GaussianFixedLogProbGradOp) {
           double s = attr(op, "sigma");
           const Tensor &m = in(op, 0), &t = in(op, 1);
@@ -466,6 +491,7 @@ struct Case {
   std::string args;       // the function's arguments
   std::string yType;      // type of %y
   double lo = -2, hi = 2; // parameter values (away from kinks: |v| > 0.1)
+  int levels = 0;         // > 0: data are integers 0 ... levels - 1 (else in [0, 1])
 };
 
 /// `%y = vdl.OP %p ATTRS : T` on one 3x4 parameter.
@@ -558,6 +584,12 @@ const std::map<std::string, Case> &cases() {
       {"vdl.gaussian_fixed_log_prob",
        {"%y = vdl.gaussian_fixed_log_prob %m, %t sigma = 0.7 : tensor<3x4xf32> -> tensor<3xf32>",
         "%m: tensor<3x4xf32> {vdl.param = \"m\"}, %t: tensor<3x4xf32>", "tensor<3xf32>"}},
+      {"vdl.discretized_logistic_log_prob",
+       {"%y = vdl.discretized_logistic_log_prob %m, %ls, %t bins = 4 : tensor<3x4xf32> -> "
+        "tensor<3xf32>",
+        "%m: tensor<3x4xf32> {vdl.param = \"m\"}, %ls: tensor<3x4xf32> {vdl.param = \"ls\"}, "
+        "%t: tensor<3x4xf32>",
+        "tensor<3xf32>", -1.5, 1.5, /*levels=*/4}},
       {"vdl.reduce_mean",
        {"%y = vdl.reduce_mean %p : tensor<3x4xf32> -> tensor<f32>",
         "%p: tensor<3x4xf32> {vdl.param = \"p\"}", "tensor<f32>"}},
@@ -600,7 +632,9 @@ bool check(MLIRContext &context, const std::string &name, const Case &c, double 
     Tensor t = like(arg);
     bool param = bool(loss.getArgAttr(arg.getArgNumber(), VDLDialect::kParamAttrName));
     for (double &v : t.data) {
-      if (!param) // data, e.g. a likelihood's target: in [0, 1]
+      if (!param && c.levels > 0) // a discrete likelihood's target
+        v = double(std::uniform_int_distribution<int>(0, c.levels - 1)(rng));
+      else if (!param) // data, e.g. a likelihood's target: in [0, 1]
         v = std::uniform_real_distribution<double>(0, 1)(rng);
       else if (c.lo >= 0) // a positive domain (log, a divisor)
         v = std::uniform_real_distribution<double>(c.lo, c.hi)(rng);

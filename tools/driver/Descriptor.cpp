@@ -41,6 +41,7 @@ template <typename Info, typename Visit> void forEachDescriptorField(Info &info,
   visit("likelihood", info.likelihood);
   visit("decode_outputs", info.decodeOutputs);
   visit("likelihood_sigma", info.likelihoodSigma);
+  visit("likelihood_bins", info.likelihoodBins);
   visit("beta", info.beta);
   visit("warmup_epochs", info.warmupEpochs);
   visit("epochs", info.epochs);
@@ -148,7 +149,8 @@ std::string vaec::modelFingerprint(llvm::StringRef text, llvm::StringRef filenam
   return "encoder=" + hash(printed("encode")) + " decoder=" +
          hash(printed("decode") +
               llvm::formatv(" likelihood {0} sigma {1}", info.likelihood, info.likelihoodSigma)
-                  .str()) +
+                  .str() +
+              (info.likelihoodBins ? " bins " + std::to_string(info.likelihoodBins) : "")) +
          " prior=" + hash(llvm::formatv("normal {0} {1}", info.priorMean, info.priorStd).str());
 }
 
@@ -181,6 +183,10 @@ ModelInfo vaec::modelInfo(const Module &ast) {
   if (likelihood->callee == "bernoulli") {
     info.likelihood = 1;
     info.decodeOutputs = 1;
+  } else if (likelihood->callee == "discretized_logistic") {
+    info.likelihood = 4;
+    info.decodeOutputs = 2;
+    info.likelihoodBins = int64_t(likelihood->number(2));
   } else if (likelihood->operand(1)) {
     info.likelihood = 2;
     info.decodeOutputs = 2;

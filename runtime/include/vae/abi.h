@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VAE_ABI_VERSION 6
+#define VAE_ABI_VERSION 7
 #define VAE_MAX_RANK 4
 /* Every buffer the runtime passes is aligned to this many bytes. */
 #define VAE_ALIGNMENT 64
@@ -32,6 +32,9 @@ enum vae_likelihood {
   VAE_LIKELIHOOD_BERNOULLI = 1,      /* logits */
   VAE_LIKELIHOOD_GAUSSIAN = 2,       /* mean, logvar */
   VAE_LIKELIHOOD_GAUSSIAN_FIXED = 3, /* mean; sigma in the descriptor */
+  /* mean, log_scale, on the data's integers 0 ... likelihood_bins - 1
+   * mapped to [-1, 1] (PixelCNN++'s discretized logistic) */
+  VAE_LIKELIHOOD_DISCRETIZED_LOGISTIC = 4,
 };
 
 /* The optimizer of the train block. */
@@ -126,6 +129,9 @@ typedef struct vae_model {
   int32_t device;           /* enum vae_device */
   int32_t gpu_arch;         /* VAE_DEVICE_CUDA: the PTX's compute capability,
                                major * 10 + minor (90 for sm_90); 0 else */
+  int64_t likelihood_bins;  /* a discrete likelihood's values (0 ... bins - 1):
+                               the data are fed as those integers, not scaled;
+                               0 for the others */
 } vae_model;
 
 /* The entry points. `arena` holds arena_bytes; x is [batch, input_size],
