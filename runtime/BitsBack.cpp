@@ -57,6 +57,8 @@ unsigned vae::codedSymbols(const vae_model &model, std::string &why) {
   switch (model.likelihood) {
   case VAE_LIKELIHOOD_BERNOULLI:
     return 2;
+  case VAE_LIKELIHOOD_DISCRETIZED_LOGISTIC:
+    return unsigned(model.likelihood_bins);
   case VAE_LIKELIHOOD_GAUSSIAN:
   case VAE_LIKELIHOOD_GAUSSIAN_FIXED:
     why = "a Gaussian likelihood is a density over real numbers: it gives no value a "
@@ -73,9 +75,12 @@ BitsBackCoder::BitsBackCoder(const Model &model, const float *params, void *aren
                              BitsBackPrecisions precisions)
     : model(model), params(params), arena(arena), precisions(precisions),
       batch(size_t(model.desc().batch)), latent(size_t(model.desc().latent_size)),
-      size(size_t(model.desc().input_size)), quantiles(normalQuantiles(precisions.latent + 1)),
-      x(batch * size), mu(batch * latent), logvar(batch * latent), z(batch * latent),
-      out0(batch * size), out1(batch * size), buckets(batch * latent) {}
+      size(size_t(model.desc().input_size)),
+      bernoulli(model.desc().likelihood == VAE_LIKELIHOOD_BERNOULLI),
+      levels(bernoulli ? 2 : unsigned(model.desc().likelihood_bins)),
+      quantiles(normalQuantiles(precisions.latent + 1)), x(batch * size), mu(batch * latent),
+      logvar(batch * latent), z(batch * latent), out0(batch * size), out1(batch * size),
+      buckets(batch * latent) {}
 
 uint32_t BitsBackCoder::posteriorCdf(uint32_t k, double mean, double sd) const {
   uint32_t buckets = uint32_t{1} << precisions.latent;
@@ -121,30 +126,64 @@ void BitsBackCoder::posteriorStep(std::vector<AnsStack> &stacks, size_t active, 
   }
 }
 
+uint32_t BitsBackCoder::likelihoodCdf(size_t at, uint32_t k) const {
+  uint32_t bins = levels, total = uint32_t{1} << precisions.likelihood;
+  if (k == 0)
+    return 0;
+  if (k == bins)
+    return total;
+  // The logistic's mass below bin k's lower edge, on [-1, 1] (see
+  // vdl.discretized_logistic_log_prob); every bin at least 1.
+  double h = 1.0 / double(bins - 1), edge = 2.0 * h * double(k) - 1.0 - h;
+  double x = std::exp(-double(out1[at])) * (edge - double(out0[at]));
+  double below = 1.0 / (1.0 + std::exp(-x));
+  if (std::isnan(below))
+    below = 0.5;
+  double spare = double(total - bins);
+  return k + uint32_t(std::min(std::floor(below * spare), spare));
+}
+
 void BitsBackCoder::pushExample(AnsStack &stack, size_t lane, const uint8_t *symbols) {
   unsigned p = precisions.likelihood;
   uint32_t total = uint32_t{1} << p;
-  const float *logits = out0.data() + lane * size;
   for (size_t j = 0; j < size; ++j) {
-    uint32_t one = bernoulliOne(logits[j], p), zero = total - one;
-    if (symbols[j])
-      stack.push(zero, one, p);
-    else
-      stack.push(0, zero, p);
+    size_t at = lane * size + j;
+    if (bernoulli) {
+      uint32_t one = bernoulliOne(out0[at], p), zero = total - one;
+      if (symbols[j])
+        stack.push(zero, one, p);
+      else
+        stack.push(0, zero, p);
+    } else {
+      uint32_t start = likelihoodCdf(at, symbols[j]), end = likelihoodCdf(at, symbols[j] + 1u);
+      stack.push(start, end - start, p);
+    }
   }
 }
 
 void BitsBackCoder::popExample(AnsStack &stack, size_t lane, uint8_t *symbols) {
   unsigned p = precisions.likelihood;
   uint32_t total = uint32_t{1} << p;
-  const float *logits = out0.data() + lane * size;
   for (size_t j = size; j-- > 0;) {
-    uint32_t one = bernoulliOne(logits[j], p), zero = total - one;
-    symbols[j] = stack.peek(p) >= zero;
-    if (symbols[j])
-      stack.pop(zero, one, p);
-    else
-      stack.pop(0, zero, p);
+    size_t at = lane * size + j;
+    uint32_t target = stack.peek(p);
+    if (bernoulli) {
+      uint32_t one = bernoulliOne(out0[at], p), zero = total - one;
+      symbols[j] = target >= zero;
+      if (symbols[j])
+        stack.pop(zero, one, p);
+      else
+        stack.pop(0, zero, p);
+    } else {
+      uint32_t lo = 0, hi = levels;
+      while (hi - lo > 1) { // the value whose interval holds `target`
+        uint32_t mid = lo + (hi - lo) / 2;
+        (likelihoodCdf(at, mid) <= target ? lo : hi) = mid;
+      }
+      uint32_t start = likelihoodCdf(at, lo), end = likelihoodCdf(at, lo + 1);
+      symbols[j] = uint8_t(lo);
+      stack.pop(start, end - start, p);
+    }
   }
 }
 

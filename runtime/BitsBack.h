@@ -73,6 +73,9 @@ private:
   /// The cumulative frequency of bucket `k` under q = N(mean, sd^2) in
   /// the prior's standard units.
   uint32_t posteriorCdf(uint32_t k, double mean, double sd) const;
+  /// The cumulative frequency of value `k` of element `at` of the
+  /// decoder's outputs under a discretized logistic.
+  uint32_t likelihoodCdf(size_t at, uint32_t k) const;
   /// Rows [0, active) of the encoder's input from `symbols`, zeros after.
   void setInputs(const uint8_t *symbols, size_t active);
   /// The decoder's input: the buckets' medians.
@@ -83,6 +86,8 @@ private:
   void *arena;
   BitsBackPrecisions precisions;
   size_t batch, latent, size;
+  bool bernoulli;  ///< else a discretized logistic
+  unsigned levels; ///< values of one element
   /// Standard normal quantiles at i / 2^(latent + 1): bucket k's edges are
   /// entries 2k and 2k + 2, its median 2k + 1.
   const std::vector<double> &quantiles;

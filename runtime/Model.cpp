@@ -54,8 +54,13 @@ std::string checkDescriptor(const vae_model &d) {
     inputSize *= d.input_shape[i];
   if (inputSize != d.input_size)
     return "has an input shape that does not match its input size";
-  if (d.likelihood < VAE_LIKELIHOOD_BERNOULLI || d.likelihood > VAE_LIKELIHOOD_GAUSSIAN_FIXED ||
-      d.decode_outputs != (d.likelihood == VAE_LIKELIHOOD_GAUSSIAN ? 2 : 1))
+  bool twoOutputs = d.likelihood == VAE_LIKELIHOOD_GAUSSIAN ||
+                    d.likelihood == VAE_LIKELIHOOD_DISCRETIZED_LOGISTIC;
+  bool discrete = d.likelihood == VAE_LIKELIHOOD_DISCRETIZED_LOGISTIC;
+  if (d.likelihood < VAE_LIKELIHOOD_BERNOULLI ||
+      d.likelihood > VAE_LIKELIHOOD_DISCRETIZED_LOGISTIC ||
+      d.decode_outputs != (twoOutputs ? 2 : 1) ||
+      (discrete ? d.likelihood_bins < 2 || d.likelihood_bins > 256 : d.likelihood_bins != 0))
     return "has an unknown likelihood";
   if (!(d.prior_std > 0))
     return "has a prior with a standard deviation that is not positive";

@@ -41,6 +41,11 @@ std::vector<std::vector<float>> decodeMeans(const Model &model, const float *par
       if (d.likelihood == VAE_LIKELIHOOD_BERNOULLI) // logits -> probabilities
         for (float &v : images.back())
           v = 1.0f / (1.0f + std::exp(-v));
+      if (d.likelihood == VAE_LIKELIHOOD_DISCRETIZED_LOGISTIC) { // [-1, 1] -> 0 ... bins - 1
+        float top = float(d.likelihood_bins - 1);
+        for (float &v : images.back())
+          v = std::clamp((v + 1.0f) * 0.5f * top, 0.0f, top);
+      }
     }
   }
   return images;
@@ -302,10 +307,17 @@ struct GridLabels {
 
 /// `images` (each side x side) tiled `columns` wide, each pixel drawn
 /// kGridScale x kGridScale, with `labels` around them, into a PNG.
-bool writeGrid(const std::string &path, const std::vector<std::vector<float>> &images,
-               uint32_t side, uint32_t columns, std::string &error, const GridLabels &labels = {}) {
+bool writeGrid(const vae_model &d, const std::string &path,
+               const std::vector<std::vector<float>> &images, uint32_t side, uint32_t columns,
+               std::string &error, const GridLabels &labels = {}) {
   uint32_t width, height;
-  std::vector<uint8_t> tiles = tileImages(images, side, columns, width, height);
+  // A discrete likelihood's data are its integers 0 ... bins - 1.
+  float white = d.likelihood_bins > 0 ? float(d.likelihood_bins - 1) : 1.0f;
+  std::vector<std::vector<float>> unit = images;
+  for (auto &image : unit)
+    for (float &v : image)
+      v /= white;
+  std::vector<uint8_t> tiles = tileImages(unit, side, columns, width, height);
   const int scale = int(kGridScale), border = 2, line = 16, cell = int(side) + border;
   Canvas sizer(1, 1);
   int left = 0;
@@ -474,7 +486,7 @@ bool vae::writeSamples(const Model &model, const float *params, void *arena, uin
   if (!side)
     return true;
   samples.resize(std::min<size_t>(count, 200));
-  if (!writeGrid(dir + "/samples.png", samples, side, kGridColumns, error,
+  if (!writeGrid(d, dir + "/samples.png", samples, side, kGridColumns, error,
                  {"DECODER MEANS AT DRAWS FROM THE PRIOR", {}, {}}))
     return false;
   fmt::print("wrote {}/samples.png (the first {})\n", dir, samples.size());
@@ -511,7 +523,7 @@ bool vae::writeReconstructions(const Model &model, const float *params, void *ar
     decoded.resize(columns, std::vector<float>(test.size, 0.0f));
     grid.insert(grid.end(), decoded.begin(), decoded.end());
   }
-  return writeGrid(path, grid, side, uint32_t(columns), error,
+  return writeGrid(d, path, grid, side, uint32_t(columns), error,
                    {"", {"INPUT", "RECONSTRUCTION"}, {}});
 }
 
@@ -529,7 +541,7 @@ bool vae::writePictures(const Model &model, const float *params, void *arena, co
     return false;
 
   // Samples: z ~ N(prior mean, prior std^2).
-  if (!writeGrid(dir + "/samples.png", priorSamples(model, params, arena, seed, 60), side,
+  if (!writeGrid(d, dir + "/samples.png", priorSamples(model, params, arena, seed, 60), side,
                  kGridColumns, error, {"DECODER MEANS AT DRAWS FROM THE PRIOR", {}, {}}))
     return false;
 
@@ -556,7 +568,7 @@ bool vae::writePictures(const Model &model, const float *params, void *arena, co
       latent == 1 ? fmt::format("LATENT {} FROM -2 TO +2 PRIOR SD", a)
                   : fmt::format("COLUMNS: LATENT {}  ROWS: LATENT {}  (-2 TO +2 PRIOR SD)", b, a),
       latent == 1 ? std::vector<std::string>{} : values, values};
-  if (!writeGrid(dir + "/latent_traversal.png",
+  if (!writeGrid(d, dir + "/latent_traversal.png",
                  decodeMeans(model, params, arena, codes, rows * steps), side, uint32_t(steps),
                  error, labels))
     return false;

@@ -55,7 +55,34 @@ bool fitsModel(const Dataset &set, const vae_model &d, std::string &error) {
 /// Data a Bernoulli likelihood, or --binarize, can take: values in [0, 1]
 /// (PyTorch's binary_cross_entropy refuses others; vaec's would train on
 /// to a meaningless negative -ELBO).
+/// Data a discrete likelihood takes: its integers 0 ... bins - 1, as they
+/// are (bytes unscaled).
+bool withinDiscreteSupport(const Dataset &set, const vae_model &d, Binarize binarize,
+                           std::string &error) {
+  if (binarize != Binarize::None) {
+    error = fmt::format("model '{}' has a discrete likelihood of {} levels; --binarize would "
+                        "replace its data by 0 and 1: leave it out",
+                        d.name, d.likelihood_bins);
+    return false;
+  }
+  float top = float(d.likelihood_bins - 1);
+  if (set.element == Element::U8 && d.likelihood_bins >= 256)
+    return true;
+  for (size_t i = 0; i < set.count; ++i)
+    for (size_t j = 0; j < set.size; ++j)
+      if (float v = set.value(i, j); !(v >= 0 && v <= top && v == std::floor(v))) {
+        error = fmt::format("'{}': {} (example {}) is {}; model '{}' has a discretized logistic "
+                            "likelihood over the integers 0 ... {}{}",
+                            set.path, set.indexName(i, j), i, v, d.name, top,
+                            set.element == Element::U8 ? " (bytes are read as they are)" : "");
+        return false;
+      }
+  return true;
+}
+
 bool withinSupport(const Dataset &set, const vae_model &d, Binarize binarize, std::string &error) {
+  if (d.likelihood_bins > 0)
+    return withinDiscreteSupport(set, d, binarize, error);
   bool bernoulli = d.likelihood == VAE_LIKELIHOOD_BERNOULLI;
   if (!bernoulli && binarize == Binarize::None)
     return true;
@@ -178,6 +205,7 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
     if (!Dataset::load(path, limit, options.labelColumn, set, error) ||
         (!labels.empty() && !set.loadIdxLabels(labels, error)))
       return false;
+    set.byteScale = d.likelihood_bins > 0 ? 1.0f : 1.0f / 255.0f;
     if (!npyLabels.empty() && !set.labels.empty()) {
       error = fmt::format("'{}' has labels of its own; --labels '{}' would be a second set", path,
                           npyLabels);

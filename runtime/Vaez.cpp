@@ -178,7 +178,10 @@ VaezHeader vae::vaezHeaderFor(const Model &model, const float *params, const Dat
   h.librarySha256 = fileSha256(model.path());
   h.cpu = cpuSignature();
   h.parametersSha256 = hexDigest(sha.digest());
-  h.likelihood = d.likelihood == VAE_LIKELIHOOD_BERNOULLI ? "bernoulli" : "other";
+  h.likelihood = d.likelihood == VAE_LIKELIHOOD_BERNOULLI ? "bernoulli"
+                 : d.likelihood == VAE_LIKELIHOOD_DISCRETIZED_LOGISTIC
+                     ? fmt::format("discretized_logistic({})", d.likelihood_bins)
+                     : "other";
   h.dtype = dtypeName(data.element);
   h.shape.assign(data.exampleShape.begin(), data.exampleShape.end());
   if (h.shape.empty())
@@ -190,53 +193,82 @@ VaezHeader vae::vaezHeaderFor(const Model &model, const float *params, const Dat
   return h;
 }
 
+namespace {
+
+/// The symbol a stored value codes as, or -1: an integer in [0, levels)
+/// stored as that integer is written back (+0.0, not -0.0); a Bernoulli
+/// model's bytes are 0 and 255 (read as 0 and 1), a discrete one's any
+/// byte below its levels.
+int symbolOf(Element element, const uint8_t *v, bool bernoulli, unsigned levels) {
+  if (element == Element::U8)
+    return bernoulli ? (*v == 0 ? 0 : *v == 255 ? 1 : -1) : (*v < levels ? int(*v) : -1);
+  double value;
+  if (element == Element::F32) {
+    float f;
+    std::memcpy(&f, v, 4);
+    value = f;
+  } else {
+    std::memcpy(&value, v, 8);
+  }
+  if (!(value >= 0 && value < double(levels)) || value != std::floor(value) || std::signbit(value))
+    return -1;
+  return int(value);
+}
+
+/// The bytes symbol `s` is stored as (symbolOf's inverse).
+void storeSymbol(Element element, bool bernoulli, uint8_t s, uint8_t *out) {
+  if (element == Element::U8) {
+    *out = bernoulli ? (s ? 255 : 0) : s;
+  } else if (element == Element::F32) {
+    float v = s;
+    std::memcpy(out, &v, 4);
+  } else {
+    double v = s;
+    std::memcpy(out, &v, 8);
+  }
+}
+
+} // namespace
+
 bool vae::dataToSymbols(const Model &model, const Dataset &data, std::vector<uint8_t> &symbols,
                         std::string &error) {
+  const vae_model &d = model.desc();
   std::string why;
-  if (codedSymbols(model.desc(), why) == 0) {
-    error = fmt::format("model '{}' cannot compress: {}", model.desc().name, why);
+  unsigned levels = codedSymbols(d, why);
+  if (levels == 0) {
+    error = fmt::format("model '{}' cannot compress: {}", d.name, why);
     return false;
   }
-  // A Bernoulli model codes 0 and 1, stored exactly as the file stores them
-  // (a byte 0 or 255, read as 0 and 1; +0.0 and 1.0 as floats), so that
-  // decompression writes the same bytes back.
+  bool bernoulli = d.likelihood == VAE_LIKELIHOOD_BERNOULLI;
   symbols.resize(data.count * data.size);
-  const uint8_t *bytes = data.bytes();
   size_t width = data.elementBytes();
   for (size_t i = 0; i < data.count * data.size; ++i) {
-    const uint8_t *v = bytes + i * width;
-    int symbol = -1;
-    if (data.element == Element::U8)
-      symbol = *v == 0 ? 0 : *v == 255 ? 1 : -1;
-    else if (data.element == Element::F32) {
-      uint32_t bits;
-      std::memcpy(&bits, v, 4);
-      symbol = bits == 0 ? 0 : bits == 0x3f800000u ? 1 : -1;
-    } else {
-      uint64_t bits;
-      std::memcpy(&bits, v, 8);
-      symbol = bits == 0 ? 0 : bits == 0x3ff0000000000000ull ? 1 : -1;
+    const uint8_t *v = data.bytes() + i * width;
+    int symbol = symbolOf(data.element, v, bernoulli, levels);
+    if (symbol >= 0) {
+      symbols[i] = uint8_t(symbol);
+      continue;
     }
-    if (symbol < 0) {
-      size_t example = i / data.size, j = i % data.size;
-      std::string value =
-          data.element == Element::U8
-              ? fmt::format("the byte {} ({} after /255)", *v, data.value(example, j))
-              : fmt::format(
-                    "{}", data.element == Element::F32 ? double(data.value(example, j)) : [&] {
-                      double d;
-                      std::memcpy(&d, v, 8);
-                      return d;
-                    }());
-      error =
-          fmt::format("'{}': {} is {}: a Bernoulli likelihood codes exactly 0 and 1 only{}, "
-                      "so model '{}' cannot compress this data losslessly (binarize it "
-                      "first: --binarize static)",
-                      data.path, data.indexName(example, j), value,
-                      data.element == Element::U8 ? " (bytes 0 and 255)" : "", model.desc().name);
-      return false;
-    }
-    symbols[i] = uint8_t(symbol);
+    size_t example = i / data.size, j = i % data.size;
+    double value = data.element == Element::F64 ? [&] {
+      double x;
+      std::memcpy(&x, v, 8);
+      return x;
+    }()
+                                                : double(data.value(example, j));
+    std::string shown =
+        data.element == Element::U8 ? fmt::format("the byte {}", *v) : fmt::format("{}", value);
+    std::string codes =
+        bernoulli ? "a Bernoulli likelihood codes exactly 0 and 1 only" +
+                        std::string(data.element == Element::U8 ? " (bytes 0 and 255)" : "")
+                  : fmt::format("its discretized logistic codes exactly the "
+                                "integers 0 ... {} only",
+                                levels - 1);
+    error = fmt::format("'{}': {} is {}: {}, so model '{}' cannot compress this data "
+                        "losslessly{}",
+                        data.path, data.indexName(example, j), shown, codes, d.name,
+                        bernoulli ? " (binarize it first: --binarize static)" : "");
+    return false;
   }
   return true;
 }
@@ -444,17 +476,9 @@ bool vae::decompressVaez(const Model &model, const float *params, void *arena, V
       return false;
     }
     uint8_t *out = bytes.data() + size_t(c * h.chunkExamples) * size * width;
-    for (size_t i = 0; i < symbols.size(); ++i) {
-      if (element == Element::U8)
-        out[i] = symbols[i] ? 255 : 0;
-      else if (element == Element::F32) {
-        float v = symbols[i];
-        std::memcpy(out + 4 * i, &v, 4);
-      } else {
-        double v = symbols[i];
-        std::memcpy(out + 8 * i, &v, 8);
-      }
-    }
+    bool bernoulli = h.likelihood == "bernoulli";
+    for (size_t i = 0; i < symbols.size(); ++i)
+      storeSymbol(element, bernoulli, symbols[i], out + i * width);
   }
   data = Dataset::fromBytes(path, element, size_t(h.examples), size, std::move(bytes));
   data.exampleShape.assign(h.shape.begin(), h.shape.end());
