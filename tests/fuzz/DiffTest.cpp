@@ -151,6 +151,15 @@ public:
   LibraryCheck(const vaec::Module &module, const vae::Model &model)
       : module(module), model(model), d(model.desc()), reference(module) {}
 
+  /// A batch of inputs: pixels in [0, 1), or a discrete likelihood's
+  /// integers 0 ... bins - 1 (the same draws, scaled and floored).
+  Matrix inputs(size_t rows, uint32_t stream) const {
+    Matrix x = pixels(rows, size_t(d.input_size), stream);
+    if (d.likelihood_bins > 0)
+      x = xt::floor(x * double(d.likelihood_bins));
+    return x;
+  }
+
   std::vector<std::string> run() {
     if (!checkDescriptor())
       return failures;
@@ -159,7 +168,7 @@ public:
     model.initParams(params.data(), 1234);
     checkInit(params.data(), 1234);
     Parameters p = read(params.data());
-    Matrix x = pixels(batch, in, 0), eps = normals(batch, latent, 0);
+    Matrix x = inputs(batch, 0), eps = normals(batch, latent, 0);
     std::vector<float> xf = toFloat(x), ef = toFloat(eps);
     vaec::reference::Evaluation expected = reference.evaluate(p, x, eps);
     if (!finite(expected))
@@ -389,7 +398,7 @@ private:
     bool adam = module.train.optimizer != "sgd";
     Parameters illConditioned = reference.zeros();
     for (int64_t step = 1; step <= 2; ++step) {
-      Matrix x = pixels(batch, in, uint32_t(step)), eps = normals(batch, latent, uint32_t(step));
+      Matrix x = inputs(batch, uint32_t(step)), eps = normals(batch, latent, uint32_t(step));
       std::vector<float> xf = toFloat(x), ef = toFloat(eps);
       size_t real = step == 2 && batch > 1 ? batch - 1 : batch;
       double klWeight = step == 1 ? module.train.beta : 0.5;

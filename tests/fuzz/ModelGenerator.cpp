@@ -129,7 +129,16 @@ public:
           make(channels * shape[1] * shape[2]), channels, shape[1], shape[2], shape[0],
           2 * padding + 1, padding);
     };
-    switch (rng.below(3)) {
+    switch (rng.below(4)) {
+    case 3: {
+      likelihood = "discretized-logistic";
+      std::string mean = parameter([&](int64_t w) { return tensor(w, rng.between(0, 2)); });
+      std::string scale = shaped(boundedTensor(inputSize));
+      out += fmt::format("    return discretized_logistic(mean = {}, log_scale = {}{});\n", mean,
+                         scale,
+                         rng.pick<const char *>({"", ", bins = 256", ", bins = 16", ", bins = 2"}));
+      break;
+    }
     case 0:
       likelihood = "bernoulli";
       out += fmt::format("    return bernoulli({}{});\n", rng.chance(0.7) ? "logits = " : "",

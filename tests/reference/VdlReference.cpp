@@ -410,6 +410,8 @@ Evaluation VdlReference::evaluate(const Parameters &params, const Matrix &x,
   if (call.callee == "bernoulli") {
     const Matrix &logits = e.likelihood[0];
     logProb = x * logits - softplus(logits);
+  } else if (call.callee == "discretized_logistic") {
+    logProb = discretizedLogisticLogProb(e.likelihood[0], e.likelihood[1], x, call.number(2));
   } else if (e.likelihood.size() == 2) {
     const Matrix &mean = e.likelihood[0], &lv = e.likelihood[1];
     logProb = -0.5 * (std::log(2 * M_PI) + lv + xt::square(x - mean) * xt::exp(-lv));
@@ -420,6 +422,40 @@ Evaluation VdlReference::evaluate(const Parameters &params, const Matrix &x,
   }
   e.reconstruction = rowSums(-logProb);
   return e;
+}
+
+Matrix vaec::reference::discretizedLogisticLogProb(const Matrix &mean, const Matrix &logScale,
+                                                   const Matrix &x, double bins) {
+  // The definition: the logistic's mass between the bin's edges on [-1, 1].
+  double top = bins - 1, h = 1 / top;
+  Matrix out = xt::zeros_like(x);
+  auto cdf = [](double v) { return 1 / (1 + std::exp(-v)); };
+  for (size_t i = 0; i < x.size(); ++i) {
+    double c = 2 * x.flat(i) / top - 1, s = std::exp(logScale.flat(i)), m = mean.flat(i);
+    double upper = x.flat(i) < top ? cdf((c + h - m) / s) : 1.0;
+    double lower = x.flat(i) > 0 ? cdf((c - h - m) / s) : 0.0;
+    out.flat(i) = std::log(upper - lower);
+  }
+  return out;
+}
+
+std::pair<Matrix, Matrix> vaec::reference::discretizedLogisticGradients(const Matrix &mean,
+                                                                        const Matrix &logScale,
+                                                                        const Matrix &x,
+                                                                        double bins) {
+  // d log p / d mean and d log p / d log_scale (vdl.discretized_logistic_log_prob_grad).
+  double top = bins - 1, h = 1 / top;
+  Matrix dmean = xt::zeros_like(x), dlogScale = xt::zeros_like(x);
+  for (size_t i = 0; i < x.size(); ++i) {
+    double u = std::exp(-logScale.flat(i)), c = 2 * x.flat(i) / top - 1;
+    double a = u * (c - mean.flat(i) + h), b = u * (c - mean.flat(i) - h), w = 2 * h * u;
+    bool hasUpper = x.flat(i) < top, hasLower = x.flat(i) > 0;
+    double up = hasUpper ? 1 / (1 + std::exp(a)) : 0, low = hasLower ? 1 / (1 + std::exp(-b)) : 0;
+    double width = hasUpper && hasLower ? w / std::expm1(w) : 0;
+    dmean.flat(i) = -u * (up - low);
+    dlogScale.flat(i) = b * low - a * up - width;
+  }
+  return {dmean, dlogScale};
 }
 
 std::vector<Matrix> VdlReference::decode(const Parameters &params, const Matrix &z) const {
@@ -465,6 +501,11 @@ Parameters VdlReference::gradients(const Parameters &params, const Matrix &x, co
   const Matrix &first = tape.value(out.likelihood[0]);
   if (call.callee == "bernoulli") {
     tape.accumulate(out.likelihood[0], scaleRows(sigmoid(first) - x, perExample));
+  } else if (call.callee == "discretized_logistic") {
+    auto [dmean, dlogScale] =
+        discretizedLogisticGradients(first, tape.value(out.likelihood[1]), x, call.number(2));
+    tape.accumulate(out.likelihood[0], scaleRows(-dmean, perExample));
+    tape.accumulate(out.likelihood[1], scaleRows(-dlogScale, perExample));
   } else if (out.likelihood.size() == 2) {
     const Matrix &llv = tape.value(out.likelihood[1]);
     Matrix precision = xt::exp(-llv);

@@ -28,6 +28,14 @@ using Matrix = xt::xtensor<double, 2>;
 /// [1, out].
 using Parameters = std::vector<Matrix>;
 
+/// log p(x) per element under a discretized logistic of `bins` levels
+/// (vdl.discretized_logistic_log_prob), from its definition.
+Matrix discretizedLogisticLogProb(const Matrix &mean, const Matrix &logScale, const Matrix &x,
+                                  double bins);
+/// Its derivatives by mean and by log_scale, per element.
+std::pair<Matrix, Matrix> discretizedLogisticGradients(const Matrix &mean, const Matrix &logScale,
+                                                       const Matrix &x, double bins);
+
 /// One batch through the model: what the entry points of abi.h return.
 struct Evaluation {
   Matrix mu, logvar;                      // the posterior, [batch, latent]

@@ -20,9 +20,9 @@ namespace {
 struct Fixture {
   std::unique_ptr<Model> model;
   AlignedBuffer params, arena;
-  Fixture() {
+  explicit Fixture(const char *library = VAE_TEST_MODEL) {
     std::string error;
-    model = Model::load(VAE_TEST_MODEL, error);
+    model = Model::load(library, error);
     REQUIRE(model);
     params = model->newParams();
     arena = model->newArena();
@@ -141,8 +141,8 @@ TEST_CASE("Values a Bernoulli likelihood cannot code exactly are refused", "[vae
   grey.exampleShape = {28, 28};
   std::string out, error;
   CompressionStats stats;
-  CHECK_FALSE(compressToVaez(*f.model, f.params.data(), f.arena.bytes(), grey,
-                             BitsBackPrecisions{}, out, stats, error));
+  CHECK_FALSE(compressToVaez(*f.model, f.params.data(), f.arena.bytes(), grey, BitsBackPrecisions{},
+                             out, stats, error));
   CHECK(error.find("x[1, 1, 2] is the byte 51") != std::string::npos);
   CHECK(out.empty());
   // -0.0 is not +0.0: it would come back changed.
@@ -182,8 +182,8 @@ TEST_CASE("Truncated, corrupt and foreign .vaez files are refused", "[vaez]") {
   std::string error;
   REQUIRE(parseVaez(bytes, "x.vaez", file, error));
   f.params.data()[0] += 1e-3f;
-  CHECK_FALSE(decompressVaez(*f.model, f.params.data(), f.arena.bytes(), file, "x.vaez", back,
-                             error));
+  CHECK_FALSE(
+      decompressVaez(*f.model, f.params.data(), f.arena.bytes(), file, "x.vaez", back, error));
   CHECK(error.find("other parameters") != std::string::npos);
   f.params.data()[0] -= 1e-3f;
   for (auto [field, expected] : {std::pair{&VaezHeader::cpu, "compressed on a CPU"},
@@ -192,8 +192,42 @@ TEST_CASE("Truncated, corrupt and foreign .vaez files are refused", "[vaez]") {
     VaezFile other;
     REQUIRE(parseVaez(bytes, "x.vaez", other, error));
     other.header.*field = "something else";
-    CHECK_FALSE(decompressVaez(*f.model, f.params.data(), f.arena.bytes(), other, "x.vaez",
-                               back, error));
+    CHECK_FALSE(
+        decompressVaez(*f.model, f.params.data(), f.arena.bytes(), other, "x.vaez", back, error));
     CHECK(error.find(expected) != std::string::npos);
   }
+}
+
+TEST_CASE("A discretized logistic model codes 8-bit values exactly", "[vaez]") {
+  Fixture f(VAE_TEST_PIXEL_MODEL);
+  std::mt19937_64 rng(8);
+  for (size_t count : {size_t{1}, size_t{9}}) {
+    std::vector<uint8_t> bytes(count * 784), floats(count * 784 * 4);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      bytes[i] = uint8_t(i % 3 ? rng() % 256 : 0); // dark, as images are, and any level
+      float v = bytes[i];
+      std::memcpy(&floats[4 * i], &v, 4);
+    }
+    for (auto [element, raw] : {std::pair{Element::U8, bytes}, std::pair{Element::F32, floats}}) {
+      Dataset data = Dataset::fromBytes("levels.npy", element, count, 784, raw);
+      data.exampleShape = {784};
+      data.byteScale = 1.0f;
+      CompressionStats stats;
+      std::string file = compressOrFail(f, data, stats);
+      Dataset back;
+      REQUIRE(decompressBytes(f, file, back) == "");
+      CHECK(sameExamples(data, back));
+    }
+  }
+  // Not an integer, or beyond 255: refused, naming the value.
+  std::vector<uint8_t> floats(784 * 4);
+  float half = 12.5f;
+  std::memcpy(&floats[4 * 3], &half, 4);
+  Dataset bad = Dataset::fromBytes("half.npy", Element::F32, 1, 784, floats);
+  std::string out, error;
+  CompressionStats stats;
+  CHECK_FALSE(compressToVaez(*f.model, f.params.data(), f.arena.bytes(), bad, BitsBackPrecisions{},
+                             out, stats, error));
+  CHECK(error.find("x[0, 3] is 12.5: its discretized logistic codes exactly the integers 0 ... "
+                   "255 only") != std::string::npos);
 }

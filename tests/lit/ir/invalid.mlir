@@ -160,6 +160,22 @@ func.func @gaussian_sigma(%m: tensor<2x3xf32>) {
 
 // -----
 
+func.func @logistic_bins(%m: tensor<2x3xf32>) {
+  // expected-error @+1 {{'vdl.discretized_logistic_log_prob' op bins must be 2 to 256, got 1}}
+  %0 = vdl.discretized_logistic_log_prob %m, %m, %m bins = 1 : tensor<2x3xf32> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @logistic_grad_bins(%m: tensor<2x3xf32>, %g: tensor<2xf32>) {
+  // expected-error @+1 {{'vdl.discretized_logistic_log_prob_grad' op bins must be 2 to 256, got 300}}
+  %0:2 = vdl.discretized_logistic_log_prob_grad %m, %m, %m, %g bins = 300 : tensor<2x3xf32>, tensor<2xf32>
+  return
+}
+
+// -----
+
 func.func @reduce_result(%x: tensor<2xf32>) {
   // expected-error @+1 {{'vdl.reduce_mean' op result #0 must be 0D tensor of 32-bit float values}}
   %0 = vdl.reduce_mean %x : tensor<2xf32> -> tensor<1xf32>

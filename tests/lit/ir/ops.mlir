@@ -55,6 +55,8 @@ func.func @probabilistic(%mu: tensor<2x5xf32>, %logvar: tensor<2x5xf32>, %eps: t
   %ll1 = vdl.gaussian_log_prob %mean, %mean, %x : tensor<2x7x3xf32> -> tensor<2xf32>
   // CHECK: vdl.gaussian_fixed_log_prob %{{.*}}, %{{.*}} sigma = 1.000000e-01 : tensor<2x7x3xf32> -> tensor<2xf32>
   %ll2 = vdl.gaussian_fixed_log_prob %mean, %x sigma = 0.1 : tensor<2x7x3xf32> -> tensor<2xf32>
+  // CHECK: vdl.discretized_logistic_log_prob %{{.*}}, %{{.*}}, %{{.*}} bins = 256 : tensor<2x7x3xf32> -> tensor<2xf32>
+  %ll3 = vdl.discretized_logistic_log_prob %mean, %mean, %x bins = 256 : tensor<2x7x3xf32> -> tensor<2xf32>
   // CHECK: vdl.reduce_mean %{{.*}} : tensor<2xf32> -> tensor<f32>
   %m = vdl.reduce_mean %ll0 : tensor<2xf32> -> tensor<f32>
   // CHECK: vdl.reduce_sum %{{.*}} : tensor<2xf32> -> tensor<f32>
@@ -96,6 +98,8 @@ func.func @gradients(%x: tensor<4x3xf32>, %w: tensor<3x2xf32>, %dy: tensor<4x2xf
   %8:2 = vdl.gaussian_log_prob_grad %m, %m, %m, %g : tensor<4x2xf32>, tensor<4xf32>
   // CHECK: vdl.gaussian_fixed_log_prob_grad %{{.*}}, %{{.*}}, %{{.*}} sigma = 2.000000e+00 : tensor<4x2xf32>, tensor<4xf32>
   %9 = vdl.gaussian_fixed_log_prob_grad %m, %m, %g sigma = 2.0 : tensor<4x2xf32>, tensor<4xf32>
+  // CHECK: vdl.discretized_logistic_log_prob_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} bins = 16 : tensor<4x2xf32>, tensor<4xf32>
+  %dl:2 = vdl.discretized_logistic_log_prob_grad %m, %m, %m, %g bins = 16 : tensor<4x2xf32>, tensor<4xf32>
   // CHECK: vdl.adam_update %{{.*}} lr %{{.*}} beta1 %{{.*}} beta2 %{{.*}} eps %{{.*}} weight_decay %{{.*}} : tensor<4x2xf32>, tensor<f32>
   %10:3 = vdl.adam_update %m, %dy, %m, %m, %s, %s lr %s beta1 %s beta2 %s eps %s weight_decay %s : tensor<4x2xf32>, tensor<f32>
   // CHECK: vdl.sgd_update %{{.*}}, %{{.*}}, %{{.*}} lr %{{.*}} momentum %{{.*}} : tensor<4x2xf32>, tensor<f32>
