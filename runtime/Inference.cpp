@@ -10,6 +10,7 @@
 #include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Pictures.h"
+#include "runtime/Png.h"
 #include "runtime/RunData.h"
 #include "runtime/RunLock.h"
 
@@ -156,85 +157,106 @@ int runEncode(Trained &t, const TrainOptions &options, const Dataset &images, ui
   return 0;
 }
 
-/// score: scores.csv (the -ELBO of each example and its terms; with --iw K
-/// the importance-weighted -log p(x)); with --auroc, the AUROC of each
-/// score as a detector of the classes the run did not train on, auroc.json
-/// and score_histogram.png.
-int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uint64_t seed) {
-  const vae_model &d = t.model.desc();
-  std::string error;
-  // Which examples are anomalies: those of labels outside the run's
-  // --classes (or this command's).
-  std::vector<bool> anomaly;
-  std::string normalClasses = options.classes;
-  if (options.auroc) {
-    if (normalClasses.empty())
-      if (auto it = t.header.run.find("classes"); it != t.header.run.end() && it->second != "all")
-        normalClasses = it->second;
-    std::vector<int32_t> classes;
-    if (normalClasses.empty())
-      return fail("--auroc needs the normal classes: train with --classes (e.g. 0-8), or give "
-                  "--classes here; the test examples of the other labels are the anomalies");
-    if (!parseClasses(normalClasses, classes, error))
-      return fail(error);
-    if (images.labels.empty())
-      return fail(fmt::format("--auroc needs labels, and the test set '{}' has none", images.path));
-    for (int32_t label : images.labels)
-      anomaly.push_back(!std::binary_search(classes.begin(), classes.end(), label));
-    size_t anomalies = size_t(std::count(anomaly.begin(), anomaly.end(), true));
-    if (anomalies == 0 || anomalies == anomaly.size())
-      return fail(fmt::format("--auroc: the {} test examples are all {} of --classes {}",
-                              anomaly.size(), anomalies ? "outside" : "in", normalClasses));
+/// Which test examples are anomalies for --auroc: those of labels outside
+/// the run's --classes (or this command's), named in `normalClasses`.
+bool anomalyLabels(const Trained &t, const TrainOptions &options, const Dataset &images,
+                   std::vector<bool> &anomaly, std::string &normalClasses, std::string &error) {
+  normalClasses = options.classes;
+  if (normalClasses.empty())
+    if (auto it = t.header.run.find("classes"); it != t.header.run.end() && it->second != "all")
+      normalClasses = it->second;
+  std::vector<int32_t> classes;
+  if (normalClasses.empty()) {
+    error = "--auroc needs the normal classes: train with --classes (e.g. 0-8), or give "
+            "--classes here; the test examples of the other labels are the anomalies";
+    return false;
   }
-  std::vector<double> iw;
-  if (options.importanceSamples > 0) {
-    iw = importanceWeightedLogLikelihood(t.model, t.p(), t.scratch(), images, seed,
-                                         options.importanceSamples);
-    double mean = std::accumulate(iw.begin(), iw.end(), 0.0) / double(iw.size());
-    fmt::print("importance-weighted -log p(x), K = {}: {:.2f} nats per example, {:.4f} "
-               "bits/dim, over {} examples\n",
-               options.importanceSamples, -mean, bitsPerDim(-mean, d.input_size), iw.size());
+  if (!parseClasses(normalClasses, classes, error))
+    return false;
+  if (images.labels.empty()) {
+    error = fmt::format("--auroc needs labels, and the test set '{}' has none", images.path);
+    return false;
   }
-  size_t batch = size_t(d.batch);
-  std::vector<float> loss(batch), rec(batch), kl(batch);
-  std::vector<double> negElbo(images.count), reconstruction(images.count), klTerm(images.count);
-  forEachBatch(t.model, images, seed,
-               [&](size_t first, size_t n, std::vector<float> &x, std::vector<float> &eps) {
-                 t.model.score(t.p(), t.scratch(), x.data(), eps.data(), loss.data(), rec.data(),
-                               kl.data());
-                 for (size_t b = 0; b < n; ++b) { // the −ELBO whatever beta is
-                   negElbo[first + b] = double(rec[b]) + double(kl[b]);
-                   reconstruction[first + b] = rec[b];
-                   klTerm[first + b] = kl[b];
-                 }
-               });
-  std::string out = options.outDir + "/scores.csv";
-  bool ok = writeAtomically(
+  for (int32_t label : images.labels)
+    anomaly.push_back(!std::binary_search(classes.begin(), classes.end(), label));
+  size_t anomalies = size_t(std::count(anomaly.begin(), anomaly.end(), true));
+  if (anomalies == 0 || anomalies == anomaly.size()) {
+    error = fmt::format("--auroc: the {} test examples are all {} of --classes {}", anomaly.size(),
+                        anomalies ? "outside" : "in", normalClasses);
+    return false;
+  }
+  return true;
+}
+
+/// The scores of every example, in nats but the complexity's (bits).
+struct Scores {
+  std::vector<double> negElbo, reconstruction, kl;
+  std::vector<double> negIw;      ///< with --iw
+  std::vector<double> complexity; ///< with --complexity: PNG bits
+  /// -log2 p(x) - L(x) (Serra et al.), p(x) by the IW bound where there is one.
+  std::vector<double> inputComplexityScore() const {
+    const std::vector<double> &nats = negIw.empty() ? negElbo : negIw;
+    std::vector<double> out(nats.size());
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = nats[i] / std::log(2.0) - complexity[i];
+    return out;
+  }
+};
+
+/// Bits an 8-bit grey PNG of each example takes (libpng, level 9): as an
+/// image where the model takes one (one channel, or a square row), else a
+/// row; the values as the model sees them, in 256 levels.
+std::vector<double> inputComplexity(const vae_model &d, const Dataset &images) {
+  uint32_t width = uint32_t(d.input_size), height = 1;
+  if (d.input_rank >= 2 &&
+      d.input_shape[d.input_rank - 2] * d.input_shape[d.input_rank - 1] == d.input_size) {
+    height = uint32_t(d.input_shape[d.input_rank - 2]);
+    width = uint32_t(d.input_shape[d.input_rank - 1]);
+  } else if (uint32_t side = squareSide(d)) {
+    width = height = side;
+  }
+  float top = d.likelihood_bins > 0 ? float(d.likelihood_bins - 1) : 1.0f;
+  std::vector<double> bits(images.count);
+  std::vector<uint8_t> pixels(images.size);
+  for (size_t i = 0; i < images.count; ++i) {
+    for (size_t j = 0; j < images.size; ++j)
+      pixels[j] = uint8_t(std::lround(std::clamp(images.value(i, j) / top, 0.0f, 1.0f) * 255));
+    bits[i] = 8.0 * double(pngBytes(width, height, pixels.data()));
+  }
+  return bits;
+}
+
+bool writeScores(const std::string &out, const Dataset &images, const Scores &s, const vae_model &d,
+                 std::string &error) {
+  std::vector<double> complexityScore =
+      s.complexity.empty() ? std::vector<double>{} : s.inputComplexityScore();
+  return writeAtomically(
       out,
       [&](std::ostream &csv) {
         csv << "index,label,neg_elbo,reconstruction,kl,neg_elbo_bits_per_dim"
-            << (iw.empty() ? "\n" : ",neg_iw_log_likelihood\n");
+            << (s.negIw.empty() ? "" : ",neg_iw_log_likelihood")
+            << (s.complexity.empty() ? "\n" : ",png_bits,input_complexity_score\n");
         for (size_t i = 0; i < images.count; ++i) {
           csv << fmt::format("{},{},{},{},{},{}", i,
                              images.labels.empty() ? "" : std::to_string(images.labels[i]),
-                             float(negElbo[i]), float(reconstruction[i]), float(klTerm[i]),
-                             float(bitsPerDim(negElbo[i], d.input_size)));
-          if (!iw.empty())
-            csv << fmt::format(",{}", -iw[i]);
+                             float(s.negElbo[i]), float(s.reconstruction[i]), float(s.kl[i]),
+                             float(bitsPerDim(s.negElbo[i], d.input_size)));
+          if (!s.negIw.empty())
+            csv << fmt::format(",{}", s.negIw[i]);
+          if (!s.complexity.empty())
+            csv << fmt::format(",{},{}", s.complexity[i], float(complexityScore[i]));
           csv << '\n';
         }
       },
       error);
-  if (!ok)
-    return fail(error);
-  double meanNegElbo = std::accumulate(negElbo.begin(), negElbo.end(), 0.0) /
-                       double(std::max<size_t>(images.count, 1));
-  fmt::print("wrote {} ({} examples; mean -ELBO {:.2f} nats, {:.4f} bits/dim)\n", out, images.count,
-             meanNegElbo, bitsPerDim(meanNegElbo, d.input_size));
-  if (!options.auroc)
-    return 0;
+}
+
+/// auroc.json and score_histogram.png: each score as a detector of the
+/// anomalies.
+bool reportAuroc(const TrainOptions &options, const Scores &s, const std::vector<bool> &anomaly,
+                 const std::string &normalClasses, std::string &error) {
   size_t anomalies = size_t(std::count(anomaly.begin(), anomaly.end(), true));
-  double byElbo = auroc(negElbo, anomaly);
+  double byElbo = auroc(s.negElbo, anomaly);
   nlohmann::json json = {{"normal_classes", normalClasses},
                          {"normal_examples", anomaly.size() - anomalies},
                          {"anomalies", anomalies},
@@ -242,22 +264,75 @@ int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uin
   fmt::print("AUROC of the -ELBO as an anomaly score: {:.4f} ({} normal examples of classes "
              "{}, {} anomalies)",
              byElbo, anomaly.size() - anomalies, normalClasses, anomalies);
-  if (!iw.empty()) {
-    std::vector<double> negIw(iw.size());
-    std::transform(iw.begin(), iw.end(), negIw.begin(), [](double v) { return -v; });
-    double byIw = auroc(negIw, anomaly);
+  if (!s.negIw.empty()) {
+    double byIw = auroc(s.negIw, anomaly);
     json["auroc_neg_iw_log_likelihood"] = byIw;
     json["iw_samples"] = options.importanceSamples;
     fmt::print("; of the importance-weighted -log p(x), K = {}: {:.4f}", options.importanceSamples,
                byIw);
   }
+  if (!s.complexity.empty()) {
+    double byComplexity = auroc(s.inputComplexityScore(), anomaly);
+    json["auroc_input_complexity"] = byComplexity;
+    fmt::print("; of the input-complexity score -log2 p(x) - PNG bits{}: {:.4f}",
+               s.negIw.empty() ? " (p by the ELBO)" : " (p by the IW bound)", byComplexity);
+  }
   fmt::print("\n");
   std::string picture = options.outDir + "/score_histogram.png";
   if (!writeJson(options.outDir + "/auroc.json", json, error) ||
-      !writeScoreHistogram(picture, negElbo, anomaly, normalClasses,
+      !writeScoreHistogram(picture, s.negElbo, anomaly, normalClasses,
                            fmt::format("AUROC {:.3f}", byElbo), error))
-    return fail(error);
+    return false;
   fmt::print("wrote {}/auroc.json and {}\n", options.outDir, picture);
+  return true;
+}
+
+/// score: scores.csv (the -ELBO of each example and its terms; with --iw K
+/// the importance-weighted -log p(x); with --complexity the PNG bits and
+/// the input-complexity score); with --auroc, the AUROC of each score as a
+/// detector of the classes the run did not train on, auroc.json and
+/// score_histogram.png.
+int runScore(Trained &t, const TrainOptions &options, const Dataset &images, uint64_t seed) {
+  const vae_model &d = t.model.desc();
+  std::string error, normalClasses;
+  std::vector<bool> anomaly;
+  if (options.auroc && !anomalyLabels(t, options, images, anomaly, normalClasses, error))
+    return fail(error);
+  Scores s;
+  if (options.importanceSamples > 0) {
+    std::vector<double> iw = importanceWeightedLogLikelihood(t.model, t.p(), t.scratch(), images,
+                                                             seed, options.importanceSamples);
+    for (double v : iw)
+      s.negIw.push_back(-v);
+    double mean = std::accumulate(s.negIw.begin(), s.negIw.end(), 0.0) / double(iw.size());
+    fmt::print("importance-weighted -log p(x), K = {}: {:.2f} nats per example, {:.4f} "
+               "bits/dim, over {} examples\n",
+               options.importanceSamples, mean, bitsPerDim(mean, d.input_size), iw.size());
+  }
+  size_t batch = size_t(d.batch);
+  std::vector<float> loss(batch), rec(batch), kl(batch);
+  s.negElbo.resize(images.count), s.reconstruction.resize(images.count), s.kl.resize(images.count);
+  forEachBatch(t.model, images, seed,
+               [&](size_t first, size_t n, std::vector<float> &x, std::vector<float> &eps) {
+                 t.model.score(t.p(), t.scratch(), x.data(), eps.data(), loss.data(), rec.data(),
+                               kl.data());
+                 for (size_t b = 0; b < n; ++b) { // the −ELBO whatever beta is
+                   s.negElbo[first + b] = double(rec[b]) + double(kl[b]);
+                   s.reconstruction[first + b] = rec[b];
+                   s.kl[first + b] = kl[b];
+                 }
+               });
+  if (options.complexity)
+    s.complexity = inputComplexity(d, images);
+  std::string out = options.outDir + "/scores.csv";
+  if (!writeScores(out, images, s, d, error))
+    return fail(error);
+  double meanNegElbo = std::accumulate(s.negElbo.begin(), s.negElbo.end(), 0.0) /
+                       double(std::max<size_t>(images.count, 1));
+  fmt::print("wrote {} ({} examples; mean -ELBO {:.2f} nats, {:.4f} bits/dim)\n", out, images.count,
+             meanNegElbo, bitsPerDim(meanNegElbo, d.input_size));
+  if (options.auroc && !reportAuroc(options, s, anomaly, normalClasses, error))
+    return fail(error);
   return 0;
 }
 

@@ -63,3 +63,34 @@ std::vector<uint8_t> vae::tileImages(const std::vector<std::vector<float>> &imag
   }
   return pixels;
 }
+
+namespace {
+
+/// libpng's output, counted and dropped.
+void countBytes(png_structp png, png_bytep, png_size_t length) {
+  *static_cast<size_t *>(png_get_io_ptr(png)) += length;
+}
+void noFlush(png_structp) {}
+
+} // namespace
+
+size_t vae::pngBytes(uint32_t width, uint32_t height, const uint8_t *pixels) {
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  size_t bytes = 0;
+  if (!info || setjmp(png_jmpbuf(png))) { // (libpng reports errors by longjmp)
+    png_destroy_write_struct(&png, info ? &info : nullptr);
+    return 0;
+  }
+  png_set_write_fn(png, &bytes, countBytes, noFlush);
+  png_set_compression_level(png, 9);
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_ALL_FILTERS);
+  png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (uint32_t y = 0; y < height; ++y)
+    png_write_row(png, const_cast<png_bytep>(pixels + size_t(y) * width));
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return bytes;
+}

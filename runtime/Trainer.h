@@ -54,6 +54,9 @@ struct TrainOptions {
   /// `score`: the AUROC of the scores as detectors of the classes outside
   /// `classes` (default: the run's --classes).
   bool auroc = false;
+  /// `score`: also the bits a PNG of each example takes and the
+  /// input-complexity score -log2 p(x) - those bits (Serra et al. 2020).
+  bool complexity = false;
   /// `encode`: clusters of the posterior means by k-means (0: none).
   int64_t kmeans = 0;
   /// `sample`: draws from the prior.

@@ -296,6 +296,10 @@ private:
           ->type_name("K")
           ->check(inRange(int64_t{1}, int64_t{100000}));
     if (i.command == vae::Command::Score) {
+      command->add_flag("--complexity", options.complexity,
+                        "also the bits a PNG of each example takes (libpng, level 9) and the "
+                        "input-complexity score -log2 p(x) - PNG bits (Serra et al. 2020; "
+                        "p(x) by --iw where given): columns png_bits, input_complexity_score");
       command->add_flag("--auroc", options.auroc,
                         "the AUROC of the scores as detectors of the labels outside the "
                         "normal classes: OUT/auroc.json and OUT/score_histogram.png");
