@@ -6,12 +6,17 @@
   byte, in their dtype and shape (.npy, and IDX for bytes);
 - the code of the test set is within 1 % of the model's -ELBO in bits/dim
   (its initial bits reported apart);
+- with a discretized logistic (models/pixel_vae.vdl), the 8-bit test set
+  comes back as the bytes of the original IDX file, and `score
+  --complexity` adds PNG bits and the input-complexity score, whose AUROC
+  --auroc reports;
 - refused before anything is written, exit 1: grey levels for a Bernoulli
   model, a Gaussian model, a truncated or corrupt file, another build of
   the library (same model, another batch), another checkpoint.
 
 No NumPy here: .npy files are written and read by hand."""
 
+import gzip
 import os
 import re
 import struct
@@ -47,12 +52,13 @@ def run(*args):
 
 with tempfile.TemporaryDirectory() as tmp:
     so, other_build = os.path.join(tmp, "vae.so"), os.path.join(tmp, "vae64.so")
-    gaussian = os.path.join(tmp, "gaussian.so")
+    gaussian, pixel = os.path.join(tmp, "gaussian.so"), os.path.join(tmp, "pixel.so")
     for source, batch, out in (("mnist_vae", 32, so), ("mnist_vae", 64, other_build),
-                               ("seed_vae", 32, gaussian)):
+                               ("seed_vae", 32, gaussian), ("pixel_vae", 32, pixel)):
         subprocess.run([vaec, os.path.join(models, source + ".vdl"), "--batch", str(batch),
                         "-o", out], check=True)
-    runs = {name: os.path.join(tmp, name) for name in ("run", "gaussian-run", "run64")}
+    runs = {name: os.path.join(tmp, name)
+            for name in ("run", "gaussian-run", "run64", "pixel-run")}
     train = ["--limit", "2000", "--epochs", "2", "--seed", "3", "--no-progress"]
     check(run(so, *train, "--binarize", "static", "--out", runs["run"]).returncode == 0,
           "mnist_vae trains on binarized Fashion-MNIST")
@@ -85,6 +91,28 @@ with tempfile.TemporaryDirectory() as tmp:
     run("compress", so, "--out", runs["run"], "--test", "-o", reread)
     check(open(reread, "rb").read() == open(test_vaez, "rb").read(),
           "compressing the same data twice writes the same bytes")
+
+    # --- 8-bit data: a discretized logistic ----------------------------------
+    check(run(pixel, *train, "--classes", "0-8", "--out", runs["pixel-run"]).returncode == 0,
+          "pixel_vae trains on the 8-bit images of classes 0-8")
+    grey_vaez, grey_idx = os.path.join(tmp, "grey.vaez"), os.path.join(tmp, "grey-idx")
+    c = run("compress", pixel, "--out", runs["pixel-run"], "--test", "-o", grey_vaez)
+    d = run("decompress", pixel, grey_vaez, "--out", runs["pixel-run"], "-o", grey_idx)
+    original = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
+    overhead = re.search(r"is ([-+0-9.]+) % of it", c.stdout)
+    check(c.returncode == 0 and d.returncode == 0 and open(grey_idx, "rb").read() == original,
+          "the 8-bit test set (all 10,000, every class) comes back as the original IDX bytes")
+    check(overhead is not None and abs(float(overhead.group(1))) < 1.0,
+          f"its code is within 1 % of the -ELBO ({overhead.group(1) if overhead else c.stdout} %)")
+    s = run("score", pixel, "--out", runs["pixel-run"], "--auroc", "--complexity")
+    rows = open(os.path.join(runs["pixel-run"], "scores.csv")).read().splitlines()
+    auroc = re.search(r"input-complexity score .*: ([0-9.]+)", s.stdout)
+    column = rows[0].split(",").index("png_bits")
+    png = [float(r.split(",")[column]) for r in rows[1:]]
+    check(s.returncode == 0 and rows[0].endswith(",png_bits,input_complexity_score") and
+          len(rows) == 10001 and all(bits % 8 == 0 and 8 * 60 < bits < 8 * 1200 for bits in png)
+          and auroc, f"score --complexity: PNG bits per image ({min(png):.0f} to {max(png):.0f}) "
+          f"and the score's AUROC ({auroc.group(1) if auroc else s.stdout + s.stderr})")
 
     # --- Refusals, nothing written ------------------------------------------
     def refused(args, expected, what):
