@@ -59,7 +59,7 @@ bool loadToCompress(const Model &model, const CheckpointHeader &header, const Tr
   if (!Dataset::load(path, 0, options.labelColumn, data, error))
     return false;
   if (model.desc().likelihood_bins > 0) // (the integers themselves)
-    data.byteScale = 1.0f;
+    data.byteDivisor = 1.0f;
   if (data.size != size_t(model.desc().input_size)) {
     error = fmt::format("'{}' has examples of {} values, but model '{}' takes {}", data.path,
                         data.size, model.desc().name, model.desc().input_size);

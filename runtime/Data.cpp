@@ -298,8 +298,8 @@ std::string Dataset::indexName(size_t i, size_t j) const {
 }
 
 std::optional<std::pair<size_t, size_t>> Dataset::firstOutside(float lo, float hi) const {
-  if (element == Element::U8 && lo <= 0.0f && hi >= 255.0f * byteScale)
-    return std::nullopt; // (read as byte * byteScale)
+  if (element == Element::U8 && lo <= 0.0f && hi >= 255.0f / byteDivisor)
+    return std::nullopt; // (read as byte / byteDivisor)
   for (size_t i = 0; i < count; ++i)
     for (size_t j = 0; j < size; ++j)
       if (float v = value(i, j); !(v >= lo && v <= hi))
@@ -473,7 +473,7 @@ float Dataset::value(size_t i, size_t j) const {
   const uint8_t *row = bytes() + i * rowBytes();
   switch (element) {
   case Element::U8:
-    return float(row[j]) * byteScale;
+    return float(row[j]) / byteDivisor;
   case Element::F32: {
     float v;
     std::memcpy(&v, row + 4 * j, 4);
@@ -494,7 +494,7 @@ Dataset Dataset::subset(const std::vector<uint32_t> &rows) const {
   out.element = element;
   out.size = size;
   out.exampleShape = exampleShape;
-  out.byteScale = byteScale;
+  out.byteDivisor = byteDivisor;
   out.count = rows.size();
   out.owned.resize(rows.size() * rowBytes());
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -620,7 +620,7 @@ void vae::gather(const Dataset &data, const uint32_t *indices, size_t n, std::ve
     float *to = &x[b * data.size];
     if (data.element == Element::U8)
       for (size_t j = 0; j < data.size; ++j)
-        to[j] = float(row[j]) * data.byteScale;
+        to[j] = float(row[j]) / data.byteDivisor;
     else if (data.element == Element::F32)
       std::memcpy(to, row, data.rowBytes());
     else

@@ -57,9 +57,10 @@ struct Dataset {
   /// The shape of one example as the file gives it ([28, 28] for MNIST
   /// IDX, [size] for CSV).
   std::vector<size_t> exampleShape;
-  /// What a byte (U8) is multiplied by as the model sees it: 1/255, or 1
-  /// for a discrete likelihood, whose data are the integers themselves.
-  float byteScale = 1.0f / 255.0f;
+  /// What a byte (U8) is divided by as the model sees it: 255, or 1 for a
+  /// discrete likelihood, whose data are the integers themselves. (A
+  /// division, not a product with 1/255: the same floats as NumPy's x / 255.)
+  float byteDivisor = 255.0f;
 
   /// Labels from an IDX label file (one byte per example).
   bool loadIdxLabels(const std::string &path, std::string &error);
@@ -74,7 +75,7 @@ struct Dataset {
   const uint8_t *bytes() const { return mapped ? mapped.get() + mappedOffset : owned.data(); }
   /// Whether the examples are the file's pages (a .npy), not a copy.
   bool isMapped() const { return mapped != nullptr; }
-  /// Value j of example i as the model sees it (u8 times byteScale).
+  /// Value j of example i as the model sees it (u8 divided by byteDivisor).
   float value(size_t i, size_t j) const;
   /// Example and position of the first value outside [lo, hi], as {i, j}.
   std::optional<std::pair<size_t, size_t>> firstOutside(float lo, float hi) const;

@@ -205,7 +205,7 @@ bool vae::loadImages(const Model &model, const TrainOptions &options, uint64_t s
     if (!Dataset::load(path, limit, options.labelColumn, set, error) ||
         (!labels.empty() && !set.loadIdxLabels(labels, error)))
       return false;
-    set.byteScale = d.likelihood_bins > 0 ? 1.0f : 1.0f / 255.0f;
+    set.byteDivisor = d.likelihood_bins > 0 ? 1.0f : 255.0f;
     if (!npyLabels.empty() && !set.labels.empty()) {
       error = fmt::format("'{}' has labels of its own; --labels '{}' would be a second set", path,
                           npyLabels);

@@ -12,6 +12,8 @@ PYTHONPATH (or copy this file) and
     neg_elbo, reconstruction, kl = model.score(x) # per example, vae-train's noise
     images = model.sample(16, seed=1)             # the decoder's means at prior draws
     loss, reconstruction, kl = model.train_step(x_batch)   # one optimizer step, in place
+    blob = model.compress(x)                      # lossless, bits-back ANS: a .vaez file's bytes
+    assert (model.decompress(blob) == x).all()    # (needs libvaez.so: see compress)
 
 The entry points take exactly `model.batch` examples; these functions take
 any number, padding the last batch. Shapes and names come from the
@@ -166,6 +168,47 @@ def _check_machine(path):
         raise ModelError(f"cannot load '{path}': it is a library for {name}, and this machine "
                          f"runs {_MACHINES[_HOST_MACHINE]}: compile the model here (vaec "
                          f"without --target-triple) or run it on {name}")
+
+
+_DTYPES = {1: np.uint8, 2: np.float32, 3: np.float64}
+_vaez = None
+
+
+def _vaez_library():
+    """libvaez.so (vae/vaez.h), found by $VAEZ_LIBRARY, beside this file, in
+    the build tree's lib/ or on the loader's path; loaded once."""
+    global _vaez
+    if _vaez is not None:
+        return _vaez
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [os.environ.get("VAEZ_LIBRARY", ""), os.path.join(here, "libvaez.so"),
+                  os.path.join(here, "..", "..", "build", "lib", "libvaez.so"),
+                  os.path.join(here, "..", "..", "lib", "libvaez.so"), "libvaez.so"]
+    for path in filter(None, candidates):
+        try:
+            lib = ctypes.CDLL(path)
+            break
+        except OSError:
+            continue
+    else:
+        raise ModelError("compress and decompress need libvaez.so (built with vaec: "
+                         "build/lib/libvaez.so, or installed beside libvaert); set "
+                         "$VAEZ_LIBRARY to its path")
+    c, i32, i64, p = ctypes.c_char_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p
+    lib.vaez_compress.argtypes = [c, p, p, i32, i64, ctypes.POINTER(i64), i32, p,
+                                  ctypes.POINTER(p), ctypes.POINTER(i64), c, i64]
+    lib.vaez_decompress.argtypes = [c, p, p, i64, ctypes.POINTER(p), ctypes.POINTER(i32),
+                                    ctypes.POINTER(i64), ctypes.POINTER(i64),
+                                    ctypes.POINTER(i32), c, i64]
+    lib.vaez_compress.restype = lib.vaez_decompress.restype = ctypes.c_int
+    lib.vaez_free.argtypes, lib.vaez_free.restype = [p], None
+    _vaez = lib
+    return lib
+
+
+class _Precisions(ctypes.Structure):
+    _fields_ = [("latent", ctypes.c_int32), ("posterior", ctypes.c_int32),
+                ("likelihood", ctypes.c_int32)]
 
 
 class Model:
@@ -452,3 +495,52 @@ class Model:
                     _ptr(eb), _ptr(wb), self.step, ctypes.byref(hyper),
                     *(ctypes.byref(o) for o in out))
         return tuple(o.value for o in out)
+
+    # Lossless compression (docs/compression.md), through libvaez.so.
+    def compress(self, x, latent_bits=12, posterior_bits=24, likelihood_bits=24):
+        """The bytes of a .vaez file of the examples `x` ([n, ...], uint8,
+        float32 or float64, as `vae-train compress` takes a file), coded by
+        bits-back ANS with this model and its current parameters: 0 and 1 for
+        a Bernoulli model (bytes 0 and 255), the integers 0 ... bins - 1 for a
+        discretized logistic. decompress gives back the same dtype, shape and
+        values on this machine, with this library and these parameters."""
+        lib = _vaez_library()
+        x = np.ascontiguousarray(x)
+        codes = {np.dtype(np.uint8): 1, np.dtype(np.float32): 2, np.dtype(np.float64): 3}
+        if x.dtype not in codes or x.ndim < 2:
+            raise ValueError(f"compress takes [n, ...] arrays of uint8, float32 or float64, "
+                             f"got {x.dtype} of shape {list(x.shape)}")
+        shape = (ctypes.c_int64 * (x.ndim - 1))(*x.shape[1:])
+        precisions = _Precisions(latent_bits, posterior_bits, likelihood_bits)
+        out, size = ctypes.c_void_p(), ctypes.c_int64()
+        error = ctypes.create_string_buffer(1024)
+        if lib.vaez_compress(self.path.encode(), _ptr(self.params), _ptr(x), codes[x.dtype],
+                             len(x), shape, x.ndim - 1, ctypes.byref(precisions),
+                             ctypes.byref(out), ctypes.byref(size), error, len(error)):
+            raise ValueError(error.value.decode())
+        try:
+            return ctypes.string_at(out, size.value)
+        finally:
+            lib.vaez_free(out)
+
+    def decompress(self, data):
+        """The examples of .vaez bytes (compress's, or a file `vae-train
+        compress` wrote with this library and parameters), as the array that
+        was compressed."""
+        lib = _vaez_library()
+        data = bytes(data)
+        out, dtype, count, rank = ctypes.c_void_p(), ctypes.c_int32(), ctypes.c_int64(), \
+            ctypes.c_int32()
+        shape = (ctypes.c_int64 * 8)()
+        error = ctypes.create_string_buffer(1024)
+        if lib.vaez_decompress(self.path.encode(), _ptr(self.params), data, len(data),
+                               ctypes.byref(out), ctypes.byref(dtype), ctypes.byref(count),
+                               shape, ctypes.byref(rank), error, len(error)):
+            raise ValueError(error.value.decode())
+        try:
+            dims = (count.value,) + tuple(shape[i] for i in range(rank.value))
+            kind = np.dtype(_DTYPES[dtype.value])
+            raw = ctypes.string_at(out, int(np.prod(dims)) * kind.itemsize)
+            return np.frombuffer(raw, kind).reshape(dims).copy()
+        finally:
+            lib.vaez_free(out)

@@ -154,6 +154,26 @@ class AgainstVaeTrain(unittest.TestCase):
         with self.assertRaisesRegex(vae.ModelError, "trained by another model"):
             vae.Model(other_so).load_checkpoint(os.path.join(self.run_dir, "checkpoint.bin"))
 
+    def test_compress_round_trip_and_vae_train_files(self):
+        # Binarized test images: bytes 0 and 255, as a Bernoulli model codes them.
+        x = np.where(self.x[:70] > 0.5, 255, 0).astype(np.uint8)
+        blob = self.model.compress(x)
+        back = self.model.decompress(blob)
+        self.assertEqual((back.dtype, back.shape), (np.uint8, x.shape))
+        self.assertTrue((back == x).all())
+        self.assertLess(len(blob), x.size / 4)  # under 2 bits a pixel (a model of 640 images)
+        # A file vae-train compressed decompresses here, and the other way.
+        path = os.path.join(self.tmp.name, "binary.npy")
+        np.save(path, (x > 0).astype(np.float32))
+        out = os.path.join(self.tmp.name, "binary.vaez")
+        subprocess.run([VAE_TRAIN, "compress", self.so, "--out", self.run_dir, "--data", path,
+                        "-o", out], check=True, capture_output=True)
+        self.assertTrue((self.model.decompress(open(out, "rb").read()) == np.load(path)).all())
+        with self.assertRaisesRegex(ValueError, r"x\[0, 0, 0\] is 0.5: a Bernoulli"):
+            self.model.compress(np.full((2, 28, 28), 0.5, np.float32))
+        with self.assertRaisesRegex(ValueError, "not a valid .vaez file"):
+            self.model.decompress(blob[:-3])
+
     def test_data_as_vae_train_reads_it(self):
         # Issue 34: uint8 was taken unscaled (mu -448.9 against -1.75), and
         # NaN and values outside a Bernoulli's [0, 1] went through.

@@ -211,7 +211,7 @@ TEST_CASE("A discretized logistic model codes 8-bit values exactly", "[vaez]") {
     for (auto [element, raw] : {std::pair{Element::U8, bytes}, std::pair{Element::F32, floats}}) {
       Dataset data = Dataset::fromBytes("levels.npy", element, count, 784, raw);
       data.exampleShape = {784};
-      data.byteScale = 1.0f;
+      data.byteDivisor = 1.0f;
       CompressionStats stats;
       std::string file = compressOrFail(f, data, stats);
       Dataset back;
