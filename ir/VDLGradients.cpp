@@ -283,39 +283,36 @@ LogicalResult BernoulliLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef
   return success();
 }
 
-LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
-                                                SmallVectorImpl<Value> &adjoints) {
-  if (failed(unsupported(*this, needed, {2})))
+/// The adjoints of a likelihood's two parameters (operands 0 and 1; the
+/// target, operand 2, has none) from its gradient op, built with `attrs`
+/// after (params..., target, g).
+template <typename GradOp, typename... Attrs>
+LogicalResult twoParameterLikelihood(Operation *op, OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &adjoints, Attrs... attrs) {
+  if (failed(unsupported(op, needed, {2})))
     return failure();
   adjoints.assign(3, Value());
   if (!needed[0] && !needed[1])
     return success();
-  Type type = getMean().getType();
-  auto grad =
-      b.create<GaussianLogProbGradOp>(getLoc(), type, type, getMean(), getLogvar(), getTarget(), g);
-  if (needed[0])
-    adjoints[0] = grad.getMeanAdjoint();
-  if (needed[1])
-    adjoints[1] = grad.getLogvarAdjoint();
+  Type type = op->getOperand(0).getType();
+  auto grad = b.create<GradOp>(op->getLoc(), type, type, op->getOperand(0), op->getOperand(1),
+                               op->getOperand(2), g, attrs...);
+  for (unsigned i = 0; i < 2; ++i)
+    if (needed[i])
+      adjoints[i] = grad->getResult(i);
   return success();
+}
+
+LogicalResult GaussianLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                                SmallVectorImpl<Value> &adjoints) {
+  return twoParameterLikelihood<GaussianLogProbGradOp>(*this, b, g, needed, adjoints);
 }
 
 LogicalResult DiscretizedLogisticLogProbOp::buildGradients(OpBuilder &b, Value g,
                                                            ArrayRef<bool> needed,
                                                            SmallVectorImpl<Value> &adjoints) {
-  if (failed(unsupported(*this, needed, {2})))
-    return failure();
-  adjoints.assign(3, Value());
-  if (!needed[0] && !needed[1])
-    return success();
-  Type type = getMean().getType();
-  auto grad = b.create<DiscretizedLogisticLogProbGradOp>(
-      getLoc(), type, type, getMean(), getLogScale(), getTarget(), g, getBinsAttr());
-  if (needed[0])
-    adjoints[0] = grad.getMeanAdjoint();
-  if (needed[1])
-    adjoints[1] = grad.getLogScaleAdjoint();
-  return success();
+  return twoParameterLikelihood<DiscretizedLogisticLogProbGradOp>(*this, b, g, needed, adjoints,
+                                                                  getBinsAttr());
 }
 
 LogicalResult GaussianFixedLogProbOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
