@@ -105,11 +105,11 @@ def general_codecs(images, binary, work):
     return sizes
 
 
-def vaec_compression(model, run_dir, data_path, work):
+def vaec_compression(model, run_dir, data_path, work, flags=()):
     """compress and decompress `data_path`; the numbers they print."""
     vaez, back = os.path.join(work, "test.vaez"), os.path.join(work, "back.npy")
     out, wall_c, _ = run([os.path.join(BIN, "vae-train"), "compress", model, "--out", run_dir,
-                          "--data", data_path, "-o", vaez])
+                          "--data", data_path, "-o", vaez, *flags])
     print(out, file=sys.stderr)
     decoded, wall_d, _ = run([os.path.join(BIN, "vae-train"), "decompress", model, vaez,
                               "--out", run_dir, "-o", back])
@@ -125,6 +125,7 @@ def vaec_compression(model, run_dir, data_path, work):
         "encode_wall": wall_c, "decode_wall": wall_d,
         "exact": original.dtype == restored.dtype and original.shape == restored.shape and
         original.tobytes() == restored.tobytes(),
+        "output": out.replace(work + "/", ""), "decoded": decoded.replace(work + "/", ""),
     }
 
 
@@ -155,7 +156,23 @@ def summary(vaec, values, model, seconds, epochs, what):
         f"{100 * (bits / elbo - 1):+.2f} %",
         f"- compress {vaec['encode_rate']:,.0f} images/s, decompress "
         f"{vaec['decode_rate']:,.0f} images/s (the coder; the commands' wall time with "
-        f"loading: {vaec['encode_wall']:.2f} s and {vaec['decode_wall']:.2f} s)", ""]
+        f"loading: {vaec['encode_wall']:.2f} s and {vaec['decode_wall']:.2f} s)", "",
+        "What the commands printed:", "", "```", vaec["output"].strip(),
+        vaec["decoded"].strip(), "```", ""]
+
+
+def precision_sweep(model, run_dir, data_path, work, values):
+    """The binarized code at other latent precisions (posterior 12 bits finer)."""
+    lines = ["#### Latent precision (binarized set)", "",
+             "| --latent-bits | --posterior-bits | bytes | bits/dim | vs the -ELBO, without "
+             "initial bits |", "|---:|---:|---:|---:|---:|"]
+    for bits in (8, 12, 16):
+        r = vaec_compression(model, run_dir, data_path, work,
+                             ["--latent-bits", str(bits), "--posterior-bits", str(bits + 12)])
+        net = (8 * r["bytes"] - r["initial_bits"]) / values
+        lines.append(f"| {bits} | {bits + 12} | {r['bytes']:,} | {8 * r['bytes'] / values:.4f} "
+                     f"| {100 * (net / r['elbo_bits_per_dim'] - 1):+.2f} % |")
+    return lines + [""]
 
 
 def table(title, sizes, values, vaec=None):
@@ -187,6 +204,7 @@ def main():
         binary_path = os.path.join(work, "test-binary.npy")
         np.save(binary_path, binary)
         binary_vaec = vaec_compression(model, run_dir, binary_path, work)
+        sweep = precision_sweep(model, run_dir, binary_path, work, values)
         model, run_dir, grey_seconds = train("pixel_vae", [], args.epochs, args.data, work)
         grey_path = os.path.join(work, "test-8bit.npy")
         np.save(grey_path, test)
@@ -201,7 +219,7 @@ def main():
         "### Binarized (a fixed NumPy draw, seed 35)", "",
         *summary(binary_vaec, values, "mnist_vae", binary_seconds, args.epochs,
                  "the statically binarized training set"),
-        *table("Binarized: every codec", binary_sizes, values, binary_vaec), "",
+        *table("Binarized: every codec", binary_sizes, values, binary_vaec), "", *sweep,
         "### 8-bit grey levels", "",
         *summary(grey_vaec, values, "pixel_vae", grey_seconds, args.epochs,
                  "the 8-bit training set"),
