@@ -352,7 +352,9 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
   // prints: it may run beside a training).
   std::unique_ptr<RunLock> lock;
   auto lockFolder = [&] {
-    static const char *const names[] = {"eval", "encode", "score", "sample", "reconstruct"};
+    static const char *const names[] = {"eval",       "encode",      "score",
+                                        "sample",     "reconstruct", "compress",
+                                        "decompress", "decode",      "interpolate"};
     lock = command == Command::Eval ? nullptr
                                     : RunLock::acquire(options.outDir, names[int(command)], error);
     return command == Command::Eval || lock;
@@ -361,6 +363,8 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
     return runCompress(model, t.p(), t.scratch(), t.header, options);
   if (command == Command::Decompress)
     return runDecompress(model, t.p(), t.scratch(), options);
+  if (command == Command::Decode)
+    return runDecode(model, t.p(), t.scratch(), options);
   if (command == Command::Sample) { // (no data needed)
     if (!lockFolder())
       return fail(error);
@@ -397,9 +401,12 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
                std::min(size_t(options.reconstructions), images.count));
     return 0;
   }
+  case Command::Interpolate:
+    return runInterpolate(model, t.p(), t.scratch(), images, options);
   case Command::Sample:
   case Command::Compress:
   case Command::Decompress:
+  case Command::Decode:
     break;
   }
   return 1;

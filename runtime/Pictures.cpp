@@ -645,3 +645,15 @@ bool vae::writeLossCurve(const std::string &path, const LossHistory &history, st
   legend(canvas, frame, entries);
   return canvas.save(path, error);
 }
+
+std::vector<std::vector<float>> vae::decoderMeans(const Model &model, const float *params,
+                                                  void *arena, const std::vector<float> &z,
+                                                  size_t count) {
+  return decodeMeans(model, params, arena, z, count);
+}
+
+bool vae::writeImageGrid(const vae_model &d, const std::string &path,
+                         const std::vector<std::vector<float>> &images, uint32_t columns,
+                         const std::string &caption, std::string &error) {
+  return writeGrid(d, path, images, squareSide(d), columns, error, {caption, {}, {}});
+}

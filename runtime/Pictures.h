@@ -29,6 +29,18 @@ struct LossHistory {
 bool writePictures(const Model &model, const float *params, void *arena, const Dataset &test,
                    uint64_t seed, const std::string &dir, std::string &error);
 
+/// The means of the decoder's distribution at `count` latent codes (rows of
+/// `z`, count x latent): probabilities for a Bernoulli decoder, the data's
+/// integers for a discrete one.
+std::vector<std::vector<float>> decoderMeans(const Model &model, const float *params, void *arena,
+                                             const std::vector<float> &z, size_t count);
+
+/// `path` (a PNG): `images` (square, as decoderMeans gives them) in rows of
+/// `columns`, every pixel drawn 3 x 3, under `caption`.
+bool writeImageGrid(const vae_model &d, const std::string &path,
+                    const std::vector<std::vector<float>> &images, uint32_t columns,
+                    const std::string &caption, std::string &error);
+
 /// The side of a model's square images, or 0 when its inputs are not.
 uint32_t squareSide(const vae_model &d);
 

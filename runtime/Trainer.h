@@ -67,6 +67,12 @@ struct TrainOptions {
   /// `decompress`: the file written (-o), and decompress's .vaez file.
   bool compressTestSet = false;
   std::string compressOutput, vaezInput;
+  /// `decode`: the codes (a .npy of [n, latent]), written through -o.
+  std::string codesPath;
+  /// `interpolate`: from test example `fromIndex` to `toIndex` in `steps`
+  /// points, on the segment or (`spherical`) the great circle.
+  int64_t fromIndex = 0, toIndex = 0, steps = 10;
+  bool spherical = false;
   /// `compress`: the code's precisions in bits (BitsBackPrecisions).
   int64_t latentBits = 12, posteriorBits = 24, likelihoodBits = 24;
   /// Hyperparameters given on the command line, by run-record key
@@ -110,7 +116,17 @@ std::vector<double> importanceWeightedLogLikelihood(const Model &model, const fl
                                                     int64_t samples);
 
 /// What the inference subcommands do with a trained checkpoint.
-enum class Command { Eval, Encode, Score, Sample, Reconstruct, Compress, Decompress };
+enum class Command {
+  Eval,
+  Encode,
+  Score,
+  Sample,
+  Reconstruct,
+  Compress,
+  Decompress,
+  Decode,
+  Interpolate
+};
 
 /// Loads options.outDir/checkpoint.bin (or `checkpoint`) and runs `command`
 /// on the test set: eval prints its −ELBO, encode writes latents.csv (label
@@ -129,6 +145,11 @@ int runCompress(const Model &model, const float *params, void *arena,
                 const CheckpointHeader &header, const TrainOptions &options);
 int runDecompress(const Model &model, const float *params, void *arena,
                   const TrainOptions &options);
+/// decode (options.codesPath to options.compressOutput and a PNG beside it)
+/// and interpolate (OUT/interpolation.npy and .png) (LatentTools.cpp).
+int runDecode(const Model &model, const float *params, void *arena, const TrainOptions &options);
+int runInterpolate(const Model &model, const float *params, void *arena, const Dataset &test,
+                   const TrainOptions &options);
 
 /// Trains and writes metrics.csv, metrics.json, steps.csv, checkpoint.bin
 /// and the pictures into options.outDir. Returns the process exit code;

@@ -68,6 +68,14 @@ const Inference kInference[] = {
      vae::Command::Compress},
     {"decompress", "a .vaez file back to the examples compress coded (.npy, or IDX for bytes)",
      vae::Command::Decompress},
+    {"decode",
+     "the decoder's means at latent codes of your own (--z FILE.npy) to -o FILE.npy "
+     "and a PNG beside it",
+     vae::Command::Decode},
+    {"interpolate",
+     "decoded points between two test examples' posterior means to OUT/interpolation.npy and "
+     "OUT/interpolation.png",
+     vae::Command::Interpolate},
 };
 
 int fail(const std::string &message) {
@@ -171,13 +179,35 @@ private:
         ->type_name("DIR");
   }
 
-  /// decompress: the model, the run and the file only.
-  void addDecompressCommand(CLI::App *command) {
+  /// decompress and decode: the model, the run and the file only.
+  void addDecompressCommand(CLI::App *command, bool decode) {
     command->add_option("MODEL.so", modelPath, "the library vaec built")->required()->type_name("");
-    command->add_option("FILE.vaez", options.vaezInput, "what compress wrote")
-        ->required()
-        ->type_name("");
+    if (decode)
+      command->add_option("--z", options.codesPath, "latent codes: a .npy of [n, latent]")
+          ->required()
+          ->type_name("FILE.npy");
+    else
+      command->add_option("FILE.vaez", options.vaezInput, "what compress wrote")
+          ->required()
+          ->type_name("");
     addOutFlag(command);
+  }
+
+  /// interpolate's points.
+  void addInterpolateFlags(CLI::App *command) {
+    command->add_option("--from", options.fromIndex, "the test example at one end")
+        ->required()
+        ->type_name("I");
+    command->add_option("--to", options.toIndex, "the test example at the other end")
+        ->required()
+        ->type_name("J");
+    command
+        ->add_option("--steps", options.steps, "points, the ends included, 2 to 1000 (default 10)")
+        ->type_name("N")
+        ->check(inRange(int64_t{2}, int64_t{1000}));
+    command->add_flag("--spherical", options.spherical,
+                      "on the great circle around the prior mean (slerp) rather than the "
+                      "segment");
   }
 
   /// compress's precisions (recorded in the file: decompress needs none).
@@ -272,15 +302,19 @@ private:
   /// eval, encode, score, sample, reconstruct and their flags.
   void addInferenceCommand(const Inference &i) {
     CLI::App *command = app.add_subcommand(i.name, i.help);
-    if (i.command == vae::Command::Decompress)
-      addDecompressCommand(command);
+    if (i.command == vae::Command::Decompress || i.command == vae::Command::Decode)
+      addDecompressCommand(command, i.command == vae::Command::Decode);
     else
       addCommonFlags(command, i.command == vae::Command::Compress);
-    if (i.command == vae::Command::Compress || i.command == vae::Command::Decompress)
+    if (i.command == vae::Command::Interpolate)
+      addInterpolateFlags(command);
+    if (i.command == vae::Command::Compress || i.command == vae::Command::Decompress ||
+        i.command == vae::Command::Decode)
       command
           ->add_option("-o,--output", options.compressOutput,
-                       i.command == vae::Command::Compress
-                           ? "the .vaez file to write"
+                       i.command == vae::Command::Compress ? "the .vaez file to write"
+                       : i.command == vae::Command::Decode
+                           ? "the decoder's means, FILE.npy (float32 [n, input shape])"
                            : "the file to write: FILE.npy (the dtype and shape compressed), or "
                              "an IDX file for uint8 data")
           ->required()
@@ -358,6 +392,8 @@ std::optional<int> CommandLine::parse(int argc, char **argv) {
                        "       vae-train eval|encode|score|sample|reconstruct MODEL.so [FLAGS]\n"
                        "       vae-train compress MODEL.so --data FILE -o FILE.vaez\n"
                        "       vae-train decompress MODEL.so FILE.vaez -o FILE.npy\n"
+                       "       vae-train decode MODEL.so --z CODES.npy -o IMAGES.npy\n"
+                       "       vae-train interpolate MODEL.so --from I --to J [--steps N]\n"
                        "(vae-train --help says more)\n");
     return 2;
   }
