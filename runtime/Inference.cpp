@@ -77,83 +77,129 @@ int runEval(Trained &t, const Dataset &images, uint64_t seed) {
   return 0;
 }
 
-/// encode: latents.csv (label and posterior mean of each example); with
-/// --kmeans K also its cluster, purity and NMI against the labels,
-/// clusters.json and latent_scatter.png.
-int runEncode(Trained &t, const TrainOptions &options, const Dataset &images, uint64_t seed) {
-  const vae_model &d = t.model.desc();
-  if (options.kmeans > 0 && size_t(options.kmeans) > images.count)
-    return fail(fmt::format("--kmeans {}: '{}' has {} examples, and k-means needs at least one "
-                            "per cluster",
-                            options.kmeans, images.path, images.count));
-  size_t latent = size_t(d.latent_size);
+/// The posterior means encode writes: every example of its parts, in order.
+struct Encoded {
   std::vector<float> mu, logvar;
-  encodeAll(t, images, seed, mu, logvar);
-  bool labelled = !images.labels.empty();
-  Clusters clusters;
-  std::string error;
-  if (options.kmeans > 0) {
-    clusters = kmeans(mu, images.count, latent, size_t(options.kmeans), seed);
-    nlohmann::json json = {{"k", options.kmeans},
-                           {"examples", images.count},
-                           {"inertia", clusters.inertia},
-                           {"iterations", clusters.iterations},
-                           {"seed", seed}};
-    fmt::print("k-means, k = {}, on the posterior means of {} examples: {} iterations, "
-               "inertia {:.4g}",
-               options.kmeans, images.count, clusters.iterations, clusters.inertia);
-    if (labelled) {
-      double p = purity(clusters.assignment, images.labels);
-      double nmi = normalizedMutualInformation(clusters.assignment, images.labels);
-      json["purity"] = p;
-      json["nmi"] = nmi;
-      fmt::print("; against the labels: purity {:.3f}, NMI {:.3f}", p, nmi);
+  std::vector<int32_t> labels;    ///< empty unless every part has labels
+  std::vector<std::string> split; ///< per example, its part's name
+  std::vector<size_t> index;      ///< per example, its index in its part
+  size_t count = 0;
+};
+
+Encoded encodeParts(Trained &t, const std::vector<std::pair<std::string, const Dataset *>> &parts,
+                    uint64_t seed) {
+  Encoded e;
+  bool labelled = std::all_of(parts.begin(), parts.end(),
+                              [](const auto &p) { return !p.second->labels.empty(); });
+  for (const auto &[name, data] : parts) {
+    std::vector<float> mu, logvar;
+    encodeAll(t, *data, seed, mu, logvar);
+    e.mu.insert(e.mu.end(), mu.begin(), mu.end());
+    e.logvar.insert(e.logvar.end(), logvar.begin(), logvar.end());
+    if (labelled)
+      e.labels.insert(e.labels.end(), data->labels.begin(), data->labels.end());
+    for (size_t i = 0; i < data->count; ++i) {
+      e.split.push_back(name);
+      e.index.push_back(i);
     }
-    fmt::print("\n");
-    if (!writeJson(options.outDir + "/clusters.json", json, error))
-      return fail(error);
+    e.count += data->count;
   }
-  std::string out = options.outDir + "/latents.csv";
-  bool ok = writeAtomically(
+  return e;
+}
+
+/// k-means on the means, clusters.json and what it says against the labels.
+bool clusterLatents(const TrainOptions &options, const Encoded &e, size_t latent, uint64_t seed,
+                    Clusters &clusters, std::string &error) {
+  clusters = kmeans(e.mu, e.count, latent, size_t(options.kmeans), seed);
+  nlohmann::json json = {{"k", options.kmeans},
+                         {"examples", e.count},
+                         {"inertia", clusters.inertia},
+                         {"iterations", clusters.iterations},
+                         {"seed", seed}};
+  fmt::print("k-means, k = {}, on the posterior means of {} examples: {} iterations, "
+             "inertia {:.4g}",
+             options.kmeans, e.count, clusters.iterations, clusters.inertia);
+  if (!e.labels.empty()) {
+    double p = purity(clusters.assignment, e.labels);
+    double nmi = normalizedMutualInformation(clusters.assignment, e.labels);
+    json["purity"] = p;
+    json["nmi"] = nmi;
+    fmt::print("; against the labels: purity {:.3f}, NMI {:.3f}", p, nmi);
+  }
+  fmt::print("\n");
+  return writeJson(options.outDir + "/clusters.json", json, error);
+}
+
+/// latents.csv: index (in its split), label, split (with --split all), the
+/// means, the cluster.
+bool writeLatents(const std::string &out, const Encoded &e, size_t latent, bool splitColumn,
+                  const Clusters &clusters, std::string &error) {
+  return writeAtomically(
       out,
       [&](std::ostream &csv) {
-        csv << "index,label";
+        csv << (splitColumn ? "index,label,split" : "index,label");
         for (size_t j = 0; j < latent; ++j)
           csv << ",mu" << j;
         csv << (clusters.assignment.empty() ? "\n" : ",cluster\n");
-        for (size_t i = 0; i < images.count; ++i) {
-          csv << fmt::format("{},{}", i, labelled ? std::to_string(images.labels[i]) : "");
+        for (size_t i = 0; i < e.count; ++i) {
+          csv << fmt::format("{},{}", e.index[i],
+                             e.labels.empty() ? "" : std::to_string(e.labels[i]));
+          if (splitColumn)
+            csv << ',' << e.split[i];
           for (size_t j = 0; j < latent; ++j)
-            csv << fmt::format(",{}", mu[i * latent + j]);
+            csv << fmt::format(",{}", e.mu[i * latent + j]);
           if (!clusters.assignment.empty())
             csv << ',' << clusters.assignment[i];
           csv << '\n';
         }
       },
       error);
-  if (!ok)
+}
+
+/// encode: latents.csv (label and posterior mean of each example of
+/// --split's sets); with --kmeans K also its cluster, purity and NMI against
+/// the labels, clusters.json (else an old clusters.json is removed: it
+/// would describe other latents); latent_scatter.png.
+int runEncode(Trained &t, const TrainOptions &options,
+              const std::vector<std::pair<std::string, const Dataset *>> &parts, uint64_t seed) {
+  const vae_model &d = t.model.desc();
+  size_t latent = size_t(d.latent_size);
+  Encoded e = encodeParts(t, parts, seed);
+  if (options.kmeans > 0 && size_t(options.kmeans) > e.count)
+    return fail(fmt::format("--kmeans {}: --split {} has {} examples, and k-means needs at "
+                            "least one per cluster",
+                            options.kmeans, options.encodeSplit, e.count));
+  Clusters clusters;
+  std::string error, stale = options.outDir + "/clusters.json";
+  if (options.kmeans > 0 ? !clusterLatents(options, e, latent, seed, clusters, error)
+                         : (std::filesystem::remove(stale), false))
     return fail(error);
-  fmt::print("wrote {} ({} examples)\n", out, images.count);
+  std::string out = options.outDir + "/latents.csv";
+  if (!writeLatents(out, e, latent, parts.size() > 1, clusters, error))
+    return fail(error);
+  fmt::print("wrote {} ({} examples of the {})\n", out, e.count,
+             parts.size() > 1                 ? "training and test sets, a split column says which"
+             : options.encodeSplit == "train" ? "training set"
+                                              : "test set");
   // The scatter: the two dimensions the model uses most, coloured by label
   // (else by cluster).
+  bool labelled = !e.labels.empty();
   std::vector<int32_t> groups =
-      labelled ? images.labels
+      labelled ? e.labels
                : std::vector<int32_t>(clusters.assignment.begin(), clusters.assignment.end());
-  auto dims = largestKlDimensions(d, mu, logvar, images.count);
-  if (latent >= 2) {
-    std::string picture = options.outDir + "/latent_scatter.png";
-    if (!writeLatentScatter(picture, mu, images.count, latent, dims, groups,
-                            labelled         ? "LABEL"
-                            : groups.empty() ? ""
-                                             : "CLUSTER",
-                            error))
-      return fail(error);
-    fmt::print("wrote {} (latent dimensions {} and {}, the largest KL; coloured by {})\n", picture,
-               dims.first, dims.second,
-               labelled         ? "label"
-               : groups.empty() ? "nothing"
-                                : "cluster");
-  }
+  if (latent < 2)
+    return 0;
+  auto dims = largestKlDimensions(d, e.mu, e.logvar, e.count);
+  const char *by = labelled ? "label" : groups.empty() ? "nothing" : "cluster";
+  std::string picture = options.outDir + "/latent_scatter.png";
+  if (!writeLatentScatter(picture, e.mu, e.count, latent, dims, groups,
+                          labelled         ? "LABEL"
+                          : groups.empty() ? ""
+                                           : "CLUSTER",
+                          error))
+    return fail(error);
+  fmt::print("wrote {} (latent dimensions {} and {}, the largest KL; coloured by {})\n", picture,
+             dims.first, dims.second, by);
   return 0;
 }
 
@@ -376,16 +422,23 @@ int vae::runCommand(const Model &model, const TrainOptions &given,
   // The test set of the run's data, binarized as it was, unless --data or
   // --binarize say otherwise.
   adoptRunSettings(t.header.run, options, /*forTraining=*/false);
-  Dataset unused, images;
-  if (!loadImages(model, options, uint64_t(t.header.seed), false, unused, images, error))
+  Dataset trainSet, images;
+  bool wantTrain = command == Command::Encode && options.encodeSplit != "test";
+  if (!loadImages(model, options, uint64_t(t.header.seed), wantTrain, trainSet, images, error))
     return fail(error);
   if (!lockFolder())
     return fail(error);
   switch (command) {
   case Command::Eval:
     return runEval(t, images, seed);
-  case Command::Encode:
-    return runEncode(t, options, images, seed);
+  case Command::Encode: {
+    std::vector<std::pair<std::string, const Dataset *>> parts;
+    if (options.encodeSplit != "test")
+      parts.emplace_back("train", &trainSet);
+    if (options.encodeSplit != "train")
+      parts.emplace_back("test", &images);
+    return runEncode(t, options, parts, seed);
+  }
   case Command::Score:
     return runScore(t, options, images, seed);
   case Command::Reconstruct: {

@@ -57,6 +57,8 @@ struct TrainOptions {
   /// `score`: also the bits a PNG of each example takes and the
   /// input-complexity score -log2 p(x) - those bits (Serra et al. 2020).
   bool complexity = false;
+  /// `encode`: the set(s) encoded: "test", "train" or "all".
+  std::string encodeSplit = "test";
   /// `encode`: clusters of the posterior means by k-means (0: none).
   int64_t kmeans = 0;
   /// `sample`: draws from the prior.

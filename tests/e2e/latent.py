@@ -64,6 +64,26 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("decode", so, "--out", out, "-o", images)
     check(r.returncode == 2 and "--z" in r.stderr, "decode without --z is a usage error")
 
+    # encode --split: the training set too, labelled, and nothing stale beside it.
+    r = run("encode", so, "--out", out, "--kmeans", "3")
+    check(r.returncode == 0 and os.path.exists(os.path.join(out, "clusters.json")),
+          "encode --kmeans writes clusters.json")
+    r = run("encode", so, "--out", out, "--split", "all")
+    rows = open(os.path.join(out, "latents.csv")).read().splitlines()
+    splits = [row.split(",")[2] for row in rows[1:]]
+    check(r.returncode == 0 and rows[0].startswith("index,label,split,mu0") and
+          splits.count("train") == 60000 and splits.count("test") == 10000 and
+          all(row.split(",")[1].isdigit() for row in rows[1:]),
+          "encode --split all: 60,000 training and 10,000 test rows, labelled, a split column")
+    check(not os.path.exists(os.path.join(out, "clusters.json")),
+          "and the clusters.json of the earlier --kmeans is gone (it described other latents)")
+    r = run("encode", so, "--out", out, "--split", "train")
+    rows = open(os.path.join(out, "latents.csv")).read().splitlines()
+    check(r.returncode == 0 and len(rows) == 60001 and rows[0].startswith("index,label,mu0"),
+          "encode --split train: the training set's 60,000")
+    check(run("encode", so, "--out", out, "--split", "val").returncode == 2,
+          "--split val is a usage error")
+
     for spherical in ([], ["--spherical"]):
         r = run("interpolate", so, "--out", out, "--from", 3, "--to", 7, "--steps", 6,
                 *spherical)

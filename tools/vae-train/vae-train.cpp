@@ -344,6 +344,13 @@ private:
     }
     if (i.command == vae::Command::Encode)
       command
+          ->add_option("--split", options.encodeSplit,
+                       "the examples encoded: test (default), train (every example of the run's "
+                       "training data), or all (both, a split column says "
+                       "which)")
+          ->check(CLI::IsMember({"train", "test", "all"}));
+    if (i.command == vae::Command::Encode)
+      command
           ->add_option("--kmeans", options.kmeans,
                        "cluster the posterior means into K clusters (k-means++, seeded): a "
                        "cluster column, purity and NMI against the labels, "
