@@ -194,7 +194,7 @@ with tempfile.TemporaryDirectory() as tmp:
                          capture_output=True, text=True)
     number = r"([0-9.]+)"
     lines = re.findall(rf"epoch (\d)/2  train -ELBO {number} \(rec {number}, KL {number}\)  test "
-                       rf"-ELBO {number} \(rec {number}, KL {number}; {number} bits/dim\)  "
+                       rf"-ELBO {number} \(rec {number}, KL {number}; [0-9.]+ bits/dim\)  "
                        rf"objective train {number} test {number}", run.stdout)
     check(run.returncode == 0 and len(lines) == 2, "beta 0.5: two epoch lines with the objective")
     for fields in lines:
