@@ -21,6 +21,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "runtime", "python"))
 import vae  # noqa: E402
 
+# (Under the sanitizers ctest preloads the ASan runtime for libvaez.so; the
+# instrumented vaec and vae-train carry their own and must not get it.)
+os.environ.pop("LD_PRELOAD", None)
 VAEC, VAE_TRAIN, MODELS = sys.argv[1:4]
 del sys.argv[1:4]
 FASHION = "/usr/share/datasets/fashion-mnist"
