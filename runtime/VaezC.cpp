@@ -103,7 +103,8 @@ int vaez_decompress(const char *library_path, const float *params, const void *b
     return failWith("the examples have more than 8 dimensions", error, errorBytes);
   size_t total = out.count * out.rowBytes();
   *data = std::malloc(std::max<size_t>(total, 1));
-  std::memcpy(*data, out.bytes(), total);
+  if (total) // (no examples: no buffer to copy from)
+    std::memcpy(*data, out.bytes(), total);
   *dtype = out.element == Element::U8    ? VAEZ_UINT8
            : out.element == Element::F32 ? VAEZ_FLOAT32
                                          : VAEZ_FLOAT64;
