@@ -19,31 +19,15 @@ No NumPy here: .npy files are written and read by hand."""
 import gzip
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
 
-from checks import check, finish
+from checks import check, finish, npy_parts, write_npy
 
 vaec, vae_train, models = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
-def write_npy(path, shape, values, code="f"):
-    descr = {"f": "<f4", "B": "|u1"}[code]
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
-        descr, "".join(f"{n}, " for n in shape))
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(struct.pack(f"<{len(values)}{code}", *values))
-
-
-def npy_body(path):
-    """(header dict text, data bytes) of a version 1.0 .npy file."""
-    data = open(path, "rb").read()
-    (length,) = struct.unpack("<H", data[8:10])
-    return data[10:10 + length].decode().strip(), data[10 + length:]
 
 
 def run(*args):
@@ -73,8 +57,8 @@ with tempfile.TemporaryDirectory() as tmp:
     c = run("compress", so, "--out", runs["run"], "--data", data, "-o", vaez)
     d = run("decompress", so, vaez, "--out", runs["run"], "-o", back)
     check(c.returncode == 0 and d.returncode == 0 and
-          npy_body(back)[1] == npy_body(data)[1] and "'<f4'" in npy_body(back)[0] and
-          "(45, 28, 28)" in npy_body(back)[0],
+          npy_parts(back)[1] == npy_parts(data)[1] and "'<f4'" in npy_parts(back)[0] and
+          "(45, 28, 28)" in npy_parts(back)[0],
           "45 float32 examples of [28, 28] (2 rounds of 32 lanes) come back bit for bit: "
           + c.stdout.strip().splitlines()[0][:90] if c.returncode == 0 else c.stderr)
 

@@ -12,26 +12,16 @@ import subprocess
 import sys
 import tempfile
 
-from checks import check, finish
+from checks import check, finish, npy_parts, write_npy
 
 vaec, vae_train, models = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
-def write_npy(path, shape, values):
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(
-        f"{n}, " for n in shape)
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(struct.pack(f"<{len(values)}f", *values))
-
 
 def read_npy(path):
     """(header text, float32 values) of a version 1.0 .npy file."""
-    data = open(path, "rb").read()
-    (length,) = struct.unpack("<H", data[8:10])
-    body = data[10 + length:]
-    return data[10:10 + length].decode(), struct.unpack(f"<{len(body) // 4}f", body)
+    header, body = npy_parts(path)
+    return header, struct.unpack(f"<{len(body) // 4}f", body)
 
 
 def run(*args):

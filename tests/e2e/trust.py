@@ -15,26 +15,16 @@ No NumPy here: .npy files are written by hand."""
 
 import os
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-from checks import check, finish
+from checks import check, finish, write_npy
 
 vaec, vae_train, models = sys.argv[1], sys.argv[2], sys.argv[3]
 LOCK = ".vae-train.lock"
 
-
-def write_npy(path, shape, values):
-    """A version 1.0 float32 .npy file."""
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(
-        f"{n}, " for n in shape)
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(struct.pack(f"<{len(values)}f", *values))
 
 
 def run(*args):
