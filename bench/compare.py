@@ -51,6 +51,12 @@ def run(command, env=None, capture=True):
     return out, seconds, usage.ru_maxrss / 1024.0
 
 
+def vaec_commit():
+    """The short hash of the checkout the benchmark runs."""
+    return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def cpu_model():
     """The CPU's name with its x86 family and model (AMD names every EPYC
     alike: family 25 model 1 is a Zen 3, model 17 a Zen 4; family 26 a Zen 5)."""

@@ -18,13 +18,12 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import BIN, ROOT, cpu_model, run, vector_isa  # noqa: E402
+from compare import BIN, ROOT, cpu_model, run, vaec_commit, vector_isa  # noqa: E402
 
 CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
            "bag", "ankle boot"]
@@ -48,8 +47,7 @@ def main():
     parser.add_argument("--iw", type=int, default=16)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     args = parser.parse_args()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = vaec_commit()
     report = [
         "## Held-out classes as anomalies: -ELBO, IW bound, input complexity "
         "(bench/complexity.py)", "",

@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import BIN, ROOT, cpu_model, run, vector_isa  # noqa: E402
+from compare import BIN, ROOT, cpu_model, run, vaec_commit, vector_isa  # noqa: E402
 
 CODECS = {  # name: command reading stdin, writing stdout
     "gzip -9": ["gzip", "-9", "-c"],
@@ -192,8 +192,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     args = parser.parse_args()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = vaec_commit()
     test = read_idx(find(args.data, "t10k-images-idx3-ubyte"))
     binary = np.where(np.random.default_rng(35).random(test.shape) * 255 < test, 255,
                       0).astype(np.uint8)

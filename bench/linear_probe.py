@@ -15,7 +15,6 @@ import datetime
 import gzip
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import BIN, ROOT, cpu_model, run, vector_isa  # noqa: E402
+from compare import BIN, ROOT, cpu_model, run, vaec_commit, vector_isa  # noqa: E402
 
 
 def read_idx(path):
@@ -57,8 +56,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     args = parser.parse_args()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = vaec_commit()
     pixels = {s: read_idx(find(args.data, f"{p}-images-idx3-ubyte")).reshape(-1, 784) / 255.0
               for s, p in (("train", "train"), ("test", "t10k"))}
     labels = {s: read_idx(find(args.data, f"{p}-labels-idx1-ubyte"))
